@@ -1,0 +1,196 @@
+//! The command line: parses arguments, loads settings, dispatches to UserService.
+
+mod apps;
+mod output;
+mod provision;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::db::Db;
+use crate::provisioning::queue::JobQueue;
+use crate::settings::Settings;
+use crate::users::{ServiceError, UserService};
+
+/// accessboard: people, their apps, and SCIM provisioning.
+#[derive(Debug, Parser)]
+#[command(name = "accessboard", version, about)]
+pub struct Cli {
+    /// Settings file [default: ./settings.toml, or $ACCESSBOARD_CONFIG]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Web dashboard, provisioning workers and sweeper.
+    Serve,
+    /// Manage people.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage the app catalogue.
+    #[command(subcommand)]
+    App(apps::AppCommand),
+    /// Inspect and drive provisioning.
+    #[command(subcommand)]
+    Provision(provision::ProvisionCommand),
+    /// Write a consistent online copy of the database to FILE.
+    Backup {
+        /// Where to write the copy.
+        file: PathBuf,
+    },
+    /// Exit 0 when the local server answers /healthz, else 1 (for container health checks).
+    Healthcheck {
+        /// Base URL of the server [default: built from server.bind]
+        #[arg(long)]
+        url: Option<String>,
+    },
+}
+
+/// A failed command: the sentence for stderr and the exit status.
+#[derive(Debug)]
+pub struct CliError {
+    /// 1 = something failed, 2 = bad usage or configuration.
+    pub code: u8,
+    /// One plain sentence.
+    pub message: String,
+}
+
+impl CliError {
+    /// Bad usage or configuration (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        CliError {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    /// A failure (exit 1).
+    pub fn failure(message: impl Into<String>) -> Self {
+        CliError {
+            code: 1,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ServiceError> for CliError {
+    fn from(e: ServiceError) -> Self {
+        CliError {
+            code: if e.is_usage() { 2 } else { 1 },
+            message: e.to_string(),
+        }
+    }
+}
+
+impl From<crate::db::DbError> for CliError {
+    fn from(e: crate::db::DbError) -> Self {
+        CliError::failure(e.to_string())
+    }
+}
+
+/// Everything a command needs: settings, database, queue and the service.
+pub struct Context {
+    /// Settings in force.
+    pub settings: Arc<Settings>,
+    /// The service.
+    pub service: UserService,
+    /// The job queue.
+    pub queue: JobQueue,
+}
+
+impl Context {
+    /// Opens database and queue, and syncs the catalogue.
+    pub async fn open(settings: Arc<Settings>) -> Result<Context, CliError> {
+        let path = settings.database.path.clone();
+        let db = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || Db::open(&path))
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))??
+        };
+        let queue = JobQueue::open(&path)
+            .await
+            .map_err(|e| CliError::failure(e.to_string()))?;
+        let service = UserService::new(db, Some(queue.clone()), settings.clone());
+        service.sync_catalogue().await?;
+        Ok(Context {
+            settings,
+            service,
+            queue,
+        })
+    }
+}
+
+/// Resolves the settings path from `--config`, `$ACCESSBOARD_CONFIG` or the default.
+pub fn settings_path(cli: &Cli) -> (PathBuf, bool) {
+    if let Some(p) = &cli.config {
+        return (p.clone(), true);
+    }
+    match std::env::var_os("ACCESSBOARD_CONFIG") {
+        Some(p) => (PathBuf::from(p), true),
+        None => (PathBuf::from("settings.toml"), false),
+    }
+}
+
+/// Runs the parsed command and turns the outcome into an exit status.
+pub fn main(cli: Cli) -> ExitCode {
+    let (path, required) = settings_path(&cli);
+    let settings = match Settings::load(&path, required) {
+        Ok(s) => Arc::new(s),
+        Err(e) => {
+            eprintln!("accessboard: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    crate::telemetry::init(&settings.log, !matches!(cli.command, Command::Serve));
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("accessboard: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, settings)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("accessboard: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}
+
+async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode, CliError> {
+    match command {
+        Command::Healthcheck { url } => Ok(crate::startup::healthcheck(&settings, url).await),
+        Command::Serve => {
+            let ctx = Context::open(settings).await?;
+            crate::startup::serve(ctx)
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Backup { file } => {
+            let ctx = Context::open(settings).await?;
+            let db = ctx.service.db().clone();
+            let target = file.clone();
+            tokio::task::spawn_blocking(move || crate::db::backup(&db, &target))
+                .await
+                .map_err(|e| CliError::failure(e.to_string()))??;
+            println!("backup written to {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(cmd) => users::run(cmd, &Context::open(settings).await?).await,
+        Command::App(cmd) => apps::run(cmd, &Context::open(settings).await?).await,
+        Command::Provision(cmd) => provision::run(cmd, Context::open(settings).await?).await,
+    }
+}

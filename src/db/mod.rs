@@ -1,0 +1,125 @@
+//! The SQLite database: connection pool, durable pragmas, migrations.
+
+mod migrations;
+pub mod read;
+pub mod time;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+
+pub use migrations::migrate;
+
+/// A pooled SQLite connection.
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+/// Storage failures; mapped to pages and exit codes at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("database pool error: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("cannot create the database folder {path}: {source}")]
+    Folder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Migration(String),
+    #[error("database task was cancelled")]
+    Cancelled,
+}
+
+/// How long a writer waits for the lock before giving up.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The pragmas every connection runs with, whoever opened it.
+///
+/// `synchronous = NORMAL` is durable in WAL mode across process crashes;
+/// apalis' setup turns it OFF on its own connections, which we undo there too.
+pub const CONNECTION_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+PRAGMA temp_store = MEMORY;";
+
+/// The shared handle to the database.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+    path: PathBuf,
+}
+
+impl Db {
+    /// Opens (creating file and folder) and migrates the database.
+    pub fn open(path: &Path) -> Result<Db, DbError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| DbError::Folder {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+        let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            c.busy_timeout(BUSY_TIMEOUT)?;
+            c.execute_batch(CONNECTION_PRAGMAS)
+        });
+        let pool = r2d2::Pool::builder()
+            .max_size(8)
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)?;
+        let db = Db {
+            pool,
+            path: path.to_owned(),
+        };
+        migrate(&mut *db.conn()?)?;
+        Ok(db)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A connection from the pool (blocking).
+    pub fn conn(&self) -> Result<Conn, DbError> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs blocking database work off the async executor.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut Conn) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|_| E::from(DbError::Cancelled))?
+    }
+}
+
+/// Writes a consistent copy of the live database with SQLite's online backup API.
+///
+/// Safe while `serve` writes: the backup restarts steps that a writer disturbed.
+pub fn backup(db: &Db, target: &Path) -> Result<(), DbError> {
+    if target.exists() {
+        return Err(DbError::Migration(format!(
+            "{} already exists; choose a new file name so no backup is overwritten",
+            target.display()
+        )));
+    }
+    let src = db.conn()?;
+    let mut dst = rusqlite::Connection::open(target)?;
+    {
+        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
+        backup.run_to_completion(256, Duration::from_millis(5), None)?;
+    }
+    // The copy is a plain rollback-journal file, ready to be moved into place.
+    dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
+    Ok(())
+}

@@ -1,0 +1,266 @@
+//! Read models for the CLI and the pages: plain queries, no changes.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::DbError;
+use super::time::rfc3339;
+use crate::domain::{Access, ProvisionStatus, Role};
+
+/// A user as listed, with their role and status per app.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserRow {
+    /// The id.
+    pub id: Uuid,
+    /// Email as entered.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Dashboard admin.
+    pub admin: bool,
+    /// Whether they may sign in (a password is set).
+    pub can_sign_in: bool,
+    /// Being removed from apps.
+    pub deleting: bool,
+    /// Per-app role and status, in catalogue order.
+    pub access: Vec<PairCell>,
+}
+
+/// One cell of the users table.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PairCell {
+    /// App slug.
+    pub app: String,
+    /// Role there.
+    pub role: Role,
+    /// Provisioning status.
+    pub status: ProvisionStatus,
+}
+
+/// An app of the catalogue with its state.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AppRow {
+    /// Slug.
+    pub slug: String,
+    /// Display name.
+    pub name: String,
+    /// Where people open it.
+    pub url: Option<String>,
+    /// Installed by an admin.
+    pub installed: bool,
+    /// Has SCIM settings.
+    pub scim: bool,
+    /// Pairs per status, for the apps with access rows.
+    pub counts: Vec<(ProvisionStatus, i64)>,
+}
+
+/// Which users to list.
+#[derive(Debug, Clone, Default)]
+pub struct UserQuery {
+    /// Substring of name or email, case-insensitive.
+    pub search: Option<String>,
+    /// Include users being removed.
+    pub include_deleting: bool,
+    /// Rows to skip.
+    pub offset: usize,
+    /// Rows to return; 0 means all.
+    pub limit: usize,
+}
+
+fn like_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn parse_status(s: String) -> ProvisionStatus {
+    ProvisionStatus::parse(&s).unwrap_or(ProvisionStatus::Error)
+}
+
+fn parse_role(s: String) -> Role {
+    Role::parse(&s).unwrap_or(Role::None)
+}
+
+/// Users matching the query, ordered by name, with total count.
+pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), DbError> {
+    let pattern = q
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(like_pattern);
+    let filter = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email_norm LIKE lower(?1) ESCAPE '\\')
+                  AND (?2 OR deleted_at IS NULL)";
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM users WHERE {filter}"),
+        params![pattern, q.include_deleting],
+        |r| r.get(0),
+    )?;
+    let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
+         WHERE {filter} ORDER BY name COLLATE NOCASE, email_norm LIMIT ?3 OFFSET ?4"
+    ))?;
+    let mut rows: Vec<UserRow> = stmt
+        .query_map(
+            params![pattern, q.include_deleting, limit, q.offset as i64],
+            |r| {
+                Ok(UserRow {
+                    id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    admin: r.get(3)?,
+                    can_sign_in: r.get(4)?,
+                    deleting: r.get(5)?,
+                    access: Vec::new(),
+                })
+            },
+        )?
+        .collect::<Result<_, _>>()?;
+    // One query per page for the cells, not one per user.
+    if !rows.is_empty() {
+        let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
+        let placeholders = vec!["?"; ids.len()].join(",");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT a.user_id, a.app_slug, a.role, a.status FROM app_access a JOIN apps p ON p.slug = a.app_slug
+             WHERE p.in_catalogue = 1 AND a.user_id IN ({placeholders}) ORDER BY p.rowid"
+        ))?;
+        let mut cells = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
+        let index: std::collections::HashMap<String, usize> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id.clone(), i))
+            .collect();
+        while let Some(r) = cells.next()? {
+            let user: String = r.get(0)?;
+            if let Some(&i) = index.get(&user) {
+                rows[i].access.push(PairCell {
+                    app: r.get(1)?,
+                    role: parse_role(r.get(2)?),
+                    status: parse_status(r.get(3)?),
+                });
+            }
+        }
+    }
+    Ok((rows, total as usize))
+}
+
+/// One user by id, including one being removed.
+pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
+    let row = conn
+        .query_row(
+            "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users WHERE id = ?1",
+            [id.to_string()],
+            |r| {
+                Ok(UserRow {
+                    id,
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    admin: r.get(3)?,
+                    can_sign_in: r.get(4)?,
+                    deleting: r.get(5)?,
+                    access: Vec::new(),
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut row) = row else { return Ok(None) };
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.app_slug, a.role, a.status FROM app_access a JOIN apps p ON p.slug = a.app_slug
+         WHERE p.in_catalogue = 1 AND a.user_id = ?1 ORDER BY p.rowid",
+    )?;
+    row.access = stmt
+        .query_map([id.to_string()], |r| {
+            Ok(PairCell {
+                app: r.get(0)?,
+                role: parse_role(r.get(1)?),
+                status: parse_status(r.get(2)?),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(Some(row))
+}
+
+/// The apps of the catalogue, in settings order, with per-status counts.
+pub fn apps(conn: &Connection) -> Result<Vec<AppRow>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT slug, name, url, installed, scim_enabled FROM apps WHERE in_catalogue = 1 ORDER BY rowid",
+    )?;
+    let mut apps: Vec<AppRow> = stmt
+        .query_map([], |r| {
+            Ok(AppRow {
+                slug: r.get(0)?,
+                name: r.get(1)?,
+                url: r.get(2)?,
+                installed: r.get(3)?,
+                scim: r.get(4)?,
+                counts: Vec::new(),
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut counts = conn.prepare_cached(
+        "SELECT status, count(*) FROM app_access WHERE app_slug = ?1 GROUP BY status",
+    )?;
+    for app in &mut apps {
+        app.counts = counts
+            .query_map([&app.slug], |r| Ok((parse_status(r.get(0)?), r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        app.counts
+            .sort_by_key(|(s, _)| ProvisionStatus::ALL.iter().position(|x| x == s));
+    }
+    Ok(apps)
+}
+
+/// Which pairs `provision status` shows.
+#[derive(Debug, Clone, Default)]
+pub struct AccessQuery {
+    /// Only this app.
+    pub app: Option<String>,
+    /// Only this user (lower-cased email).
+    pub email_norm: Option<String>,
+    /// Only these statuses.
+    pub status: Option<ProvisionStatus>,
+    /// Rows to skip.
+    pub offset: usize,
+    /// Rows to return; 0 means all.
+    pub limit: usize,
+}
+
+/// Pairs with their provisioning record, for managed apps and users being removed.
+pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError> {
+    let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.user_id, u.email, a.app_slug, a.role, a.status, a.scim_id, a.attempts,
+                a.last_attempt_at, a.last_message, a.next_attempt_at
+         FROM app_access a JOIN users u ON u.id = a.user_id JOIN apps p ON p.slug = a.app_slug
+         WHERE p.in_catalogue = 1 AND (?1 IS NULL OR a.app_slug = ?1) AND (?2 IS NULL OR u.email_norm = ?2)
+           AND (?3 IS NULL OR a.status = ?3)
+         ORDER BY p.rowid, u.name COLLATE NOCASE, u.email_norm LIMIT ?4 OFFSET ?5",
+    )?;
+    let rows = stmt.query_map(
+        params![
+            q.app,
+            q.email_norm,
+            q.status.map(|s| s.as_str()),
+            limit,
+            q.offset as i64
+        ],
+        |r| {
+            Ok(Access {
+                user_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                email: r.get(1)?,
+                app: r.get(2)?,
+                role: parse_role(r.get(3)?),
+                status: parse_status(r.get(4)?),
+                scim_id: r.get(5)?,
+                attempts: r.get(6)?,
+                last_attempt_at: r.get::<_, Option<i64>>(7)?.map(rfc3339),
+                last_message: r.get(8)?,
+                next_attempt_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,13 @@
+//! Plain domain types, parsed once at the edge: no HTTP, no SQL.
+
+mod email;
+mod provision;
+mod role;
+mod slug;
+mod user;
+
+pub use email::{Email, EmailError};
+pub use provision::{DesiredAccess, ProvisionStatus, StatusError};
+pub use role::{Role, RoleError};
+pub use slug::{Slug, SlugError};
+pub use user::{Access, NameError, NewUser, PersonName, User, UserUpdate};

@@ -1,0 +1,112 @@
+//! People and their access.
+
+use uuid::Uuid;
+
+use super::{Email, ProvisionStatus, Role, Slug};
+
+/// A person's display name: trimmed, non-empty, without control characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonName(String);
+
+/// Why a name was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("name is empty")]
+    Empty,
+    #[error("name is longer than 200 characters")]
+    TooLong,
+    #[error("name contains a control character")]
+    Control,
+}
+
+impl PersonName {
+    /// Parses a name as typed; HTML, quotes, emoji and right-to-left text are kept as given.
+    pub fn parse(raw: &str) -> Result<PersonName, NameError> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err(NameError::Empty);
+        }
+        if s.chars().count() > 200 {
+            return Err(NameError::TooLong);
+        }
+        if s.chars().any(char::is_control) {
+            return Err(NameError::Control);
+        }
+        Ok(PersonName(s.to_owned()))
+    }
+
+    /// The name text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for PersonName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A person as stored.
+#[derive(Debug, Clone)]
+pub struct User {
+    /// Stable id; sent to apps as the SCIM `externalId`.
+    pub id: Uuid,
+    /// Sign-in and contact address.
+    pub email: Email,
+    /// Display name.
+    pub name: PersonName,
+    /// May sign in to the dashboard.
+    pub is_admin: bool,
+    /// Set while the user is being removed from apps.
+    pub deleted: bool,
+}
+
+/// A new person to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Their address.
+    pub email: Email,
+    /// Their name.
+    pub name: PersonName,
+    /// Dashboard admin flag.
+    pub is_admin: bool,
+    /// Roles per app; apps not listed get `none`.
+    pub access: Vec<(Slug, Role)>,
+}
+
+/// Changes to a person; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct UserUpdate {
+    /// New name.
+    pub name: Option<PersonName>,
+    /// New address.
+    pub email: Option<Email>,
+    /// New dashboard admin flag.
+    pub is_admin: Option<bool>,
+}
+
+/// One (user, app) pair with its provisioning record.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Access {
+    /// The user's id.
+    pub user_id: Uuid,
+    /// The user's address.
+    pub email: String,
+    /// The app's slug.
+    pub app: String,
+    /// Role in the app.
+    pub role: Role,
+    /// Provisioning status.
+    pub status: ProvisionStatus,
+    /// The account id inside the app.
+    pub scim_id: Option<String>,
+    /// Attempts since the last change.
+    pub attempts: i64,
+    /// Time of the last attempt (RFC 3339).
+    pub last_attempt_at: Option<String>,
+    /// What the last attempt said.
+    pub last_message: Option<String>,
+    /// When the next retry is due (RFC 3339).
+    pub next_attempt_at: Option<String>,
+}

@@ -1,0 +1,12 @@
+//! accessboard: a self-hosted admin dashboard that provisions people into apps over SCIM 2.0.
+
+pub mod cli;
+pub mod db;
+pub mod domain;
+pub mod provisioning;
+pub mod secret;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;
+pub mod users;
+pub mod web;

@@ -1,0 +1,140 @@
+//! The apalis job queue in the same SQLite file: one job per (user, app) pair.
+//!
+//! A job only says "look at this pair"; the truth lives in `app_access`. So a
+//! lost enqueue is harmless (the sweeper re-enqueues due pairs), and a
+//! duplicate is cheap (the worker's claim finds nothing to do).
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use apalis::prelude::TaskBuilder;
+use apalis_sqlite::{
+    Config, SqliteConnectOptions, SqlitePool, SqlitePoolOptions, SqliteStorage, SqliteTask,
+};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The apalis queue name of reconcile jobs.
+pub const QUEUE: &str = "accessboard.reconcile";
+
+/// One reconcile job: look at this pair, as it was when it became due.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileJob {
+    /// The user.
+    pub user_id: Uuid,
+    /// The app slug.
+    pub app: String,
+    /// The pair's `due_seq` when enqueued; with the pair it makes the idempotency key.
+    pub due_seq: i64,
+    /// Earliest start (unix seconds), for retries with backoff.
+    #[serde(default)]
+    pub run_at: Option<i64>,
+}
+
+impl ReconcileJob {
+    fn idempotency_key(&self) -> String {
+        format!("{}/{}/{}", self.user_id, self.app, self.due_seq)
+    }
+}
+
+/// Queue failures; a failed enqueue loses nothing, the sweeper retries it.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("job queue error: {0}")]
+    Apalis(#[from] apalis_sqlite::Error),
+    #[error("job queue database error: {0}")]
+    Sqlx(#[from] apalis_sqlite::SqlxError),
+    #[error("cannot encode job: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+/// The handle through which changes enqueue provisioning jobs.
+#[derive(Clone, Debug)]
+pub struct JobQueue {
+    pool: SqlitePool,
+}
+
+impl JobQueue {
+    /// Opens the queue on the database file, creating apalis' tables.
+    pub async fn open(path: &Path) -> Result<JobQueue, QueueError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .busy_timeout(crate::db::BUSY_TIMEOUT)
+            .pragma("synchronous", "NORMAL")
+            .pragma("foreign_keys", "ON");
+        // apalis' setup turns `synchronous` OFF on the connection it uses:
+        // give it a throwaway one-connection pool, so no working connection keeps that.
+        let setup = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        SqliteStorage::setup(&setup).await?;
+        setup.close().await;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        Ok(JobQueue { pool })
+    }
+
+    /// The apalis storage that workers consume.
+    pub fn storage(&self) -> SqliteStorage<ReconcileJob> {
+        SqliteStorage::new(&self.pool).with_config(Config::default().queue(QUEUE).batch_size(32))
+    }
+
+    /// The sqlx pool (for queue statistics).
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Enqueues jobs in one transaction; a pending job for the same pair and
+    /// `due_seq` is not duplicated.
+    pub async fn enqueue(&self, jobs: &[ReconcileJob]) -> Result<(), QueueError> {
+        if jobs.is_empty() {
+            return Ok(());
+        }
+        let tasks = jobs
+            .iter()
+            .map(|job| {
+                let mut builder = TaskBuilder::new(serde_json::to_vec(job)?)
+                    .idempotency_key(job.idempotency_key())
+                    // retries are ours (state in app_access), not apalis'
+                    .max_attempts(1);
+                if let Some(at) = job.run_at.filter(|&t| t > 0) {
+                    builder = builder.run_at_timestamp(at as u64);
+                }
+                Ok(builder.build())
+            })
+            .collect::<Result<Vec<SqliteTask>, serde_json::Error>>()?;
+        let mut tx = self.pool.begin().await?;
+        for chunk in tasks.chunks(500) {
+            apalis_sqlite::queries::push_tasks(&mut *tx, QUEUE, chunk).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes finished jobs older than `age`, so idempotency keys and disk are freed.
+    pub async fn vacuum(&self, age: Duration) -> Result<u64, QueueError> {
+        let cutoff = crate::db::time::now() - age.as_secs() as i64;
+        let done = sqlx::query("DELETE FROM Jobs WHERE job_type = ?1 AND status IN ('Done', 'Failed', 'Killed') AND done_at IS NOT NULL AND done_at < ?2")
+            .bind(QUEUE)
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Jobs waiting and jobs running, for metrics and progress.
+    pub async fn counts(&self) -> Result<(i64, i64), QueueError> {
+        let row: (i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(status = 'Pending'), 0), COALESCE(SUM(status = 'Running' OR status = 'Queued'), 0) FROM Jobs WHERE job_type = ?1",
+        )
+        .bind(QUEUE)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row)
+    }
+}

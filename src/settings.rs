@@ -1,0 +1,475 @@
+//! settings.toml plus `ACCESSBOARD_` environment overrides, validated once at start.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Toml};
+use serde::Deserialize;
+
+use crate::domain::Slug;
+use crate::secret::Secret;
+
+/// Everything accessboard reads from settings.toml and the environment.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The web server.
+    #[serde(default)]
+    pub server: ServerSettings,
+    /// The SQLite database.
+    #[serde(default)]
+    pub database: DatabaseSettings,
+    /// Workers, sweeper, retries.
+    #[serde(default)]
+    pub provisioning: ProvisioningSettings,
+    /// Log output.
+    #[serde(default)]
+    pub log: LogSettings,
+    /// The app catalogue.
+    #[serde(default)]
+    pub apps: Vec<AppSettings>,
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub bind: String,
+    /// The URL people use to reach the dashboard (for links in logs).
+    pub public_url: String,
+    /// Mark session cookies `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secure_cookies: false,
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// The SQLite file; created with its folder on first start.
+    pub path: PathBuf,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            path: "data/accessboard.db".into(),
+        }
+    }
+}
+
+/// `[provisioning]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvisioningSettings {
+    /// SCIM jobs at once.
+    pub workers: usize,
+    /// How often due and stale pairs are picked up.
+    pub sweep_interval_secs: u64,
+    /// Attempts before a pair is `failed`.
+    pub max_attempts: u32,
+    /// First retry delay.
+    pub backoff_base_secs: u64,
+    /// Longest retry delay.
+    pub backoff_max_secs: u64,
+    /// Per-request timeout towards apps.
+    pub request_timeout_secs: u64,
+    /// Drift check period; 0 turns it off.
+    pub drift_check_interval_secs: u64,
+}
+
+impl Default for ProvisioningSettings {
+    fn default() -> Self {
+        ProvisioningSettings {
+            workers: 4,
+            sweep_interval_secs: 30,
+            max_attempts: 8,
+            backoff_base_secs: 5,
+            backoff_max_secs: 3600,
+            request_timeout_secs: 15,
+            drift_check_interval_secs: 86400,
+        }
+    }
+}
+
+/// `[log]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// Default filter; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// One `[[apps]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    /// Short identifier used on the command line and in CSV headers.
+    pub slug: Slug,
+    /// Display name.
+    pub name: String,
+    /// Where people open the app.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// SCIM target; without it the app is not provisioned.
+    #[serde(default)]
+    pub scim: Option<ScimSettings>,
+}
+
+/// `[apps.scim]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimSettings {
+    /// The SCIM base URL; `/Users` and `/Groups` live under it.
+    pub base_url: String,
+    /// `bearer`, `basic` or `none`.
+    #[serde(default = "default_auth")]
+    pub auth: AuthKind,
+    /// Bearer token.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// File holding the bearer token (Docker/Kubernetes secrets).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Basic-auth user.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Basic-auth password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// File holding the basic-auth password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// userName template: `{email}`, `{id}`, `{name}`, `{email_local}`.
+    #[serde(default = "default_user_name")]
+    pub user_name: String,
+    /// Group whose members are the app's admins; omitted: admin rights are not provisioned.
+    #[serde(default)]
+    pub admin_group: Option<String>,
+    /// What revoking access does to the account.
+    #[serde(default)]
+    pub on_deprovision: OnDeprovisionSetting,
+    /// Content-Type of request bodies.
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    /// Whether accessboard owns the account's name (off: names changed in the app stay).
+    #[serde(default = "default_true")]
+    pub manage_names: bool,
+}
+
+/// How accessboard authenticates to an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// `Authorization: Bearer …`
+    Bearer,
+    /// HTTP basic auth.
+    Basic,
+    /// No credentials.
+    None,
+}
+
+/// `on_deprovision`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDeprovisionSetting {
+    /// `active: false`
+    #[default]
+    Disable,
+    /// DELETE the account.
+    Delete,
+}
+
+fn default_auth() -> AuthKind {
+    AuthKind::Bearer
+}
+fn default_user_name() -> String {
+    "{email}".into()
+}
+fn default_content_type() -> String {
+    "application/scim+json".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+/// Settings could not be loaded; the message names the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct SettingsError(pub String);
+
+const TEMPLATE_FIELDS: [&str; 4] = ["{email}", "{id}", "{name}", "{email_local}"];
+
+impl Settings {
+    /// Loads `path` (optional when it does not exist and `required` is false) and the environment.
+    pub fn load(path: &Path, required: bool) -> Result<Settings, SettingsError> {
+        if required && !path.exists() {
+            return Err(SettingsError(format!(
+                "settings file {} does not exist",
+                path.display()
+            )));
+        }
+        let env = Env::prefixed("ACCESSBOARD_")
+            .split("__")
+            // ACCESSBOARD_CONFIG names the file itself, it is not a key.
+            .filter(|k| k.as_str() != "config");
+        Self::from_figment(Figment::from(Toml::file(path)).merge(env))
+    }
+
+    /// Parses settings from TOML text alone (tests, tools).
+    pub fn from_toml(text: &str) -> Result<Settings, SettingsError> {
+        Self::from_figment(Figment::from(Toml::string(text)))
+    }
+
+    fn from_figment(fig: Figment) -> Result<Settings, SettingsError> {
+        let mut settings: Settings = fig.extract().map_err(describe_figment_error)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// The settings of one app, if catalogued.
+    pub fn app(&self, slug: &str) -> Option<&AppSettings> {
+        self.apps.iter().find(|a| a.slug.as_str() == slug)
+    }
+
+    fn validate(&mut self) -> Result<(), SettingsError> {
+        let err = |key: String, msg: String| Err(SettingsError(format!("setting {key}: {msg}")));
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return err(
+                "server.bind".into(),
+                format!(
+                    "{:?} is not an address like 127.0.0.1:8080",
+                    self.server.bind
+                ),
+            );
+        }
+        if url::Url::parse(&self.server.public_url).is_err() {
+            return err(
+                "server.public_url".into(),
+                format!("{:?} is not a URL", self.server.public_url),
+            );
+        }
+        if self.database.path.as_os_str().is_empty() {
+            return err("database.path".into(), "must not be empty".into());
+        }
+        let p = &self.provisioning;
+        if p.workers == 0 || p.workers > 256 {
+            return err(
+                "provisioning.workers".into(),
+                "must be between 1 and 256".into(),
+            );
+        }
+        for (key, v) in [
+            ("sweep_interval_secs", p.sweep_interval_secs),
+            ("backoff_base_secs", p.backoff_base_secs),
+            ("request_timeout_secs", p.request_timeout_secs),
+        ] {
+            if v == 0 {
+                return err(format!("provisioning.{key}"), "must be at least 1".into());
+            }
+        }
+        if p.max_attempts == 0 {
+            return err(
+                "provisioning.max_attempts".into(),
+                "must be at least 1".into(),
+            );
+        }
+        if p.backoff_max_secs < p.backoff_base_secs {
+            return err(
+                "provisioning.backoff_max_secs".into(),
+                "must not be below backoff_base_secs".into(),
+            );
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (i, app) in self.apps.iter_mut().enumerate() {
+            let at = format!("apps[{i}] ({})", app.slug);
+            if !seen.insert(app.slug.clone()) {
+                return err(format!("{at}.slug"), "is listed twice".into());
+            }
+            if app.name.trim().is_empty() {
+                return err(format!("{at}.name"), "must not be empty".into());
+            }
+            if let Some(scim) = app.scim.as_mut() {
+                validate_scim(&at, scim)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), SettingsError> {
+    let err =
+        |key: &str, msg: String| Err(SettingsError(format!("setting {at}.scim.{key}: {msg}")));
+    match url::Url::parse(&scim.base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => {
+            return err(
+                "base_url",
+                format!("{:?} is not an http(s) URL", scim.base_url),
+            );
+        }
+    }
+    if let Some(file) = scim.token_file.clone() {
+        if scim.token.is_some() {
+            return err(
+                "token_file",
+                "set either token or token_file, not both".into(),
+            );
+        }
+        scim.token = Some(match read_secret_file(&file) {
+            Ok(secret) => secret,
+            Err(m) => return err("token_file", m),
+        });
+    }
+    if let Some(file) = scim.password_file.clone() {
+        if scim.password.is_some() {
+            return err(
+                "password_file",
+                "set either password or password_file, not both".into(),
+            );
+        }
+        scim.password = Some(match read_secret_file(&file) {
+            Ok(secret) => secret,
+            Err(m) => return err("password_file", m),
+        });
+    }
+    match scim.auth {
+        AuthKind::Bearer if scim.token.as_ref().is_none_or(|t| t.expose().is_empty()) => {
+            return err(
+                "token",
+                "is required when auth = \"bearer\" (or set token_file)".into(),
+            );
+        }
+        AuthKind::Basic if scim.username.as_deref().is_none_or(str::is_empty) => {
+            return err("username", "is required when auth = \"basic\"".into());
+        }
+        AuthKind::Basic if scim.password.is_none() => {
+            return err(
+                "password",
+                "is required when auth = \"basic\" (or set password_file)".into(),
+            );
+        }
+        _ => {}
+    }
+    let mut rest = scim.user_name.clone();
+    for field in TEMPLATE_FIELDS {
+        rest = rest.replace(field, "");
+    }
+    if scim.user_name.trim().is_empty() || rest.contains('{') || rest.contains('}') {
+        return err(
+            "user_name",
+            format!(
+                "{:?} may only use {{email}}, {{id}}, {{name}} and {{email_local}}",
+                scim.user_name
+            ),
+        );
+    }
+    if let Some(group) = &scim.admin_group {
+        if group.trim().is_empty() {
+            return err(
+                "admin_group",
+                "must not be empty; leave it out to not provision admin rights".into(),
+            );
+        }
+    }
+    if !scim.content_type.contains('/') {
+        return err(
+            "content_type",
+            format!("{:?} is not a media type", scim.content_type),
+        );
+    }
+    Ok(())
+}
+
+fn read_secret_file(path: &Path) -> Result<Secret, String> {
+    match std::fs::read_to_string(path) {
+        Ok(s) if !s.trim().is_empty() => Ok(Secret::new(s.trim().to_owned())),
+        Ok(_) => Err(format!("{} is empty", path.display())),
+        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: ServerSettings::default(),
+            database: DatabaseSettings::default(),
+            provisioning: ProvisioningSettings::default(),
+            log: LogSettings::default(),
+            apps: Vec::new(),
+        }
+    }
+}
+
+fn describe_figment_error(e: figment::Error) -> SettingsError {
+    use figment::error::Kind;
+    let key = if e.path.is_empty() {
+        None
+    } else {
+        Some(e.path.join("."))
+    };
+    let what = match &e.kind {
+        Kind::UnknownField(field, _) => {
+            let full = match &key {
+                Some(k) if !k.ends_with(field.as_str()) => format!("{k}.{field}"),
+                Some(k) => k.clone(),
+                None => field.clone(),
+            };
+            return SettingsError(format!("unknown setting {full}{}", source_of(&e)));
+        }
+        Kind::MissingField(field) => {
+            let full = match &key {
+                Some(k) => format!("{k}.{field}"),
+                None => field.to_string(),
+            };
+            return SettingsError(format!("setting {full} is required{}", source_of(&e)));
+        }
+        other => other.to_string(),
+    };
+    match key {
+        Some(k) => SettingsError(format!("setting {k}: {what}{}", source_of(&e))),
+        None => SettingsError(format!("settings: {what}{}", source_of(&e))),
+    }
+}
+
+fn source_of(e: &figment::Error) -> String {
+    match &e.metadata {
+        Some(m) => match &m.source {
+            Some(src) => format!(" (in {src})"),
+            None => format!(" (from {})", m.name),
+        },
+        None => String::new(),
+    }
+}

@@ -1,0 +1,243 @@
+//! CSV import: `email,name[,admin][,<slug>...]`, planned (previewed) first, then applied.
+
+use std::collections::{HashMap, HashSet};
+
+use super::ServiceError;
+use super::store::AppInfo;
+use crate::domain::{Email, NewUser, PersonName, Role, Slug};
+
+/// Files larger than this are refused whole, before parsing.
+pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
+
+/// One data row, as it will be created or why it will not.
+#[derive(Debug, Clone)]
+pub enum ImportRow {
+    /// Will be created.
+    Valid {
+        /// 1-based line in the file.
+        line: usize,
+        /// The user.
+        user: NewUser,
+    },
+    /// Will be skipped.
+    Invalid(RowError),
+}
+
+/// A row that cannot be imported, and why.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RowError {
+    /// 1-based line in the file.
+    pub line: usize,
+    /// What is wrong, naming the value.
+    pub reason: String,
+}
+
+/// The preview of an import.
+#[derive(Debug, Clone)]
+pub struct ImportPlan {
+    /// Every data row in file order.
+    pub rows: Vec<ImportRow>,
+    /// The app columns, in file order.
+    pub apps: Vec<Slug>,
+}
+
+impl ImportPlan {
+    /// The rows that will be skipped.
+    pub fn errors(&self) -> Vec<RowError> {
+        self.rows
+            .iter()
+            .filter_map(|r| match r {
+                ImportRow::Invalid(e) => Some(e.clone()),
+                ImportRow::Valid { .. } => None,
+            })
+            .collect()
+    }
+
+    /// How many rows will be created.
+    pub fn valid(&self) -> usize {
+        self.rows
+            .iter()
+            .filter(|r| matches!(r, ImportRow::Valid { .. }))
+            .count()
+    }
+}
+
+/// The outcome of an import.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportReport {
+    /// Users created.
+    pub created: usize,
+    /// Rows skipped, with reasons.
+    pub errors: Vec<RowError>,
+}
+
+enum Column {
+    Email,
+    Name,
+    Admin,
+    App(Slug),
+}
+
+/// Parses and checks a CSV file against the catalogue and the existing users.
+pub fn plan(
+    conn: &rusqlite::Connection,
+    apps: &HashMap<String, AppInfo>,
+    bytes: &[u8],
+) -> Result<ImportPlan, ServiceError> {
+    if bytes.len() > MAX_IMPORT_BYTES {
+        return Err(ServiceError::Invalid(format!(
+            "the file is {} bytes; imports are limited to {} MiB, split it into smaller files",
+            bytes.len(),
+            MAX_IMPORT_BYTES / 1024 / 1024
+        )));
+    }
+    let text =
+        std::str::from_utf8(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes)).map_err(|e| {
+            ServiceError::Invalid(format!(
+                "the file is not UTF-8 text (first bad byte at offset {}); save it as UTF-8 CSV",
+                e.valid_up_to()
+            ))
+        })?;
+    let mut reader = csv::ReaderBuilder::new()
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
+    let header = reader
+        .headers()
+        .map_err(|e| ServiceError::Invalid(format!("cannot read the CSV header: {e}")))?
+        .clone();
+    let columns = parse_header(&header, apps)?;
+    let app_columns = columns
+        .iter()
+        .filter_map(|c| match c {
+            Column::App(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+
+    let mut existing =
+        conn.prepare_cached("SELECT deleted_at IS NOT NULL FROM users WHERE email_norm = ?1")?;
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut rows = Vec::new();
+    for record in reader.records() {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                rows.push(ImportRow::Invalid(RowError {
+                    line,
+                    reason: format!("unreadable row: {e}"),
+                }));
+                continue;
+            }
+        };
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        if record.iter().all(str::is_empty) {
+            continue;
+        }
+        let row = parse_row(&columns, &record).and_then(|user| {
+            if let Some(first) = seen.get(user.email.normalized()) {
+                return Err(format!("email {} is already on line {first}", user.email));
+            }
+            let known: Option<bool> = rusqlite::OptionalExtension::optional(
+                existing.query_row([user.email.normalized()], |r| r.get(0)),
+            )
+            .map_err(|e| e.to_string())?;
+            match known {
+                Some(true) => Err(format!(
+                    "{} is still being removed from its apps",
+                    user.email
+                )),
+                Some(false) => Err(format!("a user with email {} already exists", user.email)),
+                None => Ok(user),
+            }
+        });
+        rows.push(match row {
+            Ok(user) => {
+                seen.insert(user.email.normalized().to_owned(), line);
+                ImportRow::Valid { line, user }
+            }
+            Err(reason) => ImportRow::Invalid(RowError { line, reason }),
+        });
+    }
+    Ok(ImportPlan {
+        rows,
+        apps: app_columns,
+    })
+}
+
+fn parse_header(
+    header: &csv::StringRecord,
+    apps: &HashMap<String, AppInfo>,
+) -> Result<Vec<Column>, ServiceError> {
+    let mut columns = Vec::new();
+    let mut names = HashSet::new();
+    for raw in header.iter() {
+        let name = raw.to_ascii_lowercase();
+        if !names.insert(name.clone()) {
+            return Err(ServiceError::Invalid(format!(
+                "the CSV header names column {raw:?} twice"
+            )));
+        }
+        columns.push(match name.as_str() {
+            "email" => Column::Email,
+            "name" => Column::Name,
+            "admin" => Column::Admin,
+            _ => match Slug::parse(&name) {
+                Ok(slug) if apps.contains_key(slug.as_str()) => Column::App(slug),
+                _ => {
+                    return Err(ServiceError::Invalid(format!(
+                        "the CSV header has column {raw:?}, which is neither email, name, admin nor an app slug of the catalogue"
+                    )));
+                }
+            },
+        });
+    }
+    if !names.contains("email") || !names.contains("name") {
+        return Err(ServiceError::Invalid(
+            "the CSV header must start with email,name (then optionally admin and app slugs)"
+                .into(),
+        ));
+    }
+    Ok(columns)
+}
+
+fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<NewUser, String> {
+    if record.len() > columns.len() {
+        return Err(format!(
+            "{} cells, but the header has {} columns",
+            record.len(),
+            columns.len()
+        ));
+    }
+    let mut email = None;
+    let mut name = None;
+    let mut is_admin = false;
+    let mut access = Vec::new();
+    for (column, cell) in columns.iter().zip(record.iter()) {
+        match column {
+            Column::Email => email = Some(Email::parse(cell).map_err(|e| e.to_string())?),
+            Column::Name => name = Some(PersonName::parse(cell).map_err(|e| e.to_string())?),
+            Column::Admin => is_admin = parse_flag(cell)?,
+            Column::App(slug) if cell.is_empty() => access.push((slug.clone(), Role::None)),
+            Column::App(slug) => {
+                let role = Role::parse(cell).map_err(|e| format!("column {slug}: {e}"))?;
+                access.push((slug.clone(), role));
+            }
+        }
+    }
+    Ok(NewUser {
+        email: email.ok_or("email is missing")?,
+        name: name.ok_or("name is missing")?,
+        is_admin,
+        access,
+    })
+}
+
+fn parse_flag(cell: &str) -> Result<bool, String> {
+    match cell.to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "0" | "n" => Ok(false),
+        "true" | "yes" | "1" | "y" | "admin" => Ok(true),
+        other => Err(format!("admin {other:?} is not true or false")),
+    }
+}

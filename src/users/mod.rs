@@ -1,0 +1,324 @@
+//! UserService: the ONE place where users, apps and access change.
+//!
+//! Every change is one transaction that also marks the affected (user, app)
+//! pairs `sync_needed`; the jobs are enqueued after commit. If the process
+//! dies in between, the sweeper finds the marked pairs, so nothing is lost.
+
+mod import;
+mod marks;
+mod store;
+
+use std::sync::Arc;
+
+use rusqlite::TransactionBehavior;
+use uuid::Uuid;
+
+use crate::db::{Conn, Db, DbError, time};
+use crate::domain::{Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
+use crate::provisioning::queue::{JobQueue, ReconcileJob};
+use crate::settings::Settings;
+
+pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
+pub use marks::{Pairs, mark_for_sync, purge_removed_users};
+
+/// What went wrong with a change; mapped to pages and exit codes at the edge.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("no user with email {0}")]
+    UnknownUser(String),
+    #[error("no user with id {0}")]
+    UnknownUserId(Uuid),
+    #[error("a user with email {0} already exists")]
+    EmailTaken(String),
+    #[error("{0} is still being removed from its apps; try again once that has finished")]
+    BeingRemoved(String),
+    #[error("no app {0:?} in the catalogue; the apps are listed in settings.toml")]
+    UnknownApp(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<rusqlite::Error> for ServiceError {
+    fn from(e: rusqlite::Error) -> Self {
+        ServiceError::Db(DbError::Sqlite(e))
+    }
+}
+
+impl ServiceError {
+    /// Whether the caller asked for something wrong (as opposed to a failure).
+    pub fn is_usage(&self) -> bool {
+        !matches!(self, ServiceError::Db(_))
+    }
+}
+
+/// The service every edge (web, CLI, provisioning hooks) goes through.
+#[derive(Clone)]
+pub struct UserService {
+    db: Db,
+    queue: Option<JobQueue>,
+    settings: Arc<Settings>,
+}
+
+impl UserService {
+    /// Builds the service; with no queue, marked pairs wait for the sweeper.
+    pub fn new(db: Db, queue: Option<JobQueue>, settings: Arc<Settings>) -> Self {
+        UserService {
+            db,
+            queue,
+            settings,
+        }
+    }
+
+    /// The database handle (for reads).
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
+    /// Brings the `apps` table in line with settings.toml and makes sure every
+    /// user has a row for every app; pairs whose app gained or lost SCIM are marked.
+    pub async fn sync_catalogue(&self) -> Result<(), ServiceError> {
+        let settings = self.settings.clone();
+        self.write(move |tx, now| Ok(((), store::sync_catalogue(tx, &settings, now)?)))
+            .await
+    }
+
+    /// Creates a user, with the given roles; returns them.
+    #[tracing::instrument(skip_all, fields(email = %new.email))]
+    pub async fn create_user(&self, new: NewUser) -> Result<User, ServiceError> {
+        self.write(move |tx, now| {
+            let apps = store::load_apps(tx)?;
+            let user = store::insert_user(tx, &apps, &new, now)?;
+            let jobs = store::due_jobs_of_users(tx, &[user.id])?;
+            Ok((user, jobs))
+        })
+        .await
+    }
+
+    /// Changes name, email or dashboard admin flag.
+    #[tracing::instrument(skip_all, fields(email = %email))]
+    pub async fn update_user(
+        &self,
+        email: &Email,
+        update: UserUpdate,
+    ) -> Result<User, ServiceError> {
+        let email = email.clone();
+        self.write(move |tx, now| {
+            let user = store::user_by_email(tx, &email)?;
+            store::update_user(tx, user, update, now)
+        })
+        .await
+    }
+
+    /// Same as [`UserService::update_user`], by id (the web form).
+    pub async fn update_user_by_id(
+        &self,
+        id: Uuid,
+        update: UserUpdate,
+    ) -> Result<User, ServiceError> {
+        self.write(move |tx, now| {
+            let user = store::user_by_id(tx, id)?;
+            store::update_user(tx, user, update, now)
+        })
+        .await
+    }
+
+    /// Sets one user's role in one app.
+    #[tracing::instrument(skip_all, fields(email = %email, app = %app, role = %role))]
+    pub async fn set_access(
+        &self,
+        email: &Email,
+        app: &Slug,
+        role: Role,
+    ) -> Result<(), ServiceError> {
+        let (email, app) = (email.clone(), app.clone());
+        self.write(move |tx, now| {
+            let user = store::user_by_email(tx, &email)?;
+            Ok(((), store::set_access(tx, user.id, &app, role, now)?))
+        })
+        .await
+    }
+
+    /// Sets several roles of one user by id in one transaction (the web form).
+    pub async fn set_access_by_id(
+        &self,
+        id: Uuid,
+        roles: Vec<(Slug, Role)>,
+    ) -> Result<(), ServiceError> {
+        self.write(move |tx, now| {
+            store::user_by_id(tx, id)?;
+            let mut jobs = Vec::new();
+            for (app, role) in &roles {
+                jobs.extend(store::set_access(tx, id, app, *role, now)?);
+            }
+            Ok(((), jobs))
+        })
+        .await
+    }
+
+    /// Deletes a user: they vanish from lists at once and are purged once every
+    /// app was told; returns how many apps are being told.
+    #[tracing::instrument(skip_all, fields(email = %email))]
+    pub async fn delete_user(&self, email: &Email) -> Result<usize, ServiceError> {
+        let email = email.clone();
+        self.write(move |tx, now| {
+            let user = store::user_by_email(tx, &email)?;
+            let jobs = store::delete_user(tx, user.id, now)?;
+            Ok((jobs.len(), jobs))
+        })
+        .await
+    }
+
+    /// Same as [`UserService::delete_user`], by id.
+    pub async fn delete_user_by_id(&self, id: Uuid) -> Result<usize, ServiceError> {
+        self.write(move |tx, now| {
+            store::user_by_id(tx, id)?;
+            let jobs = store::delete_user(tx, id, now)?;
+            Ok((jobs.len(), jobs))
+        })
+        .await
+    }
+
+    /// Installs an app: every pair with access is marked; returns how many.
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    pub async fn install_app(&self, app: &Slug) -> Result<usize, ServiceError> {
+        let app = app.clone();
+        self.write(move |tx, now| {
+            let jobs = store::install_app(tx, &app, now)?;
+            Ok((jobs.len(), jobs))
+        })
+        .await
+    }
+
+    /// Uninstalls an app: provisioning stops and its pairs become `not_provisioned`.
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    pub async fn uninstall_app(&self, app: &Slug) -> Result<(), ServiceError> {
+        let app = app.clone();
+        self.write(move |tx, now| Ok(((), store::uninstall_app(tx, &app, now)?)))
+            .await
+    }
+
+    /// Sets (or with `None` clears) the dashboard sign-in password hash.
+    pub async fn set_password_hash(
+        &self,
+        email: &Email,
+        hash: Option<String>,
+    ) -> Result<(), ServiceError> {
+        let email = email.clone();
+        self.write(move |tx, now| {
+            let user = store::user_by_email(tx, &email)?;
+            tx.execute(
+                "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
+                rusqlite::params![hash, now, user.id.to_string()],
+            )?;
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    /// Puts `error` and `failed` pairs (optionally of one app or user) back to `sync_needed`.
+    pub async fn retry(
+        &self,
+        app: Option<Slug>,
+        email: Option<Email>,
+    ) -> Result<usize, ServiceError> {
+        self.write(move |tx, now| {
+            let user = email.map(|e| store::user_by_email(tx, &e)).transpose()?;
+            if let Some(app) = &app {
+                store::app_exists(tx, app)?;
+            }
+            let jobs = store::retry(tx, app.as_ref(), user.as_ref().map(|u| u.id), now)?;
+            Ok((jobs.len(), jobs))
+        })
+        .await
+    }
+
+    /// Checks a CSV file without changing anything: the preview.
+    pub async fn plan_import(&self, csv: Vec<u8>) -> Result<ImportPlan, ServiceError> {
+        self.db
+            .run(move |conn: &mut Conn| {
+                let tx = conn.transaction()?;
+                let apps = store::load_apps(&tx)?;
+                import::plan(&tx, &apps, &csv)
+            })
+            .await
+    }
+
+    /// Creates every valid row of a plan in one transaction.
+    #[tracing::instrument(skip_all, fields(rows = plan.rows.len()))]
+    pub async fn import(&self, plan: ImportPlan) -> Result<ImportReport, ServiceError> {
+        self.write(move |tx, now| {
+            let apps = store::load_apps(tx)?;
+            let mut errors = plan.errors();
+            let mut created = Vec::new();
+            for row in plan.rows {
+                let ImportRow::Valid { line, user } = row else {
+                    continue;
+                };
+                match store::insert_user(tx, &apps, &user, now) {
+                    Ok(u) => created.push(u.id),
+                    // the database changed since the preview
+                    Err(e @ (ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_))) => {
+                        errors.push(RowError {
+                            line,
+                            reason: e.to_string(),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            errors.sort_by_key(|e| e.line);
+            let jobs = store::due_jobs_of_users(tx, &created)?;
+            Ok((
+                ImportReport {
+                    created: created.len(),
+                    errors,
+                },
+                jobs,
+            ))
+        })
+        .await
+    }
+
+    /// Runs `f` in one immediate transaction, then enqueues the jobs it returns.
+    async fn write<T, F>(&self, f: F) -> Result<T, ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Transaction<'_>, i64) -> Result<(T, Vec<ReconcileJob>), ServiceError>
+            + Send
+            + 'static,
+    {
+        let (out, jobs) = self
+            .db
+            .run(move |conn: &mut Conn| {
+                // IMMEDIATE takes the write lock up front, so a busy database
+                // waits on busy_timeout instead of failing mid-transaction.
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let out = f(&tx, time::now())?;
+                tx.commit()?;
+                Ok::<_, ServiceError>(out)
+            })
+            .await?;
+        self.enqueue(&jobs).await;
+        Ok(out)
+    }
+
+    /// Enqueues after commit; a failure only delays the jobs until the next sweep.
+    async fn enqueue(&self, jobs: &[ReconcileJob]) {
+        let Some(queue) = &self.queue else { return };
+        if let Err(e) = queue.enqueue(jobs).await {
+            tracing::warn!(error = %e, jobs = jobs.len(), "enqueue failed; the sweeper will pick these pairs up");
+        }
+    }
+}
+
+/// Parses a person's name, for edges that take raw text.
+pub fn parse_name(raw: &str) -> Result<PersonName, ServiceError> {
+    PersonName::parse(raw).map_err(|e| ServiceError::Invalid(e.to_string()))
+}

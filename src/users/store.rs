@@ -1,0 +1,422 @@
+//! The SQL behind UserService; every function runs inside the caller's transaction.
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+use super::ServiceError;
+use super::marks::{Pairs, mark_for_sync, purge_removed_users};
+use crate::domain::{DesiredAccess, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
+use crate::provisioning::queue::ReconcileJob;
+use crate::settings::Settings;
+
+/// What a change needs to know about an app.
+#[derive(Debug, Clone)]
+pub struct AppInfo {
+    /// Installed by an admin.
+    pub installed: bool,
+    /// Has `[apps.scim]` in settings.
+    pub scim_enabled: bool,
+}
+
+/// The apps in the catalogue, by slug.
+pub fn load_apps(tx: &rusqlite::Connection) -> Result<HashMap<String, AppInfo>, ServiceError> {
+    let mut stmt =
+        tx.prepare_cached("SELECT slug, installed, scim_enabled FROM apps WHERE in_catalogue = 1")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            AppInfo {
+                installed: r.get(1)?,
+                scim_enabled: r.get(2)?,
+            },
+        ))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Fails with `UnknownApp` unless the slug is in the catalogue.
+pub fn app_exists(tx: &Transaction<'_>, app: &Slug) -> Result<(), ServiceError> {
+    let found: Option<i64> = tx
+        .query_row(
+            "SELECT 1 FROM apps WHERE slug = ?1 AND in_catalogue = 1",
+            [app.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    found
+        .map(|_| ())
+        .ok_or_else(|| ServiceError::UnknownApp(app.to_string()))
+}
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, bool, bool)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get::<_, Option<i64>>(4)?.is_some(),
+    ))
+}
+
+fn to_user(
+    (id, email, name, is_admin, deleted): (String, String, String, bool, bool),
+) -> Result<User, ServiceError> {
+    let bad = |what: &str| ServiceError::Invalid(format!("stored user {id} has an invalid {what}"));
+    Ok(User {
+        id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
+        email: Email::parse(&email).map_err(|_| bad("email"))?,
+        name: PersonName::parse(&name).map_err(|_| bad("name"))?,
+        is_admin,
+        deleted,
+    })
+}
+
+const USER_COLUMNS: &str = "id, email, name, is_admin, deleted_at";
+
+/// A live (not deleted) user by email, case-insensitively.
+pub fn user_by_email(tx: &Transaction<'_>, email: &Email) -> Result<User, ServiceError> {
+    let row = tx
+        .query_row(
+            &format!(
+                "SELECT {USER_COLUMNS} FROM users WHERE email_norm = ?1 AND deleted_at IS NULL"
+            ),
+            [email.normalized()],
+            user_from_row,
+        )
+        .optional()?;
+    to_user(row.ok_or_else(|| ServiceError::UnknownUser(email.to_string()))?)
+}
+
+/// A live user by id.
+pub fn user_by_id(tx: &Transaction<'_>, id: Uuid) -> Result<User, ServiceError> {
+    let row = tx
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND deleted_at IS NULL"),
+            [id.to_string()],
+            user_from_row,
+        )
+        .optional()?;
+    to_user(row.ok_or(ServiceError::UnknownUserId(id))?)
+}
+
+fn ensure_email_free(
+    tx: &Transaction<'_>,
+    email: &Email,
+    except: Option<Uuid>,
+) -> Result<(), ServiceError> {
+    let existing: Option<(String, Option<i64>)> = tx
+        .query_row(
+            "SELECT id, deleted_at FROM users WHERE email_norm = ?1",
+            [email.normalized()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    match existing {
+        Some((id, _)) if Some(id.as_str()) == except.map(|u| u.to_string()).as_deref() => Ok(()),
+        Some((_, Some(_))) => Err(ServiceError::BeingRemoved(email.to_string())),
+        Some((_, None)) => Err(ServiceError::EmailTaken(email.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Inserts a user and one access row per catalogued app, already marked where access is granted.
+pub fn insert_user(
+    tx: &Transaction<'_>,
+    apps: &HashMap<String, AppInfo>,
+    new: &NewUser,
+    now: i64,
+) -> Result<User, ServiceError> {
+    ensure_email_free(tx, &new.email, None)?;
+    let mut roles: HashMap<&str, Role> = HashMap::new();
+    for (slug, role) in &new.access {
+        if !apps.contains_key(slug.as_str()) {
+            return Err(ServiceError::UnknownApp(slug.to_string()));
+        }
+        roles.insert(slug.as_str(), *role);
+    }
+    let id = Uuid::new_v4();
+    tx.prepare_cached(
+        "INSERT INTO users (id, email, email_norm, name, is_admin, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+    )?
+    .execute(params![
+        id.to_string(),
+        new.email.as_str(),
+        new.email.normalized(),
+        new.name.as_str(),
+        new.is_admin,
+        now
+    ])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO app_access (user_id, app_slug, role, status, desired_gen, due_seq, status_since)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+    )?;
+    for (slug, app) in apps {
+        let role = roles.get(slug.as_str()).copied().unwrap_or(Role::None);
+        let marked = matches!(
+            DesiredAccess::of(role, false, app.installed, app.scim_enabled),
+            DesiredAccess::Active { .. }
+        );
+        let status = if marked {
+            "sync_needed"
+        } else {
+            "not_provisioned"
+        };
+        insert.execute(params![
+            id.to_string(),
+            slug,
+            role.as_str(),
+            status,
+            marked as i64,
+            now
+        ])?;
+    }
+    Ok(User {
+        id,
+        email: new.email.clone(),
+        name: new.name.clone(),
+        is_admin: new.is_admin,
+        deleted: false,
+    })
+}
+
+/// The jobs for the `sync_needed` pairs of freshly created users.
+pub fn due_jobs_of_users(
+    tx: &Transaction<'_>,
+    ids: &[Uuid],
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT app_slug, due_seq FROM app_access WHERE user_id = ?1 AND status = 'sync_needed'",
+    )?;
+    let mut jobs = Vec::new();
+    for id in ids {
+        let rows = stmt.query_map([id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (app, due_seq) = row?;
+            jobs.push(ReconcileJob {
+                user_id: *id,
+                app,
+                due_seq,
+                run_at: None,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Applies an update; a new name or email re-provisions every app the user has access to.
+pub fn update_user(
+    tx: &Transaction<'_>,
+    mut user: User,
+    update: UserUpdate,
+    now: i64,
+) -> Result<(User, Vec<ReconcileJob>), ServiceError> {
+    let mut identity_changed = false;
+    if let Some(email) = update.email.filter(|e| e.as_str() != user.email.as_str()) {
+        ensure_email_free(tx, &email, Some(user.id))?;
+        user.email = email;
+        identity_changed = true;
+    }
+    if let Some(name) = update.name.filter(|n| *n != user.name) {
+        user.name = name;
+        identity_changed = true;
+    }
+    let admin_changed = update.is_admin.is_some_and(|a| a != user.is_admin);
+    if let Some(a) = update.is_admin {
+        user.is_admin = a;
+    }
+    if !identity_changed && !admin_changed {
+        return Ok((user, Vec::new()));
+    }
+    tx.execute(
+        "UPDATE users SET email = ?1, email_norm = ?2, name = ?3, is_admin = ?4, updated_at = ?5 WHERE id = ?6",
+        params![
+            user.email.as_str(),
+            user.email.normalized(),
+            user.name.as_str(),
+            user.is_admin,
+            now,
+            user.id.to_string()
+        ],
+    )?;
+    // The dashboard admin flag is about signing in here; it grants nothing inside apps.
+    let jobs = if identity_changed {
+        mark_for_sync(tx, Pairs::UserWithAccess(&user.id), now)?
+    } else {
+        Vec::new()
+    };
+    Ok((user, jobs))
+}
+
+/// Sets a role; a changed role marks the pair.
+pub fn set_access(
+    tx: &Transaction<'_>,
+    user: Uuid,
+    app: &Slug,
+    role: Role,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    app_exists(tx, app)?;
+    let current: Option<String> = tx
+        .query_row(
+            "SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
+            params![user.to_string(), app.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if current.as_deref() == Some(role.as_str()) {
+        return Ok(Vec::new());
+    }
+    tx.execute(
+        "INSERT INTO app_access (user_id, app_slug, role, status_since) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, app_slug) DO UPDATE SET role = excluded.role",
+        params![user.to_string(), app.as_str(), role.as_str(), now],
+    )?;
+    Ok(mark_for_sync(tx, Pairs::One(&user, app.as_str()), now)?)
+}
+
+/// Marks a user deleted and their known pairs for deprovisioning; purges at once if no app knows them.
+pub fn delete_user(
+    tx: &Transaction<'_>,
+    user: Uuid,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    tx.execute(
+        "UPDATE users SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2",
+        params![now, user.to_string()],
+    )?;
+    let jobs = mark_for_sync(tx, Pairs::UserKnownToApps(&user), now)?;
+    purge_removed_users(tx)?;
+    Ok(jobs)
+}
+
+/// Installs an app and marks every pair that should exist, or that the app may already hold.
+pub fn install_app(
+    tx: &Transaction<'_>,
+    app: &Slug,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    app_exists(tx, app)?;
+    let changed = tx.execute(
+        "UPDATE apps SET installed = 1, installed_at = ?1 WHERE slug = ?2 AND installed = 0",
+        params![now, app.as_str()],
+    )?;
+    if changed == 0 {
+        return Ok(Vec::new());
+    }
+    Ok(mark_for_sync(tx, Pairs::AppRelevant(app.as_str()), now)?)
+}
+
+/// Uninstalls an app; its pairs stop being provisioned without calling the app.
+pub fn uninstall_app(
+    tx: &Transaction<'_>,
+    app: &Slug,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    app_exists(tx, app)?;
+    tx.execute(
+        "UPDATE apps SET installed = 0 WHERE slug = ?1",
+        [app.as_str()],
+    )?;
+    unmanage_pairs(tx, app.as_str(), now)?;
+    Ok(Vec::new())
+}
+
+/// Sets every pair of an app `not_provisioned`; bumping the generation voids in-flight results.
+fn unmanage_pairs(tx: &Transaction<'_>, app: &str, now: i64) -> Result<(), ServiceError> {
+    tx.execute(
+        "UPDATE app_access SET status = 'not_provisioned', desired_gen = desired_gen + 1,
+            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1
+         WHERE app_slug = ?2 AND status != 'not_provisioned'",
+        params![now, app],
+    )?;
+    purge_removed_users(tx)?;
+    Ok(())
+}
+
+/// Puts `error` and `failed` pairs back to `sync_needed`.
+pub fn retry(
+    tx: &Transaction<'_>,
+    app: Option<&Slug>,
+    user: Option<Uuid>,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE app_access SET status = 'sync_needed', attempts = 0, next_attempt_at = NULL,
+            due_seq = due_seq + 1, status_since = ?1
+         WHERE status IN ('error', 'failed')
+           AND (?2 IS NULL OR app_slug = ?2) AND (?3 IS NULL OR user_id = ?3)
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
+         RETURNING user_id, app_slug, due_seq",
+    )?;
+    let rows = stmt.query_map(
+        params![now, app.map(Slug::as_str), user.map(|u| u.to_string())],
+        |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        },
+    )?;
+    let mut jobs = Vec::new();
+    for row in rows {
+        let (user, app, due_seq) = row?;
+        if let Ok(user_id) = Uuid::parse_str(&user) {
+            jobs.push(ReconcileJob {
+                user_id,
+                app,
+                due_seq,
+                run_at: None,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// Mirrors settings.toml into `apps` and fills in missing access rows.
+pub fn sync_catalogue(
+    tx: &Transaction<'_>,
+    settings: &Settings,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    let before = load_apps(tx)?;
+    tx.execute("UPDATE apps SET in_catalogue = 0", [])?;
+    let mut jobs = Vec::new();
+    for app in &settings.apps {
+        let slug = app.slug.as_str();
+        let scim = app.scim.is_some();
+        tx.execute(
+            "INSERT INTO apps (slug, name, url, scim_enabled, in_catalogue) VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (slug) DO UPDATE SET name = excluded.name, url = excluded.url,
+                scim_enabled = excluded.scim_enabled, in_catalogue = 1",
+            params![slug, app.name, app.url, scim],
+        )?;
+        tx.execute(
+            "INSERT OR IGNORE INTO app_access (user_id, app_slug, status_since) SELECT id, ?1, ?2 FROM users",
+            params![slug, now],
+        )?;
+        match before.get(slug) {
+            Some(old) if old.scim_enabled && !scim => unmanage_pairs(tx, slug, now)?,
+            Some(old) if !old.scim_enabled && scim => {
+                jobs.extend(mark_for_sync(tx, Pairs::AppRelevant(slug), now)?);
+            }
+            _ => {}
+        }
+    }
+    // Apps gone from settings.toml can no longer be called.
+    let gone: Vec<String> = before
+        .keys()
+        .filter(|slug| settings.app(slug).is_none())
+        .cloned()
+        .collect();
+    for slug in gone {
+        tx.execute("UPDATE apps SET scim_enabled = 0 WHERE slug = ?1", [&slug])?;
+        unmanage_pairs(tx, &slug, now)?;
+    }
+    Ok(jobs)
+}
