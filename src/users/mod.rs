@@ -204,6 +204,17 @@ impl UserService {
             .await
     }
 
+    /// "Sync now": marks every pair of an installed app that the app should know about.
+    pub async fn resync_app(&self, app: &Slug) -> Result<usize, ServiceError> {
+        let app = app.clone();
+        self.write(move |tx, now| {
+            store::app_exists(tx, &app)?;
+            let jobs = mark_for_sync(tx, Pairs::AppRelevant(app.as_str()), now)?;
+            Ok((jobs.len(), jobs))
+        })
+        .await
+    }
+
     /// Sets (or with `None` clears) the dashboard sign-in password hash.
     pub async fn set_password_hash(
         &self,
