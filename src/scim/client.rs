@@ -1,0 +1,394 @@
+//! The HTTP side: one pooled reqwest client per app, capped bodies, no redirects, a journal per call.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{self, HeaderValue};
+use serde::de::DeserializeOwned;
+
+use super::config::{ScimAuth, ScimConfig};
+use super::discovery::Capabilities;
+use super::error::{ErrorKind, ScimError, parse_retry_after};
+use super::session::ScimSession;
+
+/// The most bytes read from one answer; more is refused as "response too large".
+pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// How long an announced ServiceProviderConfig is trusted before asking again.
+pub const CAPABILITIES_TTL: Duration = Duration::from_secs(3600);
+
+const ACCEPT: &str = "application/scim+json, application/json";
+
+/// A SCIM 2.0 client for one service provider; cheap to clone (shares the pool and the cache).
+#[derive(Clone)]
+pub struct ScimClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: url::Url,
+    auth: ScimAuth,
+    content_type: HeaderValue,
+    timeout: Duration,
+    capabilities: Mutex<Option<(Instant, Capabilities)>>,
+}
+
+/// One HTTP exchange, as recorded in the journal of a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ScimCall {
+    /// What the caller was doing, e.g. `create_user`, `find_user`, `discovery`.
+    pub operation: &'static str,
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path under the base URL, without the query string.
+    pub path: String,
+    /// The HTTP status, when the server answered.
+    pub status: Option<u16>,
+    /// Time from sending to having read the answer.
+    pub duration: Duration,
+    /// Why the call failed, as shown to an admin; None when it went as expected.
+    pub error: Option<String>,
+}
+
+/// One request to send.
+pub(crate) struct Request<'a> {
+    pub op: &'static str,
+    pub method: &'static str,
+    /// Path segments under the base URL, e.g. `["Users", id]`; each is percent-encoded.
+    pub segments: Vec<&'a str>,
+    pub query: &'a [(&'a str, String)],
+    pub body: Option<Vec<u8>>,
+    pub if_match: Option<&'a str>,
+    /// Non-2xx statuses the caller handles itself (e.g. 404 on a lookup).
+    pub expect: &'a [u16],
+}
+
+impl<'a> Request<'a> {
+    pub fn new(op: &'static str, method: &'static str, segments: Vec<&'a str>) -> Self {
+        Request {
+            op,
+            method,
+            segments,
+            query: &[],
+            body: None,
+            if_match: None,
+            expect: &[],
+        }
+    }
+}
+
+/// An answer with a 2xx or an expected status.
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub method: &'static str,
+    pub path: String,
+}
+
+impl Answer {
+    /// Parses the body as JSON; a body we cannot read is a permanent error.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ScimError> {
+        serde_json::from_slice(&self.body).map_err(|e| {
+            ScimError::other(
+                ErrorKind::Permanent,
+                self.method,
+                &self.path,
+                Some(self.status),
+                format!("the answer is not the expected SCIM JSON ({e})"),
+            )
+        })
+    }
+
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+impl ScimClient {
+    /// Builds the client; fails on a base URL it cannot use or credentials it cannot send.
+    pub fn new(config: ScimConfig) -> Result<ScimClient, ScimError> {
+        let base = config.base_url;
+        if !matches!(base.scheme(), "http" | "https") || base.cannot_be_a_base() {
+            return Err(ScimError::invalid_config(
+                "scim.base_url must be an http or https URL",
+            ));
+        }
+        // Credentials in the URL would end up in logs and be sent to whatever host it names.
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(ScimError::invalid_config(
+                "scim.base_url must not contain credentials; use the auth settings",
+            ));
+        }
+        let content_type = HeaderValue::from_str(&config.content_type).map_err(|_| {
+            ScimError::invalid_config("scim.content_type is not a valid header value")
+        })?;
+        if let ScimAuth::Bearer(token) = &config.auth
+            && HeaderValue::from_str(&format!("Bearer {}", token.expose())).is_err()
+        {
+            return Err(ScimError::invalid_config(
+                "the SCIM token contains characters a header cannot carry",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            // A redirect could carry our credentials to another host; refuse them all.
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .user_agent(concat!("accessboard/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| {
+                ScimError::invalid_config(format!("could not build the HTTP client: {e}"))
+            })?;
+        Ok(ScimClient {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                auth: config.auth,
+                content_type,
+                timeout: config.timeout,
+                capabilities: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// Starts a session whose calls are journaled, e.g. one reconcile.
+    pub fn session(&self) -> ScimSession {
+        ScimSession::new(self.clone())
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &url::Url {
+        &self.inner.base
+    }
+
+    /// Capabilities still fresh in the cache, if any.
+    pub(crate) fn cached_capabilities(&self) -> Option<Capabilities> {
+        let guard = self
+            .inner
+            .capabilities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        guard.and_then(|(at, caps)| (at.elapsed() < CAPABILITIES_TTL).then_some(caps))
+    }
+
+    pub(crate) fn store_capabilities(&self, caps: Capabilities) {
+        let mut guard = self
+            .inner
+            .capabilities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *guard = Some((Instant::now(), caps));
+    }
+
+    /// Forgets the announced capabilities, so the next call asks again.
+    pub fn forget_capabilities(&self) {
+        let mut guard = self
+            .inner
+            .capabilities
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        *guard = None;
+    }
+
+    /// Sends one request and reads its answer, recording the exchange in `journal`.
+    pub(crate) async fn send(
+        &self,
+        req: Request<'_>,
+        journal: &Mutex<Vec<ScimCall>>,
+    ) -> Result<Answer, ScimError> {
+        let path = format!("/{}", req.segments.join("/"));
+        let started = Instant::now();
+        let result = self.exchange(&req, &path).await;
+        let (status, error) = match &result {
+            Ok(a) => (Some(a.status), None),
+            Err(e) => (e.status(), Some(e.to_string())),
+        };
+        let duration = started.elapsed();
+        tracing::debug!(
+            operation = req.op,
+            method = req.method,
+            path = %path,
+            status,
+            duration_ms = duration.as_millis() as u64,
+            error = error.as_deref(),
+            "scim call"
+        );
+        let call = ScimCall {
+            operation: req.op,
+            method: req.method,
+            path,
+            status,
+            duration,
+            error,
+        };
+        journal.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        result
+    }
+
+    async fn exchange(&self, req: &Request<'_>, path: &str) -> Result<Answer, ScimError> {
+        let inner = &self.inner;
+        let mut url = inner.base.clone();
+        {
+            let mut segs = url.path_segments_mut().map_err(|()| {
+                ScimError::invalid_config("scim.base_url cannot have paths under it")
+            })?;
+            segs.pop_if_empty();
+            for s in &req.segments {
+                segs.push(s);
+            }
+        }
+        if !req.query.is_empty() {
+            let q: Vec<String> = req
+                .query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            url.set_query(Some(&q.join("&")));
+        }
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
+            ScimError::other(
+                ErrorKind::Permanent,
+                req.method,
+                path,
+                None,
+                "unknown HTTP method",
+            )
+        })?;
+        let mut builder = inner
+            .http
+            .request(method, url)
+            .header(header::ACCEPT, ACCEPT);
+        builder = match &inner.auth {
+            ScimAuth::Bearer(token) => {
+                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| {
+                        ScimError::invalid_config(
+                            "the SCIM token contains characters a header cannot carry",
+                        )
+                    })?;
+                value.set_sensitive(true);
+                builder.header(header::AUTHORIZATION, value)
+            }
+            ScimAuth::Basic { username, password } => {
+                builder.basic_auth(username, Some(password.expose()))
+            }
+            ScimAuth::None => builder,
+        };
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(header::CONTENT_TYPE, inner.content_type.clone())
+                .body(body.clone());
+        }
+        if let Some(tag) = req.if_match
+            && let Ok(v) = HeaderValue::from_str(tag)
+        {
+            builder = builder.header(header::IF_MATCH, v);
+        }
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| ScimError::from_transport(req.method, path, &e, inner.timeout))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
+        let body = read_capped(&mut resp, req.method, path, inner.timeout).await?;
+        if (200..300).contains(&status) || req.expect.contains(&status) {
+            Ok(Answer {
+                status,
+                body,
+                method: req.method,
+                path: path.to_owned(),
+            })
+        } else {
+            Err(ScimError::from_response(
+                req.method,
+                path,
+                status,
+                &body,
+                retry_after,
+            ))
+        }
+    }
+}
+
+async fn read_capped(
+    resp: &mut reqwest::Response,
+    method: &'static str,
+    path: &str,
+    timeout: Duration,
+) -> Result<Vec<u8>, ScimError> {
+    let status = resp.status().as_u16();
+    let too_large = || {
+        ScimError::other(
+            ErrorKind::Permanent,
+            method,
+            path,
+            Some(status),
+            format!(
+                "response too large (more than {} KiB)",
+                MAX_RESPONSE_BYTES / 1024
+            ),
+        )
+    };
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
+    {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| ScimError::from_transport(method, path, &e, timeout))?
+    {
+        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+// RFC 3986 unreserved characters stay; everything else is %XX, so spaces never become '+'.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+impl std::fmt::Debug for ScimClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let auth = match self.inner.auth {
+            ScimAuth::Bearer(_) => "bearer",
+            ScimAuth::Basic { .. } => "basic",
+            ScimAuth::None => "none",
+        };
+        f.debug_struct("ScimClient")
+            .field("base_url", &self.inner.base.as_str())
+            .field("auth", &auth)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn encodes_filters_without_plus() {
+        assert_eq!(
+            super::encode(r#"userName eq "a+b@x.org""#),
+            "userName%20eq%20%22a%2Bb%40x.org%22"
+        );
+    }
+}

@@ -1,0 +1,333 @@
+//! SCIM errors, classified so the worker knows whether a retry can help.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Whether retrying an operation can succeed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Connect failure, timeout, 408, 429 or 5xx: retry with backoff.
+    Transient,
+    /// Any other failure (4xx, 3xx, a body we cannot read): retrying will not help.
+    Permanent,
+    /// 409: the resource already exists.
+    Conflict,
+}
+
+/// A failed SCIM exchange, described without credentials.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", self.sentence())]
+pub struct ScimError {
+    // Boxed so that Results carrying it stay small on the happy path.
+    details: Box<Details>,
+}
+
+#[derive(Clone, Debug)]
+struct Details {
+    kind: ErrorKind,
+    method: &'static str,
+    path: String,
+    status: Option<u16>,
+    scim_type: Option<String>,
+    detail: Option<String>,
+    retry_after: Option<Duration>,
+    // What went wrong when there is no HTTP status to explain it (timeout, bad JSON, ...).
+    reason: Option<String>,
+}
+
+/// The RFC 7644 §3.12 error body; `status` is a string there, but some servers send a number.
+#[derive(Deserialize)]
+struct ErrorBody {
+    #[serde(default)]
+    schemas: Vec<String>,
+    #[serde(default, rename = "scimType")]
+    scim_type: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+}
+
+const ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+impl ScimError {
+    /// An error answered by the server with a non-success status.
+    pub(crate) fn from_response(
+        method: &'static str,
+        path: &str,
+        status: u16,
+        body: &[u8],
+        retry_after: Option<Duration>,
+    ) -> Self {
+        let parsed = serde_json::from_slice::<ErrorBody>(body).ok();
+        let (scim_type, detail) = match parsed {
+            Some(b)
+                if b.schemas.iter().any(|s| s == ERROR_SCHEMA)
+                    || b.detail.is_some()
+                    || b.scim_type.is_some() =>
+            {
+                (
+                    b.scim_type.filter(|s| !s.is_empty()),
+                    b.detail.filter(|s| !s.is_empty()),
+                )
+            }
+            _ => (None, None),
+        };
+        let kind = classify_status(status);
+        let reason = match status {
+            300..=399 => Some("a redirect, which is not followed (check scim.base_url)".to_owned()),
+            _ => None,
+        };
+        ScimError {
+            details: Box::new(Details {
+                kind,
+                method,
+                path: path.to_owned(),
+                status: Some(status),
+                scim_type,
+                detail,
+                retry_after,
+                reason,
+            }),
+        }
+    }
+
+    /// An error with no usable HTTP answer.
+    pub(crate) fn other(
+        kind: ErrorKind,
+        method: &'static str,
+        path: &str,
+        status: Option<u16>,
+        reason: impl Into<String>,
+    ) -> Self {
+        ScimError {
+            details: Box::new(Details {
+                kind,
+                method,
+                path: path.to_owned(),
+                status,
+                scim_type: None,
+                detail: None,
+                retry_after: None,
+                reason: Some(reason.into()),
+            }),
+        }
+    }
+
+    /// An error from the HTTP layer: connect failures and timeouts are transient.
+    pub(crate) fn from_transport(
+        method: &'static str,
+        path: &str,
+        err: &reqwest::Error,
+        timeout: Duration,
+    ) -> Self {
+        // reqwest's messages carry the full URL; the path we keep is enough and safer.
+        let reason = if err.is_timeout() {
+            format!("timed out after {}s", timeout.as_secs_f32())
+        } else if err.is_connect() {
+            format!("could not connect ({})", root_cause(err))
+        } else if err.is_body() || err.is_decode() {
+            format!("the answer broke off ({})", root_cause(err))
+        } else if err.is_builder() {
+            return ScimError::other(
+                ErrorKind::Permanent,
+                method,
+                path,
+                None,
+                format!("could not build the request ({})", root_cause(err)),
+            );
+        } else {
+            format!("the request failed ({})", root_cause(err))
+        };
+        ScimError::other(ErrorKind::Transient, method, path, None, reason)
+    }
+
+    /// Settings the client cannot work with; never worth a retry.
+    pub(crate) fn invalid_config(reason: impl Into<String>) -> Self {
+        ScimError::other(ErrorKind::Permanent, "", "", None, reason)
+    }
+
+    /// A resource the server sent without the `id` we need to address it.
+    pub(crate) fn missing_id(method: &'static str, path: &str) -> Self {
+        ScimError::other(
+            ErrorKind::Permanent,
+            method,
+            path,
+            None,
+            "the server sent a resource without an id",
+        )
+    }
+
+    /// Transient, permanent or conflict.
+    pub fn kind(&self) -> ErrorKind {
+        self.details.kind
+    }
+
+    /// True when a later retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.details.kind == ErrorKind::Transient
+    }
+
+    /// True for a 409 (the resource already exists).
+    pub fn is_conflict(&self) -> bool {
+        self.details.kind == ErrorKind::Conflict
+    }
+
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        self.details.status
+    }
+
+    /// The SCIM `scimType` of the error body, e.g. `uniqueness`.
+    pub fn scim_type(&self) -> Option<&str> {
+        self.details.scim_type.as_deref()
+    }
+
+    /// The server's human-readable `detail`.
+    pub fn detail(&self) -> Option<&str> {
+        self.details.detail.as_deref()
+    }
+
+    /// How long the server asked us to wait (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.details.retry_after
+    }
+
+    /// The HTTP method of the failed request.
+    pub fn method(&self) -> &'static str {
+        self.details.method
+    }
+
+    /// The path of the failed request, relative to the base URL and without query.
+    pub fn path(&self) -> &str {
+        &self.details.path
+    }
+
+    fn sentence(&self) -> String {
+        if self.details.method.is_empty() {
+            return format!(
+                "invalid SCIM settings: {}",
+                self.details.reason.as_deref().unwrap_or("unknown problem")
+            );
+        }
+        let mut s = format!("{} {}", self.details.method, self.details.path);
+        match self.details.status {
+            Some(status) => {
+                s.push_str(&format!(" answered {status}"));
+                if let Some(t) = &self.details.scim_type {
+                    s.push_str(&format!(" ({t})"));
+                }
+                match (&self.details.detail, &self.details.reason) {
+                    (Some(d), _) => s.push_str(&format!(": {d}")),
+                    (None, Some(r)) => s.push_str(&format!(": {r}")),
+                    (None, None) => s.push_str(&format!(" ({})", status_text(status))),
+                }
+            }
+            None => s.push_str(&format!(
+                " failed: {}",
+                self.details.reason.as_deref().unwrap_or("unknown error")
+            )),
+        }
+        if let Some(wait) = self.details.retry_after {
+            s.push_str(&format!("; retry after {}s", wait.as_secs()));
+        }
+        s
+    }
+}
+
+/// Maps an HTTP status to whether retrying can help.
+pub fn classify_status(status: u16) -> ErrorKind {
+    match status {
+        409 => ErrorKind::Conflict,
+        // 501 is a 5xx but says "never": retrying an unimplemented feature cannot succeed.
+        501 => ErrorKind::Permanent,
+        408 | 429 | 500..=599 => ErrorKind::Transient,
+        _ => ErrorKind::Permanent,
+    }
+}
+
+fn status_text(status: u16) -> &'static str {
+    reqwest::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("unexpected status")
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur: &(dyn std::error::Error + 'static) = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
+}
+
+/// Parses `Retry-After`: delta-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
+pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let format = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
+    );
+    let at = time::PrimitiveDateTime::parse(value, format)
+        .ok()?
+        .assume_utc();
+    let wait = at - now;
+    // A date in the past means "now"; a negative wait would confuse the backoff.
+    Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
+}
+
+impl fmt::Display for ErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ErrorKind::Transient => "transient",
+            ErrorKind::Permanent => "permanent",
+            ErrorKind::Conflict => "conflict",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_date() {
+        let now = time::macros::datetime!(1994-11-06 08:49:30 UTC);
+        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn error_body_status_as_string_and_number() {
+        let body = br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"userName is required"}"#;
+        let e = ScimError::from_response("POST", "/Users", 400, body, None);
+        assert_eq!(
+            e.to_string(),
+            "POST /Users answered 400 (invalidValue): userName is required"
+        );
+        assert_eq!(e.kind(), ErrorKind::Permanent);
+        let body = br#"{"status":409,"detail":"taken"}"#;
+        let e = ScimError::from_response("POST", "/Users", 409, body, None);
+        assert!(e.is_conflict());
+        assert_eq!(e.detail(), Some("taken"));
+    }
+
+    #[test]
+    fn classification() {
+        assert_eq!(classify_status(503), ErrorKind::Transient);
+        assert_eq!(classify_status(429), ErrorKind::Transient);
+        assert_eq!(classify_status(501), ErrorKind::Permanent);
+        assert_eq!(classify_status(404), ErrorKind::Permanent);
+        assert_eq!(classify_status(302), ErrorKind::Permanent);
+    }
+}

@@ -1,0 +1,227 @@
+//! Finding accounts and groups: by filter where announced and honoured, else by paging and matching locally.
+
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::client::Request;
+use super::discovery::Capabilities;
+use super::error::ScimError;
+use super::models::{ListResponse, ScimUser};
+use super::session::ScimSession;
+
+/// Resources asked for per page when the server does not cap it lower.
+const PAGE_SIZE: u32 = 100;
+/// A guard against servers that never stop paging.
+const MAX_PAGES: u32 = 10_000;
+
+/// How to recognise an account that may predate provisioning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserKey<'a> {
+    /// Our id, stamped on accounts we manage; compared exactly.
+    ExternalId(&'a str),
+    /// The login name; compared ignoring case.
+    UserName(&'a str),
+    /// Any of the account's emails; compared ignoring case (Nextcloud lowercases them).
+    Email(&'a str),
+}
+
+impl UserKey<'_> {
+    fn attribute(&self) -> &'static str {
+        match self {
+            UserKey::ExternalId(_) => "externalId",
+            UserKey::UserName(_) => "userName",
+            UserKey::Email(_) => "emails.value",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            UserKey::ExternalId(v) | UserKey::UserName(v) | UserKey::Email(v) => v,
+        }
+    }
+
+    /// Whether `user` is the account this key names.
+    pub fn matches(&self, user: &ScimUser) -> bool {
+        match self {
+            UserKey::ExternalId(v) => user.external_id.as_deref() == Some(*v),
+            UserKey::UserName(v) => user.user_name.to_lowercase() == v.to_lowercase(),
+            UserKey::Email(v) => user.has_email(v),
+        }
+    }
+
+    // What a server applying the filter could plausibly return; anything else means it ignored it.
+    fn loosely_matches(&self, user: &ScimUser) -> bool {
+        match self {
+            UserKey::ExternalId(v) => user
+                .external_id
+                .as_deref()
+                .is_some_and(|e| e.to_lowercase() == v.to_lowercase()),
+            _ => self.matches(user),
+        }
+    }
+
+    fn candidates(&self) -> Vec<String> {
+        let v = self.value().to_owned();
+        let lower = v.to_lowercase();
+        // Servers that compare case-sensitively despite RFC 7643 still find a lowercased copy.
+        if matches!(self, UserKey::ExternalId(_)) || lower == v {
+            vec![v]
+        } else {
+            vec![v, lower]
+        }
+    }
+}
+
+/// A SCIM filter comparing `attribute` with `value`, quoted and escaped as a JSON string.
+pub fn eq_filter(attribute: &str, value: &str) -> String {
+    format!("{attribute} eq {}", Value::String(value.to_owned()))
+}
+
+impl ScimSession {
+    /// The first account matching `key`: by filter where announced and honoured, else by paging.
+    pub async fn find_user(&self, key: UserKey<'_>) -> Result<Option<ScimUser>, ScimError> {
+        self.find_resource(
+            "find_user",
+            "Users",
+            key.attribute(),
+            &key.candidates(),
+            |u| key.matches(u),
+            |u| key.loosely_matches(u),
+        )
+        .await
+    }
+
+    /// The account matching the earliest of `keys` (in order of trust), in one pass where filters are unusable.
+    pub async fn find_user_by_any(
+        &self,
+        keys: &[UserKey<'_>],
+    ) -> Result<Option<ScimUser>, ScimError> {
+        for (i, key) in keys.iter().enumerate() {
+            if !self.capabilities().await?.filter {
+                return self.scan_for_best(&keys[i..]).await;
+            }
+            if let Some(found) = self.find_user(*key).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    // Without filters every lookup is a full listing; one listing serves all keys at once.
+    async fn scan_for_best(&self, keys: &[UserKey<'_>]) -> Result<Option<ScimUser>, ScimError> {
+        let mut best: Option<(usize, ScimUser)> = None;
+        self.scan("find_user", "Users", |page: Vec<ScimUser>| {
+            for user in page {
+                if let Some(rank) = keys.iter().position(|k| k.matches(&user))
+                    && best.as_ref().is_none_or(|(r, _)| rank < *r)
+                {
+                    best = Some((rank, user));
+                }
+            }
+            best.as_ref().is_some_and(|(r, _)| *r == 0)
+        })
+        .await?;
+        Ok(best.map(|(_, u)| u))
+    }
+
+    /// Every account, page by page (for drift checks).
+    pub async fn list_users(&self) -> Result<Vec<ScimUser>, ScimError> {
+        let mut all = Vec::new();
+        self.scan("list_users", "Users", |page: Vec<ScimUser>| {
+            all.extend(page);
+            false
+        })
+        .await?;
+        Ok(all)
+    }
+
+    /// Finds one resource by `attribute eq value`, trusting the filter only when announced and honoured.
+    pub(crate) async fn find_resource<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        collection: &'static str,
+        attribute: &str,
+        candidates: &[String],
+        matches: impl Fn(&T) -> bool,
+        loosely_matches: impl Fn(&T) -> bool,
+    ) -> Result<Option<T>, ScimError> {
+        let caps = self.capabilities().await?;
+        if caps.filter {
+            let mut usable = true;
+            for value in candidates {
+                let query = [
+                    ("filter", eq_filter(attribute, value)),
+                    ("count", caps.page_size(PAGE_SIZE).to_string()),
+                ];
+                let mut req = Request::new(op, "GET", vec![collection]);
+                req.query = &query;
+                // 501: filtering switched off after all; 400: this attribute cannot be filtered on.
+                req.expect = &[400, 501];
+                let answer = self.send(req).await?;
+                if !answer.is_success() {
+                    usable = false;
+                    break;
+                }
+                let page: ListResponse<T> = answer.json()?;
+                if page.resources.iter().any(|r| !loosely_matches(r)) {
+                    // Canaille does this: it ignores the filter and lists everyone.
+                    tracing::info!(
+                        collection,
+                        "the server ignores filters; matching locally from now on"
+                    );
+                    self.client().store_capabilities(Capabilities {
+                        filter: false,
+                        ..caps
+                    });
+                    usable = false;
+                    break;
+                }
+                if let Some(found) = page.resources.into_iter().find(|r| matches(r)) {
+                    return Ok(Some(found));
+                }
+            }
+            if usable {
+                return Ok(None);
+            }
+        }
+        let mut found = None;
+        self.scan(op, collection, |page: Vec<T>| {
+            found = page.into_iter().find(|r| matches(r));
+            found.is_some()
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Pages through a collection with `startIndex`/`count` until `on_page` returns true or it ends.
+    pub(crate) async fn scan<T: DeserializeOwned>(
+        &self,
+        op: &'static str,
+        collection: &'static str,
+        mut on_page: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<(), ScimError> {
+        let count = self.capabilities().await?.page_size(PAGE_SIZE);
+        let mut start: u64 = 1;
+        for _ in 0..MAX_PAGES {
+            let query = [
+                ("startIndex", start.to_string()),
+                ("count", count.to_string()),
+            ];
+            let mut req = Request::new(op, "GET", vec![collection]);
+            req.query = &query;
+            let page: ListResponse<T> = self.send(req).await?.json()?;
+            let received = page.resources.len() as u64;
+            let total = page.total_results;
+            if on_page(page.resources) {
+                return Ok(());
+            }
+            start += received;
+            // A server that ignores startIndex sends everything at once; this still ends.
+            if received == 0 || start > total {
+                return Ok(());
+            }
+        }
+        tracing::warn!(collection, "stopped paging after {MAX_PAGES} pages");
+        Ok(())
+    }
+}

@@ -1,0 +1,20 @@
+//! SCIM 2.0 client (RFC 7643/7644): models, errors, discovery and operations; knows nothing of the database.
+
+mod client;
+pub mod config;
+mod discovery;
+mod error;
+mod groups;
+mod lookup;
+pub mod models;
+mod session;
+
+pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
+pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret};
+pub use discovery::Capabilities;
+pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
+pub use lookup::{UserKey, eq_filter};
+pub use models::{
+    Email, ListResponse, Member, Meta, Name, PatchOp, PatchOperation, ScimGroup, ScimUser,
+};
+pub use session::ScimSession;

@@ -1,0 +1,205 @@
+//! A journaled series of SCIM calls (one reconcile, one drift check): discovery and user writes.
+
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::client::{Answer, Request, ScimCall, ScimClient};
+use super::discovery::Capabilities;
+use super::error::{ErrorKind, ScimError};
+use super::models::{PatchOp, PatchOperation, ScimUser};
+
+/// The calls of one unit of work; every HTTP exchange lands in its journal.
+#[derive(Debug)]
+pub struct ScimSession {
+    client: ScimClient,
+    calls: Mutex<Vec<ScimCall>>,
+}
+
+impl ScimSession {
+    /// A session on this client with an empty journal.
+    pub fn new(client: ScimClient) -> Self {
+        ScimSession {
+            client,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The client this session uses.
+    pub fn client(&self) -> &ScimClient {
+        &self.client
+    }
+
+    /// The calls made so far.
+    pub fn calls(&self) -> Vec<ScimCall> {
+        self.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Ends the session and hands over its journal.
+    pub fn into_calls(self) -> Vec<ScimCall> {
+        self.calls.into_inner().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) async fn send(&self, req: Request<'_>) -> Result<Answer, ScimError> {
+        self.client.send(req, &self.calls).await
+    }
+
+    pub(crate) fn to_body<T: serde::Serialize>(
+        method: &'static str,
+        path: &str,
+        value: &T,
+    ) -> Result<Vec<u8>, ScimError> {
+        serde_json::to_vec(value).map_err(|e| {
+            ScimError::other(
+                ErrorKind::Permanent,
+                method,
+                path,
+                None,
+                format!("could not encode the request ({e})"),
+            )
+        })
+    }
+
+    /// The server's announced features, cached for an hour; a server without the endpoint gets conservative defaults.
+    pub async fn capabilities(&self) -> Result<Capabilities, ScimError> {
+        if let Some(caps) = self.client.cached_capabilities() {
+            return Ok(caps);
+        }
+        let mut req = Request::new("discovery", "GET", vec!["ServiceProviderConfig"]);
+        req.expect = &[404];
+        let answer = self.send(req).await?;
+        let caps = if answer.status == 404 {
+            Capabilities::CONSERVATIVE
+        } else {
+            Capabilities::from_service_provider_config(&answer.body).unwrap_or_else(|e| {
+                // Refusing to provision over an odd document would help nobody; assume the least.
+                tracing::warn!(error = %e, "unreadable ServiceProviderConfig; assuming no filter and no PATCH");
+                Capabilities::CONSERVATIVE
+            })
+        };
+        self.client.store_capabilities(caps);
+        Ok(caps)
+    }
+
+    /// The account with this server id; None when the server says 404.
+    pub async fn get_user(&self, id: &str) -> Result<Option<ScimUser>, ScimError> {
+        self.get_user_as("get_user", id).await
+    }
+
+    pub(crate) async fn get_user_as(
+        &self,
+        op: &'static str,
+        id: &str,
+    ) -> Result<Option<ScimUser>, ScimError> {
+        let mut req = Request::new(op, "GET", vec!["Users", id]);
+        req.expect = &[404];
+        let answer = self.send(req).await?;
+        if answer.status == 404 {
+            Ok(None)
+        } else {
+            answer.json().map(Some)
+        }
+    }
+
+    /// POSTs a new account; a 409 comes back as an error of kind Conflict.
+    pub async fn create_user(&self, user: &ScimUser) -> Result<ScimUser, ScimError> {
+        let mut user = user.clone();
+        user.id = None;
+        let mut req = Request::new("create_user", "POST", vec!["Users"]);
+        req.body = Some(Self::to_body("POST", "/Users", &user)?);
+        let answer = self.send(req).await?;
+        let created: ScimUser = answer.json()?;
+        if created.id.is_none() {
+            return Err(ScimError::other(
+                ErrorKind::Permanent,
+                "POST",
+                "/Users",
+                Some(answer.status),
+                "the server created the account but did not say its id",
+            ));
+        }
+        Ok(created)
+    }
+
+    /// PUTs the whole resource (with `If-Match` where ETags are announced); a stale version answers 412.
+    pub async fn replace_user(&self, user: &ScimUser) -> Result<ScimUser, ScimError> {
+        self.replace_user_as("replace_user", user).await
+    }
+
+    pub(crate) async fn replace_user_as(
+        &self,
+        op: &'static str,
+        user: &ScimUser,
+    ) -> Result<ScimUser, ScimError> {
+        let Some(id) = user.id.as_deref() else {
+            return Err(ScimError::other(
+                ErrorKind::Permanent,
+                "PUT",
+                "/Users",
+                None,
+                "cannot replace an account without its id",
+            ));
+        };
+        let caps = self.capabilities().await?;
+        let version = user
+            .meta
+            .as_ref()
+            .and_then(|m| m.version.as_deref())
+            .filter(|_| caps.etag);
+        let path = format!("/Users/{id}");
+        let mut req = Request::new(op, "PUT", vec!["Users", id]);
+        req.body = Some(Self::to_body("PUT", &path, user)?);
+        req.if_match = version;
+        let answer = self.send(req).await?;
+        if answer.body.iter().all(u8::is_ascii_whitespace) {
+            // Some servers answer 204; what we sent is then what they hold.
+            return Ok(user.clone());
+        }
+        answer.json()
+    }
+
+    /// Sets `active: false`: PATCH where supported, else GET and PUT; a missing account is already inactive.
+    pub async fn deactivate_user(&self, id: &str) -> Result<(), ScimError> {
+        let op = "deactivate_user";
+        if self.capabilities().await?.patch {
+            // Only the attribute that changes: PATCH must not carry read-only ones like `id`.
+            let patch = PatchOp::new(vec![PatchOperation {
+                op: "replace",
+                path: Some("active".to_owned()),
+                value: Some(Value::Bool(false)),
+            }]);
+            let mut req = Request::new(op, "PATCH", vec!["Users", id]);
+            req.body = Some(Self::to_body("PATCH", &format!("/Users/{id}"), &patch)?);
+            req.expect = &[404, 405, 501];
+            let answer = self.send(req).await?;
+            if answer.is_success() || answer.status == 404 {
+                return Ok(());
+            }
+            tracing::info!(
+                status = answer.status,
+                "PATCH announced but refused; deactivating with PUT"
+            );
+        }
+        for attempt in 0..2 {
+            let Some(mut user) = self.get_user_as(op, id).await? else {
+                return Ok(());
+            };
+            if user.active == Some(false) {
+                return Ok(());
+            }
+            user.active = Some(false);
+            match self.replace_user_as(op, &user).await {
+                Err(e) if e.status() == Some(412) && attempt == 0 => continue,
+                other => return other.map(|_| ()),
+            }
+        }
+        Ok(())
+    }
+
+    /// DELETEs the account; 404 means it is already gone, which is fine.
+    pub async fn delete_user(&self, id: &str) -> Result<(), ScimError> {
+        let mut req = Request::new("delete_user", "DELETE", vec!["Users", id]);
+        req.expect = &[404];
+        self.send(req).await.map(|_| ())
+    }
+}
