@@ -4,26 +4,23 @@ use std::net::TcpListener;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use actix_web::{App, HttpServer, dev::Server, web};
+use actix_web::{HttpServer, dev::Server};
 
 use crate::cli::Context;
 use crate::settings::Settings;
-use crate::web::{AppState, routes};
+use crate::web::WebApp;
 
 /// Starts the HTTP server on `listener` (tests pass port 0) and returns it un-awaited.
+///
+/// Reads (or on first start creates) the session key from the database.
 pub fn http_server(ctx: &Context, listener: TcpListener) -> std::io::Result<Server> {
-    let state = web::Data::new(AppState {
-        service: ctx.service.clone(),
-    });
-    let server = HttpServer::new(move || {
-        App::new()
-            .app_data(state.clone())
-            .wrap(tracing_actix())
-            .configure(routes)
-    })
-    .listen(listener)?
-    .shutdown_timeout(10)
-    .run();
+    let dashboard = WebApp::new(ctx.service.clone(), Some(ctx.queue.clone()))
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+    let server = HttpServer::new(move || dashboard.clone().app().wrap(tracing_actix()))
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .disable_signals()
+        .run();
     Ok(server)
 }
 

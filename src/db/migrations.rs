@@ -5,7 +5,10 @@ use rusqlite_migration::{M, Migrations};
 
 use super::DbError;
 
-const MIGRATIONS: &[&str] = &[include_str!("../../db/migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../db/migrations/0001_initial.sql"),
+    include_str!("../../db/migrations/0002_web.sql"),
+];
 
 /// Brings the schema up to this binary's version; refuses a newer database.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {

@@ -3,6 +3,7 @@
 mod migrations;
 pub mod read;
 pub mod time;
+pub mod web_read;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

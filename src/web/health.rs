@@ -29,14 +29,22 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// Until the dashboard lands: a plain page saying where things are.
-pub async fn index() -> HttpResponse {
-    let page = maud::html! {
-        (maud::DOCTYPE)
-        html lang="en" { head { meta charset="utf-8"; title { "accessboard" } }
-        body { h1 { "accessboard" } p { "The dashboard is coming; use the accessboard command line for now." } } }
+/// Prometheus text exposition.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let Some(queue) = &state.queue else {
+        return HttpResponse::ServiceUnavailable()
+            .content_type("text/plain")
+            .body("metrics need the job queue");
     };
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(page.into_string())
+    match crate::metrics::render(state.service.db(), queue).await {
+        Ok(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        Err(e) => {
+            tracing::warn!(error = %e, "metrics failed");
+            HttpResponse::ServiceUnavailable()
+                .content_type("text/plain")
+                .body("database unavailable")
+        }
+    }
 }

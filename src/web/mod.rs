@@ -1,20 +1,193 @@
-//! The actix-web app: routes, pages and fragments.
+//! The actix-web app: routes, sign-in, CSRF, maud pages and htmx fragments.
+//!
+//! Every route is registered once, in [`register`]; the same list feeds the
+//! router and [`route_table`], which the tests walk so a new route cannot slip
+//! past the sign-in check. The guard is deny-by-default: only [`is_public`]
+//! paths are served without a signed-in dashboard admin.
 
+mod assets;
 pub mod auth;
+mod csrf;
+mod error;
+mod guard;
 mod health;
+mod layout;
+mod login;
+mod multipart;
+mod pages;
+mod poll;
+mod session;
+mod setup;
+mod throttle;
 
-use actix_web::web;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, FromRequest, Handler, Responder, web};
+
+pub use error::WebError;
+pub use setup::ensure_setup_link;
 
 /// Shared state of every request handler.
 #[derive(Clone)]
 pub struct AppState {
-    /// The service (and through it, the database).
+    /// The service (and through it, the database and settings).
     pub service: crate::users::UserService,
+    /// The job queue, for /metrics and drift checks (absent in some tests).
+    pub queue: Option<crate::provisioning::queue::JobQueue>,
+}
+
+/// Paths served without signing in.
+pub fn is_public(path: &str) -> bool {
+    matches!(
+        path,
+        "/login" | "/setup" | "/healthz" | "/readyz" | "/metrics"
+    ) || path.starts_with("/assets/")
+}
+
+/// The security headers of every response.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Everything the dashboard needs that is read once at start.
+#[derive(Clone)]
+pub struct WebApp {
+    state: web::Data<AppState>,
+    key: actix_web::cookie::Key,
+    secure: bool,
+}
+
+impl WebApp {
+    /// Loads (or creates, first time) the session key from the database; blocking.
+    pub fn new(
+        service: crate::users::UserService,
+        queue: Option<crate::provisioning::queue::JobQueue>,
+    ) -> Result<WebApp, WebError> {
+        let key = session::load_or_create_key(service.db())?;
+        let secure = service.settings().server.secure_cookies;
+        Ok(WebApp {
+            state: web::Data::new(AppState { service, queue }),
+            key,
+            secure,
+        })
+    }
+
+    /// The app with its middleware: headers, session, sign-in guard, CSRF, routes.
+    pub fn app(
+        self,
+    ) -> App<
+        impl ServiceFactory<
+            ServiceRequest,
+            Config = (),
+            Response = ServiceResponse<impl MessageBody>,
+            Error = actix_web::Error,
+            InitError = (),
+        >,
+    > {
+        App::new()
+            .app_data(self.state)
+            .app_data(web::FormConfig::default().limit(csrf::FORM_LIMIT))
+            .configure(routes)
+            .default_service(web::to(error::not_found))
+            .wrap(from_fn(csrf::check))
+            .wrap(from_fn(guard::require_admin))
+            .wrap(session::middleware(self.key, self.secure))
+            .wrap(from_fn(guard::count_request))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CSP))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "same-origin"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+    }
 }
 
 /// Registers every route.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(health::healthz))
-        .route("/readyz", web::get().to(health::readyz))
-        .route("/", web::get().to(health::index));
+    register(&mut Config(cfg));
+}
+
+/// Every route as (method, path pattern), for tests that walk them all.
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    let mut r = Recorder(Vec::new());
+    register(&mut r);
+    r.0
+}
+
+/// Where routes go: the real router, or the list of routes.
+trait Registry {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static;
+}
+
+struct Config<'a>(&'a mut web::ServiceConfig);
+struct Recorder(Vec<(Method, &'static str)>);
+
+impl Registry for Config<'_> {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, handler: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.0.route(path, web::method(method).to(handler));
+    }
+}
+
+impl Registry for Recorder {
+    fn add<F, Args>(&mut self, method: Method, path: &'static str, _: F)
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.0.push((method, path));
+    }
+}
+
+fn register(r: &mut impl Registry) {
+    use pages::{activity, app_detail, apps, import, user_form, users};
+    let (get, post) = (Method::GET, Method::POST);
+    // public
+    r.add(get.clone(), "/healthz", health::healthz);
+    r.add(get.clone(), "/readyz", health::readyz);
+    r.add(get.clone(), "/metrics", health::metrics);
+    r.add(get.clone(), "/assets/{name}", assets::serve);
+    r.add(get.clone(), "/login", login::form);
+    r.add(post.clone(), "/login", login::submit);
+    r.add(get.clone(), "/setup", setup::form);
+    r.add(post.clone(), "/setup", setup::submit);
+    // signed-in admins
+    r.add(post.clone(), "/logout", login::logout);
+    r.add(get.clone(), "/", users::home);
+    r.add(get.clone(), "/poll", poll::poll);
+    r.add(get.clone(), "/users", users::list);
+    r.add(get.clone(), "/users/new", user_form::new_form);
+    r.add(post.clone(), "/users/new", user_form::create);
+    r.add(get.clone(), "/users/import", import::form);
+    r.add(post.clone(), "/users/import/preview", import::preview);
+    r.add(post.clone(), "/users/import", import::confirm);
+    r.add(get.clone(), "/users/{id}", user_form::edit_form);
+    r.add(post.clone(), "/users/{id}", user_form::save);
+    r.add(get.clone(), "/users/{id}/delete", user_form::confirm_delete);
+    r.add(post.clone(), "/users/{id}/delete", user_form::delete);
+    r.add(get.clone(), "/apps", apps::list);
+    r.add(post.clone(), "/apps/{slug}/install", apps::install);
+    r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);
+    r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
+    r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
+    r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
+    r.add(get.clone(), "/apps/{slug}", app_detail::show);
+    r.add(post.clone(), "/apps/{slug}/retry", app_detail::retry_all);
+    r.add(
+        post.clone(),
+        "/apps/{slug}/retry/{id}",
+        app_detail::retry_one,
+    );
+    r.add(get, "/activity", activity::list);
 }

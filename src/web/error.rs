@@ -1,0 +1,81 @@
+//! Typed errors of request handlers, each mapped to a page a person can read.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use maud::html;
+
+use crate::db::DbError;
+use crate::users::ServiceError;
+
+/// Why a request could not be served.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<actix_session::SessionInsertError> for WebError {
+    fn from(e: actix_session::SessionInsertError) -> Self {
+        WebError::Internal(format!("cannot store the session: {e}"))
+    }
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::NotFound(_) => StatusCode::NOT_FOUND,
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Service(ServiceError::UnknownUser(_) | ServiceError::UnknownUserId(_)) => {
+                StatusCode::NOT_FOUND
+            }
+            WebError::Service(ServiceError::UnknownApp(_)) => StatusCode::NOT_FOUND,
+            WebError::Service(e) if e.is_usage() => StatusCode::CONFLICT,
+            WebError::Service(_) | WebError::Db(_) | WebError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let message = if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+            "Something went wrong on the server; the details are in its log. Try again in a moment."
+                .to_owned()
+        } else {
+            self.to_string()
+        };
+        HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .body(error_page(status, &message).into_string())
+    }
+}
+
+/// A standalone page for an error (also used for 403 and 413 by the middleware).
+pub fn error_page(status: StatusCode, message: &str) -> maud::Markup {
+    let title = status.canonical_reason().unwrap_or("Error");
+    super::layout::bare(
+        title,
+        html! {
+            h1 { (title) }
+            p.lead { (message) }
+            p { a href="/users" { "Back to the dashboard" } }
+        },
+    )
+}
+
+/// The page for paths that match no route.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    WebError::NotFound(format!("There is no page at {}.", req.path())).error_response()
+}

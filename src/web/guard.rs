@@ -1,0 +1,83 @@
+//! The sign-in guard (deny by default) and request counting for /metrics.
+
+use actix_session::SessionExt;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpResponse, ResponseError, web};
+
+use super::session::{self, CurrentAdmin};
+use super::{AppState, is_public};
+
+/// Whether the request came from htmx (and is not a history restore, which wants a page).
+pub fn is_htmx(req: &actix_web::HttpRequest) -> bool {
+    is_htmx_headers(req.headers())
+}
+
+fn is_htmx_headers(h: &header::HeaderMap) -> bool {
+    h.get("hx-request").is_some_and(|v| v == "true")
+        && h.get("hx-history-restore-request").is_none()
+}
+
+/// Lets public paths through; everything else needs a live admin session.
+/// Browsers are sent to /login; htmx requests get 401 with `HX-Redirect`.
+pub async fn require_admin(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    if is_public(req.path()) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Err(actix_web::error::ErrorInternalServerError("no app state"));
+    };
+    let session = req.get_session();
+    let admin = match session::lookup(state.service.db(), &session).await {
+        Ok(a) => a,
+        Err(e) => {
+            let res = e.error_response();
+            return Ok(req.into_response(res));
+        }
+    };
+    let Some(admin) = admin else {
+        let res = if is_htmx_headers(req.headers()) {
+            HttpResponse::Unauthorized()
+                .insert_header(("HX-Redirect", "/login"))
+                .body("sign in first")
+        } else {
+            let mut target = String::from("/login");
+            if req.method() == actix_web::http::Method::GET && req.path() != "/" {
+                target.push_str("?next=");
+                target.push_str(
+                    &url::form_urlencoded::byte_serialize(req.uri().to_string().as_bytes())
+                        .collect::<String>(),
+                );
+            }
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, target))
+                .finish()
+        };
+        return Ok(req.into_response(res));
+    };
+    req.extensions_mut().insert::<CurrentAdmin>(admin);
+    let mut res = next.call(req).await?;
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("HX-Request"));
+    Ok(res.map_into_boxed_body())
+}
+
+/// Counts requests by route pattern and status for /metrics.
+pub async fn count_request(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let res = next.call(req).await?;
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    crate::metrics::observe_http(&route, res.status().as_u16());
+    Ok(res)
+}

@@ -1,0 +1,153 @@
+//! /login and /logout.
+
+use std::sync::LazyLock;
+
+use actix_session::Session;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+
+use super::layout::{self, csrf_field};
+use super::{AppState, WebError, auth, session, throttle};
+use crate::db::web_read;
+use crate::domain::Email;
+
+/// A hash to check against when the account does not exist, so both cases take as long.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| auth::hash_password("not-a-real-password-at-all").unwrap_or_default());
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    next: String,
+}
+
+/// Only local paths, so the form cannot send people to another site.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        _ => "/users".to_owned(),
+    }
+}
+
+fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Markup {
+    layout::bare(
+        "Sign in",
+        html! {
+            h1 { "Sign in to accessboard" }
+            @if let Some(e) = error { p.alert role="alert" { (e) } }
+            form.stack method="post" action="/login" {
+                (csrf_field(csrf))
+                input type="hidden" name="next" value=(next);
+                label for="email" { "Email" }
+                input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
+                label for="password" { "Password" }
+                input #password type="password" name="password" autocomplete="current-password" required;
+                button.primary type="submit" { "Sign in" }
+            }
+            p.muted { "Forgot your password? An operator can set a new one with "
+                code { "accessboard user set-password EMAIL" } "." }
+        },
+    )
+}
+
+/// GET /login
+pub async fn form(
+    state: web::Data<AppState>,
+    session: Session,
+    q: web::Query<NextQuery>,
+) -> Result<HttpResponse, WebError> {
+    let next = safe_next(q.next.as_deref());
+    if session::lookup(state.service.db(), &session)
+        .await?
+        .is_some()
+    {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", next))
+            .finish());
+    }
+    let csrf = session::csrf_token(&session)?;
+    Ok(layout::ok(form_page(&csrf, "", &next, None)))
+}
+
+/// POST /login
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, WebError> {
+    let db = state.service.db().clone();
+    let next = safe_next(Some(&form.next));
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let keys = throttle::Keys::new(&form.email, &address);
+    let csrf = session::csrf_token(&session)?;
+    let wait = throttle::wait_secs(&db, &keys).await?;
+    if wait > 0 {
+        let msg = format!("Too many failed sign-ins. Wait {wait} seconds, then try again.");
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", wait.to_string()))
+            .content_type("text/html; charset=utf-8")
+            .body(form_page(&csrf, &form.email, &next, Some(&msg)).into_string()));
+    }
+    let account = match Email::parse(&form.email) {
+        Ok(e) => {
+            let norm = e.normalized().to_owned();
+            db.run(move |c| web_read::admin_login(c, &norm)).await?
+        }
+        Err(_) => None,
+    };
+    let password = form.password.clone();
+    let (user, hash) = match account {
+        Some((id, hash)) => (Some(id), hash),
+        None => (None, DUMMY_HASH.clone()),
+    };
+    let matches = web::block(move || auth::verify_password(&password, &hash))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    match user.filter(|_| matches) {
+        Some(id) => {
+            throttle::succeeded(&db, &keys).await?;
+            session::start(&db, &session, id).await?;
+            tracing::info!(user = %id, "signed in");
+            Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", next))
+                .finish())
+        }
+        None => {
+            throttle::failed(&db, &keys).await?;
+            tracing::info!(address = %address, "failed sign-in");
+            Ok(layout::respond(
+                StatusCode::UNAUTHORIZED,
+                form_page(
+                    &csrf,
+                    &form.email,
+                    &next,
+                    Some("That email and password do not match a dashboard admin."),
+                ),
+            ))
+        }
+    }
+}
+
+/// POST /logout
+pub async fn logout(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, WebError> {
+    session::end(state.service.db(), &session).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/login"))
+        .finish())
+}

@@ -1,0 +1,276 @@
+//! /apps: the catalogue from settings.toml, install/uninstall, Sync now, Check drift.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+
+use crate::db::read::{self, AppRow};
+use crate::domain::{ProvisionStatus, Slug};
+use crate::provisioning::drift::{self, DriftItem, DriftReport};
+use crate::web::layout::{self, Nav, csrf_field, page, plain_badge};
+use crate::web::session::CurrentAdmin;
+use crate::web::{AppState, WebError};
+
+/// The SCIM base URL without credentials, query or fragment.
+pub fn public_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.set_query(None);
+            u.set_fragment(None);
+            u.to_string()
+        }
+        Err(_) => "(not a valid URL)".into(),
+    }
+}
+
+fn slug_of(raw: &str) -> Result<Slug, WebError> {
+    Slug::parse(raw).map_err(|_| WebError::NotFound(format!("There is no app {raw:?}.")))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct Notice {
+    done: Option<String>,
+    app: Option<String>,
+    n: Option<usize>,
+}
+
+fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
+    let name = apps
+        .iter()
+        .find(|a| Some(&a.slug) == n.app.as_ref())
+        .map_or("the app", |a| a.name.as_str());
+    let count = n.n.unwrap_or(0);
+    let text = match n.done.as_deref() {
+        Some("installed") => {
+            format!("{name} is installed; {count} people with access are being provisioned.")
+        }
+        Some("uninstalled") => {
+            format!("{name} is uninstalled; accessboard no longer changes its accounts.")
+        }
+        Some("synced") => format!("{count} people of {name} are being synced."),
+        _ => return html! {},
+    };
+    html! { p.saved role="status" { (text) } }
+}
+
+fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
+    let scim_url = state
+        .service
+        .settings()
+        .app(&app.slug)
+        .and_then(|a| a.scim.as_ref())
+        .map(|s| public_url(&s.base_url));
+    let action = |what: &str| format!("/apps/{}/{what}", app.slug);
+    html! {
+        section.card aria-labelledby=(format!("app-{}", app.slug)) {
+            div.titlebar {
+                h2 #(format!("app-{}", app.slug)) { a href=(format!("/apps/{}", app.slug)) { (app.name) } }
+                @if app.installed { span.badge.ok { "installed" } } @else { span.badge.none { "not installed" } }
+            }
+            dl.facts {
+                dt { "Slug" } dd { code { (app.slug) } }
+                @if let Some(u) = &app.url { dt { "Opens at" } dd { a href=(u) rel="noopener noreferrer" { (u) } } }
+                dt { "SCIM" }
+                dd { @match &scim_url {
+                    Some(u) => { "configured: " code.wrap { (u) } },
+                    None => span.muted { "not configured; add [apps.scim] in settings.toml to provision this app" },
+                } }
+            }
+            @if !app.counts.is_empty() {
+                ul.counts aria-label="People per status" {
+                    @for (status, n) in &app.counts {
+                        li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) { (plain_badge(*status)) " " (n) } }
+                    }
+                }
+            }
+            div.actions {
+                @if app.installed {
+                    form method="post" action=(action("uninstall")) { (csrf_field(&admin.csrf)) button type="submit" { "Uninstall" } }
+                    @if scim_url.is_some() {
+                        form method="post" action=(action("sync")) { (csrf_field(&admin.csrf)) button type="submit" { "Sync now" } }
+                    }
+                } @else {
+                    form method="post" action=(action("install")) { (csrf_field(&admin.csrf)) button.primary type="submit" { "Install" } }
+                }
+                @if scim_url.is_some() {
+                    form method="post" action=(action("drift")) { (csrf_field(&admin.csrf)) button type="submit" { "Check drift" } }
+                    a.button href=(action("drift")) { "Last drift report" }
+                }
+            }
+        }
+    }
+}
+
+/// GET /apps
+pub async fn list(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    q: web::Query<Notice>,
+) -> Result<HttpResponse, WebError> {
+    let apps = state.service.db().run(|c| read::apps(c)).await?;
+    Ok(layout::ok(page(
+        "Apps",
+        &admin,
+        Nav::Apps,
+        html! {
+            h1 { "Apps" }
+            (notice(&q, &apps))
+            @if apps.is_empty() {
+                div.empty {
+                    h2 { "The catalogue is empty" }
+                    p { "Apps are listed in " code { "settings.toml" } " as " code { "[[apps]]" } " entries; restart accessboard after adding one." }
+                }
+            }
+            @for app in &apps { (app_card(&state, &admin, app)) }
+        },
+    )))
+}
+
+async fn known(state: &AppState, raw: &str) -> Result<Slug, WebError> {
+    let slug = slug_of(raw)?;
+    if state.service.settings().app(slug.as_str()).is_none() {
+        return Err(WebError::NotFound(format!(
+            "There is no app {raw:?} in the catalogue."
+        )));
+    }
+    Ok(slug)
+}
+
+/// POST /apps/{slug}/install
+pub async fn install(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    let n = state.service.install_app(&slug).await?;
+    Ok(layout::redirect(
+        &req,
+        &format!("/apps?done=installed&app={slug}&n={n}"),
+    ))
+}
+
+/// POST /apps/{slug}/uninstall
+pub async fn uninstall(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    state.service.uninstall_app(&slug).await?;
+    Ok(layout::redirect(
+        &req,
+        &format!("/apps?done=uninstalled&app={slug}"),
+    ))
+}
+
+/// POST /apps/{slug}/sync
+pub async fn sync_now(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    let n = state.service.resync_app(&slug).await?;
+    Ok(layout::redirect(
+        &req,
+        &format!("/apps?done=synced&app={slug}&n={n}"),
+    ))
+}
+
+/// Runs one drift check now. Re-point at `drift::check_and_store` once it exists.
+async fn run_drift_check(state: &AppState, app: &Slug) -> Result<DriftReport, String> {
+    let queue = state
+        .queue
+        .clone()
+        .ok_or("drift checks need the job queue")?;
+    let engine = crate::provisioning::engine::Engine::new(
+        state.service.db().clone(),
+        queue,
+        state.service.settings().clone(),
+    )
+    .map_err(|e| e.to_string())?;
+    drift::check(&engine, app, false)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// POST /apps/{slug}/drift
+pub async fn check_drift(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    match run_drift_check(&state, &slug).await {
+        Ok(_) => Ok(layout::redirect(&req, &format!("/apps/{slug}/drift"))),
+        Err(msg) => Ok(layout::respond(
+            actix_web::http::StatusCode::BAD_GATEWAY,
+            page(
+                "Drift check",
+                &admin,
+                Nav::Apps,
+                html! {
+                    h1 { "Drift check of " (slug.as_str()) " failed" }
+                    p.alert role="alert" { (msg) }
+                    p { a href="/apps" { "Back to apps" } }
+                },
+            ),
+        )),
+    }
+}
+
+fn items(title: &str, hint: &str, list: &[DriftItem]) -> Markup {
+    html! {
+        section {
+            h2 { (title) " (" (list.len()) ")" }
+            p.hint { (hint) }
+            @if list.is_empty() { p.muted { "None." } } @else {
+                div.table-wrap { table {
+                    thead { tr { th scope="col" { "Email" } th scope="col" { "User name in the app" } th scope="col" { "Account id" } th scope="col" { "Why" } } }
+                    tbody { @for i in list { tr {
+                        td { bdi { (i.email) } } td { bdi { (i.user_name.as_deref().unwrap_or("—")) } }
+                        td { code { (i.scim_id.as_deref().unwrap_or("—")) } } td { (i.reason) }
+                    } } }
+                } }
+            }
+        }
+    }
+}
+
+/// GET /apps/{slug}/drift: the last report.
+pub async fn drift_report(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    let report = drift::latest(state.service.db(), slug.as_str()).await?;
+    let sync_needed = ProvisionStatus::SyncNeeded;
+    Ok(layout::ok(page(
+        "Drift report",
+        &admin,
+        Nav::Apps,
+        html! {
+            p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (slug.as_str()) } " / " }
+            h1 { "Drift report: " (slug.as_str()) }
+            @match &report {
+                None => p { "No drift check has run for this app yet." },
+                Some(r) => {
+                    p.lead { "Checked " (r.checked_at) ": the app holds " (r.remote_accounts) " accounts." }
+                    (items("Missing", "People who should have an active account and do not.", &r.missing))
+                    (items("Should be disabled", "Active accounts of people whose access is revoked.", &r.should_be_disabled))
+                    (items("Unknown to accessboard", "Accounts accessboard does not know; it never touches them.", &r.unknown))
+                    p.hint { "“Sync now” on the apps page marks everyone for a " (plain_badge(sync_needed)) " pass, which fixes the first two lists." }
+                },
+            }
+            form.actions method="post" action=(format!("/apps/{slug}/drift")) {
+                (csrf_field(&admin.csrf))
+                button.primary type="submit" { "Check again now" }
+            }
+        },
+    )))
+}

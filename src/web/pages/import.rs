@@ -1,0 +1,193 @@
+//! /users/import: paste or upload a CSV (`email,name[,admin][,<slug>...]`),
+//! preview every row with its errors, then create the valid rows.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+
+use crate::users::{ImportPlan, ImportRow, ServiceError};
+use crate::web::csrf::{BodyError, IMPORT_LIMIT, read_body};
+use crate::web::layout::{self, Nav, csrf_field, page, role_label};
+use crate::web::session::CurrentAdmin;
+use crate::web::{AppState, WebError, multipart};
+
+/// Rows shown in the preview; the rest are counted.
+const PREVIEW_ROWS: usize = 500;
+
+fn upload_form(admin: &CurrentAdmin, csv: &str, error: Option<&str>) -> Markup {
+    html! {
+        @if let Some(e) = error { p.alert role="alert" { (e) } }
+        form.stack method="post" action="/users/import/preview" enctype="multipart/form-data" {
+            (csrf_field(&admin.csrf))
+            label for="file" { "CSV file" }
+            input #file type="file" name="file" accept=".csv,text/csv";
+            label for="csv" { "…or paste the rows" }
+            textarea #csv name="csv" rows="10" spellcheck="false" placeholder="email,name,admin,nextcloud\nana@example.org,Ana,false,user" { (csv) }
+            div.actions { button.primary type="submit" { "Preview" } a.button href="/users" { "Cancel" } }
+        }
+    }
+}
+
+fn shell(admin: &CurrentAdmin, inner: Markup) -> Markup {
+    page(
+        "Import people",
+        admin,
+        Nav::Users,
+        html! {
+            p.crumbs { a href="/users" { "People" } " / " }
+            h1 { "Import people from CSV" }
+            p { "The first line names the columns: " code { "email,name" } ", then optionally " code { "admin" }
+                " (true/false) and one column per app slug with " code { "admin" } ", " code { "user" } " or " code { "none" } "." }
+            (inner)
+        },
+    )
+}
+
+/// GET /users/import
+pub async fn form(admin: CurrentAdmin) -> HttpResponse {
+    layout::ok(shell(&admin, upload_form(&admin, "", None)))
+}
+
+/// The CSV of a request: the uploaded file when one was chosen, else the text field.
+async fn csv_of(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, WebError> {
+    let body = read_body(&mut payload, IMPORT_LIMIT)
+        .await
+        .map_err(|e| match e {
+            BodyError::TooLarge => {
+                WebError::BadRequest("The file is too large; split it into smaller files.".into())
+            }
+            BodyError::Broken => WebError::BadRequest("The upload arrived incomplete.".into()),
+        })?;
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if ct.starts_with("multipart/form-data") {
+        let parts = multipart::parse(ct, &body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+        let file = parts
+            .iter()
+            .find(|p| p.name == "file" && !p.data.is_empty());
+        let text = parts.iter().find(|p| p.name == "csv");
+        return Ok(file.or(text).map(|p| p.data.to_vec()).unwrap_or_default());
+    }
+    Ok(url::form_urlencoded::parse(&body)
+        .find(|(k, _)| k == "csv")
+        .map(|(_, v)| v.into_owned().into_bytes())
+        .unwrap_or_default())
+}
+
+fn preview_table(plan: &ImportPlan) -> Markup {
+    let valid = plan.valid();
+    let invalid = plan.rows.len() - valid;
+    html! {
+        p.lead role="status" {
+            (valid) " " (if valid == 1 { "person" } else { "people" }) " will be created"
+            @if invalid > 0 { "; " (invalid) " " (if invalid == 1 { "row has" } else { "rows have" }) " errors and will be skipped" }
+            "."
+        }
+        div.table-wrap { table {
+            thead { tr {
+                th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Admin" }
+                @for app in &plan.apps { th scope="col" { (app.as_str()) } }
+            } }
+            tbody {
+                @for row in plan.rows.iter().take(PREVIEW_ROWS) {
+                    @match row {
+                        ImportRow::Valid { line, user } => tr {
+                            td { (line) } td { bdi { (user.email.as_str()) } } td { bdi { (user.name.as_str()) } }
+                            td { @if user.is_admin { "yes" } @else { "no" } }
+                            @for app in &plan.apps {
+                                td { (user.access.iter().find(|(s, _)| s == app).map_or("no access", |(_, r)| role_label(*r))) }
+                            }
+                        },
+                        ImportRow::Invalid(e) => tr.row-error {
+                            td { (e.line) }
+                            td colspan=(3 + plan.apps.len()) { span.badge.bad { "error" } " " (e.reason) }
+                        },
+                    }
+                }
+            }
+        } }
+        @if plan.rows.len() > PREVIEW_ROWS { p.muted { "…and " (plan.rows.len() - PREVIEW_ROWS) " more rows." } }
+    }
+}
+
+/// POST /users/import/preview
+pub async fn preview(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let csv = csv_of(&req, payload).await?;
+    let text = String::from_utf8_lossy(&csv).into_owned();
+    if text.trim().is_empty() {
+        return Ok(layout::respond(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            shell(
+                &admin,
+                upload_form(&admin, "", Some("Choose a file or paste some rows first.")),
+            ),
+        ));
+    }
+    let plan = match state.service.plan_import(csv).await {
+        Ok(p) => p,
+        Err(ServiceError::Invalid(msg)) => {
+            return Ok(layout::respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shell(&admin, upload_form(&admin, &text, Some(&msg))),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let valid = plan.valid();
+    Ok(layout::ok(shell(
+        &admin,
+        html! {
+            h2 { "Preview" }
+            (preview_table(&plan))
+            form.actions method="post" action="/users/import" {
+                (csrf_field(&admin.csrf))
+                input type="hidden" name="csv" value=(text);
+                @if valid > 0 {
+                    button.primary type="submit" { "Create " (valid) " " (if valid == 1 { "person" } else { "people" }) }
+                }
+                a.button href="/users/import" { "Start over" }
+            }
+        },
+    )))
+}
+
+/// POST /users/import: creates the valid rows (checked again, the data may have changed).
+pub async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    payload: web::Payload,
+) -> Result<HttpResponse, WebError> {
+    let csv = csv_of(&req, payload).await?;
+    let plan = match state.service.plan_import(csv).await {
+        Ok(p) => p,
+        Err(ServiceError::Invalid(msg)) => {
+            return Ok(layout::respond(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                shell(&admin, upload_form(&admin, "", Some(&msg))),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let report = state.service.import(plan).await?;
+    Ok(layout::ok(shell(
+        &admin,
+        html! {
+            h2 { "Done" }
+            p.saved role="status" { "Created " (report.created) " " (if report.created == 1 { "person" } else { "people" }) ". Their apps are being updated." }
+            @if !report.errors.is_empty() {
+                h3 { "Skipped rows" }
+                ul { @for e in &report.errors { li { "Line " (e.line) ": " (e.reason) } } }
+            }
+            p.actions { a.button.primary href="/users" { "See people" } a.button href="/users/import" { "Import more" } }
+        },
+    )))
+}

@@ -1,0 +1,11 @@
+//! The dashboard's pages, one file per job.
+
+pub mod activity;
+pub mod app_detail;
+pub mod apps;
+pub mod import;
+pub mod user_form;
+pub mod users;
+
+/// Rows per page on every list.
+pub const PER_PAGE: usize = 50;

@@ -1,0 +1,452 @@
+//! /users/new and /users/{id}: name, email, admin switch, a role per installed
+//! app; errors next to the field, keeping what was typed; deleting with a confirmation.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::{Markup, html};
+use uuid::Uuid;
+
+use crate::db::read::{self, AppRow, UserRow};
+use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
+use crate::users::ServiceError;
+use crate::web::guard::is_htmx;
+use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
+use crate::web::session::CurrentAdmin;
+use crate::web::{AppState, WebError, auth};
+
+/// What the form holds: as typed, or as stored.
+#[derive(Debug, Clone, Default)]
+struct Values {
+    name: String,
+    email: String,
+    admin: bool,
+    password: String,
+    roles: Vec<(String, Role)>,
+}
+
+#[derive(Debug, Default)]
+struct Errors {
+    name: Option<String>,
+    email: Option<String>,
+    admin: Option<String>,
+    password: Option<String>,
+}
+
+impl Errors {
+    fn any(&self) -> bool {
+        self.name.is_some()
+            || self.email.is_some()
+            || self.admin.is_some()
+            || self.password.is_some()
+    }
+}
+
+fn from_form(fields: &[(String, String)], apps: &[AppRow]) -> Values {
+    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    Values {
+        name: get("name").unwrap_or_default(),
+        email: get("email").unwrap_or_default(),
+        admin: get("admin").is_some_and(|v| v == "on"),
+        password: get("password").unwrap_or_default(),
+        roles: apps
+            .iter()
+            .map(|a| {
+                let role = get(&format!("role.{}", a.slug))
+                    .and_then(|r| Role::parse(&r).ok())
+                    .unwrap_or(Role::None);
+                (a.slug.clone(), role)
+            })
+            .collect(),
+    }
+}
+
+fn from_user(u: &UserRow) -> Values {
+    Values {
+        name: u.name.clone(),
+        email: u.email.clone(),
+        admin: u.admin,
+        password: String::new(),
+        roles: u.access.iter().map(|c| (c.app.clone(), c.role)).collect(),
+    }
+}
+
+fn error_for(e: &Option<String>, id: &str) -> Markup {
+    html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
+}
+
+/// The form; `user` is the stored person when editing (for badges and the URL).
+fn form(
+    admin: &CurrentAdmin,
+    user: Option<&UserRow>,
+    v: &Values,
+    e: &Errors,
+    apps: &[AppRow],
+    saved: bool,
+) -> Markup {
+    let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
+    let described = |err: &Option<String>, id: &'static str| err.as_ref().map(|_| id);
+    html! {
+        form.stack #user-form method="post" action=(action) novalidate
+            hx-post=[user.map(|_| action.clone())] hx-target="this" hx-swap="outerHTML" {
+            (csrf_field(&admin.csrf))
+            @if saved { p.saved role="status" { "Saved. Apps are being updated." } }
+            @if e.any() { p.alert role="alert" { "Please correct the marked fields." } }
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(v.name) required maxlength="200" autocomplete="off"
+                aria-invalid=[e.name.as_ref().map(|_| "true")] aria-describedby=[described(&e.name, "name-error")];
+            (error_for(&e.name, "name-error"))
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(v.email) required autocomplete="off"
+                aria-invalid=[e.email.as_ref().map(|_| "true")] aria-describedby=[described(&e.email, "email-error")];
+            (error_for(&e.email, "email-error"))
+            div.check {
+                input #admin type="checkbox" name="admin" value="on" checked[v.admin]
+                    aria-describedby="admin-hint";
+                label for="admin" { "Dashboard admin" }
+            }
+            p.hint #admin-hint { "Admins can sign in to accessboard. This does not make them admins inside apps." }
+            (error_for(&e.admin, "admin-error"))
+            label for="password" { "Sign-in password (admins only, optional)" }
+            input #password type="password" name="password" autocomplete="new-password"
+                aria-describedby=[described(&e.password, "password-error")];
+            (error_for(&e.password, "password-error"))
+            fieldset {
+                legend { "Access per app" }
+                @if apps.is_empty() {
+                    p.muted { "No app is installed. " a href="/apps" { "Install one" } " to grant access." }
+                }
+                @for app in apps {
+                    @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
+                    @let id = format!("role-{}", app.slug);
+                    div.app-role {
+                        label for=(id) { (app.name) }
+                        select id=(id) name=(format!("role.{}", app.slug)) {
+                            @for r in [Role::None, Role::User, Role::Admin] {
+                                option value=(r.as_str()) selected[r == role] { (role_label(r)) }
+                            }
+                        }
+                        @if let Some(u) = user {
+                            @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
+                                (badge(u.id, &app.slug, cell.status))
+                            }
+                        }
+                    }
+                }
+            }
+            div.actions {
+                button.primary type="submit" { @if user.is_some() { "Save" } @else { "Add person" } }
+                a.button href="/users" { "Cancel" }
+            }
+        }
+    }
+}
+
+async fn load(
+    state: &AppState,
+    id: Option<Uuid>,
+) -> Result<(Vec<AppRow>, Option<UserRow>), WebError> {
+    Ok(state
+        .service
+        .db()
+        .run(move |c| {
+            let apps = read::apps(c)?.into_iter().filter(|a| a.installed).collect();
+            let user = id.map(|id| read::user(c, id)).transpose()?.flatten();
+            Ok::<_, crate::db::DbError>((apps, user))
+        })
+        .await?)
+}
+
+fn live(user: &UserRow, apps: &[AppRow]) -> bool {
+    crate::web::pages::users::any_transient(std::slice::from_ref(user), apps)
+}
+
+fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) -> Markup {
+    page(
+        &u.name,
+        admin,
+        Nav::Users,
+        html! {
+            p.crumbs { a href="/users" { "People" } " / " }
+            h1 { bdi { (u.name) } }
+            @if u.deleting {
+                p.note role="status" { span.tag.removing { "being removed" }
+                    " Apps are being told; this person disappears once every app has been told." }
+            }
+            (inner)
+            @if !u.deleting {
+                p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
+            }
+            p { a href=(format!("/activity?user={}", url::form_urlencoded::byte_serialize(u.email.as_bytes()).collect::<String>())) { "Provisioning activity for this person" } }
+            (poller(live(u, apps), "badge", false))
+        },
+    )
+}
+
+/// GET /users/new
+pub async fn new_form(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+) -> Result<HttpResponse, WebError> {
+    let (apps, _) = load(&state, None).await?;
+    let body = form(
+        &admin,
+        None,
+        &Values::default(),
+        &Errors::default(),
+        &apps,
+        false,
+    );
+    Ok(layout::ok(page(
+        "Add a person",
+        &admin,
+        Nav::Users,
+        html! {
+            p.crumbs { a href="/users" { "People" } " / " }
+            h1 { "Add a person" }
+            (body)
+        },
+    )))
+}
+
+struct Parsed {
+    name: Option<PersonName>,
+    email: Option<Email>,
+    hash: Option<String>,
+}
+
+async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebError> {
+    let name = PersonName::parse(&v.name)
+        .map_err(|x| e.name = Some(x.to_string()))
+        .ok();
+    let email = Email::parse(&v.email)
+        .map_err(|x| e.email = Some(x.to_string()))
+        .ok();
+    let mut hash = None;
+    if !v.password.is_empty() {
+        if !v.admin {
+            e.password = Some(
+                "only dashboard admins sign in; tick “Dashboard admin” or leave this empty".into(),
+            );
+        } else {
+            let pw = v.password.clone();
+            match web::block(move || auth::hash_password(&pw))
+                .await
+                .map_err(|x| WebError::Internal(x.to_string()))?
+            {
+                Ok(h) => hash = Some(h),
+                Err(x) => e.password = Some(x),
+            }
+        }
+    }
+    Ok(Parsed { name, email, hash })
+}
+
+fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
+    match err {
+        ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_) => {
+            e.email = Some(err.to_string());
+            Ok(())
+        }
+        other => Err(other.into()),
+    }
+}
+
+fn roles_of(v: &Values) -> Vec<(Slug, Role)> {
+    v.roles
+        .iter()
+        .filter_map(|(s, r)| Slug::parse(s).ok().map(|s| (s, *r)))
+        .collect()
+}
+
+/// POST /users/new
+pub async fn create(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    fields: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let (apps, _) = load(&state, None).await?;
+    let v = from_form(&fields, &apps);
+    let mut e = Errors::default();
+    let p = validate(&v, &mut e).await?;
+    if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
+        let new = NewUser {
+            email: email.clone(),
+            name,
+            is_admin: v.admin,
+            access: roles_of(&v),
+        };
+        match state.service.create_user(new).await {
+            Ok(user) => {
+                if p.hash.is_some() {
+                    state.service.set_password_hash(&email, p.hash).await?;
+                }
+                return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
+            }
+            Err(err) => email_error(err, &mut e)?,
+        }
+    }
+    let body = form(&admin, None, &v, &e, &apps, false);
+    Ok(layout::respond(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        page(
+            "Add a person",
+            &admin,
+            Nav::Users,
+            html! {
+                p.crumbs { a href="/users" { "People" } " / " }
+                h1 { "Add a person" }
+                (body)
+            },
+        ),
+    ))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct SavedQuery {
+    saved: Option<u8>,
+}
+
+/// GET /users/{id}
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    id: web::Path<Uuid>,
+    q: web::Query<SavedQuery>,
+) -> Result<HttpResponse, WebError> {
+    let (apps, user) = load(&state, Some(*id)).await?;
+    let u =
+        user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
+    let body = form(
+        &admin,
+        Some(&u),
+        &from_user(&u),
+        &Errors::default(),
+        &apps,
+        q.saved.is_some(),
+    );
+    Ok(layout::ok(edit_page(&admin, &u, &apps, body)))
+}
+
+/// POST /users/{id}: htmx gets the form back (badges already "sync needed"), browsers a redirect.
+pub async fn save(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    id: web::Path<Uuid>,
+    fields: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let id = *id;
+    let (apps, user) = load(&state, Some(id)).await?;
+    let u =
+        user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
+    if u.deleting {
+        return Err(WebError::Conflict(format!(
+            "{} is being removed and can no longer be changed.",
+            u.email
+        )));
+    }
+    let v = from_form(&fields, &apps);
+    let mut e = Errors::default();
+    let p = validate(&v, &mut e).await?;
+    if id == admin.id && !v.admin {
+        e.admin = Some("you cannot take away your own admin rights; ask another admin".into());
+    }
+    if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
+        let update = UserUpdate {
+            name: Some(name),
+            email: Some(email.clone()),
+            is_admin: Some(v.admin),
+        };
+        match state.service.update_user_by_id(id, update).await {
+            Ok(_) => {
+                let changed: Vec<(Slug, Role)> = roles_of(&v)
+                    .into_iter()
+                    .filter(|(s, r)| u.access.iter().any(|c| c.app == s.as_str() && c.role != *r))
+                    .collect();
+                if !changed.is_empty() {
+                    state.service.set_access_by_id(id, changed).await?;
+                }
+                if p.hash.is_some() {
+                    state.service.set_password_hash(&email, p.hash).await?;
+                }
+                if !is_htmx(&req) {
+                    return Ok(layout::redirect(&req, &format!("/users/{id}?saved=1")));
+                }
+                let (apps, user) = load(&state, Some(id)).await?;
+                let u =
+                    user.ok_or_else(|| WebError::NotFound("This person was just removed.".into()))?;
+                let body = form(
+                    &admin,
+                    Some(&u),
+                    &from_user(&u),
+                    &Errors::default(),
+                    &apps,
+                    true,
+                );
+                return Ok(layout::ok(
+                    html! { (body) (poller(live(&u, &apps), "badge", true)) },
+                ));
+            }
+            Err(err) => email_error(err, &mut e)?,
+        }
+    }
+    let body = form(&admin, Some(&u), &v, &e, &apps, false);
+    if is_htmx(&req) {
+        return Ok(layout::respond(StatusCode::UNPROCESSABLE_ENTITY, body));
+    }
+    Ok(layout::respond(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        edit_page(&admin, &u, &apps, body),
+    ))
+}
+
+/// GET /users/{id}/delete: the confirmation.
+pub async fn confirm_delete(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, WebError> {
+    let (apps, user) = load(&state, Some(*id)).await?;
+    let u =
+        user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
+    let with_access: Vec<&AppRow> = apps
+        .iter()
+        .filter(|a| {
+            u.access
+                .iter()
+                .any(|c| c.app == a.slug && c.role.grants_access())
+        })
+        .collect();
+    Ok(layout::ok(page(
+        "Delete",
+        &admin,
+        Nav::Users,
+        html! {
+            h1 { "Delete " bdi { (u.name) } "?" }
+            @if with_access.is_empty() {
+                p { "They have no access to any installed app." }
+            } @else {
+                p { "Their accounts will be disabled or deleted (as each app is set up) in: "
+                    @for (i, a) in with_access.iter().enumerate() { @if i > 0 { ", " } (a.name) } "." }
+            }
+            @if u.id == admin.id { p.alert { "This is you: you will be signed out for good." } }
+            form.actions method="post" action=(format!("/users/{}/delete", u.id)) {
+                (csrf_field(&admin.csrf))
+                button.danger type="submit" { "Delete " bdi { (u.name) } }
+                a.button href=(format!("/users/{}", u.id)) { "Keep" }
+            }
+        },
+    )))
+}
+
+/// POST /users/{id}/delete
+pub async fn delete(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, WebError> {
+    state.service.delete_user_by_id(*id).await?;
+    Ok(layout::redirect(&req, &format!("/users/{}", *id)))
+}

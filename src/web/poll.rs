@@ -1,0 +1,96 @@
+//! GET /poll: the one poll of a page. The page sends what its transient badges
+//! show (`w=<user>:<app>:<status>:<attempts>`, one per badge); the answer holds
+//! only what changed, as out-of-band swaps, and is 286 (htmx: stop polling)
+//! once nothing on the page is transient.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use maud::html;
+use uuid::Uuid;
+
+use crate::db::web_read;
+use crate::web::layout::{self, pair_id};
+use crate::web::pages::app_detail::pair_row;
+use crate::web::session::CurrentAdmin;
+use crate::web::{AppState, WebError};
+
+/// More watched badges than this in one poll are ignored (a page shows 50 rows).
+const MAX_WATCH: usize = 1000;
+/// htmx stops polling on this status.
+pub const STOP_POLLING: u16 = 286;
+
+struct Watch {
+    user: Uuid,
+    app: String,
+    status: String,
+    attempts: i64,
+}
+
+fn parse(v: &str) -> Option<Watch> {
+    let mut it = v.split(':');
+    let (user, app, status, attempts) = (it.next()?, it.next()?, it.next()?, it.next()?);
+    Some(Watch {
+        user: Uuid::parse_str(user).ok()?,
+        app: app.to_owned(),
+        status: status.to_owned(),
+        attempts: attempts.parse().ok()?,
+    })
+}
+
+/// GET /poll?view=badge|row&w=…
+pub async fn poll(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+) -> Result<HttpResponse, WebError> {
+    let mut row_view = false;
+    let mut watches = Vec::new();
+    for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
+        match &*k {
+            "view" => row_view = v == "row",
+            "w" if watches.len() < MAX_WATCH => watches.extend(parse(&v)),
+            _ => {}
+        }
+    }
+    let keys: Vec<(Uuid, String)> = watches.iter().map(|w| (w.user, w.app.clone())).collect();
+    let rows = state
+        .service
+        .db()
+        .run(move |c| web_read::pairs(c, &keys))
+        .await?;
+    let mut transient = false;
+    let body = html! {
+        @for w in &watches {
+            @match rows.iter().find(|r| r.user_id == w.user && r.app == w.app) {
+                None => {
+                    // the person was removed: nothing left to watch
+                    @if row_view {
+                        tr id=(pair_id("r", w.user, &w.app)) hx-swap-oob="true" {
+                            td colspan="8" { span.badge.off { "removed" } }
+                        }
+                    } @else {
+                        span.badge.off id=(pair_id("b", w.user, &w.app)) hx-swap-oob="true" { "removed" }
+                    }
+                }
+                Some(r) => {
+                    @if r.status.is_transient() { (mark(&mut transient)) }
+                    @if r.status.as_str() != w.status || (row_view && r.attempts != w.attempts) {
+                        @if row_view { (pair_row(&admin.csrf, r, true)) }
+                        @else { (layout::badge_el(r.user_id, &r.app, r.status, true)) }
+                    }
+                }
+            }
+        }
+    };
+    let status = if transient {
+        actix_web::http::StatusCode::OK
+    } else {
+        actix_web::http::StatusCode::from_u16(STOP_POLLING)
+            .map_err(|e| WebError::Internal(e.to_string()))?
+    };
+    Ok(layout::respond(status, body))
+}
+
+fn mark(flag: &mut bool) -> maud::Markup {
+    *flag = true;
+    html! {}
+}
