@@ -140,7 +140,7 @@ pub fn badge(user: Uuid, app: &str, status: ProvisionStatus) -> Markup {
 pub fn badge_el(user: Uuid, app: &str, status: ProvisionStatus, oob: bool) -> Markup {
     let (text, class) = status_label(status);
     html! {
-        span.badge class=(class) id=(pair_id("b", user, app)) hx-swap-oob=[oob.then_some("true")] {
+        span class=(format!("badge {class}")) id=(pair_id("b", user, app)) hx-swap-oob=[oob.then_some("true")] {
             @if status.is_transient() {
                 input.watch type="hidden" name="w" value=(watch_value(user, app, status, 0));
             }
@@ -157,7 +157,7 @@ pub fn badge_el(user: Uuid, app: &str, status: ProvisionStatus, oob: bool) -> Ma
 /// A badge that is not tied to a pair (legends, counts).
 pub fn plain_badge(status: ProvisionStatus) -> Markup {
     let (text, class) = status_label(status);
-    html! { span.badge class=(class) { (text) } }
+    html! { span class=(format!("badge {class}")) { (text) } }
 }
 
 /// A role as people read it.

@@ -151,7 +151,7 @@ impl Registry for Recorder {
 }
 
 fn register(r: &mut impl Registry) {
-    use pages::{activity, app_detail, apps, import, user_form, users};
+    use pages::{activity, app_detail, apps, import, user_delete, user_form, users};
     let (get, post) = (Method::GET, Method::POST);
     // public
     r.add(get.clone(), "/healthz", health::healthz);
@@ -174,8 +174,12 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/users/import", import::confirm);
     r.add(get.clone(), "/users/{id}", user_form::edit_form);
     r.add(post.clone(), "/users/{id}", user_form::save);
-    r.add(get.clone(), "/users/{id}/delete", user_form::confirm_delete);
-    r.add(post.clone(), "/users/{id}/delete", user_form::delete);
+    r.add(
+        get.clone(),
+        "/users/{id}/delete",
+        user_delete::confirm_delete,
+    );
+    r.add(post.clone(), "/users/{id}/delete", user_delete::delete);
     r.add(get.clone(), "/apps", apps::list);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);

@@ -301,6 +301,19 @@ impl Browser {
         self.send(req).await
     }
 
+    /// A multipart POST with a ready body.
+    pub async fn post_multipart(&self, path: &str, boundary: &str, body: String) -> Resp {
+        let req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(
+                "Content-Type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body);
+        self.send(req).await
+    }
+
     /// GET /login, then POST it.
     pub async fn login(&self, email: &str, password: &str) -> Resp {
         self.get("/login").await;

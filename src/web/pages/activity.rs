@@ -95,7 +95,7 @@ pub async fn list(
                         td { code { (r.operation) } }
                         td.num { @if let Some(s) = r.http_status { (s) } @else { span.muted { "—" } } }
                         td.num { @if let Some(d) = r.duration_ms { (d) " ms" } }
-                        td { span.badge class=(if r.outcome == "ok" { "ok" } else if r.outcome == "error" || r.outcome == "failed" { "bad" } else { "pending" }) { (r.outcome) } }
+                        td { span class=(if r.outcome == "ok" { "badge ok" } else if r.outcome == "error" || r.outcome == "failed" { "badge bad" } else { "badge pending" }) { (r.outcome) } }
                         td.message { @if let Some(m) = &r.message { (m) } }
                     } } }
                 } }

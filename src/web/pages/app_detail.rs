@@ -28,7 +28,7 @@ pub fn pair_row(csrf: &str, p: &PairRow, oob: bool) -> Markup {
             }
             td { (role_label(p.role)) }
             td {
-                span.badge class=(class) {
+                span class=(format!("badge {class}")) {
                     @if p.status.is_transient() {
                         input.watch type="hidden" name="w" value=(watch_value(p.user_id, &p.app, p.status, p.attempts));
                     }

@@ -141,7 +141,7 @@ fn form(
     }
 }
 
-async fn load(
+pub(super) async fn load(
     state: &AppState,
     id: Option<Uuid>,
 ) -> Result<(Vec<AppRow>, Option<UserRow>), WebError> {
@@ -400,53 +400,4 @@ pub async fn save(
         StatusCode::UNPROCESSABLE_ENTITY,
         edit_page(&admin, &u, &apps, body),
     ))
-}
-
-/// GET /users/{id}/delete: the confirmation.
-pub async fn confirm_delete(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, WebError> {
-    let (apps, user) = load(&state, Some(*id)).await?;
-    let u =
-        user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
-    let with_access: Vec<&AppRow> = apps
-        .iter()
-        .filter(|a| {
-            u.access
-                .iter()
-                .any(|c| c.app == a.slug && c.role.grants_access())
-        })
-        .collect();
-    Ok(layout::ok(page(
-        "Delete",
-        &admin,
-        Nav::Users,
-        html! {
-            h1 { "Delete " bdi { (u.name) } "?" }
-            @if with_access.is_empty() {
-                p { "They have no access to any installed app." }
-            } @else {
-                p { "Their accounts will be disabled or deleted (as each app is set up) in: "
-                    @for (i, a) in with_access.iter().enumerate() { @if i > 0 { ", " } (a.name) } "." }
-            }
-            @if u.id == admin.id { p.alert { "This is you: you will be signed out for good." } }
-            form.actions method="post" action=(format!("/users/{}/delete", u.id)) {
-                (csrf_field(&admin.csrf))
-                button.danger type="submit" { "Delete " bdi { (u.name) } }
-                a.button href=(format!("/users/{}", u.id)) { "Keep" }
-            }
-        },
-    )))
-}
-
-/// POST /users/{id}/delete
-pub async fn delete(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> Result<HttpResponse, WebError> {
-    state.service.delete_user_by_id(*id).await?;
-    Ok(layout::redirect(&req, &format!("/users/{}", *id)))
 }

@@ -75,6 +75,16 @@ fn results(rows: &[UserRow], apps: &[AppRow], total: usize, page: usize, q: &str
                         a href="/users" { "Show everyone" } " or " a href="/users/new" { "add a person" } "." }
                 }
             } @else {
+                @if total == 1 && q.trim().is_empty() {
+                    div.empty {
+                        h2 { "Only you so far" }
+                        p { "Add the people who should use your apps, one by one or from a spreadsheet." }
+                        p.actions {
+                            a.button.primary href="/users/new" { "Add a person" }
+                            a.button href="/users/import" { "Import a CSV file" }
+                        }
+                    }
+                }
                 div.table-wrap {
                     table {
                         caption.sr { "People and their access per app" }
