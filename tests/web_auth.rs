@@ -159,6 +159,15 @@ async fn signing_in_sets_a_hardened_cookie_and_logout_ends_the_session_for_good(
 }
 
 #[actix_web::test]
+async fn behind_https_the_cookie_is_secure() {
+    let dir = tempfile::tempdir().unwrap();
+    let dash = Dash::start_with(dir, true, "secure_cookies = true").await;
+    let r = dash.browser().get("/login").await;
+    let set = r.header("set-cookie");
+    assert!(set.contains("Secure") && set.contains("HttpOnly"), "{set}");
+}
+
+#[actix_web::test]
 async fn sessions_survive_a_restart() {
     let dash = Dash::start().await;
     let b = dash.signed_in().await;
@@ -372,4 +381,30 @@ async fn an_expired_setup_link_is_refused() {
     let r = dash.browser().get(path).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(r.body.contains("older than an hour"));
+}
+
+#[actix_web::test]
+async fn many_failures_from_one_address_lock_that_address() {
+    let dash = Dash::start().await;
+    dash.admin().await;
+    let b = dash.browser();
+    b.get("/login").await;
+    // 20 accounts, one guess each: no account reaches its own limit
+    for i in 0..21 {
+        let email = format!("guess{i}@example.org");
+        let r = b
+            .post(
+                "/login",
+                &[("email", &email), ("password", "guess guess guess")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    let r = b
+        .post(
+            "/login",
+            &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
 }

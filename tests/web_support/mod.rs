@@ -25,12 +25,13 @@ pub struct Dash {
 }
 
 /// Settings with a SCIM app `files` (nothing listens there) and a plain app `wiki`.
-pub fn settings_text(db: &std::path::Path, extra_apps: &str) -> String {
+pub fn settings_text(db: &std::path::Path, server_extra: &str) -> String {
     format!(
         r#"
 [server]
 bind = "127.0.0.1:0"
 public_url = "http://dash.example.org/"
+{server_extra}
 
 [database]
 path = "{}"
@@ -48,7 +49,6 @@ token = "tok-never-shown"
 [[apps]]
 slug = "wiki"
 name = "Wiki"
-{extra_apps}
 "#,
         db.display()
     )
@@ -63,7 +63,12 @@ impl Dash {
 
     /// A dashboard on the database inside `dir` (kept across restarts).
     pub async fn start_in(dir: tempfile::TempDir, install: bool) -> Dash {
-        let text = settings_text(&dir.path().join("ab.db"), "");
+        Self::start_with(dir, install, "").await
+    }
+
+    /// Same, with extra `[server]` keys.
+    pub async fn start_with(dir: tempfile::TempDir, install: bool, server_extra: &str) -> Dash {
+        let text = settings_text(&dir.path().join("ab.db"), server_extra);
         let settings = Arc::new(Settings::from_toml(&text).expect("settings"));
         let ctx = match Context::open(settings).await {
             Ok(c) => c,
