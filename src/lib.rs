@@ -3,7 +3,9 @@
 pub mod cli;
 pub mod db;
 pub mod domain;
+pub mod metrics;
 pub mod provisioning;
+pub mod scim;
 pub mod secret;
 pub mod settings;
 pub mod startup;

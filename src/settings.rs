@@ -11,7 +11,7 @@ use crate::domain::Slug;
 use crate::secret::Secret;
 
 /// Everything accessboard reads from settings.toml and the environment.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The web server.
@@ -396,13 +396,13 @@ fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), SettingsError>
             ),
         );
     }
-    if let Some(group) = &scim.admin_group {
-        if group.trim().is_empty() {
-            return err(
-                "admin_group",
-                "must not be empty; leave it out to not provision admin rights".into(),
-            );
-        }
+    if let Some(group) = &scim.admin_group
+        && group.trim().is_empty()
+    {
+        return err(
+            "admin_group",
+            "must not be empty; leave it out to not provision admin rights".into(),
+        );
     }
     if !scim.content_type.contains('/') {
         return err(
@@ -418,18 +418,6 @@ fn read_secret_file(path: &Path) -> Result<Secret, String> {
         Ok(s) if !s.trim().is_empty() => Ok(Secret::new(s.trim().to_owned())),
         Ok(_) => Err(format!("{} is empty", path.display())),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            server: ServerSettings::default(),
-            database: DatabaseSettings::default(),
-            provisioning: ProvisioningSettings::default(),
-            log: LogSettings::default(),
-            apps: Vec::new(),
-        }
     }
 }
 
@@ -471,5 +459,50 @@ fn source_of(e: &figment::Error) -> String {
             None => format!(" (from {})", m.name),
         },
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_fill_what_the_file_leaves_out() {
+        let s = Settings::from_toml("").unwrap();
+        assert_eq!(s.server.bind, "127.0.0.1:8080");
+        assert_eq!(s.provisioning.workers, 4);
+        assert_eq!(s.database.path, PathBuf::from("data/accessboard.db"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = Settings::from_toml("[provisioning]\nworkerz = 3\n").unwrap_err();
+        assert!(e.0.contains("unknown setting provisioning.workerz"), "{e}");
+        let e = Settings::from_toml("[provisioning]\nworkers = 0\n").unwrap_err();
+        assert!(e.0.contains("provisioning.workers"), "{e}");
+        let e = Settings::from_toml("[server]\nbind = \"nowhere\"\n").unwrap_err();
+        assert!(e.0.contains("server.bind"), "{e}");
+        let e = Settings::from_toml(
+            "[[apps]]\nslug = \"a\"\nname = \"A\"\n[apps.scim]\nbase_url = \"http://x/\"\ntoken = \"t\"\nuser_name = \"{mail}\"\n",
+        )
+        .unwrap_err();
+        assert!(e.0.contains("scim.user_name"), "{e}");
+        let e = Settings::from_toml("[[apps]]\nslug = \"Bad Slug\"\nname = \"A\"\n").unwrap_err();
+        assert!(e.0.contains("slug"), "{e}");
+    }
+
+    #[test]
+    fn token_file_is_read_and_the_secret_never_prints() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "very-secret\n").unwrap();
+        let s = Settings::from_toml(&format!(
+            "[[apps]]\nslug = \"a\"\nname = \"A\"\n[apps.scim]\nbase_url = \"http://x/\"\ntoken_file = \"{}\"\n",
+            file.display()
+        ))
+        .unwrap();
+        let scim = s.apps[0].scim.as_ref().unwrap();
+        assert_eq!(scim.token.as_ref().unwrap().expose(), "very-secret");
+        assert!(!format!("{s:?}").contains("very-secret"));
     }
 }

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::{HttpServer, dev::Server};
 
 use crate::cli::Context;
+use crate::provisioning::{self, engine::Engine};
 use crate::settings::Settings;
 use crate::web::WebApp;
 
@@ -28,12 +29,114 @@ fn tracing_actix() -> actix_web::middleware::Logger {
     actix_web::middleware::Logger::new("%r %s %Dms")
 }
 
+/// How long in-flight SCIM jobs may take to finish after SIGTERM.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Why `serve` stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {bind}: {source}")]
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Engine(#[from] crate::provisioning::engine::EngineError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
 /// `accessboard serve`: the dashboard, workers and sweeper until SIGTERM/SIGINT.
-pub async fn serve(ctx: Context) -> std::io::Result<()> {
-    let listener = TcpListener::bind(&ctx.settings.server.bind)?;
-    tracing::info!(bind = %ctx.settings.server.bind, url = %ctx.settings.server.public_url, "accessboard is serving");
+pub async fn serve(ctx: Context) -> Result<(), ServeError> {
+    let bind = ctx.settings.server.bind.clone();
+    let listener = TcpListener::bind(&bind).map_err(|source| ServeError::Bind {
+        bind: bind.clone(),
+        source,
+    })?;
+    let engine = Engine::new(
+        ctx.service.db().clone(),
+        ctx.queue.clone(),
+        ctx.settings.clone(),
+    )?;
+    let (stop, mut tasks) = provisioning::spawn(engine.clone());
+    tasks.push(tokio::spawn(drift_timer(engine.clone(), stop.subscribe())));
     let server = http_server(&ctx, listener)?;
-    server.await
+    let handle = server.handle();
+    tracing::info!(bind = %bind, url = %ctx.settings.server.public_url, apps = engine.targets.len(), "accessboard is serving");
+    let http = tokio::spawn(server);
+
+    shutdown_signal().await;
+    tracing::info!("shutting down: no new requests; letting in-flight jobs finish");
+    // A second signal exits at once.
+    tokio::spawn(async {
+        shutdown_signal().await;
+        tracing::warn!("second signal: exiting now");
+        std::process::exit(130);
+    });
+    let _ = stop.send(true);
+    handle.stop(true).await;
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, futures::future::join_all(tasks)).await;
+    if drained.is_err() {
+        tracing::warn!(
+            "jobs still running after {}s; releasing them for the next start",
+            DRAIN_TIMEOUT.as_secs()
+        );
+    }
+    provisioning::worker::release(&engine).await;
+    let _ = http.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the drift check of every provisioned app every `drift_check_interval_secs`.
+async fn drift_timer(engine: std::sync::Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let secs = engine.settings.provisioning.drift_check_interval_secs;
+    if secs == 0 {
+        return;
+    }
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        for app in &engine.settings.apps {
+            if app.scim.is_none() {
+                continue;
+            }
+            match provisioning::drift::check(&engine, &app.slug, false).await {
+                Ok(r) => {
+                    tracing::info!(app = %app.slug, missing = r.missing.len(), should_be_disabled = r.should_be_disabled.len(),
+                    unknown = r.unknown.len(), "drift check")
+                }
+                Err(e) => tracing::warn!(app = %app.slug, error = %e, "drift check failed"),
+            }
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
+            }
+            _ => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// `accessboard healthcheck`: GET /healthz on the local server.

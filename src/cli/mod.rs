@@ -2,6 +2,7 @@
 
 mod apps;
 mod output;
+pub use output::json as print_json;
 mod provision;
 mod users;
 

@@ -57,12 +57,12 @@ pub enum ProvisionCommand {
 pub async fn run(cmd: ProvisionCommand, ctx: Context) -> Result<ExitCode, CliError> {
     match cmd {
         ProvisionCommand::Status { json, app, user } => {
-            if let Some(app) = &app {
-                if ctx.settings.app(app.as_str()).is_none() {
-                    return Err(CliError::usage(format!(
-                        "no app {app:?} in the catalogue; the apps are listed in settings.toml"
-                    )));
-                }
+            if let Some(app) = &app
+                && ctx.settings.app(app.as_str()).is_none()
+            {
+                return Err(CliError::usage(format!(
+                    "no app {app:?} in the catalogue; the apps are listed in settings.toml"
+                )));
             }
             let q = AccessQuery {
                 app: app.map(|a| a.to_string()),
@@ -108,12 +108,11 @@ pub async fn run(cmd: ProvisionCommand, ctx: Context) -> Result<ExitCode, CliErr
             Ok(ExitCode::SUCCESS)
         }
         ProvisionCommand::Run { wait, timeout } => {
-            let _ = (wait, timeout.map(Duration::from_secs));
-            Ok(ExitCode::SUCCESS)
+            let timeout = timeout.map(Duration::from_secs);
+            crate::provisioning::run_once(ctx, wait, timeout).await
         }
         ProvisionCommand::Check { app, fix, json } => {
-            let _ = (app, fix, json);
-            Ok(ExitCode::SUCCESS)
+            crate::provisioning::drift::check_cli(ctx, app, fix, json).await
         }
     }
 }

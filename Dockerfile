@@ -1,0 +1,31 @@
+# accessboard: one binary, one SQLite file, one container.
+# Build:  docker build -t accessboard .
+# Run:    docker run -p 8080:8080 -v accessboard-data:/data accessboard
+
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src ./src
+COPY db ./db
+COPY assets ./assets
+RUN cargo build --release --locked && strip target/release/accessboard
+
+FROM debian:bookworm-slim
+RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --system --uid 10001 --home-dir /data --shell /usr/sbin/nologin accessboard \
+    && mkdir -p /data /etc/accessboard && chown accessboard /data
+COPY --from=build /src/target/release/accessboard /usr/local/bin/accessboard
+COPY settings.toml /etc/accessboard/settings.toml
+ENV ACCESSBOARD_CONFIG=/etc/accessboard/settings.toml \
+    ACCESSBOARD_SERVER__BIND=0.0.0.0:8080 \
+    ACCESSBOARD_DATABASE__PATH=/data/accessboard.db
+USER accessboard
+WORKDIR /data
+VOLUME /data
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+    CMD ["accessboard", "healthcheck"]
+STOPSIGNAL SIGTERM
+ENTRYPOINT ["accessboard"]
+CMD ["serve"]

@@ -1,0 +1,172 @@
+//! Prometheus text exposition: counters kept in process, gauges read at scrape time.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use crate::db::{Db, DbError, time};
+use crate::provisioning::queue::JobQueue;
+
+const BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Default)]
+struct Registry {
+    scim: BTreeMap<(String, String, String), Histogram>,
+    http: BTreeMap<(String, u16), u64>,
+}
+
+static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
+
+/// Records one SCIM request: app, operation, status class (`2xx`, `4xx`, `error` for no answer).
+pub fn observe_scim(app: &str, operation: &str, status: Option<u16>, took: Duration) {
+    let class = match status {
+        Some(s) => format!("{}xx", s / 100),
+        None => "error".into(),
+    };
+    let secs = took.as_secs_f64();
+    if let Ok(mut r) = REGISTRY.lock() {
+        let h = r
+            .scim
+            .entry((app.to_owned(), operation.to_owned(), class))
+            .or_default();
+        h.count += 1;
+        h.sum += secs;
+        for (i, le) in BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                h.counts[i] += 1;
+            }
+        }
+    }
+}
+
+/// Records one HTTP request by route pattern (not the raw path, to keep series bounded).
+pub fn observe_http(route: &str, status: u16) {
+    if let Ok(mut r) = REGISTRY.lock() {
+        *r.http.entry((route.to_owned(), status)).or_default() += 1;
+    }
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// The whole exposition.
+pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
+    let (pairs, oldest) = db
+        .run(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT app_slug, status, count(*) FROM app_access GROUP BY app_slug, status",
+            )?;
+            let pairs = stmt
+                .query_map([], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                    ))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            let oldest: Option<i64> = c.query_row(
+                "SELECT min(status_since) FROM app_access WHERE status = 'sync_needed'",
+                [],
+                |r| r.get(0),
+            )?;
+            Ok::<_, DbError>((pairs, oldest))
+        })
+        .await?;
+    let (queued, running) = queue.counts().await.unwrap_or((0, 0));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_pairs (user, app) pairs by provisioning status."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_pairs gauge");
+    for (app, status, n) in &pairs {
+        let _ = writeln!(
+            out,
+            "accessboard_pairs{{app=\"{}\",status=\"{}\"}} {n}",
+            label(app),
+            label(status)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_jobs Provisioning jobs in the queue."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_jobs gauge");
+    let _ = writeln!(out, "accessboard_jobs{{state=\"queued\"}} {queued}");
+    let _ = writeln!(out, "accessboard_jobs{{state=\"running\"}} {running}");
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_oldest_sync_needed_seconds Age of the oldest pair waiting for a sync."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_oldest_sync_needed_seconds gauge");
+    let age = oldest.map(|t| (time::now() - t).max(0)).unwrap_or(0);
+    let _ = writeln!(out, "accessboard_oldest_sync_needed_seconds {age}");
+    let Ok(r) = REGISTRY.lock() else {
+        return Ok(out);
+    };
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_scim_request_duration_seconds SCIM requests to apps."
+    );
+    let _ = writeln!(
+        out,
+        "# TYPE accessboard_scim_request_duration_seconds histogram"
+    );
+    for ((app, op, class), h) in &r.scim {
+        let labels = format!(
+            "app=\"{}\",operation=\"{}\",status=\"{}\"",
+            label(app),
+            label(op),
+            label(class)
+        );
+        for (i, le) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "accessboard_scim_request_duration_seconds_bucket{{{labels},le=\"{le}\"}} {}",
+                h.counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "accessboard_scim_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "accessboard_scim_request_duration_seconds_sum{{{labels}}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "accessboard_scim_request_duration_seconds_count{{{labels}}} {}",
+            h.count
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_http_requests_total HTTP requests by route and status."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_http_requests_total counter");
+    for ((route, status), n) in &r.http {
+        let _ = writeln!(
+            out,
+            "accessboard_http_requests_total{{route=\"{}\",status=\"{status}\"}} {n}",
+            label(route)
+        );
+    }
+    Ok(out)
+}

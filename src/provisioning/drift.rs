@@ -1,0 +1,286 @@
+//! Drift check: the app's accounts (listed over SCIM) against what accessboard wants.
+
+use std::collections::HashMap;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::engine::{Engine, render_user_name};
+use super::state::Claim;
+use crate::cli::{CliError, Context};
+use crate::db::{Db, DbError, time};
+use crate::domain::{DesiredAccess, Role, Slug};
+use crate::scim::ScimError;
+
+/// One account that is out of step.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DriftItem {
+    /// The user's email (empty for unknown accounts).
+    pub email: String,
+    /// The account's userName in the app, when it has one.
+    pub user_name: Option<String>,
+    /// The account id in the app.
+    pub scim_id: Option<String>,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// The result of one drift check, kept for the UI.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DriftReport {
+    /// The app.
+    pub app: String,
+    /// When (RFC 3339).
+    pub checked_at: String,
+    /// Accounts the app holds.
+    pub remote_accounts: usize,
+    /// People who should have an active account and do not.
+    pub missing: Vec<DriftItem>,
+    /// Active accounts of people whose access is revoked.
+    pub should_be_disabled: Vec<DriftItem>,
+    /// Accounts accessboard does not know (never touched).
+    pub unknown: Vec<DriftItem>,
+    /// Pairs marked for sync by `--fix`.
+    pub fixed: usize,
+}
+
+/// Why a drift check could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum DriftError {
+    #[error("no app {0:?} with [apps.scim] settings in the catalogue")]
+    NotProvisioned(String),
+    #[error("cannot list the accounts of {app}: {source}")]
+    Scim { app: String, source: ScimError },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+struct LocalPair {
+    user_id: Uuid,
+    email: String,
+    name: String,
+    role: Role,
+    scim_id: Option<String>,
+    deleted: bool,
+}
+
+/// Runs a drift check of one app; with `fix`, marks the out-of-step pairs for sync.
+pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftReport, DriftError> {
+    let target = engine
+        .targets
+        .get(app.as_str())
+        .ok_or_else(|| DriftError::NotProvisioned(app.to_string()))?;
+    let session = target.client.session();
+    let remote = session
+        .list_users()
+        .await
+        .map_err(|source| DriftError::Scim {
+            app: app.to_string(),
+            source,
+        })?;
+    let slug = app.to_string();
+    let (installed, locals) = engine.db.run(move |c| load_pairs(c, &slug)).await?;
+
+    let mut by_id = HashMap::new();
+    let mut by_external = HashMap::new();
+    let mut by_user_name = HashMap::new();
+    let mut by_email = HashMap::new();
+    for (i, account) in remote.iter().enumerate() {
+        if let Some(id) = &account.id {
+            by_id.insert(id.clone(), i);
+        }
+        if let Some(ext) = &account.external_id {
+            by_external.insert(ext.clone(), i);
+        }
+        by_user_name.insert(account.user_name.to_lowercase(), i);
+        for e in &account.emails {
+            by_email.insert(e.value.to_lowercase(), i);
+        }
+    }
+    let mut matched = vec![false; remote.len()];
+    let mut report = DriftReport {
+        app: app.to_string(),
+        checked_at: time::rfc3339(time::now()),
+        remote_accounts: remote.len(),
+        missing: Vec::new(),
+        should_be_disabled: Vec::new(),
+        unknown: Vec::new(),
+        fixed: 0,
+    };
+    let mut to_fix = Vec::new();
+    for local in &locals {
+        let claim = Claim {
+            user_id: local.user_id,
+            app: app.to_string(),
+            role: local.role,
+            scim_id: local.scim_id.clone(),
+            generation: 0,
+            attempts: 0,
+            email: local.email.clone(),
+            name: local.name.clone(),
+            user_deleted: local.deleted,
+        };
+        let user_name = render_user_name(&target.scim.user_name, &claim).to_lowercase();
+        let found = local
+            .scim_id
+            .as_ref()
+            .and_then(|id| by_id.get(id))
+            .or_else(|| by_external.get(&local.user_id.to_string()))
+            .or_else(|| by_user_name.get(&user_name))
+            .or_else(|| by_email.get(&local.email.to_lowercase()))
+            .copied();
+        if let Some(i) = found {
+            matched[i] = true;
+        }
+        let account = found.map(|i| &remote[i]);
+        let item = |reason: &str| DriftItem {
+            email: local.email.clone(),
+            user_name: account.map(|a| a.user_name.clone()),
+            scim_id: account.and_then(|a| a.id.clone()),
+            reason: reason.to_owned(),
+        };
+        match (
+            DesiredAccess::of(local.role, local.deleted, installed, true),
+            account,
+        ) {
+            (DesiredAccess::Active { .. }, None) => {
+                report.missing.push(item("no account in the app"));
+                to_fix.push(local.user_id);
+            }
+            (DesiredAccess::Active { .. }, Some(a)) if a.active == Some(false) => {
+                report.missing.push(item("the account is disabled"));
+                to_fix.push(local.user_id);
+            }
+            (DesiredAccess::Absent, Some(a)) if a.active != Some(false) => {
+                report
+                    .should_be_disabled
+                    .push(item("access is revoked but the account is active"));
+                to_fix.push(local.user_id);
+            }
+            _ => {}
+        }
+    }
+    for (i, account) in remote.iter().enumerate() {
+        if !matched[i] {
+            report.unknown.push(DriftItem {
+                email: account
+                    .emails
+                    .first()
+                    .map(|e| e.value.clone())
+                    .unwrap_or_default(),
+                user_name: Some(account.user_name.clone()),
+                scim_id: account.id.clone(),
+                reason: "not a person accessboard knows".into(),
+            });
+        }
+    }
+    if fix && !to_fix.is_empty() {
+        report.fixed = engine.mark(app, to_fix).await?;
+    }
+    store(&engine.db, report.clone()).await?;
+    Ok(report)
+}
+
+fn load_pairs(c: &mut rusqlite::Connection, app: &str) -> Result<(bool, Vec<LocalPair>), DbError> {
+    let installed: bool = c
+        .query_row("SELECT installed FROM apps WHERE slug = ?1", [app], |r| {
+            r.get(0)
+        })
+        .optional()?
+        .unwrap_or(false);
+    let mut stmt = c.prepare_cached(
+        "SELECT a.user_id, u.email, u.name, a.role, a.scim_id, u.deleted_at IS NOT NULL
+         FROM app_access a JOIN users u ON u.id = a.user_id WHERE a.app_slug = ?1",
+    )?;
+    let rows = stmt.query_map([app], |r| {
+        Ok(LocalPair {
+            user_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+            email: r.get(1)?,
+            name: r.get(2)?,
+            role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::None),
+            scim_id: r.get(4)?,
+            deleted: r.get(5)?,
+        })
+    })?;
+    Ok((installed, rows.collect::<Result<_, _>>()?))
+}
+
+async fn store(db: &Db, report: DriftReport) -> Result<(), DbError> {
+    let json = serde_json::to_string(&report).unwrap_or_default();
+    db.run(move |c| {
+        c.execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![format!("drift:{}", report.app), json],
+        )?;
+        Ok(())
+    })
+    .await
+}
+
+/// The last drift report of an app, if one ran.
+pub async fn latest(db: &Db, app: &str) -> Result<Option<DriftReport>, DbError> {
+    let key = format!("drift:{app}");
+    let json: Option<String> = db
+        .run(move |c| {
+            Ok::<_, DbError>(
+                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                    .optional()?,
+            )
+        })
+        .await?;
+    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+}
+
+/// `provision check --app SLUG [--fix] [--json]`.
+pub async fn check_cli(
+    ctx: Context,
+    app: Slug,
+    fix: bool,
+    json: bool,
+) -> Result<ExitCode, CliError> {
+    if ctx.settings.app(app.as_str()).is_none() {
+        return Err(CliError::usage(format!(
+            "no app {app:?} in the catalogue; the apps are listed in settings.toml"
+        )));
+    }
+    let engine = Engine::new(
+        ctx.service.db().clone(),
+        ctx.queue.clone(),
+        ctx.settings.clone(),
+    )
+    .map_err(|e| CliError::usage(e.to_string()))?;
+    let report = check(&engine, &app, fix).await.map_err(|e| match e {
+        DriftError::NotProvisioned(_) => CliError::usage(e.to_string()),
+        _ => CliError::failure(e.to_string()),
+    })?;
+    if json {
+        crate::cli::print_json(&report);
+    } else {
+        println!(
+            "{}: {} accounts in the app",
+            report.app, report.remote_accounts
+        );
+        for (title, items) in [
+            ("missing", &report.missing),
+            ("should be disabled", &report.should_be_disabled),
+            ("unknown to accessboard", &report.unknown),
+        ] {
+            println!("{title}: {}", items.len());
+            for i in items {
+                println!(
+                    "  {} {} ({})",
+                    i.email,
+                    i.user_name.as_deref().unwrap_or(""),
+                    i.reason
+                );
+            }
+        }
+        if fix {
+            println!("{} pairs marked for sync", report.fixed);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,343 @@
+//! One unit of work: claim a pair, reconcile it against its app, record the outcome.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::Instrument;
+
+use super::backoff;
+use super::queue::{JobQueue, ReconcileJob};
+use super::reconcile::{self, Desired, DesiredAccess as RemoteAccess, OnDeprovision, Reconciled};
+use super::state::{self, Claim, LogEntry, Settle};
+use crate::db::{Db, DbError, time};
+use crate::domain::DesiredAccess;
+use crate::scim::{ScimAuth, ScimClient, ScimConfig, ScimError};
+use crate::settings::{AuthKind, OnDeprovisionSetting, ScimSettings, Settings};
+
+/// An app that can be provisioned: its client and settings.
+pub struct Target {
+    /// The SCIM client (one connection pool per app).
+    pub client: ScimClient,
+    /// The app's `[apps.scim]` settings.
+    pub scim: ScimSettings,
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("app {app}: {source}")]
+    Client { app: String, source: ScimError },
+    #[error("app {app}: scim.base_url {url:?} is not a valid URL")]
+    Url { app: String, url: String },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// The provisioning engine shared by workers, sweeper and drift checks.
+pub struct Engine {
+    /// The database.
+    pub db: Db,
+    /// The job queue (for follow-up jobs).
+    pub queue: JobQueue,
+    /// Settings in force.
+    pub settings: Arc<Settings>,
+    /// Provisionable apps by slug.
+    pub targets: HashMap<String, Target>,
+    /// This process' identity in `instances` and `claimed_by`.
+    pub instance: String,
+}
+
+/// Builds the SCIM client configuration of one app from its settings.
+pub fn client_config(
+    scim: &ScimSettings,
+    timeout: Duration,
+    app: &str,
+) -> Result<ScimConfig, EngineError> {
+    let base_url = url::Url::parse(&scim.base_url).map_err(|_| EngineError::Url {
+        app: app.to_owned(),
+        url: scim.base_url.clone(),
+    })?;
+    let auth = match scim.auth {
+        AuthKind::Bearer => ScimAuth::Bearer(
+            scim.token
+                .clone()
+                .unwrap_or_else(|| crate::secret::Secret::new(String::new())),
+        ),
+        AuthKind::Basic => ScimAuth::Basic {
+            username: scim.username.clone().unwrap_or_default(),
+            password: scim
+                .password
+                .clone()
+                .unwrap_or_else(|| crate::secret::Secret::new(String::new())),
+        },
+        AuthKind::None => ScimAuth::None,
+    };
+    Ok(ScimConfig {
+        base_url,
+        auth,
+        content_type: scim.content_type.clone(),
+        timeout,
+    })
+}
+
+impl Engine {
+    /// Builds one client per provisionable app.
+    pub fn new(
+        db: Db,
+        queue: JobQueue,
+        settings: Arc<Settings>,
+    ) -> Result<Arc<Engine>, EngineError> {
+        let timeout = Duration::from_secs(settings.provisioning.request_timeout_secs);
+        let mut targets = HashMap::new();
+        for app in &settings.apps {
+            let Some(scim) = &app.scim else { continue };
+            let slug = app.slug.to_string();
+            let config = client_config(scim, timeout, &slug)?;
+            let client = ScimClient::new(config).map_err(|source| EngineError::Client {
+                app: slug.clone(),
+                source,
+            })?;
+            targets.insert(
+                slug,
+                Target {
+                    client,
+                    scim: scim.clone(),
+                },
+            );
+        }
+        let instance = format!(
+            "{}-{}",
+            std::process::id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        Ok(Arc::new(Engine {
+            db,
+            queue,
+            settings,
+            targets,
+            instance,
+        }))
+    }
+
+    /// Processes one job end to end; never fails, every outcome is recorded.
+    pub async fn process(&self, job: ReconcileJob) {
+        let span = tracing::info_span!("reconcile", app = %job.app, user_id = %job.user_id,
+            outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
+        async {
+            if let Err(e) = self.process_inner(&job).await {
+                // The pair stays claimed; the sweeper takes it back if this process dies,
+                // and the database error is what the admin needs to see in the logs.
+                tracing::error!(error = %e, "could not record a provisioning attempt");
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    async fn process_inner(&self, job: &ReconcileJob) -> Result<(), DbError> {
+        let instance = self.instance.clone();
+        let j = job.clone();
+        let claim = self
+            .db
+            .run(move |c| state::claim(c, &j, &instance, time::now()))
+            .await?;
+        let Some(claim) = claim else {
+            tracing::debug!("not due, or held by another worker");
+            return Ok(());
+        };
+        let started = Instant::now();
+        let (settle, calls) = match self.targets.get(&claim.app) {
+            Some(target) => self.attempt(target, &claim).await,
+            None => (
+                Settle::Fail {
+                    message: format!("app {} has no [apps.scim] settings", claim.app),
+                    scim_id: None,
+                },
+                Vec::new(),
+            ),
+        };
+        let span = tracing::Span::current();
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        span.record("outcome", outcome_of(&settle));
+        tracing::info!(calls = calls.len(), "{}", message_of(&settle));
+        let instance = self.instance.clone();
+        let follow_up = self
+            .db
+            .run(move |c| {
+                let now = time::now();
+                state::log_calls(c, &claim, &calls, now)?;
+                state::finish(c, &claim, &instance, settle, now)
+            })
+            .await?;
+        if let Some(next) = follow_up
+            && let Err(e) = self.queue.enqueue(&[next]).await
+        {
+            tracing::warn!(error = %e, "follow-up enqueue failed; the sweeper will pick it up");
+        }
+        Ok(())
+    }
+
+    async fn attempt(&self, target: &Target, claim: &Claim) -> (Settle, Vec<LogEntry>) {
+        let desired = desired(claim, &target.scim);
+        let session = target.client.session();
+        let result = reconcile::reconcile(&session, &desired).await;
+        let calls = session
+            .into_calls()
+            .into_iter()
+            .inspect(|c| {
+                crate::metrics::observe_scim(&claim.app, c.operation, c.status, c.duration)
+            })
+            .map(|c| LogEntry {
+                operation: c.operation.to_string(),
+                http_status: c.status,
+                duration_ms: c.duration.as_millis() as i64,
+                outcome: if c.error.is_some() { "error" } else { "ok" },
+                message: c.error,
+            })
+            .collect();
+        (self.settle(claim, result), calls)
+    }
+
+    fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
+        let p = &self.settings.provisioning;
+        match result {
+            Ok(Reconciled::Provisioned { scim_id }) => Settle::Done {
+                status: "provisioned",
+                message: format!("account {scim_id} is active"),
+                scim_id: Some(scim_id),
+            },
+            Ok(Reconciled::Deprovisioned { scim_id }) => Settle::Done {
+                status: "deprovisioned",
+                message: match self.targets.get(&claim.app).map(|t| t.scim.on_deprovision) {
+                    Some(OnDeprovisionSetting::Delete) => "account deleted".into(),
+                    _ => "account disabled".into(),
+                },
+                scim_id,
+            },
+            Ok(Reconciled::NothingToDo) => Settle::Done {
+                status: "not_provisioned",
+                message: "no account in the app; nothing to disable".into(),
+                scim_id: None,
+            },
+            Err(e) if e.is_transient() => {
+                let attempts = claim.attempts as u32 + 1;
+                if attempts >= p.max_attempts {
+                    Settle::Fail {
+                        message: format!("gave up after {attempts} attempts: {e}"),
+                        scim_id: None,
+                    }
+                } else {
+                    let wait = backoff::delay(
+                        attempts,
+                        Duration::from_secs(p.backoff_base_secs),
+                        Duration::from_secs(p.backoff_max_secs),
+                        e.retry_after(),
+                    );
+                    Settle::Retry {
+                        next_attempt_at: time::now() + wait.as_secs().max(1) as i64,
+                        message: format!(
+                            "{e} (attempt {attempts} of {}, next in {}s)",
+                            p.max_attempts,
+                            wait.as_secs().max(1)
+                        ),
+                        scim_id: None,
+                    }
+                }
+            }
+            Err(e) => Settle::Fail {
+                message: e.to_string(),
+                scim_id: None,
+            },
+        }
+    }
+}
+
+/// What the app should hold for this pair, from the claim and the app's settings.
+pub fn desired(claim: &Claim, scim: &ScimSettings) -> Desired {
+    let access = match DesiredAccess::of(claim.role, claim.user_deleted, true, true) {
+        DesiredAccess::Active { admin } => RemoteAccess::Active { admin },
+        DesiredAccess::Absent | DesiredAccess::Unmanaged => RemoteAccess::Absent,
+    };
+    Desired {
+        external_id: claim.user_id.to_string(),
+        user_name: render_user_name(&scim.user_name, claim),
+        email: claim.email.clone(),
+        display_name: claim.name.clone(),
+        known_scim_id: claim.scim_id.clone(),
+        access,
+        admin_group: scim.admin_group.clone(),
+        on_deprovision: match scim.on_deprovision {
+            OnDeprovisionSetting::Disable => OnDeprovision::Disable,
+            OnDeprovisionSetting::Delete => OnDeprovision::Delete,
+        },
+        manage_names: scim.manage_names,
+    }
+}
+
+/// Fills the userName template: `{email}`, `{id}`, `{name}`, `{email_local}`.
+pub fn render_user_name(template: &str, claim: &Claim) -> String {
+    let local = claim.email.split('@').next().unwrap_or_default();
+    template
+        .replace("{email_local}", local)
+        .replace("{email}", &claim.email)
+        .replace("{id}", &claim.user_id.to_string())
+        .replace("{name}", &claim.name)
+}
+
+fn outcome_of(settle: &Settle) -> &'static str {
+    match settle {
+        Settle::Done { status, .. } => status,
+        Settle::Retry { .. } => "error",
+        Settle::Fail { .. } => "failed",
+    }
+}
+
+fn message_of(settle: &Settle) -> &str {
+    match settle {
+        Settle::Done { message, .. }
+        | Settle::Retry { message, .. }
+        | Settle::Fail { message, .. } => message,
+    }
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("instance", &self.instance)
+            .field("apps", &self.targets.len())
+            .finish()
+    }
+}
+
+impl Engine {
+    /// Marks pairs of one app for sync and enqueues them (drift `--fix`).
+    pub async fn mark(
+        &self,
+        app: &crate::domain::Slug,
+        users: Vec<uuid::Uuid>,
+    ) -> Result<usize, DbError> {
+        let app = app.to_string();
+        let jobs = self
+            .db
+            .run(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let now = time::now();
+                let mut jobs = Vec::new();
+                for id in &users {
+                    jobs.extend(crate::users::mark_for_sync(
+                        &tx,
+                        crate::users::Pairs::One(id, &app),
+                        now,
+                    )?);
+                }
+                tx.commit()?;
+                Ok::<_, DbError>(jobs)
+            })
+            .await?;
+        if let Err(e) = self.queue.enqueue(&jobs).await {
+            tracing::warn!(error = %e, "enqueue failed; the sweeper will pick these pairs up");
+        }
+        Ok(jobs.len())
+    }
+}

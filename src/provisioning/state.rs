@@ -1,0 +1,348 @@
+//! The pair's provisioning record in `app_access`: claim, finish, reclaim, sweep.
+//!
+//! These are the only writes the engine makes; each is one short statement or
+//! transaction, so the dashboard never waits on a SCIM call.
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use uuid::Uuid;
+
+use super::queue::ReconcileJob;
+use crate::db::DbError;
+use crate::domain::Role;
+use crate::users::purge_removed_users;
+
+/// A pair this process now holds (`status = 'syncing'`), with what a reconcile needs.
+#[derive(Debug, Clone)]
+pub struct Claim {
+    /// The user.
+    pub user_id: Uuid,
+    /// The app.
+    pub app: String,
+    /// Role in the app.
+    pub role: Role,
+    /// The account id in the app, if known.
+    pub scim_id: Option<String>,
+    /// The desired generation this sync works towards.
+    pub generation: i64,
+    /// Attempts before this one.
+    pub attempts: i64,
+    /// Email, as entered.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// The user is being removed.
+    pub user_deleted: bool,
+}
+
+/// Takes a due pair for `instance`; `None` when it is not due or another worker has it.
+pub fn claim(
+    conn: &mut Connection,
+    job: &ReconcileJob,
+    instance: &str,
+    now: i64,
+) -> Result<Option<Claim>, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let row = tx
+        .query_row(
+            "UPDATE app_access SET status = 'syncing', claimed_by = ?3, status_since = ?4
+             WHERE user_id = ?1 AND app_slug = ?2
+               AND (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?4))
+               AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
+             RETURNING role, scim_id, desired_gen, attempts",
+            params![job.user_id.to_string(), job.app, instance, now],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
+        )
+        .optional()?;
+    let Some((role, scim_id, generation, attempts)) = row else {
+        return Ok(None);
+    };
+    let (email, name, deleted): (String, String, bool) = tx.query_row(
+        "SELECT email, name, deleted_at IS NOT NULL FROM users WHERE id = ?1",
+        [job.user_id.to_string()],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    tx.commit()?;
+    Ok(Some(Claim {
+        user_id: job.user_id,
+        app: job.app.clone(),
+        role: Role::parse(&role).unwrap_or(Role::None),
+        scim_id,
+        generation,
+        attempts,
+        email,
+        name,
+        user_deleted: deleted,
+    }))
+}
+
+/// How an attempt ended, as the record keeps it.
+#[derive(Debug, Clone)]
+pub enum Settle {
+    /// Done: the new status and the account id.
+    Done {
+        /// `provisioned`, `deprovisioned` or `not_provisioned`.
+        status: &'static str,
+        /// The account id in the app (kept even after disabling).
+        scim_id: Option<String>,
+        /// What to tell the admin.
+        message: String,
+    },
+    /// Retry at `next_attempt_at` (unix seconds).
+    Retry {
+        /// When.
+        next_attempt_at: i64,
+        /// Why.
+        message: String,
+        /// An account id learnt before the failure.
+        scim_id: Option<String>,
+    },
+    /// Give up until an admin retries or the desired state changes.
+    Fail {
+        /// Why.
+        message: String,
+        /// An account id learnt before the failure.
+        scim_id: Option<String>,
+    },
+}
+
+/// Records the outcome of a claimed attempt; returns a follow-up job when the
+/// pair must run again (its desired state moved meanwhile, or a retry is scheduled).
+pub fn finish(
+    conn: &mut Connection,
+    claim: &Claim,
+    instance: &str,
+    settle: Settle,
+    now: i64,
+) -> Result<Option<ReconcileJob>, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let current: Option<(i64, String, Option<String>, i64)> = tx
+        .query_row(
+            "SELECT desired_gen, status, claimed_by, due_seq FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
+            params![claim.user_id.to_string(), claim.app],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()?;
+    let Some((desired_gen, status, holder, due_seq)) = current else {
+        return Ok(None); // purged meanwhile
+    };
+    let uid = claim.user_id.to_string();
+    let learnt = match &settle {
+        Settle::Done { scim_id, .. }
+        | Settle::Retry { scim_id, .. }
+        | Settle::Fail { scim_id, .. } => scim_id.clone(),
+    };
+    if status != "syncing" || holder.as_deref() != Some(instance) {
+        // The claim was voided (app uninstalled, or taken back as orphaned):
+        // keep only what we learnt about the account.
+        if let Some(id) = learnt {
+            tx.execute(
+                "UPDATE app_access SET scim_id = ?3 WHERE user_id = ?1 AND app_slug = ?2",
+                params![uid, claim.app, id],
+            )?;
+        }
+        tx.commit()?;
+        return Ok(None);
+    }
+    let attempts = claim.attempts + 1;
+    let mut follow_up = None;
+    if desired_gen != claim.generation {
+        // A change landed during the call: sync again towards the new state.
+        tx.execute(
+            "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1,
+                attempts = 0, next_attempt_at = NULL, last_attempt_at = ?3, status_since = ?3,
+                scim_id = COALESCE(?4, scim_id)
+             WHERE user_id = ?1 AND app_slug = ?2",
+            params![uid, claim.app, now, learnt],
+        )?;
+        follow_up = Some(job(claim, due_seq + 1, None));
+    } else {
+        match settle {
+            Settle::Done {
+                status,
+                scim_id,
+                message,
+            } => {
+                tx.execute(
+                    "UPDATE app_access SET status = ?3, scim_id = ?4, synced_gen = desired_gen, claimed_by = NULL,
+                        attempts = ?5, next_attempt_at = NULL, last_attempt_at = ?6, last_message = ?7, status_since = ?6
+                     WHERE user_id = ?1 AND app_slug = ?2",
+                    params![uid, claim.app, status, scim_id, attempts, now, message],
+                )?;
+            }
+            Settle::Retry {
+                next_attempt_at,
+                message,
+                scim_id,
+            } => {
+                tx.execute(
+                    "UPDATE app_access SET status = 'error', claimed_by = NULL, due_seq = due_seq + 1,
+                        attempts = ?3, next_attempt_at = ?4, last_attempt_at = ?5, last_message = ?6, status_since = ?5,
+                        scim_id = COALESCE(?7, scim_id)
+                     WHERE user_id = ?1 AND app_slug = ?2",
+                    params![uid, claim.app, attempts, next_attempt_at, now, message, scim_id],
+                )?;
+                follow_up = Some(job(claim, due_seq + 1, Some(next_attempt_at)));
+            }
+            Settle::Fail { message, scim_id } => {
+                tx.execute(
+                    "UPDATE app_access SET status = 'failed', claimed_by = NULL, attempts = ?3, next_attempt_at = NULL,
+                        last_attempt_at = ?4, last_message = ?5, status_since = ?4, scim_id = COALESCE(?6, scim_id)
+                     WHERE user_id = ?1 AND app_slug = ?2",
+                    params![uid, claim.app, attempts, now, message, scim_id],
+                )?;
+            }
+        }
+    }
+    if claim.user_deleted {
+        purge_removed_users(&tx)?;
+    }
+    tx.commit()?;
+    Ok(follow_up)
+}
+
+fn job(claim: &Claim, due_seq: i64, run_at: Option<i64>) -> ReconcileJob {
+    ReconcileJob {
+        user_id: claim.user_id,
+        app: claim.app.clone(),
+        due_seq,
+        run_at,
+    }
+}
+
+/// One row of the activity log.
+#[derive(Debug, Clone)]
+pub struct LogEntry {
+    /// SCIM operation, e.g. `create_user`.
+    pub operation: String,
+    /// HTTP status, when an answer came.
+    pub http_status: Option<u16>,
+    /// Milliseconds the call took.
+    pub duration_ms: i64,
+    /// `ok`, `error` or `failed`.
+    pub outcome: &'static str,
+    /// Detail for the admin.
+    pub message: Option<String>,
+}
+
+/// Appends the calls of one attempt to `provision_log`.
+pub fn log_calls(
+    conn: &mut Connection,
+    claim: &Claim,
+    entries: &[LogEntry],
+    now: i64,
+) -> Result<(), DbError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO provision_log (at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for e in entries {
+            insert.execute(params![
+                now,
+                claim.user_id.to_string(),
+                claim.email,
+                claim.app,
+                e.operation,
+                e.http_status,
+                e.duration_ms,
+                e.outcome,
+                e.message
+            ])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Records that this process is alive; claims of silent processes are taken back.
+pub fn heartbeat(conn: &Connection, instance: &str, now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        params![instance, now],
+    )?;
+    Ok(())
+}
+
+/// Gives back this process' claims and forgets it (clean shutdown).
+pub fn release(conn: &Connection, instance: &str, now: i64) -> Result<usize, DbError> {
+    let n = conn.execute(
+        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?2
+         WHERE status = 'syncing' AND claimed_by = ?1",
+        params![instance, now],
+    )?;
+    conn.execute("DELETE FROM instances WHERE id = ?1", [instance])?;
+    Ok(n)
+}
+
+/// Takes back `syncing` pairs whose holder stopped beating for `dead_after` seconds.
+pub fn reclaim_orphans(conn: &Connection, now: i64, dead_after: i64) -> Result<usize, DbError> {
+    conn.execute(
+        "DELETE FROM instances WHERE heartbeat_at < ?1",
+        [now - dead_after],
+    )?;
+    let n = conn.execute(
+        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?1
+         WHERE status = 'syncing' AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM instances))",
+        [now],
+    )?;
+    Ok(n)
+}
+
+/// Every pair that is due now: `sync_needed`, or `error` whose retry time passed.
+pub fn due_pairs(conn: &Connection, now: i64) -> Result<Vec<ReconcileJob>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, app_slug, due_seq FROM app_access
+         WHERE (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+    )?;
+    let rows = stmt.query_map([now], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    let mut jobs = Vec::new();
+    for row in rows {
+        let (user, app, due_seq) = row?;
+        if let Ok(user_id) = Uuid::parse_str(&user) {
+            jobs.push(ReconcileJob {
+                user_id,
+                app,
+                due_seq,
+                run_at: None,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// How many pairs of provisioned apps are due, waiting to retry, failed, and in all.
+pub fn progress(conn: &Connection, now: i64) -> Result<Progress, DbError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1)), 0),
+                COALESCE(SUM(status = 'error' AND COALESCE(next_attempt_at, 0) > ?1), 0),
+                COALESCE(SUM(status = 'failed'), 0), count(*)
+         FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+        [now],
+        |r| Ok(Progress { pending: r.get(0)?, errors: r.get(1)?, failed: r.get(2)?, total: r.get(3)? }),
+    )?)
+}
+
+/// How far provisioning has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// `sync_needed`, `syncing`, or `error` whose retry is due.
+    pub pending: i64,
+    /// `error`, waiting for its retry time.
+    pub errors: i64,
+    /// `failed`.
+    pub failed: i64,
+    /// All pairs of provisioned apps.
+    pub total: i64,
+}

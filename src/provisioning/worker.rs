@@ -1,0 +1,122 @@
+//! The apalis worker that runs reconcile jobs, and the sweeper beside it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use apalis::prelude::*;
+use tokio::sync::watch;
+
+use super::engine::Engine;
+use super::queue::ReconcileJob;
+use super::state;
+use crate::db::time;
+
+/// A silent process loses its claims after this long.
+pub const DEAD_AFTER_SECS: i64 = 15;
+const HEARTBEAT: Duration = Duration::from_secs(3);
+const POLL: Duration = Duration::from_millis(50);
+
+async fn handle(job: ReconcileJob, engine: Data<Arc<Engine>>) -> Result<(), BoxDynError> {
+    engine.process(job).await;
+    Ok(())
+}
+
+/// Runs `provisioning.workers` jobs at once until `stop` turns true; in-flight jobs finish first.
+pub async fn run_workers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let concurrency = engine.settings.provisioning.workers;
+    // A fresh name per process: apalis refuses a name still registered by a crashed predecessor.
+    let name = format!("accessboard-{}", engine.instance);
+    let worker = WorkerBuilder::new(name)
+        .backend(engine.queue.storage().poll_with_interval(POLL))
+        .concurrency(concurrency)
+        .data(engine.clone())
+        .build(handle);
+    let signal = async move {
+        let _ = stop.wait_for(|s| *s).await;
+        Ok::<(), std::io::Error>(())
+    };
+    if let Err(e) = worker.run_until(signal).await {
+        tracing::error!(error = %e, "provisioning worker stopped with an error");
+    }
+}
+
+/// Heartbeats, takes back orphaned claims, and re-enqueues every due pair.
+pub async fn run_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let sweep_every = Duration::from_secs(engine.settings.provisioning.sweep_interval_secs);
+    let mut last_sweep: Option<tokio::time::Instant> = None;
+    loop {
+        let due = last_sweep.is_none_or(|t| t.elapsed() >= sweep_every);
+        match tick(&engine, due).await {
+            Ok(()) => {}
+            Err(e) => tracing::warn!(error = %e, "sweep failed; trying again"),
+        }
+        if due {
+            last_sweep = Some(tokio::time::Instant::now());
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = stop.wait_for(|s| *s) => break,
+        }
+    }
+}
+
+/// One sweeper step; `full` also re-enqueues every due pair and tidies the queue.
+pub async fn tick(
+    engine: &Arc<Engine>,
+    full: bool,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let instance = engine.instance.clone();
+    let (reclaimed, jobs) = engine
+        .db
+        .run(move |c| {
+            let now = time::now();
+            state::heartbeat(c, &instance, now)?;
+            let reclaimed = state::reclaim_orphans(c, now, DEAD_AFTER_SECS)?;
+            let jobs = if full || reclaimed > 0 {
+                state::due_pairs(c, now)?
+            } else {
+                Vec::new()
+            };
+            Ok::<_, crate::db::DbError>((reclaimed, jobs))
+        })
+        .await?;
+    if reclaimed > 0 {
+        tracing::info!(
+            pairs = reclaimed,
+            "took back pairs held by a stopped process"
+        );
+    }
+    if !jobs.is_empty() {
+        tracing::debug!(pairs = jobs.len(), "sweeper enqueues due pairs");
+        engine.queue.enqueue(&jobs).await?;
+    }
+    if full {
+        engine.queue.vacuum(Duration::from_secs(3600)).await?;
+        engine
+            .db
+            .run(|c| {
+                let tx = c.transaction()?;
+                crate::users::purge_removed_users(&tx)?;
+                tx.commit()?;
+                Ok::<_, crate::db::DbError>(())
+            })
+            .await?;
+    }
+    Ok(())
+}
+
+/// Gives this process' claims back (clean shutdown) so a restart resumes at once.
+pub async fn release(engine: &Arc<Engine>) {
+    let instance = engine.instance.clone();
+    match engine
+        .db
+        .run(move |c| state::release(c, &instance, time::now()))
+        .await
+    {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(pairs = n, "released pairs still in flight"),
+        Err(e) => {
+            tracing::warn!(error = %e, "could not release claims; they are taken back after {DEAD_AFTER_SECS}s")
+        }
+    }
+}
