@@ -244,7 +244,7 @@ impl Settings {
         let env = Env::prefixed("ACCESSBOARD_")
             .split("__")
             // ACCESSBOARD_CONFIG names the file itself, it is not a key.
-            .filter(|k| k.as_str() != "config");
+            .filter(|k| !k.as_str().eq_ignore_ascii_case("config"));
         Self::from_figment(Figment::from(Toml::file(path)).merge(env))
     }
 
