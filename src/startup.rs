@@ -17,16 +17,12 @@ use crate::web::WebApp;
 pub fn http_server(ctx: &Context, listener: TcpListener) -> std::io::Result<Server> {
     let dashboard = WebApp::new(ctx.service.clone(), Some(ctx.queue.clone()))
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-    let server = HttpServer::new(move || dashboard.clone().app().wrap(tracing_actix()))
+    let server = HttpServer::new(move || dashboard.clone().app())
         .listen(listener)?
         .shutdown_timeout(10)
         .disable_signals()
         .run();
     Ok(server)
-}
-
-fn tracing_actix() -> actix_web::middleware::Logger {
-    actix_web::middleware::Logger::new("%r %s %Dms")
 }
 
 /// How long in-flight SCIM jobs may take to finish after SIGTERM.
@@ -64,6 +60,16 @@ pub async fn serve(ctx: Context) -> Result<(), ServeError> {
     let handle = server.handle();
     tracing::info!(bind = %bind, url = %ctx.settings.server.public_url, apps = engine.targets.len(), "accessboard is serving");
     let http = tokio::spawn(server);
+    match crate::web::ensure_setup_link(&ctx.service).await {
+        // The one place a secret is printed, on purpose: it is how the first admin gets in.
+        Ok(Some(link)) => tracing::warn!(
+            "no dashboard admin yet; open this link within the hour to create one: {link}"
+        ),
+        Ok(None) => {}
+        Err(e) => {
+            tracing::error!(error = %e, "could not create the setup link; use `accessboard user set-password`")
+        }
+    }
 
     shutdown_signal().await;
     tracing::info!("shutting down: no new requests; letting in-flight jobs finish");

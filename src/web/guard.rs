@@ -68,16 +68,40 @@ pub async fn require_admin(
     Ok(res.map_into_boxed_body())
 }
 
-/// Counts requests by route pattern and status for /metrics.
-pub async fn count_request(
+/// One span per request, with an id echoed in `X-Request-Id`; counts it for /metrics.
+///
+/// The path is logged without its query string: setup tokens travel there.
+pub async fn trace_request(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let res = next.call(req).await?;
+    use tracing::Instrument;
+    let request_id = session::random_hex(8);
+    let span = tracing::info_span!(
+        "http_request",
+        request_id = %request_id,
+        method = %req.method(),
+        path = %req.path(),
+    );
+    let started = std::time::Instant::now();
+    let mut res = next.call(req).instrument(span.clone()).await?;
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
-    crate::metrics::observe_http(&route, res.status().as_u16());
+    let status = res.status().as_u16();
+    crate::metrics::observe_http(&route, status);
+    span.in_scope(|| {
+        tracing::info!(
+            route = %route,
+            status,
+            duration_ms = started.elapsed().as_millis() as u64,
+            "request"
+        )
+    });
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut()
+            .insert(header::HeaderName::from_static("x-request-id"), v);
+    }
     Ok(res)
 }

@@ -93,7 +93,7 @@ impl WebApp {
             .wrap(from_fn(csrf::check))
             .wrap(from_fn(guard::require_admin))
             .wrap(session::middleware(self.key, self.secure))
-            .wrap(from_fn(guard::count_request))
+            .wrap(from_fn(guard::trace_request))
             .wrap(
                 DefaultHeaders::new()
                     .add(("Content-Security-Policy", CSP))
