@@ -81,7 +81,15 @@ impl JobQueue {
 
     /// The apalis storage that workers consume.
     pub fn storage(&self) -> SqliteStorage<ReconcileJob> {
-        SqliteStorage::new(&self.pool).with_config(Config::default().queue(QUEUE).batch_size(32))
+        // apalis hands a crashed worker's jobs to others only once it missed its
+        // heartbeats (60 s by default). Match our own claim timeout instead, so a
+        // restart after a crash resumes within ~15 s.
+        let config = Config::default()
+            .queue(QUEUE)
+            .batch_size(32)
+            .heartbeat_interval(Duration::from_secs(3))
+            .missed_heartbeats(5);
+        SqliteStorage::new(&self.pool).with_config(config)
     }
 
     /// The sqlx pool (for queue statistics).

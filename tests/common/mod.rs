@@ -1,2 +1,4 @@
 pub mod app;
+pub mod http;
 pub mod scim_server;
+pub mod serve;
