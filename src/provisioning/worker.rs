@@ -27,7 +27,7 @@ pub async fn run_workers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     // A fresh name per process: apalis refuses a name still registered by a crashed predecessor.
     let name = format!("accessboard-{}", engine.instance);
     let worker = WorkerBuilder::new(name)
-        .backend(engine.queue.storage().poll_with_interval(POLL))
+        .backend(engine.queue.storage().poll_with_strategy(Ticker::new(POLL)))
         .concurrency(concurrency)
         .data(engine.clone())
         .build(handle);
@@ -37,6 +37,47 @@ pub async fn run_workers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     };
     if let Err(e) = worker.run_until(signal).await {
         tracing::error!(error = %e, "provisioning worker stopped with an error");
+    }
+}
+
+/// Wakes the worker every `every` to look for due jobs.
+///
+/// apalis' own `IntervalStrategy` (1.0.0) replaces a fired timer without polling
+/// the new one, so no wake-up is registered and an idle worker only looks again
+/// at its next heartbeat. This one re-arms before it reports a tick.
+struct Ticker {
+    every: Duration,
+    sleep: Option<std::pin::Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl Ticker {
+    fn new(every: Duration) -> Ticker {
+        Ticker { every, sleep: None }
+    }
+}
+
+impl PollStrategy for Ticker {
+    fn poll_drive(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        _: &PollSnapshot,
+    ) -> std::task::Poll<Option<()>> {
+        use std::future::Future;
+        let mut fired = false;
+        loop {
+            let every = self.every;
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep(every)));
+            match sleep.as_mut().poll(cx) {
+                std::task::Poll::Ready(()) => {
+                    self.sleep = None;
+                    fired = true;
+                }
+                std::task::Poll::Pending if fired => return std::task::Poll::Ready(Some(())),
+                std::task::Poll::Pending => return std::task::Poll::Pending,
+            }
+        }
     }
 }
 
@@ -54,7 +95,7 @@ pub async fn run_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
             last_sweep = Some(tokio::time::Instant::now());
         }
         tokio::select! {
-            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = tokio::time::sleep(HEARTBEAT.min(sweep_every)) => {}
             _ = stop.wait_for(|s| *s) => break,
         }
     }
