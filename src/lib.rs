@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod db;
 pub mod domain;
+pub mod identity;
 pub mod metrics;
 pub mod provisioning;
 pub mod scim;

@@ -10,6 +10,9 @@ use serde::Deserialize;
 use crate::domain::Slug;
 use crate::secret::Secret;
 
+mod identity;
+pub use identity::{IdentityBackend, IdentitySettings, KratosName};
+
 /// Everything accessboard reads from settings.toml and the environment.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +29,9 @@ pub struct Settings {
     /// Log output.
     #[serde(default)]
     pub log: LogSettings,
+    /// Where people live: accessboard's database or Ory Kratos.
+    #[serde(default)]
+    pub identity: IdentitySettings,
     /// The app catalogue.
     #[serde(default)]
     pub apps: Vec<AppSettings>,
@@ -325,7 +331,7 @@ impl Settings {
                 validate_scim(&at, scim)?;
             }
         }
-        Ok(())
+        self.identity.validate()
     }
 }
 

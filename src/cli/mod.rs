@@ -119,7 +119,8 @@ impl Context {
         let queue = JobQueue::open(&path)
             .await
             .map_err(|e| CliError::failure(e.to_string()))?;
-        let service = UserService::new(db, Some(queue.clone()), settings.clone());
+        let service = UserService::new(db, Some(queue.clone()), settings.clone())
+            .map_err(|e| CliError::usage(e.to_string()))?;
         service.sync_catalogue().await?;
         Ok(Context {
             settings,

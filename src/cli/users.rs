@@ -114,6 +114,15 @@ pub async fn run(cmd: UserCommand, ctx: &Context) -> Result<ExitCode, CliError> 
                 })
                 .await?;
             println!("created {} ({})", user.email, user.id);
+            // Kratos: the one time this link is shown; it lets them set a password.
+            match service.recovery_link(user.id).await {
+                Ok(Some(link)) => println!("recovery link (valid 24 hours, shown once): {link}"),
+                Ok(None) => {}
+                Err(e) => eprintln!(
+                    "accessboard: {} was created, but no recovery link could be made: {e}",
+                    user.email
+                ),
+            }
         }
         UserCommand::Update {
             email,

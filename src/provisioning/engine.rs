@@ -30,6 +30,8 @@ pub enum EngineError {
     Client { app: String, source: ScimError },
     #[error("app {app}: scim.base_url {url:?} is not a valid URL")]
     Url { app: String, url: String },
+    #[error("identity source: {0}")]
+    Identity(#[from] crate::identity::IdentityError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -46,6 +48,8 @@ pub struct Engine {
     pub targets: HashMap<String, Target>,
     /// This process' identity in `instances` and `claimed_by`.
     pub instance: String,
+    /// Where the current name and email are read at reconcile time.
+    pub identities: Arc<dyn crate::identity::IdentityStore>,
 }
 
 /// Builds the SCIM client configuration of one app from its settings.
@@ -111,12 +115,14 @@ impl Engine {
             std::process::id(),
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
+        let identities = crate::identity::open(&settings)?;
         Ok(Arc::new(Engine {
             db,
             queue,
             settings,
             targets,
             instance,
+            identities,
         }))
     }
 
@@ -142,14 +148,16 @@ impl Engine {
             .db
             .run(move |c| state::claim(c, &j, &instance, time::now()))
             .await?;
-        let Some(claim) = claim else {
+        let Some(mut claim) = claim else {
             tracing::debug!("not due, or held by another worker");
             return Ok(());
         };
         let started = Instant::now();
-        let (settle, calls) = match self.targets.get(&claim.app) {
-            Some(target) => self.attempt(target, &claim).await,
-            None => (
+        let current = self.current_identity(&mut claim).await;
+        let (settle, calls) = match (current, self.targets.get(&claim.app)) {
+            (Err(e), _) => (self.retry_or_fail(&claim, e.to_string(), None), Vec::new()),
+            (Ok(()), Some(target)) => self.attempt(target, &claim).await,
+            (Ok(()), None) => (
                 Settle::Fail {
                     message: format!("app {} has no [apps.scim] settings", claim.app),
                     scim_id: None,
@@ -199,8 +207,50 @@ impl Engine {
         (self.settle(claim, result), calls)
     }
 
-    fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
+    /// With Kratos, the name and email as they are now, not as the mirror last saw them.
+    /// An identity deleted in Kratos is deprovisioned.
+    async fn current_identity(&self, claim: &mut Claim) -> Result<(), crate::identity::IdentityError> {
+        if !self.identities.is_remote() || claim.user_deleted {
+            return Ok(());
+        }
+        match self.identities.get(claim.user_id).await? {
+            Some(now) => {
+                claim.email = now.email;
+                claim.name = now.name;
+            }
+            None => claim.user_deleted = true,
+        }
+        Ok(())
+    }
+
+    /// A transient failure: try again after a backoff, or give up after `max_attempts`.
+    fn retry_or_fail(&self, claim: &Claim, error: String, retry_after: Option<Duration>) -> Settle {
         let p = &self.settings.provisioning;
+        let attempts = claim.attempts as u32 + 1;
+        if attempts >= p.max_attempts {
+            return Settle::Fail {
+                message: format!("gave up after {attempts} attempts: {error}"),
+                scim_id: None,
+            };
+        }
+        let wait = backoff::delay(
+            attempts,
+            Duration::from_secs(p.backoff_base_secs),
+            Duration::from_secs(p.backoff_max_secs),
+            retry_after,
+        );
+        Settle::Retry {
+            next_attempt_at: time::now() + wait.as_secs().max(1) as i64,
+            message: format!(
+                "{error} (attempt {attempts} of {}, next in {}s)",
+                p.max_attempts,
+                wait.as_secs().max(1)
+            ),
+            scim_id: None,
+        }
+    }
+
+    fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
         match result {
             Ok(Reconciled::Provisioned { scim_id }) => Settle::Done {
                 status: "provisioned",
@@ -220,31 +270,7 @@ impl Engine {
                 message: "no account in the app; nothing to disable".into(),
                 scim_id: None,
             },
-            Err(e) if e.is_transient() => {
-                let attempts = claim.attempts as u32 + 1;
-                if attempts >= p.max_attempts {
-                    Settle::Fail {
-                        message: format!("gave up after {attempts} attempts: {e}"),
-                        scim_id: None,
-                    }
-                } else {
-                    let wait = backoff::delay(
-                        attempts,
-                        Duration::from_secs(p.backoff_base_secs),
-                        Duration::from_secs(p.backoff_max_secs),
-                        e.retry_after(),
-                    );
-                    Settle::Retry {
-                        next_attempt_at: time::now() + wait.as_secs().max(1) as i64,
-                        message: format!(
-                            "{e} (attempt {attempts} of {}, next in {}s)",
-                            p.max_attempts,
-                            wait.as_secs().max(1)
-                        ),
-                        scim_id: None,
-                    }
-                }
-            }
+            Err(e) if e.is_transient() => self.retry_or_fail(claim, e.to_string(), e.retry_after()),
             Err(e) => Settle::Fail {
                 message: e.to_string(),
                 scim_id: None,

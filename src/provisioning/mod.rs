@@ -3,6 +3,7 @@
 mod backoff;
 pub mod drift;
 pub mod engine;
+mod identity_sync;
 pub mod queue;
 pub mod reconcile;
 pub mod state;
@@ -17,13 +18,16 @@ use tokio::sync::watch;
 use crate::cli::{CliError, Context};
 use engine::Engine;
 
-/// Starts workers and sweeper; returns the stop switch and the tasks to await.
+/// Starts workers, sweeper and (with Kratos) the identity sync; returns the stop switch and the tasks to await.
 pub fn spawn(engine: Arc<Engine>) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
     let (stop, rx) = watch::channel(false);
-    let tasks = vec![
+    let mut tasks = vec![
         tokio::spawn(worker::run_workers(engine.clone(), rx.clone())),
-        tokio::spawn(worker::run_sweeper(engine, rx)),
+        tokio::spawn(worker::run_sweeper(engine.clone(), rx.clone())),
     ];
+    if engine.identities.is_remote() {
+        tasks.push(tokio::spawn(identity_sync::run(engine, rx)));
+    }
     (stop, tasks)
 }
 
@@ -39,6 +43,10 @@ pub async fn run_once(
         ctx.settings.clone(),
     )
     .map_err(|e| CliError::usage(e.to_string()))?;
+    // Changes made in Kratos itself first, so this run provisions them too.
+    if let Err(e) = ctx.service.sync_identities().await {
+        eprintln!("accessboard: identity sync failed: {e}; pairs that need it will be retried");
+    }
     worker::tick(&engine, true)
         .await
         .map_err(|e| CliError::failure(e.to_string()))?;

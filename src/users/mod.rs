@@ -4,6 +4,7 @@
 //! pairs `sync_needed`; the jobs are enqueued after commit. If the process
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
+mod identities;
 mod import;
 mod marks;
 mod store;
@@ -14,10 +15,13 @@ use rusqlite::TransactionBehavior;
 use uuid::Uuid;
 
 use crate::db::{Conn, Db, DbError, time};
+use crate::identity::{IdentityError, IdentityStore};
 use crate::domain::{Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::provisioning::queue::{JobQueue, ReconcileJob};
 use crate::settings::Settings;
 
+pub use identities::IdentitySync;
+use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
 pub use marks::{Pairs, mark_for_sync, purge_removed_users};
 
@@ -37,6 +41,8 @@ pub enum ServiceError {
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]
+    Identity(#[from] IdentityError),
+    #[error(transparent)]
     Db(#[from] DbError),
 }
 
@@ -49,7 +55,11 @@ impl From<rusqlite::Error> for ServiceError {
 impl ServiceError {
     /// Whether the caller asked for something wrong (as opposed to a failure).
     pub fn is_usage(&self) -> bool {
-        !matches!(self, ServiceError::Db(_))
+        match self {
+            ServiceError::Db(_) => false,
+            ServiceError::Identity(e) => matches!(e, IdentityError::Conflict(_)),
+            _ => true,
+        }
     }
 }
 
@@ -59,16 +69,28 @@ pub struct UserService {
     db: Db,
     queue: Option<JobQueue>,
     settings: Arc<Settings>,
+    identities: Arc<dyn IdentityStore>,
 }
 
 impl UserService {
     /// Builds the service; with no queue, marked pairs wait for the sweeper.
-    pub fn new(db: Db, queue: Option<JobQueue>, settings: Arc<Settings>) -> Self {
-        UserService {
+    pub fn new(
+        db: Db,
+        queue: Option<JobQueue>,
+        settings: Arc<Settings>,
+    ) -> Result<Self, ServiceError> {
+        let identities = crate::identity::open(&settings)?;
+        Ok(UserService {
             db,
             queue,
             settings,
-        }
+            identities,
+        })
+    }
+
+    /// Where identities live (accessboard itself, or Kratos).
+    pub fn identities(&self) -> &Arc<dyn IdentityStore> {
+        &self.identities
     }
 
     /// The database handle (for reads).
@@ -92,13 +114,19 @@ impl UserService {
     /// Creates a user, with the given roles; returns them.
     #[tracing::instrument(skip_all, fields(email = %new.email))]
     pub async fn create_user(&self, new: NewUser) -> Result<User, ServiceError> {
-        self.write(move |tx, now| {
-            let apps = store::load_apps(tx)?;
-            let user = store::insert_user(tx, &apps, &new, now)?;
-            let jobs = store::due_jobs_of_users(tx, &[user.id])?;
-            Ok((user, jobs))
-        })
-        .await
+        let id = self.new_identity(&new).await?;
+        let created = self
+            .write(move |tx, now| {
+                let apps = store::load_apps(tx)?;
+                let user = store::insert_user(tx, &apps, &new, id, now)?;
+                let jobs = store::due_jobs_of_users(tx, &[user.id])?;
+                Ok((user, jobs))
+            })
+            .await;
+        if created.is_err() {
+            self.forget_identity(id).await;
+        }
+        created
     }
 
     /// Changes name, email or dashboard admin flag.
@@ -108,9 +136,10 @@ impl UserService {
         email: &Email,
         update: UserUpdate,
     ) -> Result<User, ServiceError> {
-        let email = email.clone();
+        let current = self.user_by(UserKey::Email(email.clone())).await?;
+        self.push_identity(&current, &update).await?;
         self.write(move |tx, now| {
-            let user = store::user_by_email(tx, &email)?;
+            let user = store::user_by_id(tx, current.id)?;
             store::update_user(tx, user, update, now)
         })
         .await
@@ -122,6 +151,8 @@ impl UserService {
         id: Uuid,
         update: UserUpdate,
     ) -> Result<User, ServiceError> {
+        let current = self.user_by(UserKey::Id(id)).await?;
+        self.push_identity(&current, &update).await?;
         self.write(move |tx, now| {
             let user = store::user_by_id(tx, id)?;
             store::update_user(tx, user, update, now)
@@ -166,17 +197,14 @@ impl UserService {
     /// app was told; returns how many apps are being told.
     #[tracing::instrument(skip_all, fields(email = %email))]
     pub async fn delete_user(&self, email: &Email) -> Result<usize, ServiceError> {
-        let email = email.clone();
-        self.write(move |tx, now| {
-            let user = store::user_by_email(tx, &email)?;
-            let jobs = store::delete_user(tx, user.id, now)?;
-            Ok((jobs.len(), jobs))
-        })
-        .await
+        let user = self.user_by(UserKey::Email(email.clone())).await?;
+        self.delete_user_by_id(user.id).await
     }
 
     /// Same as [`UserService::delete_user`], by id.
     pub async fn delete_user_by_id(&self, id: Uuid) -> Result<usize, ServiceError> {
+        self.user_by(UserKey::Id(id)).await?;
+        self.identities.delete(id).await?;
         self.write(move |tx, now| {
             store::user_by_id(tx, id)?;
             let jobs = store::delete_user(tx, id, now)?;
@@ -264,15 +292,20 @@ impl UserService {
     /// Creates every valid row of a plan in one transaction.
     #[tracing::instrument(skip_all, fields(rows = plan.rows.len()))]
     pub async fn import(&self, plan: ImportPlan) -> Result<ImportReport, ServiceError> {
+        let (ids, refused) = self.new_identities(&plan).await;
         self.write(move |tx, now| {
             let apps = store::load_apps(tx)?;
             let mut errors = plan.errors();
+            errors.extend(refused);
             let mut created = Vec::new();
             for row in plan.rows {
                 let ImportRow::Valid { line, user } = row else {
                     continue;
                 };
-                match store::insert_user(tx, &apps, &user, now) {
+                let Some(id) = ids.get(&line).copied() else {
+                    continue;
+                };
+                match store::insert_user(tx, &apps, &user, id, now) {
                     Ok(u) => created.push(u.id),
                     // the database changed since the preview
                     Err(e @ (ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_))) => {

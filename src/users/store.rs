@@ -101,7 +101,7 @@ pub fn user_by_id(tx: &Transaction<'_>, id: Uuid) -> Result<User, ServiceError> 
     to_user(row.ok_or(ServiceError::UnknownUserId(id))?)
 }
 
-fn ensure_email_free(
+pub fn ensure_email_free(
     tx: &Transaction<'_>,
     email: &Email,
     except: Option<Uuid>,
@@ -126,6 +126,7 @@ pub fn insert_user(
     tx: &Transaction<'_>,
     apps: &HashMap<String, AppInfo>,
     new: &NewUser,
+    id: Uuid,
     now: i64,
 ) -> Result<User, ServiceError> {
     ensure_email_free(tx, &new.email, None)?;
@@ -136,7 +137,6 @@ pub fn insert_user(
         }
         roles.insert(slug.as_str(), *role);
     }
-    let id = Uuid::new_v4();
     tx.prepare_cached(
         "INSERT INTO users (id, email, email_norm, name, is_admin, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",

@@ -40,6 +40,10 @@ impl ResponseError for WebError {
                 StatusCode::NOT_FOUND
             }
             WebError::Service(ServiceError::UnknownApp(_)) => StatusCode::NOT_FOUND,
+            WebError::Service(ServiceError::Identity(e)) if !e.is_transient() => {
+                StatusCode::BAD_GATEWAY
+            }
+            WebError::Service(ServiceError::Identity(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Service(e) if e.is_usage() => StatusCode::CONFLICT,
             WebError::Service(_) | WebError::Db(_) | WebError::Internal(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -49,7 +53,10 @@ impl ResponseError for WebError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let message = if status.is_server_error() {
+        let message = if matches!(self, WebError::Service(ServiceError::Identity(_))) {
+            // Kratos' own words help the admin; they carry no secret.
+            format!("{self}. Nothing was changed; try again in a moment.")
+        } else if status.is_server_error() {
             tracing::error!(error = %self, "request failed");
             "Something went wrong on the server; the details are in its log. Try again in a moment."
                 .to_owned()

@@ -61,6 +61,9 @@ pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup
                         button.link type="submit" { "Sign out" }
                     }
                 }
+                @if let Some(outage) = &admin.identity_outage {
+                    div.alert.outage role="alert" { (outage) }
+                }
                 main #main { (body) }
             }
         }

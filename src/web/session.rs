@@ -106,6 +106,8 @@ pub struct CurrentAdmin {
     pub name: String,
     /// The session's CSRF token, for forms and the htmx header.
     pub csrf: String,
+    /// Why the identity source (Kratos) is unreachable, for the banner on every page.
+    pub identity_outage: Option<String>,
 }
 
 impl FromRequest for CurrentAdmin {
@@ -178,5 +180,6 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
         email: a.email,
         name: a.name,
         csrf,
+        identity_outage: None,
     }))
 }

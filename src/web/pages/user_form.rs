@@ -247,6 +247,11 @@ fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
             e.email = Some(err.to_string());
             Ok(())
         }
+        // The form comes back as typed, so nothing is lost while Kratos is away.
+        ServiceError::Identity(_) => {
+            e.email = Some(format!("Nothing was saved: {err}. Try again in a moment."));
+            Ok(())
+        }
         other => Err(other.into()),
     }
 }
@@ -281,6 +286,9 @@ pub async fn create(
                 if p.hash.is_some() {
                     state.service.set_password_hash(&email, p.hash).await?;
                 }
+                if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
+                    return Ok(layout::ok(recovery_page(&admin, &user, &link)));
+                }
                 return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
             }
             Err(err) => email_error(err, &mut e)?,
@@ -300,6 +308,22 @@ pub async fn create(
             },
         ),
     ))
+}
+
+/// Shown once after creating a Kratos identity: the link that lets them set a password.
+fn recovery_page(admin: &CurrentAdmin, user: &crate::domain::User, link: &str) -> Markup {
+    page(
+        "Person added",
+        admin,
+        Nav::Users,
+        html! {
+            p.crumbs { a href="/users" { "People" } " / " }
+            h1 { (user.name.as_str()) " was added" }
+            p { "Send " (user.email.as_str()) " this link to set a password. It is valid for 24 hours and is shown only now." }
+            p { input #recovery-link type="text" readonly value=(link) aria-label="Recovery link"; }
+            p { a.button href=(format!("/users/{}", user.id)) { "Continue" } }
+        },
+    )
 }
 
 #[derive(serde::Deserialize, Default)]
