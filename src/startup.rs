@@ -44,6 +44,9 @@ pub enum ServeError {
 
 /// `accessboard serve`: the dashboard, workers and sweeper until SIGTERM/SIGINT.
 pub async fn serve(ctx: Context) -> Result<(), ServeError> {
+    // Listen before anything starts: a SIGTERM during start-up (the setup link's
+    // password hash takes a while) must stop cleanly, not kill the process.
+    let mut signals = Signals::listen();
     let bind = ctx.settings.server.bind.clone();
     let listener = TcpListener::bind(&bind).map_err(|source| ServeError::Bind {
         bind: bind.clone(),
@@ -71,11 +74,11 @@ pub async fn serve(ctx: Context) -> Result<(), ServeError> {
         }
     }
 
-    shutdown_signal().await;
+    signals.recv().await;
     tracing::info!("shutting down: no new requests; letting in-flight jobs finish");
     // A second signal exits at once.
-    tokio::spawn(async {
-        shutdown_signal().await;
+    tokio::spawn(async move {
+        signals.recv().await;
         tracing::warn!("second signal: exiting now");
         std::process::exit(130);
     });
@@ -120,27 +123,40 @@ async fn drift_timer(engine: std::sync::Arc<Engine>, mut stop: tokio::sync::watc
     }
 }
 
-async fn shutdown_signal() {
+/// SIGTERM and SIGINT (Ctrl-C), listened to for the whole life of `serve`.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) {
-            (Ok(mut term), Ok(mut int)) => {
-                tokio::select! {
-                    _ = term.recv() => {}
-                    _ = int.recv() => {}
-                }
-            }
-            _ => {
-                let _ = tokio::signal::ctrl_c().await;
+    streams: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    /// Installs the handlers; from here on a signal is delivered, not fatal.
+    fn listen() -> Signals {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Signals {
+                streams: signal(SignalKind::terminate())
+                    .and_then(|term| Ok((term, signal(SignalKind::interrupt())?)))
+                    .ok(),
             }
         }
+        #[cfg(not(unix))]
+        {
+            Signals {}
+        }
     }
-    #[cfg(not(unix))]
-    {
+
+    /// Waits for the next signal.
+    async fn recv(&mut self) {
+        #[cfg(unix)]
+        if let Some((term, int)) = &mut self.streams {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

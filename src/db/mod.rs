@@ -106,7 +106,9 @@ impl Db {
 
 /// Writes a consistent copy of the live database with SQLite's online backup API.
 ///
-/// Safe while `serve` writes: the backup restarts steps that a writer disturbed.
+/// Safe while `serve` writes: all pages are copied in one step, from one read
+/// snapshot (WAL: writers are not blocked). Copying in smaller steps restarts
+/// whenever another process commits in between, so on a busy database it never ends.
 pub fn backup(db: &Db, target: &Path) -> Result<(), DbError> {
     if target.exists() {
         return Err(DbError::Migration(format!(
@@ -117,8 +119,15 @@ pub fn backup(db: &Db, target: &Path) -> Result<(), DbError> {
     let src = db.conn()?;
     let mut dst = rusqlite::Connection::open(target)?;
     {
+        use rusqlite::backup::StepResult;
         let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        backup.run_to_completion(256, Duration::from_millis(5), None)?;
+        loop {
+            match backup.step(-1)? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                _ => std::thread::sleep(Duration::from_millis(5)),
+            }
+        }
     }
     // The copy is a plain rollback-journal file, ready to be moved into place.
     dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
