@@ -160,6 +160,26 @@ impl UserService {
         .await
     }
 
+    /// Changes identity fields and roles together, in one transaction (the web form).
+    pub async fn save_user(
+        &self,
+        id: Uuid,
+        update: UserUpdate,
+        roles: Vec<(Slug, Role)>,
+    ) -> Result<User, ServiceError> {
+        let current = self.user_by(UserKey::Id(id)).await?;
+        self.push_identity(&current, &update).await?;
+        self.write(move |tx, now| {
+            let user = store::user_by_id(tx, id)?;
+            let (user, mut jobs) = store::update_user(tx, user, update, now)?;
+            for (app, role) in &roles {
+                jobs.extend(store::set_access(tx, id, app, *role, now)?);
+            }
+            Ok((user, jobs))
+        })
+        .await
+    }
+
     /// Sets one user's role in one app.
     #[tracing::instrument(skip_all, fields(email = %email, app = %app, role = %role))]
     pub async fn set_access(
@@ -172,23 +192,6 @@ impl UserService {
         self.write(move |tx, now| {
             let user = store::user_by_email(tx, &email)?;
             Ok(((), store::set_access(tx, user.id, &app, role, now)?))
-        })
-        .await
-    }
-
-    /// Sets several roles of one user by id in one transaction (the web form).
-    pub async fn set_access_by_id(
-        &self,
-        id: Uuid,
-        roles: Vec<(Slug, Role)>,
-    ) -> Result<(), ServiceError> {
-        self.write(move |tx, now| {
-            store::user_by_id(tx, id)?;
-            let mut jobs = Vec::new();
-            for (app, role) in &roles {
-                jobs.extend(store::set_access(tx, id, app, *role, now)?);
-            }
-            Ok(((), jobs))
         })
         .await
     }

@@ -383,15 +383,12 @@ pub async fn save(
             email: Some(email.clone()),
             is_admin: Some(v.admin),
         };
-        match state.service.update_user_by_id(id, update).await {
+        let changed: Vec<(Slug, Role)> = roles_of(&v)
+            .into_iter()
+            .filter(|(s, r)| u.access.iter().any(|c| c.app == s.as_str() && c.role != *r))
+            .collect();
+        match state.service.save_user(id, update, changed).await {
             Ok(_) => {
-                let changed: Vec<(Slug, Role)> = roles_of(&v)
-                    .into_iter()
-                    .filter(|(s, r)| u.access.iter().any(|c| c.app == s.as_str() && c.role != *r))
-                    .collect();
-                if !changed.is_empty() {
-                    state.service.set_access_by_id(id, changed).await?;
-                }
                 if p.hash.is_some() {
                     state.service.set_password_hash(&email, p.hash).await?;
                 }
