@@ -28,6 +28,8 @@ fn head(title: &str) -> Markup {
             meta name="htmx-config" content=(HTMX_CONFIG);
             title { (title) " · accessboard" }
             link rel="stylesheet" href=(assets::css_url());
+            // No favicon request on every page (it would hit the sign-in guard).
+            link rel="icon" href="data:,";
             script src=(assets::htmx_url()) defer {}
         }
     }
