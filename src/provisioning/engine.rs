@@ -209,7 +209,10 @@ impl Engine {
 
     /// With Kratos, the name and email as they are now, not as the mirror last saw them.
     /// An identity deleted in Kratos is deprovisioned.
-    async fn current_identity(&self, claim: &mut Claim) -> Result<(), crate::identity::IdentityError> {
+    async fn current_identity(
+        &self,
+        claim: &mut Claim,
+    ) -> Result<(), crate::identity::IdentityError> {
         if !self.identities.is_remote() || claim.user_deleted {
             return Ok(());
         }

@@ -15,8 +15,8 @@ use rusqlite::TransactionBehavior;
 use uuid::Uuid;
 
 use crate::db::{Conn, Db, DbError, time};
-use crate::identity::{IdentityError, IdentityStore};
 use crate::domain::{Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
+use crate::identity::{IdentityError, IdentityStore};
 use crate::provisioning::queue::{JobQueue, ReconcileJob};
 use crate::settings::Settings;
 

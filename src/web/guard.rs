@@ -63,7 +63,9 @@ pub async fn require_admin(
     let mut admin = admin;
     if let Ok(Some((since, why))) = state.service.identity_outage().await {
         let since = crate::db::time::rfc3339(since);
-        admin.identity_outage = Some(format!("Kratos cannot be reached since {since}: {why}. People and pages show what accessboard last saw; changes to people wait until it answers."));
+        admin.identity_outage = Some(format!(
+            "Kratos cannot be reached since {since}: {why}. People and pages show what accessboard last saw; changes to people wait until it answers."
+        ));
     }
     req.extensions_mut().insert::<CurrentAdmin>(admin);
     let mut res = next.call(req).await?;
