@@ -1,0 +1,188 @@
+//! `[[apps]]` and `[apps.scim]`: the catalogue and how each app is reached.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{SettingsError, read_secret_file};
+use crate::domain::Slug;
+use crate::secret::Secret;
+
+/// One `[[apps]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppSettings {
+    /// Short identifier used on the command line and in CSV headers.
+    pub slug: Slug,
+    /// Display name.
+    pub name: String,
+    /// Where people open the app.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// SCIM target; without it the app is not provisioned.
+    #[serde(default)]
+    pub scim: Option<ScimSettings>,
+}
+
+/// `[apps.scim]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScimSettings {
+    /// The SCIM base URL; `/Users` and `/Groups` live under it.
+    pub base_url: String,
+    /// `bearer`, `basic` or `none`.
+    #[serde(default = "default_auth")]
+    pub auth: AuthKind,
+    /// Bearer token.
+    #[serde(default)]
+    pub token: Option<Secret>,
+    /// File holding the bearer token (Docker/Kubernetes secrets).
+    #[serde(default)]
+    pub token_file: Option<PathBuf>,
+    /// Basic-auth user.
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Basic-auth password.
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// File holding the basic-auth password.
+    #[serde(default)]
+    pub password_file: Option<PathBuf>,
+    /// userName template: `{email}`, `{id}`, `{name}`, `{email_local}`.
+    #[serde(default = "default_user_name")]
+    pub user_name: String,
+    /// Group whose members are the app's admins; omitted: admin rights are not provisioned.
+    #[serde(default)]
+    pub admin_group: Option<String>,
+    /// What revoking access does to the account.
+    #[serde(default)]
+    pub on_deprovision: OnDeprovisionSetting,
+    /// Content-Type of request bodies.
+    #[serde(default = "default_content_type")]
+    pub content_type: String,
+    /// Whether accessboard owns the account's name (off: names changed in the app stay).
+    #[serde(default = "default_true")]
+    pub manage_names: bool,
+}
+
+/// How accessboard authenticates to an app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthKind {
+    /// `Authorization: Bearer …`
+    Bearer,
+    /// HTTP basic auth.
+    Basic,
+    /// No credentials.
+    None,
+}
+
+/// `on_deprovision`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDeprovisionSetting {
+    /// `active: false`
+    #[default]
+    Disable,
+    /// DELETE the account.
+    Delete,
+}
+
+fn default_auth() -> AuthKind {
+    AuthKind::Bearer
+}
+fn default_user_name() -> String {
+    "{email}".into()
+}
+fn default_content_type() -> String {
+    "application/scim+json".into()
+}
+fn default_true() -> bool {
+    true
+}
+
+const TEMPLATE_FIELDS: [&str; 4] = ["{email}", "{id}", "{name}", "{email_local}"];
+
+pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), SettingsError> {
+    let err =
+        |key: &str, msg: String| Err(SettingsError(format!("setting {at}.scim.{key}: {msg}")));
+    match url::Url::parse(&scim.base_url) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        _ => {
+            return err(
+                "base_url",
+                format!("{:?} is not an http(s) URL", scim.base_url),
+            );
+        }
+    }
+    if let Some(file) = scim.token_file.clone() {
+        if scim.token.is_some() {
+            return err(
+                "token_file",
+                "set either token or token_file, not both".into(),
+            );
+        }
+        scim.token = Some(match read_secret_file(&file) {
+            Ok(secret) => secret,
+            Err(m) => return err("token_file", m),
+        });
+    }
+    if let Some(file) = scim.password_file.clone() {
+        if scim.password.is_some() {
+            return err(
+                "password_file",
+                "set either password or password_file, not both".into(),
+            );
+        }
+        scim.password = Some(match read_secret_file(&file) {
+            Ok(secret) => secret,
+            Err(m) => return err("password_file", m),
+        });
+    }
+    match scim.auth {
+        AuthKind::Bearer if scim.token.as_ref().is_none_or(|t| t.expose().is_empty()) => {
+            return err(
+                "token",
+                "is required when auth = \"bearer\" (or set token_file)".into(),
+            );
+        }
+        AuthKind::Basic if scim.username.as_deref().is_none_or(str::is_empty) => {
+            return err("username", "is required when auth = \"basic\"".into());
+        }
+        AuthKind::Basic if scim.password.is_none() => {
+            return err(
+                "password",
+                "is required when auth = \"basic\" (or set password_file)".into(),
+            );
+        }
+        _ => {}
+    }
+    let mut rest = scim.user_name.clone();
+    for field in TEMPLATE_FIELDS {
+        rest = rest.replace(field, "");
+    }
+    if scim.user_name.trim().is_empty() || rest.contains('{') || rest.contains('}') {
+        return err(
+            "user_name",
+            format!(
+                "{:?} may only use {{email}}, {{id}}, {{name}} and {{email_local}}",
+                scim.user_name
+            ),
+        );
+    }
+    if let Some(group) = &scim.admin_group
+        && group.trim().is_empty()
+    {
+        return err(
+            "admin_group",
+            "must not be empty; leave it out to not provision admin rights".into(),
+        );
+    }
+    if !scim.content_type.contains('/') {
+        return err(
+            "content_type",
+            format!("{:?} is not a media type", scim.content_type),
+        );
+    }
+    Ok(())
+}
