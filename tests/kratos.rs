@@ -324,3 +324,69 @@ fn a_kratos_outage_is_shown_retried_and_loses_nothing() {
         "the banner goes once Kratos answers"
     );
 }
+
+#[test]
+fn adding_a_person_in_the_dashboard_shows_their_recovery_link_once() {
+    let kratos = FakeKratos::start();
+    let scim = ScimServer::start();
+    let env = kratos_env(
+        &kratos,
+        &scim_app("chat", &scim.base_url(), scim.token(), ""),
+    );
+    assert!(env.cli(&["app", "install", "chat"]).status.success());
+    let out = env.cli(&[
+        "user",
+        "create",
+        "--email",
+        "boss@example.org",
+        "--name",
+        "Boss",
+        "--admin",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.cli_with_stdin(
+        &["user", "set-password", "boss@example.org"],
+        Some("correct horse battery staple\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let serve = Served::start(&env, free_port());
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut c = DashboardClient::sign_in(
+            &serve.base(),
+            "boss@example.org",
+            "correct horse battery staple",
+        )
+        .await;
+        let page = c
+            .post(
+                "/users/new",
+                &[
+                    ("name", "Fay <Test>"),
+                    ("email", "fay@example.org"),
+                    ("role.chat", "user"),
+                ],
+            )
+            .await;
+        assert_eq!(page.status, 200, "{}", page.body);
+        assert!(
+            page.body
+                .contains("http://kratos.test/self-service/recovery"),
+            "{}",
+            page.body
+        );
+        assert!(
+            page.body.contains("Fay &lt;Test&gt;"),
+            "escaped: {}",
+            page.body
+        );
+        let id = kratos.by_email("fay@example.org").expect("in Kratos")["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // The person's own page does not show it again.
+        let again = c.get(&format!("/users/{id}")).await;
+        assert_eq!(again.status, 200);
+        assert!(!again.body.contains("self-service/recovery"));
+    });
+}

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod app_detail;
 pub mod apps;
 pub mod import;
+pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
 pub mod users;

@@ -287,7 +287,7 @@ pub async fn create(
                     state.service.set_password_hash(&email, p.hash).await?;
                 }
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
-                    return Ok(layout::ok(recovery_page(&admin, &user, &link)));
+                    return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
                 }
                 return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
             }
@@ -308,22 +308,6 @@ pub async fn create(
             },
         ),
     ))
-}
-
-/// Shown once after creating a Kratos identity: the link that lets them set a password.
-fn recovery_page(admin: &CurrentAdmin, user: &crate::domain::User, link: &str) -> Markup {
-    page(
-        "Person added",
-        admin,
-        Nav::Users,
-        html! {
-            p.crumbs { a href="/users" { "People" } " / " }
-            h1 { (user.name.as_str()) " was added" }
-            p { "Send " (user.email.as_str()) " this link to set a password. It is valid for 24 hours and is shown only now." }
-            p { input #recovery-link type="text" readonly value=(link) aria-label="Recovery link"; }
-            p { a.button href=(format!("/users/{}", user.id)) { "Continue" } }
-        },
-    )
 }
 
 #[derive(serde::Deserialize, Default)]
