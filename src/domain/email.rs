@@ -11,8 +11,16 @@ pub enum EmailError {
     TooLong(String),
     #[error("email {0:?} needs exactly one @ with text on both sides")]
     Shape(String),
-    #[error("email {0:?} contains a space or a control character")]
+    #[error(
+        "email {0:?} contains a space, a control character or an invisible formatting character"
+    )]
     BadCharacter(String),
+    #[error(
+        "email {0:?} contains a character not allowed in an address: < > ( ) [ ] , ; : \" or \\"
+    )]
+    NotAllowed(String),
+    #[error("email {0:?} has more than 64 bytes before the @")]
+    LocalTooLong(String),
     #[error("email {0:?} has an invalid domain")]
     BadDomain(String),
 }
@@ -35,15 +43,20 @@ impl Email {
         if s.len() > 254 {
             return Err(EmailError::TooLong(truncate(s)));
         }
-        if s.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if s.chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
+        {
             return Err(EmailError::BadCharacter(s.to_owned()));
         }
         let mut parts = s.split('@');
         let (Some(local), Some(domain), None) = (parts.next(), parts.next(), parts.next()) else {
             return Err(EmailError::Shape(s.to_owned()));
         };
-        if local.is_empty() || domain.is_empty() || local.len() > 64 {
+        if local.is_empty() || domain.is_empty() {
             return Err(EmailError::Shape(s.to_owned()));
+        }
+        if local.len() > 64 {
+            return Err(EmailError::LocalTooLong(s.to_owned()));
         }
         if local.chars().any(|c| {
             matches!(
@@ -51,7 +64,7 @@ impl Email {
                 '<' | '>' | '(' | ')' | '[' | ']' | ',' | ';' | ':' | '"' | '\\'
             )
         }) {
-            return Err(EmailError::BadCharacter(s.to_owned()));
+            return Err(EmailError::NotAllowed(s.to_owned()));
         }
         let domain_ok = domain.split('.').all(|label| {
             !label.is_empty()
@@ -82,6 +95,23 @@ impl Email {
     pub fn local_part(&self) -> &str {
         self.display.split('@').next().unwrap_or_default()
     }
+}
+
+/// Bidirectional controls and invisible spaces: they make an address look like
+/// another one (after U+202E the rest reads backwards). Joiners (U+200C, U+200D)
+/// stay allowed: some scripts and emoji need them.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061C}'
+            | '\u{200B}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
 }
 
 fn truncate(s: &str) -> String {

@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::ServiceError;
 use super::store::AppInfo;
-use crate::domain::{Email, NewUser, PersonName, Role, Slug};
+use crate::domain::{Email, NewUser, PersonName, Role, RoleError, Slug};
 
 /// Files larger than this are refused whole, before parsing.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
@@ -119,11 +119,12 @@ pub fn plan(
         conn.prepare_cached("SELECT deleted_at IS NOT NULL FROM users WHERE email_norm = ?1")?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut rows = Vec::new();
+    let mut lines = Lines::default();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
             Err(e) => {
-                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                let line = e.position().map_or(0, |p| lines.line_of(text, p.byte()));
                 rows.push(ImportRow::Invalid(RowError {
                     line,
                     reason: format!("unreadable row: {e}"),
@@ -131,7 +132,9 @@ pub fn plan(
                 continue;
             }
         };
-        let line = record.position().map(|p| p.line() as usize).unwrap_or(0);
+        let line = record
+            .position()
+            .map_or(0, |p| lines.line_of(text, p.byte()));
         if record.iter().all(str::is_empty) {
             continue;
         }
@@ -176,7 +179,8 @@ fn parse_header(
         let name = raw.to_ascii_lowercase();
         if !names.insert(name.clone()) {
             return Err(ServiceError::Invalid(format!(
-                "the CSV header names column {raw:?} twice"
+                "the CSV header names column {:?} twice",
+                shorten(raw)
             )));
         }
         columns.push(match name.as_str() {
@@ -187,7 +191,8 @@ fn parse_header(
                 Ok(slug) if apps.contains_key(slug.as_str()) => Column::App(slug),
                 _ => {
                     return Err(ServiceError::Invalid(format!(
-                        "the CSV header has column {raw:?}, which is neither email, name, admin nor an app slug of the catalogue"
+                        "the CSV header has column {:?}, which is neither email, name, admin nor an app slug of the catalogue",
+                        shorten(raw)
                     )));
                 }
             },
@@ -221,7 +226,8 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<NewUser, 
             Column::Admin => is_admin = parse_flag(cell)?,
             Column::App(slug) if cell.is_empty() => access.push((slug.clone(), Role::None)),
             Column::App(slug) => {
-                let role = Role::parse(cell).map_err(|e| format!("column {slug}: {e}"))?;
+                let role = Role::parse(cell)
+                    .map_err(|_| format!("column {slug}: {}", RoleError(shorten(cell))))?;
                 access.push((slug.clone(), role));
             }
         }
@@ -238,6 +244,71 @@ fn parse_flag(cell: &str) -> Result<bool, String> {
     match cell.to_ascii_lowercase().as_str() {
         "" | "false" | "no" | "0" | "n" => Ok(false),
         "true" | "yes" | "1" | "y" | "admin" => Ok(true),
-        other => Err(format!("admin {other:?} is not true or false")),
+        _ => Err(format!("admin {:?} is not true or false", shorten(cell))),
+    }
+}
+
+/// A cell as quoted in a message: a huge cell is cut, so the reason stays one line.
+fn shorten(cell: &str) -> String {
+    if cell.chars().count() <= 40 {
+        cell.to_owned()
+    } else {
+        cell.chars().take(40).chain("…".chars()).collect()
+    }
+}
+
+/// Line numbers of records, counted from the text itself: the csv crate's own
+/// count points at the line break before a record after a CRLF or a blank line
+/// (so every row of a Windows CSV was reported one line too early).
+#[derive(Default)]
+struct Lines {
+    /// Bytes counted so far.
+    pos: usize,
+    /// Line breaks before `pos`.
+    breaks: usize,
+}
+
+impl Lines {
+    /// The 1-based line on which the record at `byte` starts; records come in order.
+    fn line_of(&mut self, text: &str, byte: u64) -> usize {
+        let bytes = text.as_bytes();
+        // the record proper starts after any line breaks the reader skipped
+        let mut start = (byte as usize).clamp(self.pos, bytes.len());
+        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        let chunk = &bytes[self.pos..start];
+        // \n, \r\n and a lone \r each end a line
+        self.breaks += chunk
+            .iter()
+            .enumerate()
+            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && chunk.get(i + 1) != Some(&b'\n')))
+            .count();
+        self.pos = start;
+        self.breaks + 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_count_lf_crlf_cr_blank_lines_and_quoted_breaks() {
+        for text in [
+            "h\na\nb\n\nc,\"x\ny\"\nd\n",
+            "h\r\na\r\nb\r\n\r\nc,\"x\r\ny\"\r\nd\r\n",
+            "h\ra\rb\r\rc,\"x\ry\"\rd\r",
+        ] {
+            let mut reader = csv::ReaderBuilder::new()
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut lines = Lines::default();
+            let got: Vec<usize> = reader
+                .records()
+                .map(|r| lines.line_of(text, r.unwrap().position().unwrap().byte()))
+                .collect();
+            assert_eq!(got, [2, 3, 5, 7], "{text:?}");
+        }
     }
 }

@@ -19,8 +19,10 @@ use super::session::CSRF;
 
 /// Largest ordinary form.
 pub const FORM_LIMIT: usize = 64 * 1024;
-/// Largest CSV import request (the file, or the pasted text re-posted by the preview).
-pub const IMPORT_LIMIT: usize = 8 * 1024 * 1024;
+/// Largest CSV import request: the largest file the import takes (the README's
+/// 16 MiB), plus room for the multipart framing and the other fields. The
+/// preview re-posts the text as multipart too, so it is not percent-encoded.
+pub const IMPORT_LIMIT: usize = crate::users::MAX_IMPORT_BYTES + 1024 * 1024;
 /// The header htmx sends the token in.
 pub const HEADER: &str = "x-csrf-token";
 
@@ -105,7 +107,14 @@ pub async fn check(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let too_large = "The form is larger than this page accepts.";
+    let too_large = &if limit == IMPORT_LIMIT {
+        format!(
+            "The file is larger than imports accept ({} MiB); split it into smaller files.",
+            crate::users::MAX_IMPORT_BYTES / 1024 / 1024
+        )
+    } else {
+        "The form is larger than this page accepts.".to_owned()
+    };
     if declared.is_some_and(|n| n > limit) {
         return Ok(refuse(req, StatusCode::PAYLOAD_TOO_LARGE, too_large));
     }

@@ -147,7 +147,8 @@ pub async fn preview(
         html! {
             h2 { "Preview" }
             (preview_table(&plan))
-            form.actions method="post" action="/users/import" {
+            // multipart, so the rows travel as they are (URL-encoding triples some)
+            form.actions method="post" action="/users/import" enctype="multipart/form-data" {
                 (csrf_field(&admin.csrf))
                 input type="hidden" name="csv" value=(text);
                 @if valid > 0 {
