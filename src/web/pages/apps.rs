@@ -180,7 +180,7 @@ pub async fn sync_now(
     ))
 }
 
-/// Runs one drift check now. Re-point at `drift::check_and_store` once it exists.
+/// Runs one drift check now; `drift::check` keeps its report for the report page.
 async fn run_drift_check(state: &AppState, app: &Slug) -> Result<DriftReport, String> {
     let queue = state
         .queue
