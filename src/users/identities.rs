@@ -214,8 +214,16 @@ fn apply(
                 .push(format!("identity {}: its email or name is not valid", r.id));
             continue;
         };
+        // A person being removed here (their identity deleted after this list was read).
+        let being_removed: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM users WHERE id = ?1 AND deleted_at IS NOT NULL",
+            [r.id.to_string()],
+            |row| row.get(0),
+        )?;
+        if being_removed {
+            continue;
+        }
         let outcome = match store::user_by_id(tx, r.id) {
-            Ok(user) if user.deleted => continue,
             Ok(user) => {
                 let same = user.email.as_str() == email.as_str() && user.name == name;
                 if same {
