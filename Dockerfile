@@ -6,6 +6,7 @@ FROM rust:1.95-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
+COPY benches ./benches
 COPY db ./db
 COPY assets ./assets
 RUN cargo build --release --locked && strip target/release/accessboard

@@ -256,6 +256,13 @@ pub fn app_pairs(
 
 /// Some pairs by (user, app); pairs that no longer exist are left out.
 pub fn pairs(conn: &Connection, keys: &[(Uuid, String)]) -> Result<Vec<PairRow>, DbError> {
+    // One read transaction for all the lookups: outside one, each lookup takes and drops its
+    // own WAL snapshot, which cost more than the lookups (a poll asks for 50 pairs).
+    let tx = if conn.is_autocommit() && keys.len() > 1 {
+        Some(conn.unchecked_transaction()?)
+    } else {
+        None
+    };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PAIR_COLUMNS} FROM app_access a JOIN users u ON u.id = a.user_id
          WHERE a.user_id = ?1 AND a.app_slug = ?2"
@@ -268,6 +275,10 @@ pub fn pairs(conn: &Connection, keys: &[(Uuid, String)]) -> Result<Vec<PairRow>,
         {
             out.push(row);
         }
+    }
+    drop(stmt);
+    if let Some(tx) = tx {
+        tx.commit()?;
     }
     Ok(out)
 }

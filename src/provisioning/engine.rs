@@ -174,8 +174,7 @@ impl Engine {
             .db
             .run(move |c| {
                 let now = time::now();
-                state::log_calls(c, &claim, &calls, now)?;
-                state::finish(c, &claim, &instance, settle, now)
+                state::finish_with_log(c, &claim, &calls, &instance, settle, now)
             })
             .await?;
         if let Some(next) = follow_up

@@ -3,7 +3,7 @@
 //! These are the only writes the engine makes; each is one short statement or
 //! transaction, so the dashboard never waits on a SCIM call.
 
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
 use super::queue::ReconcileJob;
@@ -42,13 +42,16 @@ pub fn claim(
     now: i64,
 ) -> Result<Option<Claim>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Cached: every job runs these, and parsing them cost more than running them.
     let row = tx
-        .query_row(
+        .prepare_cached(
             "UPDATE app_access SET status = 'syncing', claimed_by = ?3, status_since = ?4
              WHERE user_id = ?1 AND app_slug = ?2
                AND (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?4))
                AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
              RETURNING role, scim_id, desired_gen, attempts",
+        )?
+        .query_row(
             params![job.user_id.to_string(), job.app, instance, now],
             |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
         )
@@ -56,11 +59,11 @@ pub fn claim(
     let Some((role, scim_id, generation, attempts)) = row else {
         return Ok(None);
     };
-    let (email, name, deleted): (String, String, bool) = tx.query_row(
-        "SELECT email, name, deleted_at IS NOT NULL FROM users WHERE id = ?1",
-        [job.user_id.to_string()],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (email, name, deleted): (String, String, bool) = tx
+        .prepare_cached("SELECT email, name, deleted_at IS NOT NULL FROM users WHERE id = ?1")?
+        .query_row([job.user_id.to_string()], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
     tx.commit()?;
     Ok(Some(Claim {
         user_id: job.user_id,
@@ -114,13 +117,39 @@ pub fn finish(
     settle: Settle,
     now: i64,
 ) -> Result<Option<ReconcileJob>, DbError> {
+    finish_with_log(conn, claim, &[], instance, settle, now)
+}
+
+/// [`finish`] and [`log_calls`] in one transaction: one commit per attempt instead of two.
+pub fn finish_with_log(
+    conn: &mut Connection,
+    claim: &Claim,
+    entries: &[LogEntry],
+    instance: &str,
+    settle: Settle,
+    now: i64,
+) -> Result<Option<ReconcileJob>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    insert_log(&tx, claim, entries, now)?;
+    let follow_up = finish_in(&tx, claim, instance, settle, now)?;
+    tx.commit()?;
+    Ok(follow_up)
+}
+
+fn finish_in(
+    tx: &Transaction<'_>,
+    claim: &Claim,
+    instance: &str,
+    settle: Settle,
+    now: i64,
+) -> Result<Option<ReconcileJob>, DbError> {
     let current: Option<(i64, String, Option<String>, i64)> = tx
-        .query_row(
+        .prepare_cached(
             "SELECT desired_gen, status, claimed_by, due_seq FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
-            params![claim.user_id.to_string(), claim.app],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
+        )?
+        .query_row(params![claim.user_id.to_string(), claim.app], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
         .optional()?;
     let Some((desired_gen, status, holder, due_seq)) = current else {
         return Ok(None); // purged meanwhile
@@ -135,23 +164,24 @@ pub fn finish(
         // The claim was voided (app uninstalled, or taken back as orphaned):
         // keep only what we learnt about the account.
         if let Some(id) = learnt {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE app_access SET scim_id = ?3 WHERE user_id = ?1 AND app_slug = ?2",
-                params![uid, claim.app, id],
-            )?;
+            )?
+            .execute(params![uid, claim.app, id])?;
         }
-        tx.commit()?;
         return Ok(None);
     }
     let attempts = claim.attempts + 1;
     let mut follow_up = None;
     if desired_gen != claim.generation {
         // A change landed during the call: sync again towards the new state.
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1,
                 attempts = 0, next_attempt_at = NULL, last_attempt_at = ?3, status_since = ?3,
                 scim_id = COALESCE(?4, scim_id)
              WHERE user_id = ?1 AND app_slug = ?2",
+        )?
+        .execute(
             params![uid, claim.app, now, learnt],
         )?;
         follow_up = Some(job(claim, due_seq + 1, None));
@@ -162,10 +192,12 @@ pub fn finish(
                 scim_id,
                 message,
             } => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE app_access SET status = ?3, scim_id = ?4, synced_gen = desired_gen, claimed_by = NULL,
                         attempts = ?5, next_attempt_at = NULL, last_attempt_at = ?6, last_message = ?7, status_since = ?6
                      WHERE user_id = ?1 AND app_slug = ?2",
+                )?
+                .execute(
                     params![uid, claim.app, status, scim_id, attempts, now, message],
                 )?;
             }
@@ -174,29 +206,32 @@ pub fn finish(
                 message,
                 scim_id,
             } => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE app_access SET status = 'error', claimed_by = NULL, due_seq = due_seq + 1,
                         attempts = ?3, next_attempt_at = ?4, last_attempt_at = ?5, last_message = ?6, status_since = ?5,
                         scim_id = COALESCE(?7, scim_id)
                      WHERE user_id = ?1 AND app_slug = ?2",
+                )?
+                .execute(
                     params![uid, claim.app, attempts, next_attempt_at, now, message, scim_id],
                 )?;
                 follow_up = Some(job(claim, due_seq + 1, Some(next_attempt_at)));
             }
             Settle::Fail { message, scim_id } => {
-                tx.execute(
+                tx.prepare_cached(
                     "UPDATE app_access SET status = 'failed', claimed_by = NULL, attempts = ?3, next_attempt_at = NULL,
                         last_attempt_at = ?4, last_message = ?5, status_since = ?4, scim_id = COALESCE(?6, scim_id)
                      WHERE user_id = ?1 AND app_slug = ?2",
+                )?
+                .execute(
                     params![uid, claim.app, attempts, now, message, scim_id],
                 )?;
             }
         }
     }
     if claim.user_deleted {
-        purge_removed_users(&tx)?;
+        purge_removed_users(tx)?;
     }
-    tx.commit()?;
     Ok(follow_up)
 }
 
@@ -235,26 +270,37 @@ pub fn log_calls(
         return Ok(());
     }
     let tx = conn.transaction()?;
-    {
-        let mut insert = tx.prepare_cached(
-            "INSERT INTO provision_log (at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-        )?;
-        for e in entries {
-            insert.execute(params![
-                now,
-                claim.user_id.to_string(),
-                claim.email,
-                claim.app,
-                e.operation,
-                e.http_status,
-                e.duration_ms,
-                e.outcome,
-                e.message
-            ])?;
-        }
-    }
+    insert_log(&tx, claim, entries, now)?;
     tx.commit()?;
+    Ok(())
+}
+
+fn insert_log(
+    tx: &Transaction<'_>,
+    claim: &Claim,
+    entries: &[LogEntry],
+    now: i64,
+) -> Result<(), DbError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO provision_log (at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    for e in entries {
+        insert.execute(params![
+            now,
+            claim.user_id.to_string(),
+            claim.email,
+            claim.app,
+            e.operation,
+            e.http_status,
+            e.duration_ms,
+            e.outcome,
+            e.message
+        ])?;
+    }
     Ok(())
 }
 

@@ -117,7 +117,7 @@ pub async fn list(
         .service
         .db()
         .run(move |c| {
-            let apps: Vec<AppRow> = read::apps(c)?.into_iter().filter(|a| a.installed).collect();
+            let apps: Vec<AppRow> = read::installed_apps(c)?;
             let users = read::users(
                 c,
                 &UserQuery {

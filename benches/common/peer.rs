@@ -1,0 +1,174 @@
+//! The null SCIM peer: answers the calls a reconcile makes with canned bodies and stores nothing.
+//!
+//! It runs as a separate process (the bench binary re-executed with `PEER_PORT` set), so its
+//! CPU time is measured apart from `serve`'s and the two can be compared.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, http::Method, web};
+use serde_json::{Value, json};
+
+/// Set to a port (0 = any) to make the bench binary act as the peer.
+pub const ENV_PORT: &str = "PEER_PORT";
+/// Worker threads of the peer (default 1).
+pub const ENV_WORKERS: &str = "PEER_WORKERS";
+/// The bearer token the peer is configured with (it does not check it).
+pub const TOKEN: &str = "bench-token";
+
+const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+const SCIM_JSON: &str = "application/scim+json";
+
+/// Call first thing in a bench's `main`: when `PEER_PORT` is set, serve as the peer and never return.
+pub fn run_if_peer() {
+    let Ok(port) = std::env::var(ENV_PORT) else {
+        return;
+    };
+    let port: u16 = port.parse().expect("PEER_PORT is a port number");
+    let workers: usize = std::env::var(ENV_WORKERS)
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(1);
+    let result = actix_web::rt::System::new().block_on(async move {
+        let server = HttpServer::new(|| App::new().default_service(web::to(handle)))
+            .workers(workers)
+            .backlog(1024)
+            .bind(("127.0.0.1", port))?;
+        let bound = server.addrs()[0].port();
+        // The parent reads this line to learn the port.
+        println!("listening {bound}");
+        server.run().await
+    });
+    if let Err(e) = result {
+        eprintln!("null peer: {e}");
+        std::process::exit(1);
+    }
+    std::process::exit(0);
+}
+
+/// A running peer process; killed on drop.
+pub struct Peer {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl Peer {
+    /// Re-executes this bench binary as the peer and waits for its port.
+    pub fn spawn() -> Peer {
+        let exe = std::env::current_exe().expect("the bench binary's path");
+        let mut child = Command::new(exe)
+            .env(ENV_PORT, "0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn the null peer");
+        let stdout = child.stdout.take().expect("peer stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the peer's port");
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("the null peer said {line:?}"));
+        Peer { child, port }
+    }
+
+    /// The SCIM base URL.
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        super::env::terminate(&mut self.child, Duration::from_secs(5));
+    }
+}
+
+fn scim(status: actix_web::http::StatusCode, body: &Value) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type(SCIM_JSON)
+        .body(body.to_string())
+}
+
+fn empty_list() -> HttpResponse {
+    scim(
+        actix_web::http::StatusCode::OK,
+        &json!({"schemas": [LIST], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": []}),
+    )
+}
+
+fn not_found() -> HttpResponse {
+    scim(
+        actix_web::http::StatusCode::NOT_FOUND,
+        &json!({"schemas": [ERROR], "status": "404", "detail": "no such resource"}),
+    )
+}
+
+fn with_id(body: &[u8], id: &str, schema: &str) -> Value {
+    let mut v: Value = serde_json::from_slice(body).unwrap_or_else(|_| json!({}));
+    if !v.is_object() {
+        v = json!({});
+    }
+    v["id"] = json!(id);
+    v["schemas"] = json!([schema]);
+    v["meta"] = json!({"resourceType": if schema == USER { "User" } else { "Group" }});
+    v
+}
+
+async fn handle(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    use actix_web::http::StatusCode;
+    let segments: Vec<&str> = req.path().split('/').filter(|s| !s.is_empty()).collect();
+    let method = req.method().clone();
+    match (method, segments.as_slice()) {
+        (Method::GET, ["ServiceProviderConfig"]) => scim(
+            StatusCode::OK,
+            &json!({
+                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                "patch": {"supported": true},
+                "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+                "filter": {"supported": true, "maxResults": 200},
+                "changePassword": {"supported": false},
+                "sort": {"supported": false},
+                "etag": {"supported": false},
+                "authenticationSchemes": []
+            }),
+        ),
+        (Method::GET, ["Users"]) | (Method::GET, ["Groups"]) => empty_list(),
+        (Method::POST, ["Users"]) => {
+            let id = uuid::Uuid::new_v4().to_string();
+            scim(StatusCode::CREATED, &with_id(&body, &id, USER))
+        }
+        (Method::POST, ["Groups"]) => {
+            let id = uuid::Uuid::new_v4().to_string();
+            scim(StatusCode::CREATED, &with_id(&body, &id, GROUP))
+        }
+        (Method::PUT, ["Users", id]) => scim(StatusCode::OK, &with_id(&body, id, USER)),
+        (Method::PUT, ["Groups", id]) => scim(StatusCode::OK, &with_id(&body, id, GROUP)),
+        (Method::PATCH, ["Users", id]) => scim(
+            StatusCode::OK,
+            &json!({"schemas": [USER], "id": id, "userName": "unknown", "active": false}),
+        ),
+        (Method::PATCH, ["Groups", id]) => scim(
+            StatusCode::OK,
+            &json!({"schemas": [GROUP], "id": id, "displayName": "unknown"}),
+        ),
+        (Method::DELETE, ["Users", _]) | (Method::DELETE, ["Groups", _]) => {
+            HttpResponse::NoContent().finish()
+        }
+        // The peer remembers nothing, so an account looked up by id is gone.
+        _ => not_found(),
+    }
+}

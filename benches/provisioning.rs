@@ -1,0 +1,391 @@
+//! `cargo bench --bench provisioning`: how fast `serve` provisions, how big it gets, and how
+//! long the service takes to install an app for, and import, 10,000 people.
+//!
+//! Prints `bench <name> <value> <unit> target <x>` lines and rewrites the `provisioning`
+//! section of docs/benchmarks.md. Arguments that do not start with `--` pick parts by name
+//! (`throughput`, `in_process`, `e2e`); a partial run leaves the docs alone.
+
+mod common;
+#[path = "../tests/common/scim_server.rs"]
+mod scim_server;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use accessboard::cli::Context;
+use accessboard::domain::Slug;
+use common::env::{BenchEnv, Serve, people_csv, scim_app, wait_provisioned};
+use common::peer::{self, Peer};
+use common::procfs::{self, CpuSplit};
+use common::report::{Report, Target, write_section};
+use serde_json::{Value, json};
+
+const APP: &str = "files";
+const PAIRS: usize = 10_000;
+const E2E_USERS: usize = 1_000;
+const IN_PROCESS_RUNS: usize = 3;
+
+fn main() {
+    peer::run_if_peer();
+    let filters: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let wanted = |part: &str| filters.is_empty() || filters.iter().any(|f| part.contains(f));
+    let started = Instant::now();
+    let machine = procfs::machine();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let mut report = Report::default();
+    if wanted("throughput") {
+        reconcile_throughput(&mut report);
+    }
+    if wanted("in_process") {
+        in_process(&runtime, &mut report);
+    }
+    if wanted("e2e") {
+        e2e_vs_bare_client(&runtime, &mut report);
+    }
+    let wall = started.elapsed().as_secs_f64();
+    println!("# provisioning bench took {wall:.1} s");
+    if filters.is_empty() {
+        let body = report.markdown(
+            "provisioning",
+            &machine,
+            "cargo bench --bench provisioning",
+            wall,
+        );
+        write_section("provisioning", &body);
+    } else {
+        println!("# partial run ({filters:?}): docs/benchmarks.md left as it was");
+    }
+}
+
+/// 10,000 pairs through `serve`'s workers against the null peer, cold start; then VmHWM.
+fn reconcile_throughput(report: &mut Report) {
+    let peer = Peer::spawn();
+    let env = BenchEnv::new(&scim_app(APP, &peer.base_url(), peer::TOKEN));
+    let workers = env.settings().provisioning.workers;
+    let t = Instant::now();
+    // Access granted while the app is not installed: nothing is queued yet.
+    env.import(PAIRS, APP);
+    let import_secs = t.elapsed().as_secs_f64();
+    let mut serve = Serve::start(&env);
+    let (serve0, peer0) = (procfs::cpu_secs(serve.pid()), procfs::cpu_secs(peer.pid()));
+    let t0 = Instant::now();
+    env.cli(&["app", "install", APP]);
+    let install_cli = t0.elapsed().as_secs_f64();
+    let done = wait_provisioned(
+        &env,
+        APP,
+        PAIRS as i64,
+        Duration::from_secs(300),
+        &serve.log,
+    );
+    let secs = done.duration_since(t0).as_secs_f64();
+    let split = CpuSplit {
+        serve: procfs::cpu_secs(serve.pid()) - serve0,
+        other: procfs::cpu_secs(peer.pid()) - peer0,
+        wall: secs,
+    };
+    let hwm_kb = procfs::status_kb(serve.pid(), "VmHWM").unwrap_or(0);
+    let calls: i64 = env
+        .read_only()
+        .query_row(
+            "SELECT count(*) FROM provision_log WHERE app_slug = ?1",
+            [APP],
+            |r| r.get(0),
+        )
+        .unwrap_or(0);
+    serve.stop();
+
+    report.figure(
+        "reconcile_throughput",
+        PAIRS as f64 / secs,
+        "pairs/s",
+        Target::AtLeast(1000.0),
+    );
+    report.figure(
+        "peak_rss",
+        hwm_kb as f64 / 1024.0,
+        "MiB",
+        Target::AtMost(64.0),
+    );
+    report.note(format!(
+        "reconcile_throughput: {PAIRS} users × 1 app against the null peer, `provisioning.workers` = {workers} (the default); \
+         {secs:.2} s from running `app install {APP}` (the command itself took {install_cli:.2} s) until the last pair read `provisioned` \
+         (polled every 50 ms); {:.1} SCIM calls per pair. CPU: {}.",
+        calls as f64 / PAIRS as f64,
+        split.describe("null peer")
+    ));
+    report.note(format!(
+        "peak_rss: VmHWM of the `serve` process after that run. (`user import` of the {PAIRS}-row CSV through the CLI took {import_secs:.2} s.)"
+    ));
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// install_app_10k and csv_import_10k through the library, on fresh databases.
+fn in_process(runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    let slug = Slug::parse(APP).expect("slug");
+    let csv = people_csv(PAIRS, APP).into_bytes();
+    let mut install = Vec::new();
+    let mut import_queued = Vec::new();
+    let mut import_quiet = Vec::new();
+    for _ in 0..IN_PROCESS_RUNS {
+        // Nothing answers on port 9: these runs never call the app, they only enqueue.
+        let apps = scim_app(APP, "http://127.0.0.1:9", peer::TOKEN);
+
+        // The app is not installed during the import, then installed for everyone.
+        let env = BenchEnv::new(&apps);
+        runtime.block_on(async {
+            let ctx = Context::open(env.settings()).await.expect("context");
+            let t = Instant::now();
+            let plan = ctx.service.plan_import(csv.clone()).await.expect("plan");
+            let r = ctx.service.import(plan).await.expect("import");
+            import_quiet.push(t.elapsed().as_secs_f64());
+            assert_eq!(r.created, PAIRS, "{:?}", r.errors.first());
+            let t = Instant::now();
+            let n = ctx.service.install_app(&slug).await.expect("install");
+            install.push(t.elapsed().as_secs_f64());
+            assert_eq!(n, PAIRS);
+            let (pending, _) = ctx.queue.counts().await.expect("queue counts");
+            assert_eq!(pending as usize, PAIRS, "every marked pair is enqueued");
+        });
+
+        // The app is installed first, so the import also marks and enqueues every pair.
+        let env = BenchEnv::new(&apps);
+        runtime.block_on(async {
+            let ctx = Context::open(env.settings()).await.expect("context");
+            ctx.service.install_app(&slug).await.expect("install");
+            let t = Instant::now();
+            let plan = ctx.service.plan_import(csv.clone()).await.expect("plan");
+            let r = ctx.service.import(plan).await.expect("import");
+            import_queued.push(t.elapsed().as_secs_f64());
+            assert_eq!(r.created, PAIRS, "{:?}", r.errors.first());
+            let (pending, _) = ctx.queue.counts().await.expect("queue counts");
+            assert_eq!(pending as usize, PAIRS, "every imported pair is enqueued");
+        });
+    }
+    let fmt = |v: &[f64]| {
+        v.iter()
+            .map(|s| format!("{s:.3}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    report.figure(
+        "install_app_10k",
+        median(install.clone()),
+        "s",
+        Target::AtMost(1.0),
+    );
+    report.figure(
+        "csv_import_10k",
+        median(import_queued.clone()),
+        "s",
+        Target::AtMost(2.0),
+    );
+    report.note(format!(
+        "install_app_10k: `UserService::install_app` for an app {PAIRS} people have access to: one transaction marks every pair, \
+         then {PAIRS} jobs are enqueued; median of {IN_PROCESS_RUNS} fresh databases (runs: {} s).",
+        fmt(&install)
+    ));
+    report.note(format!(
+        "csv_import_10k: `plan_import` + `import` of a {PAIRS}-row CSV with the app installed, so every new pair is also marked and enqueued; \
+         median of {IN_PROCESS_RUNS} (runs: {} s). The same import with the app not installed (nothing to enqueue): {} s.",
+        fmt(&import_queued),
+        fmt(&import_quiet)
+    ));
+}
+
+/// 1,000 new users into scim2-server via `serve`, then the same requests from a bare client.
+fn e2e_vs_bare_client(runtime: &tokio::runtime::Runtime, report: &mut Report) {
+    let server = scim_server::ScimServer::start();
+    let env = BenchEnv::new(&scim_app(APP, &server.base_url(), server.token()));
+    let workers = env.settings().provisioning.workers;
+    env.import(E2E_USERS, APP);
+    let mut serve = Serve::start(&env);
+    let t0 = Instant::now();
+    env.cli(&["app", "install", APP]);
+    let done = wait_provisioned(
+        &env,
+        APP,
+        E2E_USERS as i64,
+        Duration::from_secs(300),
+        &serve.log,
+    );
+    let ab_secs = done.duration_since(t0).as_secs_f64();
+    serve.stop();
+    // Which requests a new user costs, as the activity log recorded them.
+    let ops: BTreeMap<String, i64> = {
+        let conn = env.read_only();
+        let mut stmt = conn
+            .prepare("SELECT operation || ' ' || COALESCE(http_status, 0), count(*) FROM provision_log WHERE app_slug = ?1 GROUP BY 1")
+            .expect("prepare");
+        stmt.query_map([APP], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    let users: Vec<(String, String, String)> = {
+        let conn = env.read_only();
+        let mut stmt = conn
+            .prepare("SELECT id, email, name FROM users ORDER BY email")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows")
+    };
+    drop(server);
+    let per_user = |op: &str| {
+        ops.iter()
+            .filter(|(k, _)| k.split(' ').next() == Some(op))
+            .map(|(_, n)| *n)
+            .sum::<i64>() as f64
+            / E2E_USERS as f64
+    };
+    let finds = per_user("find_user").round() as usize;
+    let creates = per_user("create_user").round() as usize;
+    assert!(
+        finds <= 3 && creates == 1,
+        "unexpected request plan {ops:?}"
+    );
+
+    // The bare client: same requests, same concurrency, no database, no queue, fresh server.
+    let fresh = scim_server::ScimServer::start();
+    let bare_secs = runtime.block_on(bare_client(
+        fresh.base_url(),
+        fresh.token().to_owned(),
+        users,
+        finds,
+        workers,
+    ));
+    drop(fresh);
+    let ratio = ab_secs / bare_secs;
+    report.figure("e2e_vs_bare_client", ratio, "x", Target::AtMost(1.25));
+    report.note(format!(
+        "e2e_vs_bare_client: {E2E_USERS} new users into scim2-server 0.8.3 (Python, filter and PATCH announced) through `serve` \
+         ({workers} workers): {ab_secs:.2} s from `app install` to the last `provisioned`; a bare reqwest client making the same \
+         requests at the same concurrency ({workers}) against a fresh scim2-server: {bare_secs:.2} s. Requests recorded in \
+         provision_log (operation status: count): {}; per user: {finds} filtered GET /Users, {creates} POST /Users.",
+        ops.iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+}
+
+// RFC 3986 unreserved characters stay, everything else is %XX, as accessboard encodes queries.
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+async fn bare_client(
+    base: String,
+    token: String,
+    users: Vec<(String, String, String)>,
+    finds: usize,
+    concurrency: usize,
+) -> f64 {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
+    let auth = format!("Bearer {token}");
+    let accept = "application/scim+json, application/json";
+    let started = Instant::now();
+    let spc: Value = client
+        .get(format!("{base}/ServiceProviderConfig"))
+        .header("Authorization", &auth)
+        .header("Accept", accept)
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("discovery json");
+    let count = spc["filter"]["maxResults"]
+        .as_u64()
+        .filter(|n| *n > 0)
+        .map_or(100, |n| n.min(100));
+    let users = Arc::new(users);
+    let next = Arc::new(AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, base, auth, users, next) = (
+            client.clone(),
+            base.clone(),
+            auth.clone(),
+            users.clone(),
+            next.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some((id, email, name)) = users.get(i) else {
+                    return;
+                };
+                let filters = [
+                    format!("externalId eq {}", Value::String(id.clone())),
+                    format!("userName eq {}", Value::String(email.clone())),
+                    format!("emails.value eq {}", Value::String(email.clone())),
+                ];
+                for f in filters.iter().take(finds) {
+                    let resp = client
+                        .get(format!("{base}/Users?filter={}&count={count}", encode(f)))
+                        .header("Authorization", &auth)
+                        .header("Accept", accept)
+                        .send()
+                        .await
+                        .expect("filtered GET");
+                    assert_eq!(resp.status().as_u16(), 200, "filtered GET");
+                    let page: Value = resp.json().await.expect("list json");
+                    assert_eq!(page["totalResults"], 0, "a fresh server has nobody");
+                }
+                let (given, family) = name.split_once(' ').unwrap_or((name, ""));
+                let body = json!({
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "externalId": id,
+                    "userName": email,
+                    "name": {"formatted": name, "givenName": given, "familyName": family},
+                    "displayName": name,
+                    "emails": [{"value": email, "primary": true, "type": "work"}],
+                    "active": true
+                });
+                let resp = client
+                    .post(format!("{base}/Users"))
+                    .header("Authorization", &auth)
+                    .header("Accept", accept)
+                    .header("Content-Type", "application/scim+json")
+                    .body(body.to_string())
+                    .send()
+                    .await
+                    .expect("POST /Users");
+                assert_eq!(resp.status().as_u16(), 201, "POST /Users");
+                let created: Value = resp.json().await.expect("created json");
+                assert!(created["id"].is_string(), "created account has an id");
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("bare client task");
+    }
+    started.elapsed().as_secs_f64()
+}
