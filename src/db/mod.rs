@@ -88,6 +88,15 @@ impl Db {
                 source,
             })?;
         }
+        // Switch a new file to WAL and migrate it on one connection first: eight
+        // pooled connections doing that at once on a new file collide ("database is
+        // locked" in the log, though r2d2 retries).
+        {
+            let mut first = rusqlite::Connection::open(path)?;
+            first.busy_handler(Some(busy_wait))?;
+            first.execute_batch(CONNECTION_PRAGMAS)?;
+            migrate(&mut first)?;
+        }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_handler(Some(busy_wait))?;
             c.execute_batch(CONNECTION_PRAGMAS)
@@ -96,12 +105,10 @@ impl Db {
             .max_size(8)
             .connection_timeout(Duration::from_secs(30))
             .build(manager)?;
-        let db = Db {
+        Ok(Db {
             pool,
             path: path.to_owned(),
-        };
-        migrate(&mut *db.conn()?)?;
-        Ok(db)
+        })
     }
 
     /// The database file.
