@@ -248,3 +248,32 @@ fn a_database_newer_than_the_binary_is_refused() {
         stderr(&out)
     );
 }
+
+#[test]
+fn without_a_command_it_serves_the_dashboard() {
+    let env = env();
+    let port = common::serve::free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_accessboard"))
+        .arg("--config")
+        .arg(&env.settings_path)
+        .env("ACCESSBOARD_SERVER__BIND", format!("127.0.0.1:{port}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let mut answered = false;
+    while std::time::Instant::now() < deadline && !answered {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            use std::io::{Read, Write};
+            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            answered = buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(answered, "`accessboard` with no command serves /healthz");
+}

@@ -24,8 +24,9 @@ pub struct Cli {
     /// Settings file [default: ./settings.toml, or $ACCESSBOARD_CONFIG]
     #[arg(long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
+    /// What to do; without one, `serve` (so `cargo run` starts the dashboard).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 /// Top-level commands.
@@ -151,7 +152,8 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    crate::telemetry::init(&settings.log, !matches!(cli.command, Command::Serve));
+    let command = cli.command.unwrap_or(Command::Serve);
+    crate::telemetry::init(&settings.log, !matches!(command, Command::Serve));
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -162,7 +164,7 @@ pub fn main(cli: Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(dispatch(cli.command, settings)) {
+    match runtime.block_on(dispatch(command, settings)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("accessboard: {}", e.message);
