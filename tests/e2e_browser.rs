@@ -149,26 +149,6 @@ fn http_status(addr: &str, path: &str) -> Option<u16> {
         .ok()
 }
 
-/// The accounts in the SCIM server with this email (as userName or in `emails`).
-fn accounts_for(server: &ScimServer, email: &str) -> Vec<Value> {
-    server
-        .users()
-        .into_iter()
-        .filter(|u| {
-            u["userName"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(email))
-                || u["emails"].as_array().is_some_and(|es| {
-                    es.iter().any(|e| {
-                        e["value"]
-                            .as_str()
-                            .is_some_and(|v| v.eq_ignore_ascii_case(email))
-                    })
-                })
-        })
-        .collect()
-}
-
 /// Polls the SCIM server until `pred` holds for the accounts with this email.
 fn wait_accounts(
     server: &ScimServer,
@@ -178,7 +158,7 @@ fn wait_accounts(
 ) -> Vec<Value> {
     let deadline = Instant::now() + SETTLE;
     loop {
-        let accounts = accounts_for(server, email);
+        let accounts = server.accounts_with_email(email);
         if pred(&accounts) {
             return accounts;
         }

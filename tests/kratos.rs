@@ -10,6 +10,7 @@ use accessboard::settings::Settings;
 use common::app::{TestEnv, scim_app, stderr, stdout};
 use common::http::DashboardClient;
 use common::kratos::FakeKratos;
+use common::reliability::admin;
 use common::scim_server::ScimServer;
 use common::serve::{Served, free_port};
 use serde_json::{Value, json};
@@ -31,19 +32,7 @@ fn kratos_env(kratos: &FakeKratos, apps: &str) -> TestEnv {
 }
 
 fn account(server: &ScimServer, email: &str) -> Option<Value> {
-    let found: Vec<Value> = server
-        .users()
-        .into_iter()
-        .filter(|u| {
-            u["emails"].as_array().is_some_and(|es| {
-                es.iter().any(|e| {
-                    e["value"]
-                        .as_str()
-                        .is_some_and(|v| v.eq_ignore_ascii_case(email))
-                })
-            })
-        })
-        .collect();
+    let found = server.accounts_with_email(email);
     assert!(
         found.len() <= 1,
         "duplicated account for {email}: {found:?}"
@@ -225,34 +214,17 @@ fn a_kratos_outage_is_shown_retried_and_loses_nothing() {
         &scim_app("chat", &scim.base_url(), scim.token(), ""),
     );
     assert!(env.cli(&["app", "install", "chat"]).status.success());
-    for args in [
-        vec![
-            "user",
-            "create",
-            "--email",
-            "boss@example.org",
-            "--name",
-            "Boss",
-            "--admin",
-        ],
-        vec![
-            "user",
-            "create",
-            "--email",
-            "dee@example.org",
-            "--name",
-            "Dee",
-            "--access",
-            "chat=user",
-        ],
-    ] {
-        let out = env.cli(&args);
-        assert!(out.status.success(), "{}", stderr(&out));
-    }
-    let out = env.cli_with_stdin(
-        &["user", "set-password", "boss@example.org"],
-        Some("correct horse battery staple\n"),
-    );
+    admin(&env);
+    let out = env.cli(&[
+        "user",
+        "create",
+        "--email",
+        "dee@example.org",
+        "--name",
+        "Dee",
+        "--access",
+        "chat=user",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     kratos.set_down(true);
@@ -334,21 +306,7 @@ fn adding_a_person_in_the_dashboard_shows_their_recovery_link_once() {
         &scim_app("chat", &scim.base_url(), scim.token(), ""),
     );
     assert!(env.cli(&["app", "install", "chat"]).status.success());
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "boss@example.org",
-        "--name",
-        "Boss",
-        "--admin",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = env.cli_with_stdin(
-        &["user", "set-password", "boss@example.org"],
-        Some("correct horse battery staple\n"),
-    );
-    assert!(out.status.success(), "{}", stderr(&out));
+    admin(&env);
     let serve = Served::start(&env, free_port());
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {

@@ -29,25 +29,6 @@ fn run_wait(env: &TestEnv) -> std::process::Output {
     env.cli(&["provision", "run", "--wait", "--timeout", "60"])
 }
 
-fn accounts_for(server: &ScimServer, email: &str) -> Vec<serde_json::Value> {
-    server
-        .users()
-        .into_iter()
-        .filter(|u| {
-            u["userName"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(email))
-                || u["emails"].as_array().is_some_and(|es| {
-                    es.iter().any(|e| {
-                        e["value"]
-                            .as_str()
-                            .is_some_and(|v| v.eq_ignore_ascii_case(email))
-                    })
-                })
-        })
-        .collect()
-}
-
 fn env_for(server: &ScimServer, extra: &str) -> TestEnv {
     let env = TestEnv::new(&scim_app(
         "files",
@@ -84,7 +65,7 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
 
     let pair = status_of(&env, "ann@example.org", "files");
     assert_eq!(pair["status"], "provisioned");
-    let accounts = accounts_for(&server, "ann@example.org");
+    let accounts = server.accounts_with_email("ann@example.org");
     assert_eq!(accounts.len(), 1, "exactly one account");
     let account = &accounts[0];
     assert_eq!(account["id"], pair["scim_id"]);
@@ -103,7 +84,7 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
             .success()
     );
     assert_eq!(run_wait(&env).status.code(), Some(0));
-    let account = &accounts_for(&server, "ann@example.org")[0];
+    let account = &server.accounts_with_email("ann@example.org")[0];
     assert_eq!(account["displayName"], "Ann Smith");
 
     // Demote: out of the admin group, still active.
@@ -126,7 +107,7 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
         status_of(&env, "ann@example.org", "files")["status"],
         "deprovisioned"
     );
-    let accounts = accounts_for(&server, "ann@example.org");
+    let accounts = server.accounts_with_email("ann@example.org");
     assert_eq!(accounts.len(), 1);
     assert_eq!(accounts[0]["active"], false);
 }
@@ -157,7 +138,10 @@ fn delete_disables_the_account_then_purges_the_person() {
     );
     let out = run_wait(&env);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(accounts_for(&server, "bo@example.org")[0]["active"], false);
+    assert_eq!(
+        server.accounts_with_email("bo@example.org")[0]["active"],
+        false
+    );
     let out = env.cli(&["provision", "status", "--json"]);
     assert_eq!(stdout(&out).trim(), "[]", "purged once the app was told");
 }
@@ -187,7 +171,7 @@ fn delete_mode_removes_the_account() {
             .success()
     );
     assert_eq!(run_wait(&env).status.code(), Some(0));
-    assert!(accounts_for(&server, "cy@example.org").is_empty());
+    assert!(server.accounts_with_email("cy@example.org").is_empty());
 }
 
 #[test]
@@ -216,7 +200,7 @@ fn an_account_made_before_provisioning_is_adopted_not_duplicated() {
     );
     let out = run_wait(&env);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let accounts = accounts_for(&server, "dee@example.org");
+    let accounts = server.accounts_with_email("dee@example.org");
     assert_eq!(accounts.len(), 1, "adopted, not duplicated: {accounts:?}");
     assert_eq!(
         accounts[0]["externalId"],
@@ -244,7 +228,7 @@ fn drift_check_reports_and_fix_marks_but_never_touches_unknown_accounts() {
     );
     assert_eq!(run_wait(&env).status.code(), Some(0));
     // Outside accessboard: someone deletes Eve's account and adds a stranger.
-    let eve = accounts_for(&server, "eve@example.org")[0]["id"]
+    let eve = server.accounts_with_email("eve@example.org")[0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -268,12 +252,12 @@ fn drift_check_reports_and_fix_marks_but_never_touches_unknown_accounts() {
     );
     assert_eq!(run_wait(&env).status.code(), Some(0));
     assert_eq!(
-        accounts_for(&server, "eve@example.org").len(),
+        server.accounts_with_email("eve@example.org").len(),
         1,
         "restored"
     );
     assert_eq!(
-        accounts_for(&server, "stranger@example.org")[0]["active"],
+        server.accounts_with_email("stranger@example.org")[0]["active"],
         true,
         "unknown account untouched"
     );

@@ -53,25 +53,6 @@ fn ops(calls: &[ScimCall]) -> Vec<&'static str> {
     calls.iter().map(|c| c.operation).collect()
 }
 
-fn accounts_matching(server: &ScimServer, email: &str) -> Vec<Value> {
-    server
-        .users()
-        .into_iter()
-        .filter(|u| {
-            u["userName"]
-                .as_str()
-                .is_some_and(|n| n.eq_ignore_ascii_case(email))
-                || u["emails"].as_array().is_some_and(|es| {
-                    es.iter().any(|e| {
-                        e["value"]
-                            .as_str()
-                            .is_some_and(|v| v.eq_ignore_ascii_case(email))
-                    })
-                })
-        })
-        .collect()
-}
-
 async fn creates_one_active_account(server: ScimServer) {
     let client = client_for(&server);
     let ann = person(
@@ -273,7 +254,7 @@ async fn an_account_made_before_provisioning_is_adopted_by_email_ignoring_case(s
     let (r, calls) = run(&client, &dee).await;
     assert_eq!(scim_id(&r), old["id"].as_str().unwrap());
     assert!(!ops(&calls).contains(&"create_user"), "{calls:#?}");
-    let accounts = accounts_matching(&server, "dee@example.org");
+    let accounts = server.accounts_with_email("dee@example.org");
     assert_eq!(accounts.len(), 1, "adopted, not duplicated: {accounts:#?}");
     assert_eq!(
         accounts[0]["externalId"],

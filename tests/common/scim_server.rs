@@ -139,6 +139,25 @@ impl ScimServer {
         self.list("/Users")
     }
 
+    /// The accounts with this email, as userName or in `emails`, ignoring case.
+    pub fn accounts_with_email(&self, email: &str) -> Vec<Value> {
+        self.users()
+            .into_iter()
+            .filter(|u| {
+                u["userName"]
+                    .as_str()
+                    .is_some_and(|n| n.eq_ignore_ascii_case(email))
+                    || u["emails"].as_array().is_some_and(|es| {
+                        es.iter().any(|e| {
+                            e["value"]
+                                .as_str()
+                                .is_some_and(|v| v.eq_ignore_ascii_case(email))
+                        })
+                    })
+            })
+            .collect()
+    }
+
     /// Every group.
     pub fn groups(&self) -> Vec<Value> {
         self.list("/Groups")
