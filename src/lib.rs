@@ -1,10 +1,12 @@
 //! accessboard: a self-hosted admin dashboard that provisions people into apps over SCIM 2.0.
 
+pub mod app;
 pub mod cli;
 pub mod db;
 pub mod domain;
 pub mod identity;
 pub mod metrics;
+pub mod pairs;
 pub mod provisioning;
 pub mod scim;
 pub mod secret;

@@ -6,7 +6,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use crate::db::{Db, DbError, time};
-use crate::provisioning::queue::JobQueue;
+use crate::pairs::JobQueue;
 
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,

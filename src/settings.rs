@@ -12,7 +12,7 @@ use crate::secret::Secret;
 mod apps;
 mod identity;
 use apps::validate_scim;
-pub use apps::{AppSettings, AuthKind, OnDeprovisionSetting, ScimSettings};
+pub use apps::{AppSettings, AuthKind, ScimSettings};
 pub use identity::{IdentityBackend, IdentitySettings, KratosName};
 
 /// Everything accessboard reads from settings.toml and the environment.

@@ -1,4 +1,5 @@
-//! Builds the running application: HTTP server plus provisioning, on a given listener.
+//! Runs the application: the HTTP server on a listener, and `serve` with provisioning
+//! beside it until a signal.
 
 use std::net::TcpListener;
 use std::process::ExitCode;
@@ -6,17 +7,16 @@ use std::time::Duration;
 
 use actix_web::{HttpServer, dev::Server};
 
-use crate::cli::Context;
-use crate::provisioning::{self, engine::Engine};
+use crate::app::App;
+use crate::provisioning;
 use crate::settings::Settings;
 use crate::web::WebApp;
 
 /// Starts the HTTP server on `listener` (tests pass port 0) and returns it un-awaited.
 ///
 /// Reads (or on first start creates) the session key from the database.
-pub fn http_server(ctx: &Context, listener: TcpListener) -> std::io::Result<Server> {
-    let dashboard = WebApp::new(ctx.service.clone(), Some(ctx.queue.clone()))
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+pub fn http_server(app: &App, listener: TcpListener) -> std::io::Result<Server> {
+    let dashboard = WebApp::new(app).map_err(|e| std::io::Error::other(e.to_string()))?;
     let server = HttpServer::new(move || dashboard.clone().app())
         .listen(listener)?
         .shutdown_timeout(10)
@@ -37,33 +37,26 @@ pub enum ServeError {
         source: std::io::Error,
     },
     #[error("{0}")]
-    Engine(#[from] crate::provisioning::engine::EngineError),
-    #[error("{0}")]
     Io(#[from] std::io::Error),
 }
 
 /// `accessboard serve`: the dashboard, workers and sweeper until SIGTERM/SIGINT.
-pub async fn serve(ctx: Context) -> Result<(), ServeError> {
+pub async fn serve(app: App) -> Result<(), ServeError> {
     // Listen before anything starts: a SIGTERM during start-up (the setup link's
     // password hash takes a while) must stop cleanly, not kill the process.
     let mut signals = Signals::listen();
-    let bind = ctx.settings.server.bind.clone();
+    let bind = app.settings.server.bind.clone();
     let listener = TcpListener::bind(&bind).map_err(|source| ServeError::Bind {
         bind: bind.clone(),
         source,
     })?;
-    let engine = Engine::new(
-        ctx.service.db().clone(),
-        ctx.queue.clone(),
-        ctx.settings.clone(),
-    )?;
-    let (stop, mut tasks) = provisioning::spawn(engine.clone());
-    tasks.push(tokio::spawn(drift_timer(engine.clone(), stop.subscribe())));
-    let server = http_server(&ctx, listener)?;
+    let engine = app.engine.clone();
+    let (stop, tasks) = provisioning::spawn(engine.clone(), app.service.clone());
+    let server = http_server(&app, listener)?;
     let handle = server.handle();
-    tracing::info!(bind = %bind, url = %ctx.settings.server.public_url, apps = engine.targets.len(), "accessboard is serving");
+    tracing::info!(bind = %bind, url = %app.settings.server.public_url, apps = engine.targets.len(), "accessboard is serving");
     let http = tokio::spawn(server);
-    match crate::web::ensure_setup_link(&ctx.service).await {
+    match crate::web::ensure_setup_link(&app.service).await {
         // The one place a secret is printed, on purpose: it is how the first admin gets in.
         Ok(Some(link)) => tracing::warn!(
             "no dashboard admin yet; open this link within the hour to create one: {link}"
@@ -95,32 +88,6 @@ pub async fn serve(ctx: Context) -> Result<(), ServeError> {
     let _ = http.await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Runs the drift check of every provisioned app every `drift_check_interval_secs`.
-async fn drift_timer(engine: std::sync::Arc<Engine>, mut stop: tokio::sync::watch::Receiver<bool>) {
-    let secs = engine.settings.provisioning.drift_check_interval_secs;
-    if secs == 0 {
-        return;
-    }
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        for app in &engine.settings.apps {
-            if app.scim.is_none() {
-                continue;
-            }
-            match provisioning::drift::check(&engine, &app.slug, false).await {
-                Ok(r) => {
-                    tracing::info!(app = %app.slug, missing = r.missing.len(), should_be_disabled = r.should_be_disabled.len(),
-                    unknown = r.unknown.len(), "drift check")
-                }
-                Err(e) => tracing::warn!(app = %app.slug, error = %e, "drift check failed"),
-            }
-        }
-    }
 }
 
 /// SIGTERM and SIGINT (Ctrl-C), listened to for the whole life of `serve`.

@@ -4,7 +4,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::{CliError, Context, output};
+use super::{CliError, output};
+use crate::app::App;
 use crate::db::read;
 use crate::domain::Slug;
 
@@ -24,7 +25,7 @@ pub enum AppCommand {
 }
 
 /// Runs an `app` subcommand.
-pub async fn run(cmd: AppCommand, ctx: &Context) -> Result<ExitCode, CliError> {
+pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
     match cmd {
         AppCommand::List { json } => {
             let apps = ctx.service.db().run(|c| read::apps(c)).await?;

@@ -1,8 +1,8 @@
-//! The command line: parses arguments, loads settings, dispatches to UserService.
+//! The command line: parses arguments, loads settings, opens the [`App`] and prints
+//! what the core returns. Nothing outside this module and `main.rs` imports it.
 
 mod apps;
 mod output;
-pub use output::json as print_json;
 mod provision;
 mod users;
 
@@ -12,10 +12,9 @@ use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::db::Db;
-use crate::provisioning::queue::JobQueue;
+use crate::app::{App, AppError};
 use crate::settings::Settings;
-use crate::users::{ServiceError, UserService};
+use crate::users::ServiceError;
 
 /// accessboard: people, their apps, and SCIM provisioning.
 #[derive(Debug, Parser)]
@@ -97,37 +96,12 @@ impl From<crate::db::DbError> for CliError {
     }
 }
 
-/// Everything a command needs: settings, database, queue and the service.
-pub struct Context {
-    /// Settings in force.
-    pub settings: Arc<Settings>,
-    /// The service.
-    pub service: UserService,
-    /// The job queue.
-    pub queue: JobQueue,
-}
-
-impl Context {
-    /// Opens database and queue, and syncs the catalogue.
-    pub async fn open(settings: Arc<Settings>) -> Result<Context, CliError> {
-        let path = settings.database.path.clone();
-        let db = {
-            let path = path.clone();
-            tokio::task::spawn_blocking(move || Db::open(&path))
-                .await
-                .map_err(|e| CliError::failure(e.to_string()))??
-        };
-        let queue = JobQueue::open(&path)
-            .await
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        let service = UserService::new(db, Some(queue.clone()), settings.clone())
-            .map_err(|e| CliError::usage(e.to_string()))?;
-        service.sync_catalogue().await?;
-        Ok(Context {
-            settings,
-            service,
-            queue,
-        })
+impl From<AppError> for CliError {
+    fn from(e: AppError) -> Self {
+        CliError {
+            code: if e.is_configuration() { 2 } else { 1 },
+            message: e.to_string(),
+        }
     }
 }
 
@@ -177,14 +151,14 @@ async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode,
     match command {
         Command::Healthcheck { url } => Ok(crate::startup::healthcheck(&settings, url).await),
         Command::Serve => {
-            let ctx = Context::open(settings).await?;
+            let ctx = App::open(settings).await?;
             crate::startup::serve(ctx)
                 .await
                 .map_err(|e| CliError::failure(e.to_string()))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Backup { file } => {
-            let ctx = Context::open(settings).await?;
+            let ctx = App::open(settings).await?;
             let db = ctx.service.db().clone();
             let target = file.clone();
             tokio::task::spawn_blocking(move || crate::db::backup(&db, &target))
@@ -193,8 +167,8 @@ async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode,
             println!("backup written to {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::User(cmd) => users::run(cmd, &Context::open(settings).await?).await,
-        Command::App(cmd) => apps::run(cmd, &Context::open(settings).await?).await,
-        Command::Provision(cmd) => provision::run(cmd, Context::open(settings).await?).await,
+        Command::User(cmd) => users::run(cmd, &App::open(settings).await?).await,
+        Command::App(cmd) => apps::run(cmd, &App::open(settings).await?).await,
+        Command::Provision(cmd) => provision::run(cmd, App::open(settings).await?).await,
     }
 }

@@ -5,9 +5,12 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use super::{CliError, Context, output};
+use super::{CliError, output};
+use crate::app::App;
 use crate::db::read::{self, AccessQuery};
 use crate::domain::{Email, Slug};
+use crate::provisioning::drift::{self, DriftError};
+use crate::provisioning::{RunOutcome, run_until_settled};
 
 /// `provision` subcommands.
 #[derive(Debug, Subcommand)]
@@ -54,7 +57,7 @@ pub enum ProvisionCommand {
 }
 
 /// Runs a `provision` subcommand.
-pub async fn run(cmd: ProvisionCommand, ctx: Context) -> Result<ExitCode, CliError> {
+pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> {
     match cmd {
         ProvisionCommand::Status { json, app, user } => {
             if let Some(app) = &app
@@ -108,11 +111,82 @@ pub async fn run(cmd: ProvisionCommand, ctx: Context) -> Result<ExitCode, CliErr
             Ok(ExitCode::SUCCESS)
         }
         ProvisionCommand::Run { wait, timeout } => {
-            let timeout = timeout.map(Duration::from_secs);
-            crate::provisioning::run_once(ctx, wait, timeout).await
+            run_once(&ctx, wait, timeout.map(Duration::from_secs)).await
         }
-        ProvisionCommand::Check { app, fix, json } => {
-            crate::provisioning::drift::check_cli(ctx, app, fix, json).await
+        ProvisionCommand::Check {
+            app: slug,
+            fix,
+            json,
+        } => check(&ctx, slug, fix, json).await,
+    }
+}
+
+/// `provision run [--wait] [--timeout]`: progress on stderr, the outcome as exit status.
+async fn run_once(ctx: &App, wait: bool, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
+    // Changes made in Kratos itself first, so this run provisions them too.
+    if let Err(e) = ctx.service.sync_identities().await {
+        eprintln!("accessboard: identity sync failed: {e}; pairs that need it will be retried");
+    }
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let outcome = run_until_settled(&ctx.engine, &ctx.service, wait, deadline, |p| {
+        eprintln!(
+            "{}/{} settled, {} errors, {} failed",
+            p.total - p.pending - p.errors,
+            p.total,
+            p.errors,
+            p.failed
+        )
+    })
+    .await
+    .map_err(|e| CliError::failure(e.to_string()))?;
+    Ok(match outcome {
+        RunOutcome::Settled => ExitCode::SUCCESS,
+        RunOutcome::SomeFailed(_) => ExitCode::from(1),
+        RunOutcome::TimedOut { unsettled } => {
+            eprintln!("timed out with {unsettled} pairs unsettled");
+            ExitCode::from(1)
+        }
+    })
+}
+
+/// `provision check --app SLUG [--fix] [--json]`.
+async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode, CliError> {
+    if ctx.settings.app(slug.as_str()).is_none() {
+        return Err(CliError::usage(format!(
+            "no app {slug:?} in the catalogue; the apps are listed in settings.toml"
+        )));
+    }
+    let report = drift::check(&ctx.engine, &slug, fix)
+        .await
+        .map_err(|e| match e {
+            DriftError::NotProvisioned(_) => CliError::usage(e.to_string()),
+            _ => CliError::failure(e.to_string()),
+        })?;
+    if json {
+        output::json(&report);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!(
+        "{}: {} accounts in the app",
+        report.app, report.remote_accounts
+    );
+    for (title, items) in [
+        ("missing", &report.missing),
+        ("should be disabled", &report.should_be_disabled),
+        ("unknown to accessboard", &report.unknown),
+    ] {
+        println!("{title}: {}", items.len());
+        for i in items {
+            println!(
+                "  {} {} ({})",
+                i.email,
+                i.user_name.as_deref().unwrap_or(""),
+                i.reason
+            );
         }
     }
+    if fix {
+        println!("{} pairs marked for sync", report.fixed);
+    }
+    Ok(ExitCode::SUCCESS)
 }

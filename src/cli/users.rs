@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
-use super::{CliError, Context, output};
+use super::{CliError, output};
+use crate::app::App;
 use crate::db::read::{self, UserQuery};
 use crate::domain::{Email, NewUser, Role, Slug, UserUpdate};
 use crate::users::parse_name;
@@ -64,7 +65,7 @@ fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
 }
 
 /// Runs a `user` subcommand.
-pub async fn run(cmd: UserCommand, ctx: &Context) -> Result<ExitCode, CliError> {
+pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
     let service = &ctx.service;
     match cmd {
         UserCommand::List { json } => {
@@ -155,7 +156,7 @@ pub async fn run(cmd: UserCommand, ctx: &Context) -> Result<ExitCode, CliError> 
                 CliError::failure(format!("cannot read the password from stdin: {e}"))
             })?;
             let password = line.trim_end_matches(['\r', '\n']);
-            let hash = crate::web::auth::hash_password(password).map_err(CliError::usage)?;
+            let hash = crate::users::hash_password(password).map_err(CliError::usage)?;
             service.set_password_hash(&email, Some(hash)).await?;
             println!("password set for {email}");
         }
@@ -163,7 +164,7 @@ pub async fn run(cmd: UserCommand, ctx: &Context) -> Result<ExitCode, CliError> 
     Ok(ExitCode::SUCCESS)
 }
 
-async fn import(ctx: &Context, file: PathBuf) -> Result<ExitCode, CliError> {
+async fn import(ctx: &App, file: PathBuf) -> Result<ExitCode, CliError> {
     let size = std::fs::metadata(&file)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display())))?;
     if size.len() as usize > crate::users::MAX_IMPORT_BYTES {

@@ -1,9 +1,14 @@
-//! The SQLite database: connection pool, durable pragmas, migrations.
+//! The SQLite database: connection pool, durable pragmas, migrations, and its
+//! modules by table (people and access reads, pairs and log, meta, sessions, throttle).
 
+pub mod columns;
+pub mod meta;
 mod migrations;
+pub mod pairs;
 pub mod read;
+pub mod sessions;
+pub mod throttle;
 pub mod time;
-pub mod web_read;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -29,6 +34,8 @@ pub enum DbError {
     },
     #[error("{0}")]
     Migration(String),
+    #[error("the database holds a value that makes no sense: {0}")]
+    Corrupt(String),
     #[error("database task was cancelled")]
     Cancelled,
 }

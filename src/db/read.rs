@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::DbError;
+use super::columns::RowExt;
 use super::time::rfc3339;
 use crate::domain::{Access, ProvisionStatus, Role};
 
@@ -75,14 +76,6 @@ fn like_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
-fn parse_status(s: String) -> ProvisionStatus {
-    ProvisionStatus::parse(&s).unwrap_or(ProvisionStatus::Error)
-}
-
-fn parse_role(s: String) -> Role {
-    Role::parse(&s).unwrap_or(Role::None)
-}
-
 /// Users matching the query, ordered by name, with total count.
 pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), DbError> {
     let pattern = q
@@ -111,7 +104,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             params![pattern, q.include_deleting, limit, q.offset as i64],
             |r| {
                 Ok(UserRow {
-                    id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                    id: r.typed(0, "users")?,
                     email: r.get(1)?,
                     name: r.get(2)?,
                     admin: r.get(3)?,
@@ -141,8 +134,8 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             if let Some(&i) = index.get(&user) {
                 rows[i].access.push(PairCell {
                     app: r.get(1)?,
-                    role: parse_role(r.get(2)?),
-                    status: parse_status(r.get(3)?),
+                    role: r.typed(2, "app_access")?,
+                    status: r.typed(3, "app_access")?,
                 });
             }
         }
@@ -178,8 +171,8 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
         .query_map([id.to_string()], |r| {
             Ok(PairCell {
                 app: r.get(0)?,
-                role: parse_role(r.get(1)?),
-                status: parse_status(r.get(2)?),
+                role: r.typed(1, "app_access")?,
+                status: r.typed(2, "app_access")?,
             })
         })?
         .collect::<Result<_, _>>()?;
@@ -231,7 +224,7 @@ pub fn apps(conn: &Connection) -> Result<Vec<AppRow>, DbError> {
     )?;
     for app in &mut apps {
         app.counts = counts
-            .query_map([&app.slug], |r| Ok((parse_status(r.get(0)?), r.get(1)?)))?
+            .query_map([&app.slug], |r| Ok((r.typed(0, "app_access")?, r.get(1)?)))?
             .collect::<Result<_, _>>()?;
         app.counts
             .sort_by_key(|(s, _)| ProvisionStatus::ALL.iter().position(|x| x == s));
@@ -266,20 +259,14 @@ pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError
          ORDER BY p.rowid, u.name COLLATE NOCASE, u.email_norm LIMIT ?4 OFFSET ?5",
     )?;
     let rows = stmt.query_map(
-        params![
-            q.app,
-            q.email_norm,
-            q.status.map(|s| s.as_str()),
-            limit,
-            q.offset as i64
-        ],
+        params![q.app, q.email_norm, q.status, limit, q.offset as i64],
         |r| {
             Ok(Access {
-                user_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+                user_id: r.typed(0, "app_access")?,
                 email: r.get(1)?,
                 app: r.get(2)?,
-                role: parse_role(r.get(3)?),
-                status: parse_status(r.get(4)?),
+                role: r.typed(3, "app_access")?,
+                status: r.typed(4, "app_access")?,
                 scim_id: r.get(5)?,
                 attempts: r.get(6)?,
                 last_attempt_at: r.get::<_, Option<i64>>(7)?.map(rfc3339),

@@ -7,7 +7,7 @@ mod slug;
 mod user;
 
 pub use email::{Email, EmailError};
-pub use provision::{DesiredAccess, ProvisionStatus, StatusError};
+pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};
 pub use role::{Role, RoleError};
 pub use slug::{Slug, SlugError};
 pub use user::{Access, NameError, NewUser, PersonName, User, UserUpdate};

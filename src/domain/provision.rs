@@ -87,14 +87,12 @@ impl fmt::Display for ProvisionStatus {
     }
 }
 
-/// What a pair should look like in the app, derived from the admin's decisions.
+/// What a pair should look like in a provisioned app, derived from the admin's decisions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DesiredAccess {
-    /// The app is not provisioned (not installed, or no SCIM settings).
-    Unmanaged,
-    /// The account should exist and be active; `admin` puts it in the admin group.
+    /// The account should exist and be active; `admin` gives it the app's admin role.
     Active {
-        /// Whether the account belongs in the app's admin group.
+        /// Whether the account has the app's admin role.
         admin: bool,
     },
     /// Any existing account should be disabled or deleted.
@@ -103,16 +101,26 @@ pub enum DesiredAccess {
 
 impl DesiredAccess {
     /// The one rule that turns decisions into a desired state (see DESIGN.md).
-    pub fn of(role: Role, user_deleted: bool, app_installed: bool, app_has_scim: bool) -> Self {
-        if !app_installed || !app_has_scim {
-            return DesiredAccess::Unmanaged;
-        }
+    ///
+    /// Only for apps that are installed and have SCIM settings; others are not provisioned at all.
+    pub fn of(role: Role, user_deleted: bool) -> Self {
         match (user_deleted, role) {
             (false, Role::Admin) => DesiredAccess::Active { admin: true },
             (false, Role::User) => DesiredAccess::Active { admin: false },
             _ => DesiredAccess::Absent,
         }
     }
+}
+
+/// What "no access" does to an existing account; `[apps.scim] on_deprovision`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Deprovision {
+    /// Set `active: false` (the default: reversible, like Okta and Entra do).
+    #[default]
+    Disable,
+    /// DELETE the account.
+    Delete,
 }
 
 #[cfg(test)]
@@ -128,25 +136,17 @@ mod tests {
     }
 
     #[test]
-    fn desired_state_follows_role_install_and_deletion() {
+    fn desired_state_follows_role_and_deletion() {
         use DesiredAccess::*;
         assert_eq!(
-            DesiredAccess::of(Role::Admin, false, true, true),
+            DesiredAccess::of(Role::Admin, false),
             Active { admin: true }
         );
         assert_eq!(
-            DesiredAccess::of(Role::User, false, true, true),
+            DesiredAccess::of(Role::User, false),
             Active { admin: false }
         );
-        assert_eq!(DesiredAccess::of(Role::None, false, true, true), Absent);
-        assert_eq!(DesiredAccess::of(Role::Admin, true, true, true), Absent);
-        assert_eq!(
-            DesiredAccess::of(Role::Admin, false, false, true),
-            Unmanaged
-        );
-        assert_eq!(
-            DesiredAccess::of(Role::Admin, false, true, false),
-            Unmanaged
-        );
+        assert_eq!(DesiredAccess::of(Role::None, false), Absent);
+        assert_eq!(DesiredAccess::of(Role::Admin, true), Absent);
     }
 }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use uuid::Uuid;
 
+use crate::db::{DbError, meta};
 use crate::domain::{Email, PersonName};
 use crate::settings::{IdentityBackend, Settings};
 
@@ -128,31 +129,19 @@ pub fn open(settings: &Settings) -> Result<Arc<dyn IdentityStore>, IdentityError
 const OUTAGE_KEY: &str = "identity.outage";
 
 /// Records that the identity source cannot be reached (kept from its first failure).
-pub fn record_outage(conn: &rusqlite::Connection, message: &str, now: i64) -> rusqlite::Result<()> {
+pub fn record_outage(conn: &rusqlite::Connection, message: &str, now: i64) -> Result<(), DbError> {
     let since = outage(conn)?.map(|(since, _)| since).unwrap_or(now);
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2)
-         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        rusqlite::params![OUTAGE_KEY, format!("{since}|{message}")],
-    )?;
-    Ok(())
+    meta::set(conn, OUTAGE_KEY, &format!("{since}|{message}"))
 }
 
 /// Clears a recorded outage.
-pub fn clear_outage(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM meta WHERE key = ?1", [OUTAGE_KEY])?;
-    Ok(())
+pub fn clear_outage(conn: &rusqlite::Connection) -> Result<(), DbError> {
+    meta::delete(conn, OUTAGE_KEY)
 }
 
 /// The recorded outage, if any: since when (unix seconds) and why.
-pub fn outage(conn: &rusqlite::Connection) -> rusqlite::Result<Option<(i64, String)>> {
-    use rusqlite::OptionalExtension;
-    let value: Option<String> = conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [OUTAGE_KEY], |r| {
-            r.get(0)
-        })
-        .optional()?;
-    Ok(value.and_then(|v| {
+pub fn outage(conn: &rusqlite::Connection) -> Result<Option<(i64, String)>, DbError> {
+    Ok(meta::get(conn, OUTAGE_KEY)?.and_then(|v| {
         let (since, message) = v.split_once('|')?;
         Some((since.parse().ok()?, message.to_owned()))
     }))

@@ -1,18 +1,19 @@
 //! Drift check: the app's accounts (listed over SCIM) against what accessboard wants.
 
 use std::collections::HashMap;
-use std::process::ExitCode;
 use std::sync::Arc;
+use std::time::Duration;
 
-use rusqlite::{OptionalExtension, params};
+use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::engine::{Engine, render_user_name};
-use super::state::Claim;
-use crate::cli::{CliError, Context};
-use crate::db::{Db, DbError, time};
+use crate::db::columns::RowExt;
+use crate::db::{Db, DbError, meta, time};
 use crate::domain::{DesiredAccess, Role, Slug};
+use crate::pairs::Claim;
 use crate::scim::ScimError;
 
 /// One account that is out of step.
@@ -142,19 +143,17 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
             scim_id: account.and_then(|a| a.id.clone()),
             reason: reason.to_owned(),
         };
-        match (
-            DesiredAccess::of(local.role, local.deleted, installed, true),
-            account,
-        ) {
-            (DesiredAccess::Active { .. }, None) => {
+        let desired = installed.then(|| DesiredAccess::of(local.role, local.deleted));
+        match (desired, account) {
+            (Some(DesiredAccess::Active { .. }), None) => {
                 report.missing.push(item("no account in the app"));
                 to_fix.push(local.user_id);
             }
-            (DesiredAccess::Active { .. }, Some(a)) if a.active == Some(false) => {
+            (Some(DesiredAccess::Active { .. }), Some(a)) if a.active == Some(false) => {
                 report.missing.push(item("the account is disabled"));
                 to_fix.push(local.user_id);
             }
-            (DesiredAccess::Absent, Some(a)) if a.active != Some(false) => {
+            (Some(DesiredAccess::Absent), Some(a)) if a.active != Some(false) => {
                 report
                     .should_be_disabled
                     .push(item("access is revoked but the account is active"));
@@ -197,10 +196,10 @@ fn load_pairs(c: &mut rusqlite::Connection, app: &str) -> Result<(bool, Vec<Loca
     )?;
     let rows = stmt.query_map([app], |r| {
         Ok(LocalPair {
-            user_id: Uuid::parse_str(&r.get::<_, String>(0)?).unwrap_or_default(),
+            user_id: r.typed(0, "app_access")?,
             email: r.get(1)?,
             name: r.get(2)?,
-            role: Role::parse(&r.get::<_, String>(3)?).unwrap_or(Role::None),
+            role: r.typed(3, "app_access")?,
             scim_id: r.get(4)?,
             deleted: r.get(5)?,
         })
@@ -208,79 +207,49 @@ fn load_pairs(c: &mut rusqlite::Connection, app: &str) -> Result<(bool, Vec<Loca
     Ok((installed, rows.collect::<Result<_, _>>()?))
 }
 
+/// The `meta` key of an app's last drift report.
+fn meta_key(app: &str) -> String {
+    format!("drift:{app}")
+}
+
 async fn store(db: &Db, report: DriftReport) -> Result<(), DbError> {
-    let json = serde_json::to_string(&report).unwrap_or_default();
-    db.run(move |c| {
-        c.execute(
-            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            params![format!("drift:{}", report.app), json],
-        )?;
-        Ok(())
-    })
-    .await
+    let json = serde_json::to_string(&report)
+        .map_err(|e| DbError::Corrupt(format!("drift report of {}: {e}", report.app)))?;
+    db.run(move |c| meta::set(c, &meta_key(&report.app), &json))
+        .await
 }
 
 /// The last drift report of an app, if one ran.
 pub async fn latest(db: &Db, app: &str) -> Result<Option<DriftReport>, DbError> {
-    let key = format!("drift:{app}");
-    let json: Option<String> = db
-        .run(move |c| {
-            Ok::<_, DbError>(
-                c.query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-                    .optional()?,
-            )
-        })
-        .await?;
-    Ok(json.and_then(|j| serde_json::from_str(&j).ok()))
+    let key = meta_key(app);
+    let json = db.run(move |c| meta::get(c, &key)).await?;
+    json.map(|j| serde_json::from_str(&j))
+        .transpose()
+        .map_err(|e| DbError::Corrupt(format!("meta.drift:{app}: {e}")))
 }
 
-/// `provision check --app SLUG [--fix] [--json]`.
-pub async fn check_cli(
-    ctx: Context,
-    app: Slug,
-    fix: bool,
-    json: bool,
-) -> Result<ExitCode, CliError> {
-    if ctx.settings.app(app.as_str()).is_none() {
-        return Err(CliError::usage(format!(
-            "no app {app:?} in the catalogue; the apps are listed in settings.toml"
-        )));
+/// Runs the drift check of every provisioned app every `drift_check_interval_secs`.
+pub async fn run_periodic(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    let secs = engine.settings.provisioning.drift_check_interval_secs;
+    if secs == 0 {
+        return;
     }
-    let engine = Engine::new(
-        ctx.service.db().clone(),
-        ctx.queue.clone(),
-        ctx.settings.clone(),
-    )
-    .map_err(|e| CliError::usage(e.to_string()))?;
-    let report = check(&engine, &app, fix).await.map_err(|e| match e {
-        DriftError::NotProvisioned(_) => CliError::usage(e.to_string()),
-        _ => CliError::failure(e.to_string()),
-    })?;
-    if json {
-        crate::cli::print_json(&report);
-    } else {
-        println!(
-            "{}: {} accounts in the app",
-            report.app, report.remote_accounts
-        );
-        for (title, items) in [
-            ("missing", &report.missing),
-            ("should be disabled", &report.should_be_disabled),
-            ("unknown to accessboard", &report.unknown),
-        ] {
-            println!("{title}: {}", items.len());
-            for i in items {
-                println!(
-                    "  {} {} ({})",
-                    i.email,
-                    i.user_name.as_deref().unwrap_or(""),
-                    i.reason
-                );
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        for app in &engine.settings.apps {
+            if app.scim.is_none() {
+                continue;
+            }
+            match check(&engine, &app.slug, false).await {
+                Ok(r) => {
+                    tracing::info!(app = %app.slug, missing = r.missing.len(), should_be_disabled = r.should_be_disabled.len(),
+                    unknown = r.unknown.len(), "drift check")
+                }
+                Err(e) => tracing::warn!(app = %app.slug, error = %e, "drift check failed"),
             }
         }
-        if fix {
-            println!("{} pairs marked for sync", report.fixed);
-        }
     }
-    Ok(ExitCode::SUCCESS)
 }

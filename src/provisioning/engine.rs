@@ -7,13 +7,13 @@ use std::time::{Duration, Instant};
 use tracing::Instrument;
 
 use super::backoff;
-use super::queue::{JobQueue, ReconcileJob};
-use super::reconcile::{self, Desired, DesiredAccess as RemoteAccess, OnDeprovision, Reconciled};
-use super::state::{self, Claim, LogEntry, Settle};
+use super::reconcile::{self, Desired, Reconciled};
 use crate::db::{Db, DbError, time};
-use crate::domain::DesiredAccess;
+use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus};
+use crate::identity::IdentityStore;
+use crate::pairs::{self, Claim, JobQueue, LogEntry, Pairs, ReconcileJob, Settle};
 use crate::scim::{ScimAuth, ScimClient, ScimConfig, ScimError};
-use crate::settings::{AuthKind, OnDeprovisionSetting, ScimSettings, Settings};
+use crate::settings::{AuthKind, ScimSettings, Settings};
 
 /// An app that can be provisioned: its client and settings.
 pub struct Target {
@@ -30,10 +30,6 @@ pub enum EngineError {
     Client { app: String, source: ScimError },
     #[error("app {app}: scim.base_url {url:?} is not a valid URL")]
     Url { app: String, url: String },
-    #[error("identity source: {0}")]
-    Identity(#[from] crate::identity::IdentityError),
-    #[error(transparent)]
-    Db(#[from] DbError),
 }
 
 /// The provisioning engine shared by workers, sweeper and drift checks.
@@ -49,7 +45,7 @@ pub struct Engine {
     /// This process' identity in `instances` and `claimed_by`.
     pub instance: String,
     /// Where the current name and email are read at reconcile time.
-    pub identities: Arc<dyn crate::identity::IdentityStore>,
+    pub identities: Arc<dyn IdentityStore>,
 }
 
 /// Builds the SCIM client configuration of one app from its settings.
@@ -91,6 +87,7 @@ impl Engine {
         db: Db,
         queue: JobQueue,
         settings: Arc<Settings>,
+        identities: Arc<dyn IdentityStore>,
     ) -> Result<Arc<Engine>, EngineError> {
         let timeout = Duration::from_secs(settings.provisioning.request_timeout_secs);
         let mut targets = HashMap::new();
@@ -115,7 +112,6 @@ impl Engine {
             std::process::id(),
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
-        let identities = crate::identity::open(&settings)?;
         Ok(Arc::new(Engine {
             db,
             queue,
@@ -146,7 +142,7 @@ impl Engine {
         let j = job.clone();
         let claim = self
             .db
-            .run(move |c| state::claim(c, &j, &instance, time::now()))
+            .run(move |c| pairs::claim(c, &j, &instance, time::now()))
             .await?;
         let Some(mut claim) = claim else {
             tracing::debug!("not due, or held by another worker");
@@ -174,7 +170,7 @@ impl Engine {
             .db
             .run(move |c| {
                 let now = time::now();
-                state::finish_with_log(c, &claim, &calls, &instance, settle, now)
+                pairs::finish_with_log(c, &claim, &calls, &instance, settle, now)
             })
             .await?;
         if let Some(next) = follow_up
@@ -255,20 +251,20 @@ impl Engine {
     fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
         match result {
             Ok(Reconciled::Provisioned { scim_id }) => Settle::Done {
-                status: "provisioned",
+                status: ProvisionStatus::Provisioned,
                 message: format!("account {scim_id} is active"),
                 scim_id: Some(scim_id),
             },
             Ok(Reconciled::Deprovisioned { scim_id }) => Settle::Done {
-                status: "deprovisioned",
+                status: ProvisionStatus::Deprovisioned,
                 message: match self.targets.get(&claim.app).map(|t| t.scim.on_deprovision) {
-                    Some(OnDeprovisionSetting::Delete) => "account deleted".into(),
+                    Some(Deprovision::Delete) => "account deleted".into(),
                     _ => "account disabled".into(),
                 },
                 scim_id,
             },
             Ok(Reconciled::NothingToDo) => Settle::Done {
-                status: "not_provisioned",
+                status: ProvisionStatus::NotProvisioned,
                 message: "no account in the app; nothing to disable".into(),
                 scim_id: None,
             },
@@ -283,22 +279,15 @@ impl Engine {
 
 /// What the app should hold for this pair, from the claim and the app's settings.
 pub fn desired(claim: &Claim, scim: &ScimSettings) -> Desired {
-    let access = match DesiredAccess::of(claim.role, claim.user_deleted, true, true) {
-        DesiredAccess::Active { admin } => RemoteAccess::Active { admin },
-        DesiredAccess::Absent | DesiredAccess::Unmanaged => RemoteAccess::Absent,
-    };
     Desired {
         external_id: claim.user_id.to_string(),
         user_name: render_user_name(&scim.user_name, claim),
         email: claim.email.clone(),
         display_name: claim.name.clone(),
         known_scim_id: claim.scim_id.clone(),
-        access,
+        access: DesiredAccess::of(claim.role, claim.user_deleted),
         admin_group: scim.admin_group.clone(),
-        on_deprovision: match scim.on_deprovision {
-            OnDeprovisionSetting::Disable => OnDeprovision::Disable,
-            OnDeprovisionSetting::Delete => OnDeprovision::Delete,
-        },
+        on_deprovision: scim.on_deprovision,
         manage_names: scim.manage_names,
     }
 }
@@ -315,7 +304,7 @@ pub fn render_user_name(template: &str, claim: &Claim) -> String {
 
 fn outcome_of(settle: &Settle) -> &'static str {
     match settle {
-        Settle::Done { status, .. } => status,
+        Settle::Done { status, .. } => status.as_str(),
         Settle::Retry { .. } => "error",
         Settle::Fail { .. } => "failed",
     }
@@ -353,11 +342,7 @@ impl Engine {
                 let now = time::now();
                 let mut jobs = Vec::new();
                 for id in &users {
-                    jobs.extend(crate::users::mark_for_sync(
-                        &tx,
-                        crate::users::Pairs::One(id, &app),
-                        now,
-                    )?);
+                    jobs.extend(pairs::mark_for_sync(&tx, Pairs::One(id, &app), now)?);
                 }
                 tx.commit()?;
                 Ok::<_, DbError>(jobs)

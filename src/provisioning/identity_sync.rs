@@ -1,27 +1,14 @@
 //! With Kratos: picks up identities created, changed or deleted in Kratos itself.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::engine::Engine;
 use crate::users::UserService;
 
 /// Runs the identity sync at start and every `identity.sync_interval_secs` until `stop`.
-pub async fn run(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
-    let service = match UserService::new(
-        engine.db.clone(),
-        Some(engine.queue.clone()),
-        engine.settings.clone(),
-    ) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!(error = %e, "identity sync cannot start");
-            return;
-        }
-    };
-    let every = Duration::from_secs(engine.settings.identity.sync_interval_secs.max(1));
+pub async fn run(service: UserService, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_secs(service.settings().identity.sync_interval_secs.max(1));
     loop {
         match service.sync_identities().await {
             Ok(_) => {}

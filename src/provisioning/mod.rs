@@ -1,93 +1,109 @@
-//! Provisioning: jobs, workers, sweeper, and the reconcile of one (user, app) pair.
+//! Provisioning: workers, sweeper, drift checks, and the reconcile of one (user, app) pair.
+//!
+//! Depends on `pairs` (the state it works on), `users` (the identity sync goes through
+//! the service), `scim` and `identity`; nothing here prints or knows the command line.
 
 mod backoff;
 pub mod drift;
 pub mod engine;
 mod identity_sync;
-pub mod queue;
 pub mod reconcile;
-pub mod state;
 pub mod worker;
 
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::cli::{CliError, Context};
+use crate::db::{DbError, time};
+use crate::pairs::{self, Progress};
+use crate::users::UserService;
 use engine::Engine;
 
-/// Starts workers, sweeper and (with Kratos) the identity sync; returns the stop switch and the tasks to await.
-pub fn spawn(engine: Arc<Engine>) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
+/// Starts workers, sweeper, the periodic drift check and (with Kratos) the identity sync;
+/// returns the stop switch and the tasks to await.
+pub fn spawn(
+    engine: Arc<Engine>,
+    service: UserService,
+) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
     let (stop, rx) = watch::channel(false);
     let mut tasks = vec![
         tokio::spawn(worker::run_workers(engine.clone(), rx.clone())),
         tokio::spawn(worker::run_sweeper(engine.clone(), rx.clone())),
+        tokio::spawn(drift::run_periodic(engine.clone(), rx.clone())),
     ];
     if engine.identities.is_remote() {
-        tasks.push(tokio::spawn(identity_sync::run(engine, rx)));
+        tasks.push(tokio::spawn(identity_sync::run(service, rx)));
     }
     (stop, tasks)
 }
 
-/// `provision run [--wait] [--timeout]`: work in this process until nothing is due.
-pub async fn run_once(
-    ctx: Context,
+/// How a run in this process ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every pair settled, none failed.
+    Settled,
+    /// Nothing is due any more, but some pairs failed (or, without `wait`, wait to retry).
+    SomeFailed(Progress),
+    /// The deadline passed with pairs unsettled.
+    TimedOut {
+        /// How many pairs were still unsettled.
+        unsettled: i64,
+    },
+}
+
+/// Why a run could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot enqueue due pairs: {0}")]
+    Queue(String),
+}
+
+/// `provision run`: works in this process until nothing is due (with `wait`, until no
+/// retry is pending either) or `deadline`; `on_progress` sees every change of the counts.
+pub async fn run_until_settled(
+    engine: &Arc<Engine>,
+    service: &UserService,
     wait: bool,
-    timeout: Option<Duration>,
-) -> Result<ExitCode, CliError> {
-    let engine = Engine::new(
-        ctx.service.db().clone(),
-        ctx.queue.clone(),
-        ctx.settings.clone(),
-    )
-    .map_err(|e| CliError::usage(e.to_string()))?;
-    // Changes made in Kratos itself first, so this run provisions them too.
-    if let Err(e) = ctx.service.sync_identities().await {
-        eprintln!("accessboard: identity sync failed: {e}; pairs that need it will be retried");
-    }
-    worker::tick(&engine, true)
+    deadline: Option<tokio::time::Instant>,
+    mut on_progress: impl FnMut(&Progress),
+) -> Result<RunOutcome, RunError> {
+    worker::tick(engine, true)
         .await
-        .map_err(|e| CliError::failure(e.to_string()))?;
-    let (stop, tasks) = spawn(engine.clone());
-    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
-    let mut last_line = String::new();
+        .map_err(|e| RunError::Queue(e.to_string()))?;
+    let (stop, tasks) = spawn(engine.clone(), service.clone());
+    let mut last = None;
     let outcome = loop {
         tokio::time::sleep(Duration::from_millis(250)).await;
-        let p = engine
-            .db
-            .run(|c| state::progress(c, crate::db::time::now()))
-            .await
-            .map_err(|e| CliError::failure(e.to_string()))?;
-        let line = format!(
-            "{}/{} settled, {} errors, {} failed",
-            p.total - p.pending - p.errors,
-            p.total,
-            p.errors,
-            p.failed
-        );
-        if line != last_line {
-            eprintln!("{line}");
-            last_line = line;
+        let p = match engine.db.run(|c| pairs::progress(c, time::now())).await {
+            Ok(p) => p,
+            Err(e) => {
+                let _ = stop.send(true);
+                return Err(RunError::Db(e));
+            }
+        };
+        if last != Some(p) {
+            on_progress(&p);
+            last = Some(p);
         }
         let unsettled = p.pending + if wait { p.errors } else { 0 };
         if unsettled == 0 {
             break if p.failed == 0 && (wait || p.errors == 0) {
-                0
+                RunOutcome::Settled
             } else {
-                1
+                RunOutcome::SomeFailed(p)
             };
         }
         if deadline.is_some_and(|d| tokio::time::Instant::now() >= d) {
-            eprintln!("timed out with {unsettled} pairs unsettled");
-            break 1;
+            break RunOutcome::TimedOut { unsettled };
         }
     };
     let _ = stop.send(true);
     for t in tasks {
         let _ = t.await;
     }
-    worker::release(&engine).await;
-    Ok(ExitCode::from(outcome))
+    worker::release(engine).await;
+    Ok(outcome)
 }

@@ -3,29 +3,8 @@
 //! Pure with respect to storage: it gets what should be and returns what it did; the
 //! caller records the outcome and the session's journal.
 
+use crate::domain::{Deprovision, DesiredAccess};
 use crate::scim::{Email, Name, ScimError, ScimSession, ScimUser, UserKey};
-
-/// What the app should hold for the person.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DesiredAccess {
-    /// An active account; in the admin group exactly when `admin`.
-    Active {
-        /// Membership of the app's admin group.
-        admin: bool,
-    },
-    /// No usable account.
-    Absent,
-}
-
-/// What "no access" does to an existing account.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OnDeprovision {
-    /// Set `active: false` (the default: reversible, like Okta and Entra do).
-    #[default]
-    Disable,
-    /// DELETE the account.
-    Delete,
-}
 
 /// The desired state of one pair, as the caller read it from the database and settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,7 +24,7 @@ pub struct Desired {
     /// The app's admin group, when admin rights are provisioned.
     pub admin_group: Option<String>,
     /// Disable or delete on revoke.
-    pub on_deprovision: OnDeprovision,
+    pub on_deprovision: Deprovision,
     /// Whether accessboard overwrites names on update (apps like Zulip let users change theirs).
     pub manage_names: bool,
 }
@@ -91,13 +70,13 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
                 set_admin(session, group, &id, false).await?;
             }
             match desired.on_deprovision {
-                OnDeprovision::Disable => {
+                Deprovision::Disable => {
                     if account.active != Some(false) {
                         session.deactivate_user(&id).await?;
                     }
                     Ok(Reconciled::Deprovisioned { scim_id: Some(id) })
                 }
-                OnDeprovision::Delete => {
+                Deprovision::Delete => {
                     session.delete_user(&id).await?;
                     Ok(Reconciled::Deprovisioned { scim_id: None })
                 }

@@ -7,9 +7,8 @@ use apalis::prelude::*;
 use tokio::sync::watch;
 
 use super::engine::Engine;
-use super::queue::ReconcileJob;
-use super::state;
 use crate::db::time;
+use crate::pairs::{self, ReconcileJob};
 
 /// A silent process loses its claims after this long.
 pub const DEAD_AFTER_SECS: i64 = 15;
@@ -111,10 +110,10 @@ pub async fn tick(
         .db
         .run(move |c| {
             let now = time::now();
-            state::heartbeat(c, &instance, now)?;
-            let reclaimed = state::reclaim_orphans(c, now, DEAD_AFTER_SECS)?;
+            pairs::heartbeat(c, &instance, now)?;
+            let reclaimed = pairs::reclaim_orphans(c, now, DEAD_AFTER_SECS)?;
             let jobs = if full || reclaimed > 0 {
-                state::due_pairs(c, now)?
+                pairs::due_pairs(c, now)?
             } else {
                 Vec::new()
             };
@@ -137,7 +136,7 @@ pub async fn tick(
             .db
             .run(|c| {
                 let tx = c.transaction()?;
-                crate::users::purge_removed_users(&tx)?;
+                pairs::purge_removed_users(&tx)?;
                 tx.commit()?;
                 Ok::<_, crate::db::DbError>(())
             })
@@ -151,7 +150,7 @@ pub async fn release(engine: &Arc<Engine>) {
     let instance = engine.instance.clone();
     match engine
         .db
-        .run(move |c| state::release(c, &instance, time::now()))
+        .run(move |c| pairs::release(c, &instance, time::now()))
         .await
     {
         Ok(0) => {}

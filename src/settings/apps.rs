@@ -56,7 +56,7 @@ pub struct ScimSettings {
     pub admin_group: Option<String>,
     /// What revoking access does to the account.
     #[serde(default)]
-    pub on_deprovision: OnDeprovisionSetting,
+    pub on_deprovision: crate::domain::Deprovision,
     /// Content-Type of request bodies.
     #[serde(default = "default_content_type")]
     pub content_type: String,
@@ -75,17 +75,6 @@ pub enum AuthKind {
     Basic,
     /// No credentials.
     None,
-}
-
-/// `on_deprovision`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OnDeprovisionSetting {
-    /// `active: false`
-    #[default]
-    Disable,
-    /// DELETE the account.
-    Delete,
 }
 
 fn default_auth() -> AuthKind {

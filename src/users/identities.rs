@@ -138,10 +138,7 @@ impl UserService {
         if !self.identities.is_remote() {
             return Ok(None);
         }
-        Ok(self
-            .db
-            .run(|c: &mut Conn| identity::outage(c).map_err(crate::db::DbError::from))
-            .await?)
+        Ok(self.db.run(|c: &mut Conn| identity::outage(c)).await?)
     }
 
     /// Brings accessboard's people in line with the identity source: new
@@ -157,10 +154,7 @@ impl UserService {
             Err(e) => {
                 let message = e.to_string();
                 self.db
-                    .run(move |c: &mut Conn| {
-                        identity::record_outage(c, &message, time::now())
-                            .map_err(crate::db::DbError::from)
-                    })
+                    .run(move |c: &mut Conn| identity::record_outage(c, &message, time::now()))
                     .await?;
                 return Err(e.into());
             }
@@ -191,7 +185,7 @@ fn apply(
     tx: &rusqlite::Transaction<'_>,
     remote: Vec<identity::RemoteIdentity>,
     now: i64,
-) -> Result<(IdentitySync, Vec<crate::provisioning::queue::ReconcileJob>), ServiceError> {
+) -> Result<(IdentitySync, Vec<crate::pairs::ReconcileJob>), ServiceError> {
     let mut report = IdentitySync::default();
     let mut jobs = Vec::new();
     let apps = store::load_apps(tx)?;

@@ -6,7 +6,7 @@
 
 mod identities;
 mod import;
-mod marks;
+pub mod password;
 mod store;
 
 use std::sync::Arc;
@@ -17,13 +17,13 @@ use uuid::Uuid;
 use crate::db::{Conn, Db, DbError, time};
 use crate::domain::{Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::identity::{IdentityError, IdentityStore};
-use crate::provisioning::queue::{JobQueue, ReconcileJob};
+use crate::pairs::{JobQueue, Pairs, ReconcileJob, mark_for_sync};
 use crate::settings::Settings;
 
 pub use identities::IdentitySync;
 use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
-pub use marks::{Pairs, mark_for_sync, purge_removed_users};
+pub use password::hash_password;
 
 /// What went wrong with a change; mapped to pages and exit codes at the edge.
 #[derive(Debug, thiserror::Error)]
@@ -67,25 +67,30 @@ impl ServiceError {
 #[derive(Clone)]
 pub struct UserService {
     db: Db,
-    queue: Option<JobQueue>,
+    queue: JobQueue,
     settings: Arc<Settings>,
     identities: Arc<dyn IdentityStore>,
 }
 
 impl UserService {
-    /// Builds the service; with no queue, marked pairs wait for the sweeper.
+    /// Builds the service over the stores the application opened.
     pub fn new(
         db: Db,
-        queue: Option<JobQueue>,
+        queue: JobQueue,
         settings: Arc<Settings>,
-    ) -> Result<Self, ServiceError> {
-        let identities = crate::identity::open(&settings)?;
-        Ok(UserService {
+        identities: Arc<dyn IdentityStore>,
+    ) -> Self {
+        UserService {
             db,
             queue,
             settings,
             identities,
-        })
+        }
+    }
+
+    /// The job queue.
+    pub fn queue(&self) -> &JobQueue {
+        &self.queue
     }
 
     /// Where identities live (accessboard itself, or Kratos).
@@ -119,7 +124,7 @@ impl UserService {
             .write(move |tx, now| {
                 let apps = store::load_apps(tx)?;
                 let user = store::insert_user(tx, &apps, &new, id, now)?;
-                let jobs = store::due_jobs_of_users(tx, &[user.id])?;
+                let jobs = crate::pairs::jobs_of_users(tx, &[user.id])?;
                 Ok((user, jobs))
             })
             .await;
@@ -321,7 +326,7 @@ impl UserService {
                 }
             }
             errors.sort_by_key(|e| e.line);
-            let jobs = store::due_jobs_of_users(tx, &created)?;
+            let jobs = crate::pairs::jobs_of_users(tx, &created)?;
             Ok((
                 ImportReport {
                     created: created.len(),
@@ -358,8 +363,7 @@ impl UserService {
 
     /// Enqueues after commit; a failure only delays the jobs until the next sweep.
     async fn enqueue(&self, jobs: &[ReconcileJob]) {
-        let Some(queue) = &self.queue else { return };
-        if let Err(e) = queue.enqueue(jobs).await {
+        if let Err(e) = self.queue.enqueue(jobs).await {
             tracing::warn!(error = %e, jobs = jobs.len(), "enqueue failed; the sweeper will pick these pairs up");
         }
     }

@@ -6,9 +6,11 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::ServiceError;
-use super::marks::{Pairs, mark_for_sync, purge_removed_users};
+use crate::db::columns::RowExt;
 use crate::domain::{DesiredAccess, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
-use crate::provisioning::queue::ReconcileJob;
+use crate::pairs::{
+    Pairs, ReconcileJob, initial_status, mark_for_sync, purge_removed_users, unmanage,
+};
 use crate::settings::Settings;
 
 /// What a change needs to know about an app.
@@ -155,20 +157,14 @@ pub fn insert_user(
     )?;
     for (slug, app) in apps {
         let role = roles.get(slug.as_str()).copied().unwrap_or(Role::None);
-        let marked = matches!(
-            DesiredAccess::of(role, false, app.installed, app.scim_enabled),
-            DesiredAccess::Active { .. }
-        );
-        let status = if marked {
-            "sync_needed"
-        } else {
-            "not_provisioned"
-        };
+        let marked = app.installed
+            && app.scim_enabled
+            && matches!(DesiredAccess::of(role, false), DesiredAccess::Active { .. });
         insert.execute(params![
             id.to_string(),
             slug,
-            role.as_str(),
-            status,
+            role,
+            initial_status(marked),
             marked as i64,
             now
         ])?;
@@ -180,32 +176,6 @@ pub fn insert_user(
         is_admin: new.is_admin,
         deleted: false,
     })
-}
-
-/// The jobs for the `sync_needed` pairs of freshly created users.
-pub fn due_jobs_of_users(
-    tx: &Transaction<'_>,
-    ids: &[Uuid],
-) -> Result<Vec<ReconcileJob>, ServiceError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT app_slug, due_seq FROM app_access WHERE user_id = ?1 AND status = 'sync_needed'",
-    )?;
-    let mut jobs = Vec::new();
-    for id in ids {
-        let rows = stmt.query_map([id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-        })?;
-        for row in rows {
-            let (app, due_seq) = row?;
-            jobs.push(ReconcileJob {
-                user_id: *id,
-                app,
-                due_seq,
-                run_at: None,
-            });
-        }
-    }
-    Ok(jobs)
 }
 
 /// Applies an update; a new name or email re-provisions every app the user has access to.
@@ -261,20 +231,20 @@ pub fn set_access(
     now: i64,
 ) -> Result<Vec<ReconcileJob>, ServiceError> {
     app_exists(tx, app)?;
-    let current: Option<String> = tx
+    let current: Option<Role> = tx
         .query_row(
             "SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
             params![user.to_string(), app.as_str()],
-            |r| r.get(0),
+            |r| r.typed(0, "app_access"),
         )
         .optional()?;
-    if current.as_deref() == Some(role.as_str()) {
+    if current == Some(role) {
         return Ok(Vec::new());
     }
     tx.execute(
         "INSERT INTO app_access (user_id, app_slug, role, status_since) VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (user_id, app_slug) DO UPDATE SET role = excluded.role",
-        params![user.to_string(), app.as_str(), role.as_str(), now],
+        params![user.to_string(), app.as_str(), role, now],
     )?;
     Ok(mark_for_sync(tx, Pairs::One(&user, app.as_str()), now)?)
 }
@@ -322,20 +292,8 @@ pub fn uninstall_app(
         "UPDATE apps SET installed = 0 WHERE slug = ?1",
         [app.as_str()],
     )?;
-    unmanage_pairs(tx, app.as_str(), now)?;
+    unmanage(tx, app.as_str(), now)?;
     Ok(Vec::new())
-}
-
-/// Sets every pair of an app `not_provisioned`; bumping the generation voids in-flight results.
-fn unmanage_pairs(tx: &Transaction<'_>, app: &str, now: i64) -> Result<(), ServiceError> {
-    tx.execute(
-        "UPDATE app_access SET status = 'not_provisioned', desired_gen = desired_gen + 1,
-            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1
-         WHERE app_slug = ?2 AND status != 'not_provisioned'",
-        params![now, app],
-    )?;
-    purge_removed_users(tx)?;
-    Ok(())
 }
 
 /// Puts `error` and `failed` pairs back to `sync_needed`.
@@ -345,37 +303,11 @@ pub fn retry(
     user: Option<Uuid>,
     now: i64,
 ) -> Result<Vec<ReconcileJob>, ServiceError> {
-    let mut stmt = tx.prepare_cached(
-        "UPDATE app_access SET status = 'sync_needed', attempts = 0, next_attempt_at = NULL,
-            due_seq = due_seq + 1, status_since = ?1
-         WHERE status IN ('error', 'failed')
-           AND (?2 IS NULL OR app_slug = ?2) AND (?3 IS NULL OR user_id = ?3)
-           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
-         RETURNING user_id, app_slug, due_seq",
-    )?;
-    let rows = stmt.query_map(
-        params![now, app.map(Slug::as_str), user.map(|u| u.to_string())],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        },
-    )?;
-    let mut jobs = Vec::new();
-    for row in rows {
-        let (user, app, due_seq) = row?;
-        if let Ok(user_id) = Uuid::parse_str(&user) {
-            jobs.push(ReconcileJob {
-                user_id,
-                app,
-                due_seq,
-                run_at: None,
-            });
-        }
-    }
-    Ok(jobs)
+    let pairs = Pairs::Unsettled {
+        app: app.map(Slug::as_str),
+        user: user.as_ref(),
+    };
+    Ok(mark_for_sync(tx, pairs, now)?)
 }
 
 /// Mirrors settings.toml into `apps` and fills in missing access rows.
@@ -401,7 +333,7 @@ pub fn sync_catalogue(
             params![slug, now],
         )?;
         match before.get(slug) {
-            Some(old) if old.scim_enabled && !scim => unmanage_pairs(tx, slug, now)?,
+            Some(old) if old.scim_enabled && !scim => unmanage(tx, slug, now)?,
             Some(old) if !old.scim_enabled && scim => {
                 jobs.extend(mark_for_sync(tx, Pairs::AppRelevant(slug), now)?);
             }
@@ -416,7 +348,7 @@ pub fn sync_catalogue(
         .collect();
     for slug in gone {
         tx.execute("UPDATE apps SET scim_enabled = 0 WHERE slug = ?1", [&slug])?;
-        unmanage_pairs(tx, &slug, now)?;
+        unmanage(tx, &slug, now)?;
     }
     Ok(jobs)
 }

@@ -31,12 +31,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 
 /// Prometheus text exposition.
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let Some(queue) = &state.queue else {
-        return HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("metrics need the job queue");
-    };
-    match crate::metrics::render(state.service.db(), queue).await {
+    match crate::metrics::render(state.service.db(), &state.queue).await {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; version=0.0.4; charset=utf-8")
             .body(text),

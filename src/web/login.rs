@@ -8,9 +8,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, auth, session, throttle};
-use crate::db::web_read;
+use super::{AppState, WebError, session, throttle};
+use crate::db::sessions;
 use crate::domain::Email;
+use crate::users::password as auth;
 
 /// A hash to check against when the account does not exist, so both cases take as long.
 static DUMMY_HASH: LazyLock<String> =
@@ -104,7 +105,7 @@ pub async fn submit(
     let account = match Email::parse(&form.email) {
         Ok(e) => {
             let norm = e.normalized().to_owned();
-            db.run(move |c| web_read::admin_login(c, &norm)).await?
+            db.run(move |c| sessions::admin_login(c, &norm)).await?
         }
         Err(_) => None,
     };

@@ -6,7 +6,6 @@
 //! paths are served without a signed-in dashboard admin.
 
 mod assets;
-pub mod auth;
 mod csrf;
 mod error;
 mod guard;
@@ -34,8 +33,10 @@ pub use setup::ensure_setup_link;
 pub struct AppState {
     /// The service (and through it, the database and settings).
     pub service: crate::users::UserService,
-    /// The job queue, for /metrics and drift checks (absent in some tests).
-    pub queue: Option<crate::provisioning::queue::JobQueue>,
+    /// The job queue, for /metrics.
+    pub queue: crate::pairs::JobQueue,
+    /// The provisioning engine, for drift checks.
+    pub engine: std::sync::Arc<crate::provisioning::engine::Engine>,
 }
 
 /// Paths served without signing in.
@@ -60,14 +61,15 @@ pub struct WebApp {
 
 impl WebApp {
     /// Loads (or creates, first time) the session key from the database; blocking.
-    pub fn new(
-        service: crate::users::UserService,
-        queue: Option<crate::provisioning::queue::JobQueue>,
-    ) -> Result<WebApp, WebError> {
-        let key = session::load_or_create_key(service.db())?;
-        let secure = service.settings().server.secure_cookies;
+    pub fn new(app: &crate::app::App) -> Result<WebApp, WebError> {
+        let key = session::load_or_create_key(app.service.db())?;
+        let secure = app.settings.server.secure_cookies;
         Ok(WebApp {
-            state: web::Data::new(AppState { service, queue }),
+            state: web::Data::new(AppState {
+                service: app.service.clone(),
+                queue: app.queue.clone(),
+                engine: app.engine.clone(),
+            }),
             key,
             secure,
         })

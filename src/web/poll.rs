@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 use uuid::Uuid;
 
-use crate::db::web_read;
+use crate::db::pairs;
 use crate::web::layout::{self, pair_id};
 use crate::web::pages::app_detail::pair_row;
 use crate::web::session::CurrentAdmin;
@@ -55,7 +55,7 @@ pub async fn poll(
     let rows = state
         .service
         .db()
-        .run(move |c| web_read::pairs(c, &keys))
+        .run(move |c| pairs::pairs(c, &keys))
         .await?;
     let mut transient = false;
     let body = html! {

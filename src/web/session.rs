@@ -13,7 +13,7 @@ use rand::Rng;
 use uuid::Uuid;
 
 use super::WebError;
-use crate::db::{Db, DbError, time, web_read};
+use crate::db::{Db, DbError, meta, sessions, time};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "accessboard_session";
@@ -48,7 +48,7 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
 /// The cookie signing key, created on first start (blocking).
 pub fn load_or_create_key(db: &Db) -> Result<Key, WebError> {
     let conn = db.conn()?;
-    if let Some(bytes) = web_read::meta_get(&conn, KEY_META)?
+    if let Some(bytes) = meta::get(&conn, KEY_META)?
         .as_deref()
         .and_then(from_hex)
         .filter(|b| b.len() == 64)
@@ -56,13 +56,9 @@ pub fn load_or_create_key(db: &Db) -> Result<Key, WebError> {
         return Ok(Key::from(&bytes));
     }
     let hex = random_hex(64);
-    conn.execute(
-        "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO NOTHING",
-        rusqlite::params![KEY_META, hex],
-    )
-    .map_err(DbError::from)?;
+    meta::set_if_absent(&conn, KEY_META, &hex)?;
     // Another process may have won the race: use whatever is stored.
-    let stored = web_read::meta_get(&conn, KEY_META)?
+    let stored = meta::get(&conn, KEY_META)?
         .as_deref()
         .and_then(from_hex)
         .filter(|b| b.len() == 64)
@@ -133,7 +129,7 @@ pub async fn start(db: &Db, session: &Session, user: Uuid) -> Result<(), WebErro
     session.clear();
     let sid = random_hex(32);
     let stored = sid.clone();
-    db.run(move |c| web_read::session_create(c, &stored, user, time::now()))
+    db.run(move |c| sessions::session_create(c, &stored, user, time::now()))
         .await?;
     session.insert(SID, sid)?;
     session.insert(CSRF, random_hex(32))?;
@@ -141,7 +137,7 @@ pub async fn start(db: &Db, session: &Session, user: Uuid) -> Result<(), WebErro
 }
 
 async fn end_sid(db: &Db, sid: String) -> Result<(), WebError> {
-    db.run(move |c| web_read::session_delete(c, &sid, time::now() - IDLE_SECS))
+    db.run(move |c| sessions::session_delete(c, &sid, time::now() - IDLE_SECS))
         .await?;
     Ok(())
 }
@@ -166,11 +162,11 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
     let admin = db
         .run(move |c| {
             let now = time::now();
-            let found = web_read::session_admin(c, &sid, now - MAX_AGE_SECS, now - IDLE_SECS)?;
+            let found = sessions::session_admin(c, &sid, now - MAX_AGE_SECS, now - IDLE_SECS)?;
             if let Some(a) = &found
                 && now - a.last_seen_at > TOUCH_SECS
             {
-                web_read::session_touch(c, &sid, now)?;
+                sessions::session_touch(c, &sid, now)?;
             }
             Ok::<_, DbError>(found)
         })

@@ -8,9 +8,10 @@ use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, auth, session};
-use crate::db::{time, web_read};
+use super::{AppState, WebError, session};
+use crate::db::{meta, sessions, time};
 use crate::domain::{Email, NewUser, PersonName, UserUpdate};
+use crate::users::password as auth;
 use crate::users::{ServiceError, UserService};
 
 const META_KEY: &str = "setup_token";
@@ -33,8 +34,8 @@ pub async fn ensure_setup_link(service: &UserService) -> Result<Option<String>, 
         .public_url
         .trim_end_matches('/')
         .to_owned();
-    if db.run(|c| web_read::admin_exists(c)).await? {
-        db.run(|c| web_read::meta_delete(c, META_KEY)).await?;
+    if db.run(|c| sessions::admin_exists(c)).await? {
+        db.run(|c| meta::delete(c, META_KEY)).await?;
         return Ok(None);
     }
     let token = session::random_hex(32);
@@ -48,8 +49,7 @@ pub async fn ensure_setup_link(service: &UserService) -> Result<Option<String>, 
         expires_at: time::now() + VALID_SECS,
     })
     .map_err(|e| WebError::Internal(e.to_string()))?;
-    db.run(move |c| web_read::meta_set(c, META_KEY, &stored))
-        .await?;
+    db.run(move |c| meta::set(c, META_KEY, &stored)).await?;
     Ok(Some(format!("{base}/setup?token={token}")))
 }
 
@@ -63,12 +63,7 @@ enum Refusal {
 async fn check(state: &AppState, token: &str) -> Result<Result<String, Refusal>, WebError> {
     let db = state.service.db().clone();
     let (admin, stored) = db
-        .run(|c| {
-            Ok::<_, crate::db::DbError>((
-                web_read::admin_exists(c)?,
-                web_read::meta_get(c, META_KEY)?,
-            ))
-        })
+        .run(|c| Ok::<_, crate::db::DbError>((sessions::admin_exists(c)?, meta::get(c, META_KEY)?)))
         .await?;
     if admin {
         return Ok(Err(Refusal::Done));
@@ -218,10 +213,7 @@ pub async fn submit(
     };
     // Single use: whoever deletes the stored token first goes on.
     let db = state.service.db().clone();
-    if !db
-        .run(move |c| web_read::meta_take(c, META_KEY, &stored))
-        .await?
-    {
+    if !db.run(move |c| meta::take(c, META_KEY, &stored)).await? {
         return Ok(refusal_page(Refusal::Invalid));
     }
     let service = &state.service;
@@ -245,7 +237,7 @@ pub async fn submit(
     }
     service.set_password_hash(&email, Some(hash)).await?;
     let norm = email.normalized().to_owned();
-    let Some((id, _)) = db.run(move |c| web_read::admin_login(c, &norm)).await? else {
+    let Some((id, _)) = db.run(move |c| sessions::admin_login(c, &norm)).await? else {
         return Err(WebError::Internal("the new admin cannot be found".into()));
     };
     session::start(&db, &session, id).await?;

@@ -9,8 +9,8 @@
 //!
 //! A successful sign-in clears the account's count (not the address's).
 
-use crate::db::{Db, DbError, time, web_read};
-use web_read::Throttle;
+use crate::db::throttle::{self as store, Throttle};
+use crate::db::{Db, DbError, time};
 
 /// Window in which failures add up.
 pub const WINDOW_SECS: i64 = 15 * 60;
@@ -47,7 +47,7 @@ pub async fn wait_secs(db: &Db, keys: &Keys) -> Result<i64, DbError> {
         let now = time::now();
         let mut wait = 0;
         for k in [&keys.account, &keys.address] {
-            if let Some(t) = web_read::throttle_get(c, k)? {
+            if let Some(t) = store::get(c, k)? {
                 wait = wait.max(t.locked_until - now);
             }
         }
@@ -70,7 +70,7 @@ pub async fn failed(db: &Db, keys: &Keys) -> Result<(), DbError> {
     db.run(move |c| {
         let now = time::now();
         for (k, free) in [(&keys.account, ACCOUNT_FREE), (&keys.address, ADDRESS_FREE)] {
-            let mut t = web_read::throttle_get(c, k)?.unwrap_or_default();
+            let mut t = store::get(c, k)?.unwrap_or_default();
             if now - t.window_start > WINDOW_SECS && t.locked_until <= now {
                 t = Throttle {
                     failures: 0,
@@ -85,7 +85,7 @@ pub async fn failed(db: &Db, keys: &Keys) -> Result<(), DbError> {
                 // a lock keeps the window open, so the next failure doubles it
                 t.window_start = now;
             }
-            web_read::throttle_put(c, k, t, now - 24 * 3600)?;
+            store::put(c, k, t, now - 24 * 3600)?;
         }
         Ok(())
     })
@@ -95,7 +95,7 @@ pub async fn failed(db: &Db, keys: &Keys) -> Result<(), DbError> {
 /// Clears the account's failures after a successful sign-in.
 pub async fn succeeded(db: &Db, keys: &Keys) -> Result<(), DbError> {
     let key = keys.account.clone();
-    db.run(move |c| web_read::throttle_clear(c, &key)).await
+    db.run(move |c| store::clear(c, &key)).await
 }
 
 #[cfg(test)]

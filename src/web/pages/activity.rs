@@ -4,8 +4,8 @@ use actix_web::{HttpResponse, web};
 use maud::html;
 
 use super::PER_PAGE;
+use crate::db::pairs::{self, ActivityQuery};
 use crate::db::read;
-use crate::db::web_read::{self, ActivityQuery};
 use crate::web::layout::{self, Nav, page, pagination, when};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
@@ -44,8 +44,8 @@ pub async fn list(
         .run(move |c| {
             Ok::<_, crate::db::DbError>((
                 read::apps(c)?,
-                web_read::outcomes(c)?,
-                web_read::activity(c, &q)?,
+                pairs::outcomes(c)?,
+                pairs::activity(c, &q)?,
             ))
         })
         .await?;

@@ -5,8 +5,8 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::PER_PAGE;
+use crate::db::pairs::{self, PairRow};
 use crate::db::read;
-use crate::db::web_read::{self, PairRow};
 use crate::domain::{ProvisionStatus, Slug};
 use crate::web::guard::is_htmx;
 use crate::web::layout::{
@@ -82,7 +82,7 @@ pub async fn show(
         .db()
         .run(move |c| {
             let apps = read::apps(c)?;
-            let pairs = web_read::app_pairs(c, &app, status, (page_no - 1) * PER_PAGE, PER_PAGE)?;
+            let pairs = pairs::app_pairs(c, &app, status, (page_no - 1) * PER_PAGE, PER_PAGE)?;
             Ok::<_, crate::db::DbError>((apps, pairs))
         })
         .await?;
@@ -170,7 +170,7 @@ pub async fn retry_one(
     let rows = state
         .service
         .db()
-        .run(move |c| web_read::pairs(c, &key))
+        .run(move |c| pairs::pairs(c, &key))
         .await?;
     let live = rows.iter().any(|p| p.status.is_transient());
     Ok(layout::ok(html! {

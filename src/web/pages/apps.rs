@@ -182,17 +182,7 @@ pub async fn sync_now(
 
 /// Runs one drift check now; `drift::check` keeps its report for the report page.
 async fn run_drift_check(state: &AppState, app: &Slug) -> Result<DriftReport, String> {
-    let queue = state
-        .queue
-        .clone()
-        .ok_or("drift checks need the job queue")?;
-    let engine = crate::provisioning::engine::Engine::new(
-        state.service.db().clone(),
-        queue,
-        state.service.settings().clone(),
-    )
-    .map_err(|e| e.to_string())?;
-    drift::check(&engine, app, false)
+    drift::check(&state.engine, app, false)
         .await
         .map_err(|e| e.to_string())
 }

@@ -9,10 +9,11 @@ use uuid::Uuid;
 use crate::db::read::{self, AppRow, UserRow};
 use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
 use crate::users::ServiceError;
+use crate::users::password as auth;
 use crate::web::guard::is_htmx;
 use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
 use crate::web::session::CurrentAdmin;
-use crate::web::{AppState, WebError, auth};
+use crate::web::{AppState, WebError};
 
 /// What the form holds: as typed, or as stored.
 #[derive(Debug, Clone, Default)]

@@ -1,4 +1,4 @@
-//! The pair's provisioning record in `app_access`: claim, finish, reclaim, sweep.
+//! The pair's provisioning record in `app_access`: claim a due pair, record how the attempt ended.
 //!
 //! These are the only writes the engine makes; each is one short statement or
 //! transaction, so the dashboard never waits on a SCIM call.
@@ -6,10 +6,11 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
+use super::mark::purge_removed_users;
 use super::queue::ReconcileJob;
 use crate::db::DbError;
-use crate::domain::Role;
-use crate::users::purge_removed_users;
+use crate::db::columns::RowExt;
+use crate::domain::{ProvisionStatus, Role};
 
 /// A pair this process now holds (`status = 'syncing'`), with what a reconcile needs.
 #[derive(Debug, Clone)]
@@ -53,7 +54,7 @@ pub fn claim(
         )?
         .query_row(
             params![job.user_id.to_string(), job.app, instance, now],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
+            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
         )
         .optional()?;
     let Some((role, scim_id, generation, attempts)) = row else {
@@ -68,7 +69,7 @@ pub fn claim(
     Ok(Some(Claim {
         user_id: job.user_id,
         app: job.app.clone(),
-        role: Role::parse(&role).unwrap_or(Role::None),
+        role,
         scim_id,
         generation,
         attempts,
@@ -83,8 +84,8 @@ pub fn claim(
 pub enum Settle {
     /// Done: the new status and the account id.
     Done {
-        /// `provisioned`, `deprovisioned` or `not_provisioned`.
-        status: &'static str,
+        /// `Provisioned`, `Deprovisioned` or `NotProvisioned`.
+        status: ProvisionStatus,
         /// The account id in the app (kept even after disabling).
         scim_id: Option<String>,
         /// What to tell the admin.
@@ -143,12 +144,12 @@ fn finish_in(
     settle: Settle,
     now: i64,
 ) -> Result<Option<ReconcileJob>, DbError> {
-    let current: Option<(i64, String, Option<String>, i64)> = tx
+    let current: Option<(i64, ProvisionStatus, Option<String>, i64)> = tx
         .prepare_cached(
             "SELECT desired_gen, status, claimed_by, due_seq FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
         )?
         .query_row(params![claim.user_id.to_string(), claim.app], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            Ok((r.get(0)?, r.typed(1, "app_access")?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
     let Some((desired_gen, status, holder, due_seq)) = current else {
@@ -160,7 +161,7 @@ fn finish_in(
         | Settle::Retry { scim_id, .. }
         | Settle::Fail { scim_id, .. } => scim_id.clone(),
     };
-    if status != "syncing" || holder.as_deref() != Some(instance) {
+    if status != ProvisionStatus::Syncing || holder.as_deref() != Some(instance) {
         // The claim was voided (app uninstalled, or taken back as orphaned):
         // keep only what we learnt about the account.
         if let Some(id) = learnt {
@@ -302,93 +303,4 @@ fn insert_log(
         ])?;
     }
     Ok(())
-}
-
-/// Records that this process is alive; claims of silent processes are taken back.
-pub fn heartbeat(conn: &Connection, instance: &str, now: i64) -> Result<(), DbError> {
-    conn.execute(
-        "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
-         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
-        params![instance, now],
-    )?;
-    Ok(())
-}
-
-/// Gives back this process' claims and forgets it (clean shutdown).
-pub fn release(conn: &Connection, instance: &str, now: i64) -> Result<usize, DbError> {
-    let n = conn.execute(
-        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?2
-         WHERE status = 'syncing' AND claimed_by = ?1",
-        params![instance, now],
-    )?;
-    conn.execute("DELETE FROM instances WHERE id = ?1", [instance])?;
-    Ok(n)
-}
-
-/// Takes back `syncing` pairs whose holder stopped beating for `dead_after` seconds.
-pub fn reclaim_orphans(conn: &Connection, now: i64, dead_after: i64) -> Result<usize, DbError> {
-    conn.execute(
-        "DELETE FROM instances WHERE heartbeat_at < ?1",
-        [now - dead_after],
-    )?;
-    let n = conn.execute(
-        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?1
-         WHERE status = 'syncing' AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM instances))",
-        [now],
-    )?;
-    Ok(n)
-}
-
-/// Every pair that is due now: `sync_needed`, or `error` whose retry time passed.
-pub fn due_pairs(conn: &Connection, now: i64) -> Result<Vec<ReconcileJob>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT user_id, app_slug, due_seq FROM app_access
-         WHERE (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))
-           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
-    )?;
-    let rows = stmt.query_map([now], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    let mut jobs = Vec::new();
-    for row in rows {
-        let (user, app, due_seq) = row?;
-        if let Ok(user_id) = Uuid::parse_str(&user) {
-            jobs.push(ReconcileJob {
-                user_id,
-                app,
-                due_seq,
-                run_at: None,
-            });
-        }
-    }
-    Ok(jobs)
-}
-
-/// How many pairs of provisioned apps are due, waiting to retry, failed, and in all.
-pub fn progress(conn: &Connection, now: i64) -> Result<Progress, DbError> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(SUM(status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1)), 0),
-                COALESCE(SUM(status = 'error' AND COALESCE(next_attempt_at, 0) > ?1), 0),
-                COALESCE(SUM(status = 'failed'), 0), count(*)
-         FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
-        [now],
-        |r| Ok(Progress { pending: r.get(0)?, errors: r.get(1)?, failed: r.get(2)?, total: r.get(3)? }),
-    )?)
-}
-
-/// How far provisioning has come.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Progress {
-    /// `sync_needed`, `syncing`, or `error` whose retry is due.
-    pub pending: i64,
-    /// `error`, waiting for its retry time.
-    pub errors: i64,
-    /// `failed`.
-    pub failed: i64,
-    /// All pairs of provisioned apps.
-    pub total: i64,
 }

@@ -1,0 +1,87 @@
+//! Builds the running application once: settings, database, queue, identity store,
+//! the service and the one provisioning engine. `serve`, the command line and the
+//! tests all start from an [`App`].
+
+use std::sync::Arc;
+
+use crate::db::{Db, DbError};
+use crate::identity::IdentityError;
+use crate::pairs::JobQueue;
+use crate::provisioning::engine::{Engine, EngineError};
+use crate::settings::Settings;
+use crate::users::{ServiceError, UserService};
+
+/// Everything a front end needs, opened once.
+#[derive(Clone)]
+pub struct App {
+    /// Settings in force.
+    pub settings: Arc<Settings>,
+    /// The one place where people, apps and access change.
+    pub service: UserService,
+    /// The job queue (in the same SQLite file).
+    pub queue: JobQueue,
+    /// The provisioning engine: one SCIM client per app.
+    pub engine: Arc<Engine>,
+}
+
+/// Why the application could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Db(#[from] DbError),
+    /// The job queue could not be opened.
+    #[error("cannot open the job queue: {0}")]
+    Queue(String),
+    /// The identity source is misconfigured.
+    #[error("identity source: {0}")]
+    Identity(#[from] IdentityError),
+    /// An app's SCIM settings cannot be used.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The catalogue could not be brought in line with settings.toml.
+    #[error(transparent)]
+    Catalogue(#[from] ServiceError),
+}
+
+impl AppError {
+    /// Whether the settings are at fault (exit 2) rather than the machine (exit 1).
+    pub fn is_configuration(&self) -> bool {
+        match self {
+            AppError::Identity(_) | AppError::Engine(_) => true,
+            AppError::Catalogue(e) => e.is_usage(),
+            AppError::Db(_) | AppError::Queue(_) => false,
+        }
+    }
+}
+
+impl App {
+    /// Opens database and queue, builds service and engine, and syncs the catalogue.
+    pub async fn open(settings: Arc<Settings>) -> Result<App, AppError> {
+        let path = settings.database.path.clone();
+        let db = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || Db::open(&path))
+                .await
+                .map_err(|_| DbError::Cancelled)??
+        };
+        let queue = JobQueue::open(&path)
+            .await
+            .map_err(|e| AppError::Queue(e.to_string()))?;
+        let identities = crate::identity::open(&settings)?;
+        let engine = Engine::new(
+            db.clone(),
+            queue.clone(),
+            settings.clone(),
+            identities.clone(),
+        )?;
+        let service = UserService::new(db, queue.clone(), settings.clone(), identities);
+        service.sync_catalogue().await?;
+        Ok(App {
+            settings,
+            service,
+            queue,
+            engine,
+        })
+    }
+}

@@ -1,0 +1,94 @@
+//! Dashboard sign-in: the admins who may sign in and their sessions (`web_sessions`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use super::DbError;
+use super::columns::RowExt;
+
+/// Whether a dashboard admin who can sign in exists.
+pub fn admin_exists(conn: &Connection) -> Result<bool, DbError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM users WHERE is_admin = 1 AND password_hash IS NOT NULL AND deleted_at IS NULL)",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The id and password hash of a dashboard admin who may sign in, by lower-cased email.
+pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, String)>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT id, password_hash FROM users
+             WHERE email_norm = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
+            [email_norm],
+            |r| Ok((r.typed(0, "users")?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// The signed-in admin behind a session.
+#[derive(Debug, Clone)]
+pub struct SessionAdmin {
+    /// User id.
+    pub id: Uuid,
+    /// Email.
+    pub email: String,
+    /// Name.
+    pub name: String,
+    /// When the session was last used (unix seconds).
+    pub last_seen_at: i64,
+}
+
+/// Stores a new session.
+pub fn session_create(conn: &Connection, sid: &str, user: Uuid, now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO web_sessions (id, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
+        params![sid, user.to_string(), now],
+    )?;
+    Ok(())
+}
+
+/// The admin of a live session: created after `created_after`, used after `seen_after`,
+/// and still an admin who may sign in.
+pub fn session_admin(
+    conn: &Connection,
+    sid: &str,
+    created_after: i64,
+    seen_after: i64,
+) -> Result<Option<SessionAdmin>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT u.id, u.email, u.name, s.last_seen_at FROM web_sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
+               AND u.is_admin = 1 AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL",
+            params![sid, created_after, seen_after],
+            |r| {
+                Ok(SessionAdmin {
+                    id: r.typed(0, "users")?,
+                    email: r.get(1)?,
+                    name: r.get(2)?,
+                    last_seen_at: r.get(3)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// Marks a session as used now.
+pub fn session_touch(conn: &Connection, sid: &str, now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "UPDATE web_sessions SET last_seen_at = ?2 WHERE id = ?1",
+        params![sid, now],
+    )?;
+    Ok(())
+}
+
+/// Ends a session; also drops sessions idle since before `stale_before`.
+pub fn session_delete(conn: &Connection, sid: &str, stale_before: i64) -> Result<(), DbError> {
+    conn.execute(
+        "DELETE FROM web_sessions WHERE id = ?1 OR last_seen_at < ?2",
+        params![sid, stale_before],
+    )?;
+    Ok(())
+}

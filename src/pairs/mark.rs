@@ -1,0 +1,146 @@
+//! Marking pairs: every change to what a pair should be goes through [`mark_for_sync`]
+//! inside the caller's transaction, which says which jobs to enqueue after commit.
+
+use rusqlite::{Rows, Transaction, params, params_from_iter, types::Value};
+use uuid::Uuid;
+
+use super::queue::ReconcileJob;
+use crate::db::DbError;
+use crate::db::columns::RowExt;
+
+/// Which pairs a change touches; only pairs of installed SCIM apps are marked.
+pub enum Pairs<'a> {
+    /// Every pair of a user whose role grants access.
+    UserWithAccess(&'a Uuid),
+    /// Every pair of a user that the app may know about (for deletion).
+    UserKnownToApps(&'a Uuid),
+    /// One pair.
+    One(&'a Uuid, &'a str),
+    /// Every pair of an app whose role grants access or whose account exists.
+    AppRelevant(&'a str),
+    /// `error` and `failed` pairs, optionally of one app and one user (retry).
+    Unsettled {
+        /// Only this app.
+        app: Option<&'a str>,
+        /// Only this user.
+        user: Option<&'a Uuid>,
+    },
+}
+
+impl Pairs<'_> {
+    fn filter(&self) -> (&'static str, Vec<Value>) {
+        let text = |s: &str| Value::Text(s.to_owned());
+        let opt = |s: Option<String>| s.map_or(Value::Null, Value::Text);
+        match self {
+            Pairs::UserWithAccess(id) => (
+                "user_id = ?1 AND role != 'none'",
+                vec![text(&id.to_string())],
+            ),
+            Pairs::UserKnownToApps(id) => (
+                "user_id = ?1 AND (status != 'not_provisioned' OR scim_id IS NOT NULL)",
+                vec![text(&id.to_string())],
+            ),
+            Pairs::One(id, app) => (
+                "user_id = ?1 AND app_slug = ?2",
+                vec![text(&id.to_string()), text(app)],
+            ),
+            Pairs::AppRelevant(app) => (
+                "app_slug = ?1 AND (role != 'none' OR scim_id IS NOT NULL OR status != 'not_provisioned')",
+                vec![text(app)],
+            ),
+            Pairs::Unsettled { app, user } => (
+                "status IN ('error', 'failed') AND (?1 IS NULL OR app_slug = ?1) AND (?2 IS NULL OR user_id = ?2)",
+                vec![opt(app.map(str::to_owned)), opt(user.map(Uuid::to_string))],
+            ),
+        }
+    }
+}
+
+/// Marks pairs for sync: bumps `desired_gen` (the change) and `due_seq` (a new job).
+///
+/// A pair a worker holds stays `syncing`; the worker sees the generation moved
+/// and syncs again, so two jobs never run for one pair at once.
+pub fn mark_for_sync(
+    tx: &Transaction<'_>,
+    pairs: Pairs<'_>,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, DbError> {
+    let (filter, mut args) = pairs.filter();
+    args.push(Value::Integer(now));
+    let n = args.len();
+    // A held pair gets no job of its own (NULL due_seq): its worker runs it again.
+    let sql = format!(
+        "UPDATE app_access SET
+            desired_gen = desired_gen + 1,
+            due_seq = due_seq + 1,
+            attempts = 0,
+            next_attempt_at = NULL,
+            status_since = CASE WHEN status IN ('sync_needed', 'syncing') THEN status_since ELSE ?{n} END,
+            status = CASE status WHEN 'syncing' THEN 'syncing' ELSE 'sync_needed' END
+         WHERE {filter}
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
+         RETURNING user_id, app_slug, CASE status WHEN 'syncing' THEN NULL ELSE due_seq END"
+    );
+    let mut stmt = tx.prepare_cached(&sql)?;
+    jobs_from(stmt.query(params_from_iter(args))?)
+}
+
+/// Turns rows of (user_id, app_slug, due_seq) into jobs; a NULL due_seq is skipped.
+pub(super) fn jobs_from(mut rows: Rows<'_>) -> Result<Vec<ReconcileJob>, DbError> {
+    let mut jobs = Vec::new();
+    while let Some(r) = rows.next()? {
+        if let Some(due_seq) = r.get::<_, Option<i64>>(2)? {
+            jobs.push(ReconcileJob {
+                user_id: r.typed(0, "app_access")?,
+                app: r.get(1)?,
+                due_seq,
+                run_at: None,
+            });
+        }
+    }
+    Ok(jobs)
+}
+
+/// The jobs for the `sync_needed` pairs of these users (marked as they were created).
+pub fn jobs_of_users(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Vec<ReconcileJob>, DbError> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT user_id, app_slug, due_seq FROM app_access WHERE user_id = ?1 AND status = 'sync_needed'",
+    )?;
+    let mut jobs = Vec::new();
+    for id in ids {
+        jobs.extend(jobs_from(stmt.query([id.to_string()])?)?);
+    }
+    Ok(jobs)
+}
+
+/// The status a new pair starts in: marked when access is granted in a provisioned app.
+pub fn initial_status(marked: bool) -> crate::domain::ProvisionStatus {
+    if marked {
+        crate::domain::ProvisionStatus::SyncNeeded
+    } else {
+        crate::domain::ProvisionStatus::NotProvisioned
+    }
+}
+
+/// Sets every pair of an app `not_provisioned`; bumping the generation voids in-flight results.
+pub fn unmanage(tx: &Transaction<'_>, app: &str, now: i64) -> Result<(), DbError> {
+    tx.execute(
+        "UPDATE app_access SET status = 'not_provisioned', desired_gen = desired_gen + 1,
+            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1
+         WHERE app_slug = ?2 AND status != 'not_provisioned'",
+        params![now, app],
+    )?;
+    purge_removed_users(tx)?;
+    Ok(())
+}
+
+/// Purges deleted users whose every pair is settled out of the apps; returns how many.
+pub fn purge_removed_users(tx: &Transaction<'_>) -> Result<usize, DbError> {
+    let n = tx.execute(
+        "DELETE FROM users WHERE deleted_at IS NOT NULL AND NOT EXISTS (
+            SELECT 1 FROM app_access a WHERE a.user_id = users.id
+              AND a.status NOT IN ('deprovisioned', 'not_provisioned'))",
+        [],
+    )?;
+    Ok(n)
+}

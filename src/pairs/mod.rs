@@ -1,0 +1,17 @@
+//! The one owner of pair state: what each (user, app) pair should be and where it stands.
+//!
+//! Marking pairs, bumping generations, turning rows into jobs, claiming and settling
+//! attempts all live here. `users` (the admin's changes), `provisioning` (the workers)
+//! and the identity sync all go through this module; it depends only on `db` and `domain`.
+
+mod mark;
+pub mod queue;
+mod state;
+mod sweep;
+
+pub use mark::{
+    Pairs, initial_status, jobs_of_users, mark_for_sync, purge_removed_users, unmanage,
+};
+pub use queue::{JobQueue, ReconcileJob};
+pub use state::{Claim, LogEntry, Settle, claim, finish, finish_with_log, log_calls};
+pub use sweep::{Progress, due_pairs, heartbeat, progress, reclaim_orphans, release};

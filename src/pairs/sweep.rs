@@ -1,0 +1,77 @@
+//! Keeping pairs moving: heartbeats, orphaned claims taken back, due pairs found, progress.
+
+use rusqlite::{Connection, params};
+
+use super::mark::jobs_from;
+use super::queue::ReconcileJob;
+use crate::db::DbError;
+
+/// Records that this process is alive; claims of silent processes are taken back.
+pub fn heartbeat(conn: &Connection, instance: &str, now: i64) -> Result<(), DbError> {
+    conn.execute(
+        "INSERT INTO instances (id, started_at, heartbeat_at) VALUES (?1, ?2, ?2)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+        params![instance, now],
+    )?;
+    Ok(())
+}
+
+/// Gives back this process' claims and forgets it (clean shutdown).
+pub fn release(conn: &Connection, instance: &str, now: i64) -> Result<usize, DbError> {
+    let n = conn.execute(
+        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?2
+         WHERE status = 'syncing' AND claimed_by = ?1",
+        params![instance, now],
+    )?;
+    conn.execute("DELETE FROM instances WHERE id = ?1", [instance])?;
+    Ok(n)
+}
+
+/// Takes back `syncing` pairs whose holder stopped beating for `dead_after` seconds.
+pub fn reclaim_orphans(conn: &Connection, now: i64, dead_after: i64) -> Result<usize, DbError> {
+    conn.execute(
+        "DELETE FROM instances WHERE heartbeat_at < ?1",
+        [now - dead_after],
+    )?;
+    let n = conn.execute(
+        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?1
+         WHERE status = 'syncing' AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM instances))",
+        [now],
+    )?;
+    Ok(n)
+}
+
+/// Every pair that is due now: `sync_needed`, or `error` whose retry time passed.
+pub fn due_pairs(conn: &Connection, now: i64) -> Result<Vec<ReconcileJob>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, app_slug, due_seq FROM app_access
+         WHERE (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+    )?;
+    jobs_from(stmt.query([now])?)
+}
+
+/// How many pairs of provisioned apps are due, waiting to retry, failed, and in all.
+pub fn progress(conn: &Connection, now: i64) -> Result<Progress, DbError> {
+    Ok(conn.query_row(
+        "SELECT COALESCE(SUM(status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1)), 0),
+                COALESCE(SUM(status = 'error' AND COALESCE(next_attempt_at, 0) > ?1), 0),
+                COALESCE(SUM(status = 'failed'), 0), count(*)
+         FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+        [now],
+        |r| Ok(Progress { pending: r.get(0)?, errors: r.get(1)?, failed: r.get(2)?, total: r.get(3)? }),
+    )?)
+}
+
+/// How far provisioning has come.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// `sync_needed`, `syncing`, or `error` whose retry is due.
+    pub pending: i64,
+    /// `error`, waiting for its retry time.
+    pub errors: i64,
+    /// `failed`.
+    pub failed: i64,
+    /// All pairs of provisioned apps.
+    pub total: i64,
+}
