@@ -13,5 +13,5 @@ pub use mark::{
     Pairs, initial_status, jobs_of_users, mark_for_sync, purge_removed_users, unmanage,
 };
 pub use queue::{JobQueue, ReconcileJob};
-pub use state::{Claim, LogEntry, Settle, claim, finish, finish_with_log, log_calls};
+pub use state::{Claim, LogEntry, Settle, claim, finish, finish_with_log};
 pub use sweep::{Progress, due_pairs, heartbeat, progress, reclaim_orphans, release};

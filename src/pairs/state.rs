@@ -260,22 +260,6 @@ pub struct LogEntry {
     pub message: Option<String>,
 }
 
-/// Appends the calls of one attempt to `provision_log`.
-pub fn log_calls(
-    conn: &mut Connection,
-    claim: &Claim,
-    entries: &[LogEntry],
-    now: i64,
-) -> Result<(), DbError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let tx = conn.transaction()?;
-    insert_log(&tx, claim, entries, now)?;
-    tx.commit()?;
-    Ok(())
-}
-
 fn insert_log(
     tx: &Transaction<'_>,
     claim: &Claim,
