@@ -10,9 +10,11 @@ use serde::Deserialize;
 use crate::secret::Secret;
 
 mod apps;
+mod dialect;
 mod identity;
 use apps::validate_scim;
 pub use apps::{AppSettings, AuthKind, ScimSettings};
+pub use dialect::{Preset, RoleMap, RoleTarget};
 pub use identity::{IdentityBackend, IdentitySettings, KratosName};
 
 /// Everything accessboard reads from settings.toml and the environment.

@@ -33,6 +33,8 @@ pub struct Claim {
     pub name: String,
     /// The user is being removed.
     pub user_deleted: bool,
+    /// The role the app last confirmed, if any.
+    pub synced_role: Option<Role>,
 }
 
 /// Takes a due pair for `instance`; `None` when it is not due or another worker has it.
@@ -50,14 +52,14 @@ pub fn claim(
              WHERE user_id = ?1 AND app_slug = ?2
                AND (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?4))
                AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
-             RETURNING role, scim_id, desired_gen, attempts",
+             RETURNING role, scim_id, desired_gen, attempts, synced_role",
         )?
         .query_row(
             params![job.user_id.to_string(), job.app, instance, now],
-            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?)),
+            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.typed_opt::<Role>(4, "app_access")?)),
         )
         .optional()?;
-    let Some((role, scim_id, generation, attempts)) = row else {
+    let Some((role, scim_id, generation, attempts, synced_role)) = row else {
         return Ok(None);
     };
     let (email, name, deleted): (String, String, bool) = tx
@@ -76,6 +78,7 @@ pub fn claim(
         email,
         name,
         user_deleted: deleted,
+        synced_role,
     }))
 }
 
@@ -195,11 +198,13 @@ fn finish_in(
             } => {
                 tx.prepare_cached(
                     "UPDATE app_access SET status = ?3, scim_id = ?4, synced_gen = desired_gen, claimed_by = NULL,
-                        attempts = ?5, next_attempt_at = NULL, last_attempt_at = ?6, last_message = ?7, status_since = ?6
+                        attempts = ?5, next_attempt_at = NULL, last_attempt_at = ?6, last_message = ?7, status_since = ?6,
+                        synced_role = ?8
                      WHERE user_id = ?1 AND app_slug = ?2",
                 )?
                 .execute(
-                    params![uid, claim.app, status, scim_id, attempts, now, message],
+                    params![uid, claim.app, status, scim_id, attempts, now, message,
+                        (status == ProvisionStatus::Provisioned).then_some(claim.role)],
                 )?;
             }
             Settle::Retry {

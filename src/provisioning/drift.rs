@@ -123,6 +123,7 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
             email: local.email.clone(),
             name: local.name.clone(),
             user_deleted: local.deleted,
+            synced_role: None,
         };
         let user_name = render_user_name(&target.scim.user_name, &claim).to_lowercase();
         let found = local

@@ -76,8 +76,11 @@ pub fn client_config(
     Ok(ScimConfig {
         base_url,
         auth,
-        content_type: scim.content_type.clone(),
+        content_type: scim.content_type().to_owned(),
         timeout,
+        filter: scim.filter,
+        patch: scim.patch,
+        learned: crate::scim::Learned::default(),
     })
 }
 
@@ -257,7 +260,11 @@ impl Engine {
             },
             Ok(Reconciled::Deprovisioned { scim_id }) => Settle::Done {
                 status: ProvisionStatus::Deprovisioned,
-                message: match self.targets.get(&claim.app).map(|t| t.scim.on_deprovision) {
+                message: match self
+                    .targets
+                    .get(&claim.app)
+                    .map(|t| t.scim.on_deprovision())
+                {
                     Some(Deprovision::Delete) => "account deleted".into(),
                     _ => "account disabled".into(),
                 },
@@ -286,9 +293,10 @@ pub fn desired(claim: &Claim, scim: &ScimSettings) -> Desired {
         display_name: claim.name.clone(),
         known_scim_id: claim.scim_id.clone(),
         access: DesiredAccess::of(claim.role, claim.user_deleted),
-        admin_group: scim.admin_group.clone(),
-        on_deprovision: scim.on_deprovision,
-        manage_names: scim.manage_names,
+        roles: scim.roles(),
+        previous_role: claim.synced_role,
+        on_deprovision: scim.on_deprovision(),
+        manage_names: scim.manage_names(),
     }
 }
 

@@ -8,6 +8,7 @@ pub mod drift;
 pub mod engine;
 mod identity_sync;
 pub mod reconcile;
+mod roles;
 pub mod worker;
 
 use std::sync::Arc;

@@ -3,8 +3,10 @@
 //! Pure with respect to storage: it gets what should be and returns what it did; the
 //! caller records the outcome and the session's journal.
 
-use crate::domain::{Deprovision, DesiredAccess};
-use crate::scim::{Email, Name, ScimError, ScimSession, ScimUser, UserKey};
+use super::roles;
+use crate::domain::{Deprovision, DesiredAccess, Role};
+use crate::scim::{Email, ErrorKind, Name, ScimError, ScimSession, ScimUser, UserKey};
+use crate::settings::RoleMap;
 
 /// The desired state of one pair, as the caller read it from the database and settings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,8 +23,11 @@ pub struct Desired {
     pub known_scim_id: Option<String>,
     /// Whether the account should be active, and as admin.
     pub access: DesiredAccess,
-    /// The app's admin group, when admin rights are provisioned.
-    pub admin_group: Option<String>,
+    /// How accessboard's roles are expressed in the app (groups and/or a user attribute).
+    pub roles: RoleMap,
+    /// The role the app last confirmed: a value accessboard does not map (set by hand
+    /// in the app) is left alone unless the role changed since.
+    pub previous_role: Option<Role>,
     /// Disable or delete on revoke.
     pub on_deprovision: Deprovision,
     /// Whether accessboard overwrites names on update (apps like Zulip let users change theirs).
@@ -51,13 +56,22 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
     let remote = locate(session, desired).await?;
     match desired.access {
         DesiredAccess::Active { admin } => {
+            let role = if admin { Role::Admin } else { Role::User };
             let account = match remote {
                 Some(account) => update(session, desired, account).await?,
                 None => create(session, desired).await?,
             };
             let id = id_of(&account)?;
-            if let Some(group) = &desired.admin_group {
-                set_admin(session, group, &id, admin).await?;
+            for (mapped, target) in [
+                (Role::Admin, &desired.roles.admin),
+                (Role::User, &desired.roles.user),
+            ] {
+                if let Some(group) = target.as_ref().and_then(|t| t.group.as_deref()) {
+                    let who = &desired.user_name;
+                    session
+                        .set_membership(group, &id, who, mapped == role)
+                        .await?;
+                }
             }
             Ok(Reconciled::Provisioned { scim_id: id })
         }
@@ -66,21 +80,30 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
                 return Ok(Reconciled::NothingToDo);
             };
             let id = id_of(&account)?;
-            if let Some(group) = &desired.admin_group {
-                set_admin(session, group, &id, false).await?;
-            }
-            match desired.on_deprovision {
+            // Disable first: if the app then refuses to let go of a group, the person
+            // at least cannot sign in, and the error says what is left to do.
+            let outcome = match desired.on_deprovision {
                 Deprovision::Disable => {
                     if account.active != Some(false) {
                         session.deactivate_user(&id).await?;
                     }
-                    Ok(Reconciled::Deprovisioned { scim_id: Some(id) })
+                    Reconciled::Deprovisioned {
+                        scim_id: Some(id.clone()),
+                    }
                 }
                 Deprovision::Delete => {
                     session.delete_user(&id).await?;
-                    Ok(Reconciled::Deprovisioned { scim_id: None })
+                    return Ok(Reconciled::Deprovisioned { scim_id: None });
+                }
+            };
+            for target in desired.roles.targets() {
+                if let Some(group) = &target.group {
+                    session
+                        .set_membership(group, &id, &desired.user_name, false)
+                        .await?;
                 }
             }
+            Ok(outcome)
         }
     }
 }
@@ -93,13 +116,7 @@ async fn locate(session: &ScimSession, desired: &Desired) -> Result<Option<ScimU
             return Ok(Some(user));
         }
     }
-    session
-        .find_user_by_any(&[
-            UserKey::ExternalId(&desired.external_id),
-            UserKey::UserName(&desired.user_name),
-            UserKey::Email(&desired.email),
-        ])
-        .await
+    session.find_user_by_any(&user_keys(desired)).await
 }
 
 async fn create(session: &ScimSession, desired: &Desired) -> Result<ScimUser, ScimError> {
@@ -128,8 +145,27 @@ async fn create(session: &ScimSession, desired: &Desired) -> Result<ScimUser, Sc
                 None => Err(conflict),
             }
         }
+        Err(e) if e.status().is_some_and(|s| s >= 500) => {
+            // Nextcloud answers 500 to a duplicate; a lost answer may have created it.
+            // Look before concluding, by listing: the filter may be why we did not see it.
+            match session.list_user_matching(&user_keys(desired)).await? {
+                Some(existing) => {
+                    session.client().learn(|l| l.filter_broken = true);
+                    update(session, desired, existing).await
+                }
+                None => Err(e),
+            }
+        }
         Err(e) => Err(e),
     }
+}
+
+fn user_keys(desired: &Desired) -> [UserKey<'_>; 3] {
+    [
+        UserKey::ExternalId(&desired.external_id),
+        UserKey::UserName(&desired.user_name),
+        UserKey::Email(&desired.email),
+    ]
 }
 
 /// PUTs the remote account merged with ours, unless nothing would change; one retry on a stale ETag.
@@ -140,14 +176,15 @@ async fn update(
 ) -> Result<ScimUser, ScimError> {
     let id = id_of(&remote)?;
     for attempt in 0..2 {
-        let merged = merge(&remote, desired);
+        let keeps_external_id = !session.client().learned().drops_external_id;
+        let merged = merge(&remote, desired, keeps_external_id);
         if merged == remote {
             return Ok(remote);
         }
         match session.replace_user(&merged).await {
             Ok(mut saved) => {
                 saved.id.get_or_insert(id);
-                return Ok(saved);
+                return verify(session, desired, &merged, saved).await;
             }
             Err(e) if e.status() == Some(412) && attempt == 0 => {
                 remote = session.get_user(&id).await?.ok_or(e)?;
@@ -158,10 +195,86 @@ async fn update(
     Ok(remote)
 }
 
+/// Compares what the app answered to a write with what was sent; where the answer
+/// lacks what matters, reads the account once. A pair is only provisioned on what the
+/// app confirmed.
+async fn verify(
+    session: &ScimSession,
+    desired: &Desired,
+    sent: &ScimUser,
+    answer: ScimUser,
+) -> Result<ScimUser, ScimError> {
+    if sent.external_id.is_some() && answer.external_id().is_none() {
+        // Zulip and Nextcloud's PUT never keep it; comparing it would PUT on every run.
+        session.client().learn(|l| l.drops_external_id = true);
+    }
+    let attribute = role_attribute(desired).map(|(a, _)| a);
+    let wanted = attribute.as_ref().map(|a| roles::values(sent, a));
+    let holds = |u: &ScimUser| {
+        u.active != Some(false)
+            && attribute
+                .as_ref()
+                .is_none_or(|a| Some(roles::values(u, a)) == wanted)
+    };
+    // An answer without `active` or without the attribute proves nothing: read it back.
+    let answer_says = answer.active.is_some()
+        && attribute
+            .as_ref()
+            .is_none_or(|a| !roles::values(&answer, a).is_empty());
+    if answer_says && holds(&answer) {
+        return Ok(answer);
+    }
+    let id = id_of(&answer)?;
+    let Some(read) = session.get_user(&id).await? else {
+        return Err(ScimError::other(
+            ErrorKind::Transient,
+            "GET",
+            &format!("/Users/{id}"),
+            Some(404),
+            "the account vanished right after it was written",
+        ));
+    };
+    if holds(&read) {
+        return Ok(read);
+    }
+    let what = match (&attribute, &wanted) {
+        (Some(a), Some(w)) if roles::values(&read, a) != *w => format!(
+            "the app kept {a}={} for {} after PUT (wanted {})",
+            roles::values(&read, a).join(","),
+            desired.user_name,
+            w.join(",")
+        ),
+        _ => format!("the app kept {} inactive after PUT", desired.user_name),
+    };
+    Err(ScimError::other(
+        ErrorKind::Permanent,
+        "PUT",
+        &format!("/Users/{id}"),
+        None,
+        what,
+    ))
+}
+
+/// The user attribute and value the desired role sets, when roles are attributes here.
+fn role_attribute(desired: &Desired) -> Option<(String, String)> {
+    let DesiredAccess::Active { admin } = desired.access else {
+        return None;
+    };
+    let target = if admin {
+        &desired.roles.admin
+    } else {
+        &desired.roles.user
+    };
+    let t = target.as_ref()?;
+    Some((t.attribute.clone()?, t.value.clone()?))
+}
+
 /// The account as it should be: the remote resource (unknown attributes kept) with our attributes set.
-pub fn merge(remote: &ScimUser, desired: &Desired) -> ScimUser {
+pub fn merge(remote: &ScimUser, desired: &Desired, keeps_external_id: bool) -> ScimUser {
     let mut user = remote.clone();
-    user.external_id = Some(desired.external_id.clone());
+    if keeps_external_id {
+        user.external_id = Some(desired.external_id.clone());
+    }
     // Servers that lowercase userName would otherwise get a PUT on every reconcile.
     if user.user_name.to_lowercase() != desired.user_name.to_lowercase() {
         user.user_name = desired.user_name.clone();
@@ -176,6 +289,19 @@ pub fn merge(remote: &ScimUser, desired: &Desired) -> ScimUser {
     if desired.manage_names {
         user.display_name = Some(desired.display_name.clone());
         user.name = Some(name_of(&desired.display_name, remote.name.as_ref()));
+    }
+    if let Some((attribute, value)) = role_attribute(desired) {
+        let role = match desired.access {
+            DesiredAccess::Active { admin: true } => Role::Admin,
+            _ => Role::User,
+        };
+        let ours = roles::mapped_values(&desired.roles, &attribute);
+        let current = roles::values(remote, &attribute);
+        // A value set by hand that we do not map (a Zulip owner) stays, unless the role here changed.
+        let foreign = current.iter().any(|v| !ours.contains(v));
+        if !(foreign && desired.previous_role.is_none_or(|p| p == role)) {
+            roles::set(&mut user, &attribute, &ours, &value);
+        }
     }
     user
 }
@@ -206,33 +332,6 @@ fn name_of(full: &str, remote: Option<&Name>) -> Name {
     name.given_name = Some(given);
     name.family_name = family;
     name
-}
-
-/// Puts the account in or out of the admin group, touching no other member.
-async fn set_admin(
-    session: &ScimSession,
-    group_name: &str,
-    user_id: &str,
-    admin: bool,
-) -> Result<(), ScimError> {
-    let group = match session.find_group(group_name).await? {
-        Some(group) => group,
-        None if admin => match session.create_group(group_name).await {
-            Ok(group) => group,
-            Err(e) if e.is_conflict() => session.find_group(group_name).await?.ok_or(e)?,
-            Err(e) => return Err(e),
-        },
-        // No group means nobody is in it.
-        None => return Ok(()),
-    };
-    let Some(group_id) = group.id.clone() else {
-        return Err(ScimError::missing_id("GET", "/Groups"));
-    };
-    match (admin, group.has_member(user_id)) {
-        (true, Some(true)) | (false, Some(false)) => Ok(()),
-        (true, _) => session.add_member(&group_id, user_id).await,
-        (false, _) => session.remove_member(&group_id, user_id).await,
-    }
 }
 
 fn id_of(user: &ScimUser) -> Result<String, ScimError> {

@@ -7,6 +7,7 @@ use reqwest::header::{self, HeaderValue};
 use serde::de::DeserializeOwned;
 
 use super::config::{ScimAuth, ScimConfig};
+use super::dialect::Learned;
 use super::discovery::Capabilities;
 use super::error::{ErrorKind, ScimError, parse_retry_after};
 use super::session::ScimSession;
@@ -32,6 +33,11 @@ struct Inner {
     content_type: HeaderValue,
     timeout: Duration,
     capabilities: Mutex<Option<(Instant, Capabilities)>>,
+    filter: Option<bool>,
+    patch: Option<bool>,
+    learned: Mutex<Learned>,
+    // Whether /ResourceTypes lists a Group resource: None until asked, Some(None) when it does not say.
+    group_resource: Mutex<Option<Option<bool>>>,
 }
 
 /// One HTTP exchange, as recorded in the journal of a session.
@@ -149,6 +155,10 @@ impl ScimClient {
                 content_type,
                 timeout: config.timeout,
                 capabilities: Mutex::new(None),
+                filter: config.filter,
+                patch: config.patch,
+                learned: Mutex::new(config.learned),
+                group_resource: Mutex::new(None),
             }),
         })
     }
@@ -180,6 +190,37 @@ impl ScimClient {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         *guard = Some((Instant::now(), caps));
+    }
+
+    /// The settings' overrides of announced filter and PATCH support.
+    pub(crate) fn overrides(&self) -> (Option<bool>, Option<bool>) {
+        (self.inner.filter, self.inner.patch)
+    }
+
+    /// What has been learned about the app so far.
+    pub fn learned(&self) -> Learned {
+        *self.inner.learned.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn group_resource(&self) -> Option<Option<bool>> {
+        *self
+            .inner
+            .group_resource
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn store_group_resource(&self, found: Option<bool>) {
+        *self
+            .inner
+            .group_resource
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(found);
+    }
+
+    /// Records something learned about the app.
+    pub(crate) fn learn(&self, change: impl FnOnce(&mut Learned)) {
+        change(&mut self.inner.learned.lock().unwrap_or_else(|p| p.into_inner()));
     }
 
     /// Forgets the announced capabilities, so the next call asks again.

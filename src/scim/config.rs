@@ -35,6 +35,12 @@ pub struct ScimConfig {
     pub content_type: String,
     /// Whole-request timeout (connect, send, and read the body).
     pub timeout: Duration,
+    /// Use filters regardless of what the app announces (`None`: as announced).
+    pub filter: Option<bool>,
+    /// Use PATCH regardless of what the app announces (`None`: as announced).
+    pub patch: Option<bool>,
+    /// What an earlier run learned about the app.
+    pub learned: super::Learned,
 }
 
 impl ScimConfig {
@@ -45,6 +51,9 @@ impl ScimConfig {
             auth,
             content_type: SCIM_MEDIA_TYPE.to_owned(),
             timeout: Duration::from_secs(15),
+            filter: None,
+            patch: None,
+            learned: super::Learned::default(),
         }
     }
 }

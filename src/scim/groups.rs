@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::client::Request;
+use super::dialect::RemovalForm;
 use super::error::{ErrorKind, ScimError};
 use super::lookup::eq_filter;
 use super::models::{Member, PatchOp, PatchOperation, ScimGroup};
@@ -65,86 +66,205 @@ impl ScimSession {
         Ok(created)
     }
 
-    /// Adds one member: PATCH `add` where supported, else GET the group and PUT it with every other member kept.
-    pub async fn add_member(&self, group_id: &str, user_id: &str) -> Result<(), ScimError> {
-        let op = "add_member";
-        if self.capabilities().await?.patch {
-            let patch = PatchOp::new(vec![PatchOperation {
+    /// Makes the account `user_id` a member of the group named `group`, or not, and
+    /// confirms it with the app: a write is only trusted once the app shows the change.
+    ///
+    /// Removal tries the forms RFC 7644 allows, starting with the one this app took last;
+    /// if none takes, the error says what the app kept. `who` names the person in messages.
+    pub async fn set_membership(
+        &self,
+        group: &str,
+        user_id: &str,
+        who: &str,
+        member: bool,
+    ) -> Result<(), ScimError> {
+        if self.group_resource().await? == Some(false) {
+            return Err(ScimError::other(
+                ErrorKind::Permanent,
+                "GET",
+                "/ResourceTypes",
+                None,
+                format!(
+                    "the app has no Group resource, so roles cannot be given through group {group:?}; map them to a user attribute instead"
+                ),
+            ));
+        }
+        let found = match self.find_group(group).await? {
+            Some(g) => g,
+            None if !member => return Ok(()),
+            None => self.create_or_find_group(group).await?,
+        };
+        let Some(group_id) = found.id.clone() else {
+            return Err(ScimError::other(
+                ErrorKind::Permanent,
+                "GET",
+                "/Groups",
+                None,
+                format!("the app did not say the id of group {group:?}"),
+            ));
+        };
+        // Some servers omit `members` on an empty group.
+        if found.has_member(user_id).unwrap_or(false) == member {
+            return Ok(());
+        }
+        let caps = self.capabilities().await?;
+        let forms: Vec<Form> = if member {
+            caps.patch
+                .then_some(Form::PatchAdd)
+                .into_iter()
+                .chain([Form::Put])
+                .collect()
+        } else {
+            let learned = self.client().learned().removal;
+            RemovalForm::ALL
+                .into_iter()
+                .filter(|f| caps.patch || *f == RemovalForm::Put)
+                // The form that worked last goes first.
+                .map(|f| (Some(f) != learned, f))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|(_, f)| Form::Remove(f))
+                .collect()
+        };
+        let mut tried: Vec<&'static str> = Vec::new();
+        for form in forms {
+            let name = form.describe();
+            if !tried.contains(&name) {
+                tried.push(name);
+            }
+            let Some(answer) = self
+                .write_membership(form, &group_id, user_id, member)
+                .await?
+            else {
+                continue;
+            };
+            if self
+                .confirmed(&group_id, answer.as_ref(), user_id, member)
+                .await?
+            {
+                if let Form::Remove(f) = form {
+                    self.client().learn(|l| l.removal = Some(f));
+                }
+                return Ok(());
+            }
+        }
+        let how = tried.join(" and ");
+        let what = if member {
+            format!("the app did not add {who} to group {group:?} after {how}")
+        } else {
+            format!("the app kept {who} in group {group:?} after {how}")
+        };
+        Err(ScimError::other(
+            ErrorKind::Permanent,
+            if member { "PUT" } else { "PATCH" },
+            &format!("/Groups/{group_id}"),
+            None,
+            what,
+        ))
+    }
+
+    // POSTs the group; a 409 means another worker made it meanwhile: read it back.
+    async fn create_or_find_group(&self, group: &str) -> Result<ScimGroup, ScimError> {
+        match self.create_group(group).await {
+            Ok(g) => Ok(g),
+            Err(e) if e.is_conflict() => self.find_group(group).await?.ok_or(e),
+            Err(e) => Err(e),
+        }
+    }
+
+    // One write of one form. `Ok(None)`: the app refused this form (try the next);
+    // `Ok(Some(body))`: it answered, with the group when it sent one back.
+    async fn write_membership(
+        &self,
+        form: Form,
+        group_id: &str,
+        user_id: &str,
+        member: bool,
+    ) -> Result<Option<Option<ScimGroup>>, ScimError> {
+        let path = format!("/Groups/{group_id}");
+        let op = if member {
+            "add_member"
+        } else {
+            "remove_member"
+        };
+        let patch = match form {
+            Form::PatchAdd => Some(PatchOperation {
                 op: "add",
                 path: Some("members".to_owned()),
                 value: Some(json!([{ "value": user_id }])),
-            }]);
-            let mut req = Request::new(op, "PATCH", vec!["Groups", group_id]);
-            req.body = Some(Self::to_body(
-                "PATCH",
-                &format!("/Groups/{group_id}"),
-                &patch,
-            )?);
-            req.expect = &[405, 501];
-            if self.send(req).await?.is_success() {
-                return Ok(());
-            }
-        }
-        self.change_members(op, group_id, |members| {
-            if members.iter().any(|m| m.value == user_id) {
-                return false;
-            }
-            members.push(Member {
-                value: user_id.to_owned(),
-                ..Member::default()
-            });
-            true
-        })
-        .await
-    }
-
-    /// Removes one member: PATCH `remove members[value eq ...]` where supported, else GET and PUT without it.
-    pub async fn remove_member(&self, group_id: &str, user_id: &str) -> Result<(), ScimError> {
-        let op = "remove_member";
-        if self.capabilities().await?.patch {
-            let patch = PatchOp::new(vec![PatchOperation {
+            }),
+            Form::Remove(RemovalForm::FilterPath) => Some(PatchOperation {
                 op: "remove",
                 path: Some(format!("members[{}]", eq_filter("value", user_id))),
                 value: None,
-            }]);
-            let path = format!("/Groups/{group_id}");
-            let mut req = Request::new(op, "PATCH", vec!["Groups", group_id]);
-            req.body = Some(Self::to_body("PATCH", &path, &patch)?);
-            req.expect = &[400, 405, 501];
-            let answer = self.send(req).await?;
-            if answer.is_success() {
-                return Ok(());
+            }),
+            Form::Remove(RemovalForm::ValueList) => Some(PatchOperation {
+                op: "remove",
+                path: Some("members".to_owned()),
+                value: Some(json!([{ "value": user_id }])),
+            }),
+            Form::Put | Form::Remove(RemovalForm::Put) => None,
+        };
+        let Some(patch) = patch else {
+            return self
+                .change_members(op, group_id, |members| {
+                    let before = members.len();
+                    members.retain(|m| m.value != user_id);
+                    if member {
+                        members.push(Member {
+                            value: user_id.to_owned(),
+                            ..Member::default()
+                        });
+                    }
+                    member || members.len() != before
+                })
+                .await
+                .map(Some);
+        };
+        let mut req = Request::new(op, "PATCH", vec!["Groups", group_id]);
+        req.body = Some(Self::to_body("PATCH", &path, &PatchOp::new(vec![patch]))?);
+        req.expect = &[400, 405, 501];
+        let answer = self.send(req).await?;
+        if answer.status == 400 {
+            let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+            // noTarget: they were not a member, which is what we wanted; the read-back says.
+            if body.get("scimType").and_then(Value::as_str) == Some("noTarget") {
+                return Ok(Some(None));
             }
-            if answer.status == 400 {
-                let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-                // noTarget: they were not a member, which is what we wanted.
-                if body.get("scimType").and_then(Value::as_str) == Some("noTarget") {
-                    return Ok(());
-                }
-                return Err(ScimError::from_response(
-                    "PATCH",
-                    &path,
-                    400,
-                    &answer.body,
-                    None,
-                ));
-            }
+            return Ok(None);
         }
-        self.change_members(op, group_id, |members| {
-            let before = members.len();
-            members.retain(|m| m.value != user_id);
-            members.len() != before
-        })
-        .await
+        if !answer.is_success() {
+            return Ok(None);
+        }
+        Ok(Some(serde_json::from_slice(&answer.body).ok()))
     }
 
-    // GET the group, let `change` edit the member list, PUT it back if it changed; one retry on a stale ETag.
+    // Whether the app now shows the membership wanted: from its answer when that lists
+    // members, else from one read of the group.
+    async fn confirmed(
+        &self,
+        group_id: &str,
+        answer: Option<&ScimGroup>,
+        user_id: &str,
+        member: bool,
+    ) -> Result<bool, ScimError> {
+        if let Some(is) = answer.and_then(|g| g.has_member(user_id)) {
+            return Ok(is == member);
+        }
+        let Some(group) = self.get_group_as("get_group", group_id).await? else {
+            return Ok(!member);
+        };
+        Ok(group.has_member(user_id).unwrap_or(false) == member)
+    }
+
+    // GET the group, let `change` edit the member list, PUT it back if it changed; one
+    // retry on a stale ETag. Answers the group as the app sent it back, when it did.
     async fn change_members(
         &self,
         op: &'static str,
         group_id: &str,
         change: impl Fn(&mut Vec<Member>) -> bool,
-    ) -> Result<(), ScimError> {
+    ) -> Result<Option<ScimGroup>, ScimError> {
         let path = format!("/Groups/{group_id}");
         let etag = self.capabilities().await?.etag;
         for attempt in 0..2 {
@@ -159,7 +279,7 @@ impl ScimSession {
             };
             let mut members = group.members.take().unwrap_or_default();
             if !change(&mut members) {
-                return Ok(());
+                return Ok(None);
             }
             // `display` is read-only; the rest of each member is sent back untouched.
             for m in &mut members {
@@ -176,9 +296,31 @@ impl ScimSession {
             req.if_match = version.as_deref();
             match self.send(req).await {
                 Err(e) if e.status() == Some(412) && attempt == 0 => continue,
-                other => return other.map(|_| ()),
+                Err(e) => return Err(e),
+                Ok(answer) => return Ok(serde_json::from_slice(&answer.body).ok()),
             }
         }
-        Ok(())
+        Ok(None)
+    }
+}
+
+/// One way of writing a membership change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    /// PATCH `add` with a value list.
+    PatchAdd,
+    /// One of the removal forms.
+    Remove(RemovalForm),
+    /// PUT of the whole group (adding).
+    Put,
+}
+
+impl Form {
+    fn describe(self) -> &'static str {
+        match self {
+            Form::PatchAdd => "PATCH",
+            Form::Remove(f) => f.describe(),
+            Form::Put => "PUT",
+        }
     }
 }

@@ -4,7 +4,6 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::client::Request;
-use super::discovery::Capabilities;
 use super::error::ScimError;
 use super::models::{ListResponse, ScimUser};
 use super::session::ScimSession;
@@ -107,6 +106,15 @@ impl ScimSession {
         Ok(None)
     }
 
+    /// The account matching the earliest of `keys`, by listing every account (no filter):
+    /// for when a filter's "no match" cannot be trusted.
+    pub async fn list_user_matching(
+        &self,
+        keys: &[UserKey<'_>],
+    ) -> Result<Option<ScimUser>, ScimError> {
+        self.scan_for_best(keys).await
+    }
+
     // Without filters every lookup is a full listing; one listing serves all keys at once.
     async fn scan_for_best(&self, keys: &[UserKey<'_>]) -> Result<Option<ScimUser>, ScimError> {
         let mut best: Option<(usize, ScimUser)> = None;
@@ -155,10 +163,18 @@ impl ScimSession {
                 ];
                 let mut req = Request::new(op, "GET", vec![collection]);
                 req.query = &query;
-                // 501: filtering switched off after all; 400: this attribute cannot be filtered on.
-                req.expect = &[400, 501];
+                // 501: filtering switched off after all; 400: this attribute cannot be filtered
+                // on; 500: Nextcloud on `emails.value`. None of it is worth retrying.
+                req.expect = &[400, 500, 501];
                 let answer = self.send(req).await?;
                 if !answer.is_success() {
+                    if answer.status == 500 {
+                        tracing::info!(
+                            collection,
+                            "the server fails on filters; listing from now on"
+                        );
+                        self.client().learn(|l| l.filter_broken = true);
+                    }
                     usable = false;
                     break;
                 }
@@ -169,10 +185,7 @@ impl ScimSession {
                         collection,
                         "the server ignores filters; matching locally from now on"
                     );
-                    self.client().store_capabilities(Capabilities {
-                        filter: false,
-                        ..caps
-                    });
+                    self.client().learn(|l| l.filter_broken = true);
                     usable = false;
                     break;
                 }

@@ -2,6 +2,7 @@
 
 mod client;
 pub mod config;
+pub mod dialect;
 mod discovery;
 mod error;
 mod groups;
@@ -11,6 +12,7 @@ mod session;
 
 pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
 pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret};
+pub use dialect::{Learned, RemovalForm};
 pub use discovery::Capabilities;
 pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
 pub use lookup::{UserKey, eq_filter};

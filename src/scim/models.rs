@@ -12,6 +12,15 @@ pub const LIST_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:ListRespons
 /// Schema URN of a PATCH request.
 pub const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
+// `null` where the spec wants a list means an empty list.
+fn null_as_empty<'de, D, T>(d: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(d)?.unwrap_or_default())
+}
+
 fn user_schemas() -> Vec<String> {
     vec![USER_SCHEMA.to_owned()]
 }
@@ -42,8 +51,12 @@ pub struct ScimUser {
     /// The name shown to others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub display_name: Option<String>,
-    /// Email addresses.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Email addresses (Nextcloud sends `null` for none).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "null_as_empty"
+    )]
     pub emails: Vec<Email>,
     /// Whether the account may sign in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -74,6 +87,11 @@ impl Default for ScimUser {
 }
 
 impl ScimUser {
+    /// The externalId, where the app keeps one (Nextcloud answers `""` for none).
+    pub fn external_id(&self) -> Option<&str> {
+        self.external_id.as_deref().filter(|e| !e.is_empty())
+    }
+
     /// The primary email, else the first one.
     pub fn primary_email(&self) -> Option<&str> {
         self.emails
@@ -206,7 +224,7 @@ pub struct Member {
 
 /// A page of a query (RFC 7644 §3.4.2).
 #[derive(Clone, Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ListResponse<T> {
     /// Matches in total, across pages.
     #[serde(default)]
@@ -218,7 +236,12 @@ pub struct ListResponse<T> {
     #[serde(default)]
     pub items_per_page: Option<u64>,
     /// The resources; servers send `Resources`, a few lowercase it.
-    #[serde(default = "Vec::new", rename = "Resources", alias = "resources")]
+    #[serde(
+        default = "Vec::new",
+        rename = "Resources",
+        alias = "resources",
+        deserialize_with = "null_as_empty"
+    )]
     pub resources: Vec<T>,
 }
 

@@ -60,15 +60,27 @@ impl ScimSession {
         })
     }
 
-    /// The server's announced features, cached for an hour; a server without the endpoint gets conservative defaults.
+    /// The features to use: announced (cached for an hour), overridden by the settings,
+    /// less what proved broken. A server without the endpoint (404, or Zulip's 501) gets
+    /// conservative defaults, never an error.
     pub async fn capabilities(&self) -> Result<Capabilities, ScimError> {
-        if let Some(caps) = self.client.cached_capabilities() {
-            return Ok(caps);
-        }
+        let announced = match self.client.cached_capabilities() {
+            Some(caps) => caps,
+            None => self.discover().await?,
+        };
+        let (filter, patch) = self.client.overrides();
+        Ok(Capabilities {
+            filter: filter.unwrap_or(announced.filter) && !self.client.learned().filter_broken,
+            patch: patch.unwrap_or(announced.patch),
+            ..announced
+        })
+    }
+
+    async fn discover(&self) -> Result<Capabilities, ScimError> {
         let mut req = Request::new("discovery", "GET", vec!["ServiceProviderConfig"]);
-        req.expect = &[404];
+        req.expect = &[404, 501];
         let answer = self.send(req).await?;
-        let caps = if answer.status == 404 {
+        let caps = if matches!(answer.status, 404 | 501) {
             Capabilities::CONSERVATIVE
         } else {
             Capabilities::from_service_provider_config(&answer.body).unwrap_or_else(|e| {
@@ -79,6 +91,24 @@ impl ScimSession {
         };
         self.client.store_capabilities(caps);
         Ok(caps)
+    }
+
+    /// Whether the app has a Group resource: `Some` when `/ResourceTypes` says, `None`
+    /// when it does not answer (404/501) or cannot be read. Asked once per client.
+    pub async fn group_resource(&self) -> Result<Option<bool>, ScimError> {
+        if let Some(known) = self.client.group_resource() {
+            return Ok(known);
+        }
+        let mut req = Request::new("discovery", "GET", vec!["ResourceTypes"]);
+        req.expect = &[404, 501];
+        let answer = self.send(req).await?;
+        let found = if answer.is_success() {
+            resource_types_have_group(&answer.body)
+        } else {
+            None
+        };
+        self.client.store_group_resource(found);
+        Ok(found)
     }
 
     /// The account with this server id; None when the server says 404.
@@ -202,4 +232,18 @@ impl ScimSession {
         req.expect = &[404];
         self.send(req).await.map(|_| ())
     }
+}
+
+// RFC 7644 §4: a ListResponse of ResourceType, or (some servers) a bare array.
+fn resource_types_have_group(body: &[u8]) -> Option<bool> {
+    let doc: Value = serde_json::from_slice(body).ok()?;
+    let list = doc
+        .get("Resources")
+        .or_else(|| doc.get("resources"))
+        .unwrap_or(&doc)
+        .as_array()?;
+    Some(list.iter().any(|r| {
+        r.get("name").and_then(Value::as_str) == Some("Group")
+            || r.get("endpoint").and_then(Value::as_str) == Some("/Groups")
+    }))
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use super::dialect::{Preset, RoleMap};
 use super::{SettingsError, read_secret_file};
+use crate::domain::Deprovision;
 use crate::domain::Slug;
 use crate::secret::Secret;
 
@@ -51,18 +53,51 @@ pub struct ScimSettings {
     /// userName template: `{email}`, `{id}`, `{name}`, `{email_local}`.
     #[serde(default = "default_user_name")]
     pub user_name: String,
-    /// Group whose members are the app's admins; omitted: admin rights are not provisioned.
+    /// Short for `roles.admin.group`; folded into `roles` once the settings are read.
     #[serde(default)]
     pub admin_group: Option<String>,
-    /// What revoking access does to the account.
+    /// Which app this is, for the defaults it needs.
     #[serde(default)]
-    pub on_deprovision: crate::domain::Deprovision,
-    /// Content-Type of request bodies.
-    #[serde(default = "default_content_type")]
-    pub content_type: String,
+    pub preset: Preset,
+    /// How accessboard's roles are expressed in the app; filled from the preset when left out.
+    #[serde(default)]
+    pub roles: Option<RoleMap>,
+    /// What revoking access does to the account (preset default: disable).
+    #[serde(default)]
+    pub on_deprovision: Option<Deprovision>,
+    /// Content-Type of request bodies (preset default).
+    #[serde(default)]
+    pub content_type: Option<String>,
     /// Whether accessboard owns the account's name (off: names changed in the app stay).
-    #[serde(default = "default_true")]
-    pub manage_names: bool,
+    #[serde(default)]
+    pub manage_names: Option<bool>,
+    /// Use the app's filters (unset: as its ServiceProviderConfig announces).
+    #[serde(default)]
+    pub filter: Option<bool>,
+    /// Use PATCH (unset: as its ServiceProviderConfig announces).
+    #[serde(default)]
+    pub patch: Option<bool>,
+}
+
+impl ScimSettings {
+    /// The role mapping in force.
+    pub fn roles(&self) -> RoleMap {
+        self.roles.clone().unwrap_or_default()
+    }
+    /// Disable or delete on revoke.
+    pub fn on_deprovision(&self) -> Deprovision {
+        self.on_deprovision.unwrap_or_default()
+    }
+    /// Content-Type of request bodies.
+    pub fn content_type(&self) -> &str {
+        self.content_type
+            .as_deref()
+            .unwrap_or(crate::scim::SCIM_MEDIA_TYPE)
+    }
+    /// Whether accessboard owns names.
+    pub fn manage_names(&self) -> bool {
+        self.manage_names.unwrap_or(true)
+    }
 }
 
 /// How accessboard authenticates to an app.
@@ -82,12 +117,6 @@ fn default_auth() -> AuthKind {
 }
 fn default_user_name() -> String {
     "{email}".into()
-}
-fn default_content_type() -> String {
-    "application/scim+json".into()
-}
-fn default_true() -> bool {
-    true
 }
 
 const TEMPLATE_FIELDS: [&str; 4] = ["{email}", "{id}", "{name}", "{email_local}"];
@@ -167,10 +196,11 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
             "must not be empty; leave it out to not provision admin rights".into(),
         );
     }
-    if !scim.content_type.contains('/') {
+    super::dialect::resolve(at, scim)?;
+    if !scim.content_type().contains('/') {
         return err(
             "content_type",
-            format!("{:?} is not a media type", scim.content_type),
+            format!("{:?} is not a media type", scim.content_type()),
         );
     }
     Ok(())
