@@ -8,6 +8,7 @@ use super::{CliError, output};
 use crate::app::App;
 use crate::db::read;
 use crate::domain::Slug;
+use crate::provisioning::probe;
 
 /// `app` subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,6 +23,13 @@ pub enum AppCommand {
     Install { slug: Slug },
     /// Uninstall an app: provisioning stops; accounts in the app are left as they are.
     Uninstall { slug: Slug },
+    /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
+    Test {
+        slug: Slug,
+        /// One JSON document.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Runs an `app` subcommand.
@@ -66,6 +74,35 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
         AppCommand::Uninstall { slug } => {
             ctx.service.uninstall_app(&slug).await?;
             println!("uninstalled {slug}; provisioning to it has stopped");
+        }
+        AppCommand::Test { slug, json } => {
+            if ctx.settings.app(slug.as_str()).is_none() {
+                return Err(CliError::usage(format!(
+                    "no app {slug:?} in the catalogue; the apps are listed in settings.toml"
+                )));
+            }
+            let report = probe::test_app(&ctx.engine, &slug)
+                .await
+                .map_err(|e| CliError::usage(e.to_string()))?;
+            if json {
+                output::json(&report);
+            } else {
+                for c in &report.checks {
+                    let mark = if c.ok { "ok  " } else { "FAIL" };
+                    println!("{mark} {}: {}", c.name, output::clean(&c.detail));
+                }
+                println!(
+                    "{slug} {}",
+                    if report.usable {
+                        "can be provisioned"
+                    } else {
+                        "cannot be provisioned as configured"
+                    }
+                );
+            }
+            if !report.usable {
+                return Ok(ExitCode::from(1));
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -41,3 +41,11 @@ pub fn json<T: serde::Serialize>(value: &T) {
         Err(e) => eprintln!("accessboard: cannot encode JSON: {e}"),
     }
 }
+
+/// An app's text made safe for a terminal: control characters (escape sequences, line
+/// breaks that would forge a line) become spaces.
+pub fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}

@@ -7,6 +7,7 @@ mod backoff;
 pub mod drift;
 pub mod engine;
 mod identity_sync;
+pub mod probe;
 pub mod reconcile;
 mod roles;
 pub mod worker;

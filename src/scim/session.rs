@@ -93,6 +93,22 @@ impl ScimSession {
         Ok(caps)
     }
 
+    /// The app's `/Schemas` as JSON documents; None when it publishes none (404/501).
+    pub async fn schemas(&self) -> Result<Option<Vec<Value>>, ScimError> {
+        let mut req = Request::new("discovery", "GET", vec!["Schemas"]);
+        req.expect = &[404, 501];
+        let answer = self.send(req).await?;
+        if !answer.is_success() {
+            return Ok(None);
+        }
+        let doc: Value = answer.json()?;
+        let list = doc
+            .get("Resources")
+            .or_else(|| doc.get("resources"))
+            .unwrap_or(&doc);
+        Ok(list.as_array().cloned())
+    }
+
     /// Whether the app has a Group resource: `Some` when `/ResourceTypes` says, `None`
     /// when it does not answer (404/501) or cannot be read. Asked once per client.
     pub async fn group_resource(&self) -> Result<Option<bool>, ScimError> {

@@ -1,0 +1,190 @@
+//! `app test`: checks that an app can be provisioned, without writing anything.
+
+use serde::Serialize;
+
+use super::engine::Engine;
+use crate::domain::Slug;
+use crate::scim::{ScimError, ScimSession, UserKey};
+
+/// One line of the checklist.
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    /// What was checked.
+    pub name: String,
+    /// Whether it is usable.
+    pub ok: bool,
+    /// What the app said, in its own words where it gave any.
+    pub detail: String,
+}
+
+/// The outcome of `app test`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProbeReport {
+    /// The app.
+    pub app: String,
+    /// Every check, in order.
+    pub checks: Vec<Check>,
+    /// Everything accessboard needs works.
+    pub usable: bool,
+}
+
+/// Why `app test` could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("no app {0:?} with [apps.scim] settings in the catalogue")]
+    NotProvisioned(String),
+}
+
+/// Reaches the app, authenticates, reads discovery, makes one harmless read and
+/// checks every mapped group and attribute. Never writes.
+pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeError> {
+    let target = engine
+        .targets
+        .get(app.as_str())
+        .ok_or_else(|| ProbeError::NotProvisioned(app.to_string()))?;
+    // Ask afresh: the point is to see the app as it is now.
+    target.client.forget_capabilities();
+    let session = target.client.session();
+    let mut checks = Vec::new();
+    let mut push = |name: &str, ok: bool, detail: String| {
+        checks.push(Check {
+            name: name.to_owned(),
+            ok,
+            detail,
+        })
+    };
+    let caps = match session.capabilities().await {
+        Ok(c) => c,
+        Err(e) => {
+            push("reach and sign in", false, reason(&e));
+            return Ok(report(app, checks));
+        }
+    };
+    push(
+        "reach and sign in",
+        true,
+        format!("{} answers", target.client.base_url()),
+    );
+    push(
+        "features",
+        true,
+        format!(
+            "filter: {}, PATCH: {}, ETags: {}",
+            yes(caps.filter),
+            yes(caps.patch),
+            yes(caps.etag)
+        ),
+    );
+    // A random id must match nobody: proves reading works, and that filters filter.
+    let random = uuid::Uuid::new_v4().to_string();
+    match session.find_user(UserKey::ExternalId(&random)).await {
+        Ok(None) => push(
+            "read accounts",
+            true,
+            "a lookup of a random id finds nobody".into(),
+        ),
+        Ok(Some(_)) => push(
+            "read accounts",
+            false,
+            "a lookup of a random id returned an account: the app ignores filters".into(),
+        ),
+        Err(e) => push("read accounts", false, reason(&e)),
+    }
+    let roles = target.scim.roles();
+    if roles.uses_groups() {
+        check_groups(&session, &roles, &mut push).await;
+    }
+    for t in roles.targets() {
+        if let Some(attribute) = &t.attribute {
+            let (ok, detail) = match user_schema_has(&session, attribute).await {
+                Ok(Some(true)) => (true, "in the app's User schema".into()),
+                Ok(Some(false)) => (false, "the app's User schema has no such attribute".into()),
+                Ok(None) => (
+                    true,
+                    "the app publishes no schema; cannot check before use".into(),
+                ),
+                Err(e) => (false, reason(&e)),
+            };
+            push(&format!("role attribute {attribute:?}"), ok, detail);
+        }
+    }
+    Ok(report(app, checks))
+}
+
+async fn check_groups(
+    session: &ScimSession,
+    roles: &crate::settings::RoleMap,
+    push: &mut impl FnMut(&str, bool, String),
+) {
+    match session.group_resource().await {
+        Ok(Some(false)) => {
+            push(
+                "groups",
+                false,
+                "the app has no Group resource, but a role is mapped to a group".into(),
+            );
+            return;
+        }
+        Err(e) => {
+            push("groups", false, reason(&e));
+            return;
+        }
+        Ok(_) => {}
+    }
+    for group in roles.targets().filter_map(|t| t.group.as_deref()) {
+        let (ok, detail) = match session.find_group(group).await {
+            Ok(Some(_)) => (true, "exists".into()),
+            Ok(None) => (
+                true,
+                "does not exist yet; made when the first member is added".into(),
+            ),
+            Err(e) => (false, reason(&e)),
+        };
+        push(&format!("group {group:?}"), ok, detail);
+    }
+}
+
+// Some(found) from /Schemas; None when the app publishes none (404/501).
+async fn user_schema_has(
+    session: &ScimSession,
+    attribute: &str,
+) -> Result<Option<bool>, ScimError> {
+    let Some(schemas) = session.schemas().await? else {
+        return Ok(None);
+    };
+    let (schema, name) = match attribute.rsplit_once(':') {
+        Some((urn, name)) if attribute.starts_with("urn:") => (urn, name),
+        _ => (crate::scim::models::USER_SCHEMA, attribute),
+    };
+    Ok(Some(schemas.iter().any(|s| {
+        s.get("id").and_then(|v| v.as_str()) == Some(schema)
+            && s.get("attributes")
+                .and_then(|a| a.as_array())
+                .is_some_and(|attrs| {
+                    attrs.iter().any(|a| {
+                        a.get("name")
+                            .and_then(|n| n.as_str())
+                            .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                    })
+                })
+    })))
+}
+
+fn reason(e: &ScimError) -> String {
+    match e.status() {
+        Some(401 | 403) => format!("the app refused the credentials: {e}"),
+        _ => e.to_string(),
+    }
+}
+
+fn yes(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn report(app: &Slug, checks: Vec<Check>) -> ProbeReport {
+    ProbeReport {
+        app: app.to_string(),
+        usable: checks.iter().all(|c| c.ok),
+        checks,
+    }
+}
