@@ -69,11 +69,15 @@ impl App {
             .await
             .map_err(|e| AppError::Queue(e.to_string()))?;
         let identities = crate::identity::open(&settings)?;
+        let dialects = db
+            .run(|c| crate::provisioning::engine::load_dialects(c))
+            .await?;
         let engine = Engine::new(
             db.clone(),
             queue.clone(),
             settings.clone(),
             identities.clone(),
+            dialects,
         )?;
         let service = UserService::new(db, queue.clone(), settings.clone(), identities);
         service.sync_catalogue().await?;

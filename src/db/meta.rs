@@ -43,3 +43,14 @@ pub fn set_if_absent(conn: &Connection, key: &str, value: &str) -> Result<bool, 
         params![key, value],
     )? == 1)
 }
+
+/// Every `meta` value whose key starts with `prefix`, with the rest of the key.
+pub fn with_prefix(conn: &Connection, prefix: &str) -> Result<Vec<(String, String)>, DbError> {
+    let mut stmt =
+        conn.prepare_cached("SELECT key, value FROM meta WHERE substr(key, 1, length(?1)) = ?1")?;
+    let rows = stmt.query_map([prefix], |r| {
+        let key: String = r.get(0)?;
+        Ok((key[prefix.len().min(key.len())..].to_owned(), r.get(1)?))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -12,7 +12,7 @@ use crate::db::{Db, DbError, time};
 use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus};
 use crate::identity::IdentityStore;
 use crate::pairs::{self, Claim, JobQueue, LogEntry, Pairs, ReconcileJob, Settle};
-use crate::scim::{ScimAuth, ScimClient, ScimConfig, ScimError};
+use crate::scim::{Learned, ScimAuth, ScimClient, ScimConfig, ScimError};
 use crate::settings::{AuthKind, ScimSettings, Settings};
 
 /// An app that can be provisioned: its client and settings.
@@ -46,6 +46,23 @@ pub struct Engine {
     pub instance: String,
     /// Where the current name and email are read at reconcile time.
     pub identities: Arc<dyn IdentityStore>,
+    // What each app's dialect record was when last stored, so it is written only when it changes.
+    stored_dialects: std::sync::Mutex<HashMap<String, Learned>>,
+}
+
+/// The `meta` key prefix under which each app's dialect record is stored.
+pub const DIALECT_META: &str = "dialect:";
+
+/// Reads every app's stored dialect record (blocking); a record that does not parse is an error.
+pub fn load_dialects(conn: &rusqlite::Connection) -> Result<HashMap<String, Learned>, DbError> {
+    crate::db::meta::with_prefix(conn, DIALECT_META)?
+        .into_iter()
+        .map(|(app, json)| {
+            serde_json::from_str(&json)
+                .map(|l| (app.clone(), l))
+                .map_err(|e| DbError::Corrupt(format!("meta.{DIALECT_META}{app}: {e}")))
+        })
+        .collect()
 }
 
 /// Builds the SCIM client configuration of one app from its settings.
@@ -91,13 +108,15 @@ impl Engine {
         queue: JobQueue,
         settings: Arc<Settings>,
         identities: Arc<dyn IdentityStore>,
+        dialects: HashMap<String, Learned>,
     ) -> Result<Arc<Engine>, EngineError> {
         let timeout = Duration::from_secs(settings.provisioning.request_timeout_secs);
         let mut targets = HashMap::new();
         for app in &settings.apps {
             let Some(scim) = &app.scim else { continue };
             let slug = app.slug.to_string();
-            let config = client_config(scim, timeout, &slug)?;
+            let mut config = client_config(scim, timeout, &slug)?;
+            config.learned = dialects.get(&slug).copied().unwrap_or_default();
             let client = ScimClient::new(config).map_err(|source| EngineError::Client {
                 app: slug.clone(),
                 source,
@@ -122,6 +141,7 @@ impl Engine {
             targets,
             instance,
             identities,
+            stored_dialects: std::sync::Mutex::new(dialects),
         }))
     }
 
@@ -188,6 +208,7 @@ impl Engine {
         let desired = desired(claim, &target.scim);
         let session = target.client.session();
         let result = reconcile::reconcile(&session, &desired).await;
+        self.store_dialect(&claim.app, target).await;
         let calls = session
             .into_calls()
             .into_iter()
@@ -222,6 +243,34 @@ impl Engine {
             None => claim.user_deleted = true,
         }
         Ok(())
+    }
+
+    /// Stores what was learned about the app's dialect, when it changed.
+    pub async fn store_dialect(&self, app: &str, target: &Target) {
+        let learned = target.client.learned();
+        {
+            let mut stored = self
+                .stored_dialects
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if stored.get(app).copied().unwrap_or_default() == learned {
+                return;
+            }
+            stored.insert(app.to_owned(), learned);
+        }
+        tracing::info!(app, ?learned, "learned about the app's SCIM dialect");
+        let key = format!("{DIALECT_META}{app}");
+        let stored = match serde_json::to_string(&learned) {
+            Ok(json) => {
+                self.db
+                    .run(move |c| crate::db::meta::set(c, &key, &json))
+                    .await
+            }
+            Err(e) => Err(DbError::Corrupt(e.to_string())),
+        };
+        if let Err(e) = stored {
+            tracing::warn!(app, error = %e, "could not store what was learned about the app");
+        }
     }
 
     /// A transient failure: try again after a backoff, or give up after `max_attempts`.

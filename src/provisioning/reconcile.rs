@@ -120,7 +120,7 @@ async fn locate(session: &ScimSession, desired: &Desired) -> Result<Option<ScimU
 }
 
 async fn create(session: &ScimSession, desired: &Desired) -> Result<ScimUser, ScimError> {
-    let new = ScimUser {
+    let mut new = ScimUser {
         external_id: Some(desired.external_id.clone()),
         user_name: desired.user_name.clone(),
         name: Some(name_of(&desired.display_name, None)),
@@ -129,17 +129,26 @@ async fn create(session: &ScimSession, desired: &Desired) -> Result<ScimUser, Sc
         active: Some(true),
         ..ScimUser::default()
     };
+    if let Some((attribute, value)) = role_attribute(desired) {
+        roles::set(&mut new, &attribute, &[], &value);
+    }
     match session.create_user(&new).await {
-        Ok(created) => Ok(created),
+        Ok(created) => verify(session, desired, &new, created).await,
         Err(conflict) if conflict.is_conflict() => {
             // It exists after all (made meanwhile, or our lookup could not see it): adopt it, once.
-            let found = session
-                .find_user_by_any(&[
-                    UserKey::UserName(&desired.user_name),
-                    UserKey::Email(&desired.email),
-                    UserKey::ExternalId(&desired.external_id),
-                ])
-                .await?;
+            let keys = [
+                UserKey::UserName(&desired.user_name),
+                UserKey::Email(&desired.email),
+                UserKey::ExternalId(&desired.external_id),
+            ];
+            let mut found = session.find_user_by_any(&keys).await?;
+            if found.is_none() && session.capabilities().await?.filter {
+                // The filter missed an account the app says exists: it does not work.
+                found = session.list_user_matching(&keys).await?;
+                if found.is_some() {
+                    session.client().learn(|l| l.filter_broken = true);
+                }
+            }
             match found {
                 Some(existing) => update(session, desired, existing).await,
                 None => Err(conflict),
