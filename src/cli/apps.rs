@@ -58,6 +58,19 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         }
         AppCommand::Install { slug } => {
+            if ctx.settings.app(slug.as_str()).is_none() {
+                return Err(CliError::usage(format!(
+                    "no app {slug:?} in the catalogue; the apps are listed in settings.toml"
+                )));
+            }
+            match probe::check_mapping(&ctx.engine, &slug).await {
+                probe::MappingCheck::Usable => {}
+                probe::MappingCheck::Unusable(why) => return Err(CliError::failure(why)),
+                probe::MappingCheck::Unknown(why) => eprintln!(
+                    "accessboard: warning: could not check {slug}'s role mapping ({}); installing anyway",
+                    output::clean(&why)
+                ),
+            }
             let n = ctx.service.install_app(&slug).await?;
             let scim = ctx
                 .settings

@@ -188,3 +188,50 @@ fn report(app: &Slug, checks: Vec<Check>) -> ProbeReport {
         checks,
     }
 }
+
+/// Whether the app can take the role mapping, asked before installing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MappingCheck {
+    /// Nothing speaks against it (or nothing needs checking).
+    Usable,
+    /// The app answered and cannot do what the mapping needs; the sentence names the key.
+    Unusable(String),
+    /// The app could not be asked; pairs will show why.
+    Unknown(String),
+}
+
+/// Checks that every mapped group and attribute exists in the app: the check
+/// `app install` makes before anyone is provisioned. Never writes.
+pub async fn check_mapping(engine: &Engine, app: &Slug) -> MappingCheck {
+    let Some(target) = engine.targets.get(app.as_str()) else {
+        return MappingCheck::Usable;
+    };
+    let session = target.client.session();
+    let roles = target.scim.roles();
+    for (role, t) in [("admin", &roles.admin), ("user", &roles.user)] {
+        let Some(t) = t else { continue };
+        if let Some(group) = &t.group {
+            match session.group_resource().await {
+                Ok(Some(false)) => {
+                    return MappingCheck::Unusable(format!(
+                        "app {app}: roles.{role}.group {group:?} cannot be used: the app has no Group resource"
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return MappingCheck::Unknown(reason(&e)),
+            }
+        }
+        if let Some(attribute) = &t.attribute {
+            match user_schema_has(&session, attribute).await {
+                Ok(Some(false)) => {
+                    return MappingCheck::Unusable(format!(
+                        "app {app}: roles.{role}.attribute {attribute:?} cannot be used: the app's User schema has no such attribute"
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => return MappingCheck::Unknown(reason(&e)),
+            }
+        }
+    }
+    MappingCheck::Usable
+}

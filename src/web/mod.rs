@@ -153,7 +153,7 @@ impl Registry for Recorder {
 }
 
 fn register(r: &mut impl Registry) {
-    use pages::{activity, app_detail, apps, import, user_delete, user_form, users};
+    use pages::{activity, app_detail, app_test, apps, import, user_delete, user_form, users};
     let (get, post) = (Method::GET, Method::POST);
     // public
     r.add(get.clone(), "/healthz", health::healthz);
@@ -187,6 +187,7 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);
     r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
     r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
+    r.add(post.clone(), "/apps/{slug}/test", app_test::test);
     r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
     r.add(get.clone(), "/apps/{slug}", app_detail::show);
     r.add(post.clone(), "/apps/{slug}/retry", app_detail::retry_all);

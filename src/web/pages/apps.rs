@@ -95,6 +95,7 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
                     form method="post" action=(action("install")) { (csrf_field(&admin.csrf)) button.primary type="submit" { "Install" } }
                 }
                 @if scim_url.is_some() {
+                    form method="post" action=(action("test")) { (csrf_field(&admin.csrf)) button type="submit" { "Test connection" } }
                     form method="post" action=(action("drift")) { (csrf_field(&admin.csrf)) button type="submit" { "Check drift" } }
                     a.button href=(action("drift")) { "Last drift report" }
                 }
@@ -128,7 +129,8 @@ pub async fn list(
     )))
 }
 
-async fn known(state: &AppState, raw: &str) -> Result<Slug, WebError> {
+/// The slug of an app in the catalogue, or a 404.
+pub async fn known(state: &AppState, raw: &str) -> Result<Slug, WebError> {
     let slug = slug_of(raw)?;
     if state.service.settings().app(slug.as_str()).is_none() {
         return Err(WebError::NotFound(format!(
@@ -142,9 +144,13 @@ async fn known(state: &AppState, raw: &str) -> Result<Slug, WebError> {
 pub async fn install(
     req: HttpRequest,
     state: web::Data<AppState>,
+    admin: CurrentAdmin,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
+    if let Some(refused) = super::app_test::refuse_install(&state, &admin, &slug).await {
+        return Ok(refused);
+    }
     let n = state.service.install_app(&slug).await?;
     Ok(layout::redirect(
         &req,

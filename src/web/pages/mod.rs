@@ -2,6 +2,7 @@
 
 pub mod activity;
 pub mod app_detail;
+pub mod app_test;
 pub mod apps;
 pub mod import;
 pub mod recovery;
