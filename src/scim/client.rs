@@ -68,6 +68,8 @@ pub(crate) struct Request<'a> {
     pub if_match: Option<&'a str>,
     /// Non-2xx statuses the caller handles itself (e.g. 404 on a lookup).
     pub expect: &'a [u16],
+    /// A listing: on success, leave the body unread for [`Answer::stream_list`].
+    pub stream: bool,
 }
 
 impl<'a> Request<'a> {
@@ -80,6 +82,7 @@ impl<'a> Request<'a> {
             body: None,
             if_match: None,
             expect: &[],
+            stream: false,
         }
     }
 }
@@ -90,6 +93,9 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
     pub method: &'static str,
     pub path: String,
+    /// The unread body of a streamed listing.
+    pub response: Option<reqwest::Response>,
+    pub timeout: Duration,
 }
 
 impl Answer {
@@ -337,6 +343,16 @@ impl ScimClient {
             .get(header::RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
+        if req.stream && (200..300).contains(&status) {
+            return Ok(Answer {
+                status,
+                body: Vec::new(),
+                method: req.method,
+                path: path.to_owned(),
+                response: Some(resp),
+                timeout: inner.timeout,
+            });
+        }
         let body = read_capped(&mut resp, req.method, path, inner.timeout).await?;
         if (200..300).contains(&status) || req.expect.contains(&status) {
             Ok(Answer {
@@ -344,6 +360,8 @@ impl ScimClient {
                 body,
                 method: req.method,
                 path: path.to_owned(),
+                response: None,
+                timeout: inner.timeout,
             })
         } else {
             Err(ScimError::from_response(

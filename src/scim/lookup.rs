@@ -144,7 +144,7 @@ impl ScimSession {
     }
 
     /// Finds one resource by `attribute eq value`, trusting the filter only when announced and honoured.
-    pub(crate) async fn find_resource<T: DeserializeOwned>(
+    pub(crate) async fn find_resource<T: DeserializeOwned + Send + 'static>(
         &self,
         op: &'static str,
         collection: &'static str,
@@ -207,7 +207,7 @@ impl ScimSession {
     }
 
     /// Pages through a collection with `startIndex`/`count` until `on_page` returns true or it ends.
-    pub(crate) async fn scan<T: DeserializeOwned>(
+    pub(crate) async fn scan<T: DeserializeOwned + Send + 'static>(
         &self,
         op: &'static str,
         collection: &'static str,
@@ -222,12 +222,20 @@ impl ScimSession {
             ];
             let mut req = Request::new(op, "GET", vec![collection]);
             req.query = &query;
-            let page: ListResponse<T> = self.send(req).await?.json()?;
-            let received = page.resources.len() as u64;
-            let total = page.total_results;
-            if on_page(page.resources) {
+            req.stream = true;
+            let mut found = false;
+            let page = self
+                .send(req)
+                .await?
+                .stream_list(|batch: Vec<T>| {
+                    found = on_page(batch);
+                    found
+                })
+                .await?;
+            if found {
                 return Ok(());
             }
+            let (received, total) = (page.received, page.total_results);
             start += received;
             // A server that ignores startIndex sends everything at once; this still ends.
             if received == 0 || start > total {

@@ -9,6 +9,7 @@ mod groups;
 mod lookup;
 pub mod models;
 mod session;
+mod stream;
 
 pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
 pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret};
