@@ -173,6 +173,7 @@ async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode,
     for (title, items) in [
         ("missing", &report.missing),
         ("should be disabled", &report.should_be_disabled),
+        ("wrong role in the app", &report.wrong_role),
         ("unknown to accessboard", &report.unknown),
     ] {
         println!("{title}: {}", items.len());

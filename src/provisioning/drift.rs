@@ -44,6 +44,9 @@ pub struct DriftReport {
     pub should_be_disabled: Vec<DriftItem>,
     /// Accounts accessboard does not know (never touched).
     pub unknown: Vec<DriftItem>,
+    /// Active accounts whose role in the app (group or attribute) is not the role here.
+    #[serde(default)]
+    pub wrong_role: Vec<DriftItem>,
     /// Pairs marked for sync by `--fix`.
     pub fixed: usize,
 }
@@ -109,8 +112,16 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
         missing: Vec::new(),
         should_be_disabled: Vec::new(),
         unknown: Vec::new(),
+        wrong_role: Vec::new(),
         fixed: 0,
     };
+    let roles = target.scim.roles();
+    let groups = group_members(&session, &roles)
+        .await
+        .map_err(|source| DriftError::Scim {
+            app: app.to_string(),
+            source,
+        })?;
     let mut to_fix = Vec::new();
     for local in &locals {
         let claim = Claim {
@@ -160,6 +171,13 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
                     .push(item("access is revoked but the account is active"));
                 to_fix.push(local.user_id);
             }
+            (Some(DesiredAccess::Active { admin }), Some(a)) => {
+                let role = if admin { Role::Admin } else { Role::User };
+                if let Some(why) = role_mismatch(&roles, &groups, a, role) {
+                    report.wrong_role.push(item(&why));
+                    to_fix.push(local.user_id);
+                }
+            }
             _ => {}
         }
     }
@@ -182,6 +200,64 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
     }
     store(&engine.db, report.clone()).await?;
     Ok(report)
+}
+
+/// The member ids of every mapped group, by group name (a group that does not exist has none).
+async fn group_members(
+    session: &crate::scim::ScimSession,
+    roles: &crate::settings::RoleMap,
+) -> Result<HashMap<String, std::collections::HashSet<String>>, ScimError> {
+    let mut out = HashMap::new();
+    for group in roles.targets().filter_map(|t| t.group.clone()) {
+        if out.contains_key(&group) {
+            continue;
+        }
+        let members = session
+            .find_group(&group)
+            .await?
+            .and_then(|g| g.members)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.value)
+            .collect();
+        out.insert(group, members);
+    }
+    Ok(out)
+}
+
+/// Why the account's role in the app is not `role`, if it is not.
+fn role_mismatch(
+    roles: &crate::settings::RoleMap,
+    groups: &HashMap<String, std::collections::HashSet<String>>,
+    account: &crate::scim::ScimUser,
+    role: Role,
+) -> Option<String> {
+    let id = account.id.as_deref()?;
+    for (mapped, target) in [(Role::Admin, &roles.admin), (Role::User, &roles.user)] {
+        let Some(t) = target else { continue };
+        if let Some(group) = &t.group {
+            let is = groups.get(group).is_some_and(|m| m.contains(id));
+            if is != (mapped == role) {
+                return Some(if is {
+                    format!("in group {group:?} but not {mapped} here")
+                } else {
+                    format!("not in group {group:?} though {mapped} here")
+                });
+            }
+        }
+        if let (Some(attribute), Some(value), true) = (&t.attribute, &t.value, mapped == role) {
+            let held = super::roles::values(account, attribute);
+            let ours = super::roles::mapped_values(roles, attribute);
+            // A value we do not map (set by hand in the app) is not ours to judge.
+            if !held.iter().any(|v| v == value) && held.iter().all(|v| ours.contains(v)) {
+                return Some(format!(
+                    "{attribute} is {:?}, not {value:?}",
+                    held.join(",")
+                ));
+            }
+        }
+    }
+    None
 }
 
 fn load_pairs(c: &mut rusqlite::Connection, app: &str) -> Result<(bool, Vec<LocalPair>), DbError> {
@@ -247,7 +323,7 @@ pub async fn run_periodic(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) 
             match check(&engine, &app.slug, false).await {
                 Ok(r) => {
                     tracing::info!(app = %app.slug, missing = r.missing.len(), should_be_disabled = r.should_be_disabled.len(),
-                    unknown = r.unknown.len(), "drift check")
+                    wrong_role = r.wrong_role.len(), unknown = r.unknown.len(), "drift check")
                 }
                 Err(e) => tracing::warn!(app = %app.slug, error = %e, "drift check failed"),
             }

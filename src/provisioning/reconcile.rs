@@ -57,19 +57,16 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
     match desired.access {
         DesiredAccess::Active { admin } => {
             let role = if admin { Role::Admin } else { Role::User };
-            let account = match remote {
-                Some(account) => update(session, desired, account).await?,
-                None => create(session, desired).await?,
+            let (account, created) = match remote {
+                Some(account) => (update(session, desired, account).await?, false),
+                None => (create(session, desired).await?, true),
             };
             let id = id_of(&account)?;
-            for (mapped, target) in [
-                (Role::Admin, &desired.roles.admin),
-                (Role::User, &desired.roles.user),
-            ] {
-                if let Some(group) = target.as_ref().and_then(|t| t.group.as_deref()) {
-                    let who = &desired.user_name;
+            for (mapped, group) in mapped_groups(desired) {
+                let want = mapped == role;
+                if known_member(desired, mapped, created) != Some(want) {
                     session
-                        .set_membership(group, &id, who, mapped == role)
+                        .set_membership(group, &id, &desired.user_name, want)
                         .await?;
                 }
             }
@@ -82,30 +79,43 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
             let id = id_of(&account)?;
             // Disable first: if the app then refuses to let go of a group, the person
             // at least cannot sign in, and the error says what is left to do.
-            let outcome = match desired.on_deprovision {
-                Deprovision::Disable => {
-                    if account.active != Some(false) {
-                        session.deactivate_user(&id).await?;
-                    }
-                    Reconciled::Deprovisioned {
-                        scim_id: Some(id.clone()),
-                    }
-                }
-                Deprovision::Delete => {
-                    session.delete_user(&id).await?;
-                    return Ok(Reconciled::Deprovisioned { scim_id: None });
-                }
-            };
-            for target in desired.roles.targets() {
-                if let Some(group) = &target.group {
+            if desired.on_deprovision == Deprovision::Delete {
+                session.delete_user(&id).await?;
+                return Ok(Reconciled::Deprovisioned { scim_id: None });
+            }
+            if account.active != Some(false) {
+                session.deactivate_user(&id).await?;
+            }
+            for (mapped, group) in mapped_groups(desired) {
+                if known_member(desired, mapped, false) != Some(false) {
                     session
                         .set_membership(group, &id, &desired.user_name, false)
                         .await?;
                 }
             }
-            Ok(outcome)
+            Ok(Reconciled::Deprovisioned { scim_id: Some(id) })
         }
     }
+}
+
+/// The groups roles are mapped to, with their role.
+fn mapped_groups(desired: &Desired) -> impl Iterator<Item = (Role, &str)> {
+    [
+        (Role::Admin, &desired.roles.admin),
+        (Role::User, &desired.roles.user),
+    ]
+    .into_iter()
+    .filter_map(|(role, t)| Some((role, t.as_ref()?.group.as_deref()?)))
+}
+
+/// Whether the account is in the group of role `mapped`, when known without asking:
+/// an account made in this reconcile is in no group, and the role the app confirmed
+/// last time says the rest. Changes made by hand in the app are the drift check's job.
+fn known_member(desired: &Desired, mapped: Role, created: bool) -> Option<bool> {
+    if created {
+        return Some(false);
+    }
+    desired.previous_role.map(|p| p == mapped)
 }
 
 /// The remote account: stored id, else externalId, else userName, else email (ignoring case).

@@ -44,6 +44,9 @@ pub struct Learned {
     /// The app does not keep `externalId` (Zulip, Nextcloud's PUT): never compare it.
     #[serde(default)]
     pub drops_external_id: bool,
+    /// The app does not take several filters joined with `or`: one key per request.
+    #[serde(default)]
+    pub combined_filter_broken: bool,
     /// The member-removal form the app took last.
     #[serde(default)]
     pub removal: Option<RemovalForm>,

@@ -90,11 +90,30 @@ impl ScimSession {
         .await
     }
 
-    /// The account matching the earliest of `keys` (in order of trust), in one pass where filters are unusable.
+    /// The account matching the earliest of `keys` (in order of trust): one request with
+    /// every key where the app filters, else one listing.
     pub async fn find_user_by_any(
         &self,
         keys: &[UserKey<'_>],
     ) -> Result<Option<ScimUser>, ScimError> {
+        let caps = self.capabilities().await?;
+        if !caps.filter {
+            return self.scan_for_best(keys).await;
+        }
+        if keys.len() > 1 && !self.client().learned().combined_filter_broken {
+            match self
+                .find_by_combined_filter(keys, caps.page_size(PAGE_SIZE))
+                .await?
+            {
+                Some(found) => return Ok(found),
+                None => {
+                    tracing::info!(
+                        "the app does not take a filter joined with `or`; one key per request from now on"
+                    );
+                    self.client().learn(|l| l.combined_filter_broken = true);
+                }
+            }
+        }
         for (i, key) in keys.iter().enumerate() {
             if !self.capabilities().await?.filter {
                 return self.scan_for_best(&keys[i..]).await;
@@ -104,6 +123,51 @@ impl ScimSession {
             }
         }
         Ok(None)
+    }
+
+    // `Ok(None)`: the app cannot be trusted with this filter (400/501, or it answered
+    // accounts that match none of the keys); `Ok(Some(found))` otherwise.
+    async fn find_by_combined_filter(
+        &self,
+        keys: &[UserKey<'_>],
+        count: u32,
+    ) -> Result<Option<Option<ScimUser>>, ScimError> {
+        let filter = keys
+            .iter()
+            .flat_map(|k| {
+                k.candidates()
+                    .into_iter()
+                    .map(|v| eq_filter(k.attribute(), &v))
+            })
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let query = [("filter", filter), ("count", count.to_string())];
+        let mut req = Request::new("find_user", "GET", vec!["Users"]);
+        req.query = &query;
+        req.expect = &[400, 500, 501];
+        let answer = self.send(req).await?;
+        if !answer.is_success() {
+            return Ok(None);
+        }
+        let page: ListResponse<ScimUser> = answer.json()?;
+        if page
+            .resources
+            .iter()
+            .any(|u| !keys.iter().any(|k| k.loosely_matches(u)))
+        {
+            return Ok(None);
+        }
+        let best = page
+            .resources
+            .into_iter()
+            .filter_map(|u| {
+                keys.iter()
+                    .position(|k| k.matches(&u))
+                    .map(|rank| (rank, u))
+            })
+            .min_by_key(|(rank, _)| *rank)
+            .map(|(_, u)| u);
+        Ok(Some(best))
     }
 
     /// The account matching the earliest of `keys`, by listing every account (no filter):

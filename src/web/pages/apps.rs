@@ -259,6 +259,7 @@ pub async fn drift_report(
                     p.lead { "Checked " (r.checked_at) ": the app holds " (r.remote_accounts) " accounts." }
                     (items("Missing", "People who should have an active account and do not.", &r.missing))
                     (items("Should be disabled", "Active accounts of people whose access is revoked.", &r.should_be_disabled))
+                    (items("Wrong role in the app", "Accounts whose group or role attribute in the app does not match their role here.", &r.wrong_role))
                     (items("Unknown to accessboard", "Accounts accessboard does not know; it never touches them.", &r.unknown))
                     p.hint { "“Sync now” on the apps page marks everyone for a " (plain_badge(sync_needed)) " pass, which fixes the first two lists." }
                 },
