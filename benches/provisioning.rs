@@ -6,7 +6,8 @@
 //! (`throughput`, `in_process`, `e2e`); a partial run leaves the docs alone.
 
 mod common;
-#[path = "../tests/common/scim_server.rs"]
+#[path = "../tests/support/scim_server.rs"]
+#[allow(dead_code)]
 mod scim_server;
 
 use std::collections::BTreeMap;
