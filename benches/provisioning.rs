@@ -6,6 +6,9 @@
 //! (`throughput`, `in_process`, `e2e`); a partial run leaves the docs alone.
 
 mod common;
+#[path = "../tests/support/net.rs"]
+#[allow(dead_code)]
+mod net;
 #[path = "../tests/support/scim_server.rs"]
 #[allow(dead_code)]
 mod scim_server;

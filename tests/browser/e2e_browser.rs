@@ -2,17 +2,16 @@
 //! through headless Chromium over WebDriver. Setup link, install, add a person,
 //! watch the badge turn `provisioned` without a reload, revoke, watch `disabled`.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::env::{TestEnv, scim_app};
-use crate::support::scim_server::ScimServer;
-use crate::webdriver::WebDriver;
 use serde_json::{Value, json};
+
+use crate::support::env::TestEnv;
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
+use crate::support::webdriver::WebDriver;
 
 const ADMIN_EMAIL: &str = "root@example.org";
 const ADMIN_NAME: &str = "Rita Root";
@@ -25,98 +24,16 @@ const PERSON_NAME: &str = "Ada Lovelace";
 /// 2 s; this leaves room for that and for a slow CI machine.
 const SETTLE: Duration = Duration::from_secs(60);
 
-/// `accessboard serve` with its stderr collected; killed on drop (its log printed if the test failed).
-struct Serve {
-    child: Child,
-    base: String,
-    log: Arc<Mutex<Vec<String>>>,
-}
-
-impl Serve {
-    fn start(env: &TestEnv) -> Serve {
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-            l.local_addr().expect("local address").port()
-        };
-        let base = format!("http://127.0.0.1:{port}");
-        let mut child = Command::new(env!("CARGO_BIN_EXE_accessboard"))
-            .arg("--config")
-            .arg(&env.settings_path)
-            .arg("serve")
-            .env("ACCESSBOARD_SERVER__BIND", format!("127.0.0.1:{port}"))
-            .env("ACCESSBOARD_SERVER__PUBLIC_URL", &base)
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn accessboard serve");
-        let stderr = child.stderr.take().expect("serve stderr");
-        let log = Arc::new(Mutex::new(Vec::new()));
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Serve { child, base, log }
-    }
-
-    fn log_text(&self) -> String {
-        self.log.lock().unwrap().join("\n")
-    }
-
-    /// The one-time setup link serve logs on a first start.
-    fn setup_link(&mut self, limit: Duration) -> String {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            if let Some(link) = self
-                .log
-                .lock()
-                .unwrap()
-                .iter()
-                .find_map(|l| setup_link_in(l))
-            {
-                return link;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("serve exited ({status}); its log:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(100));
+/// The one-time setup link `serve` logs on a first start.
+fn setup_link(serve: &Serve, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(link) = serve.log().lines().find_map(setup_link_in) {
+            return link;
         }
-        panic!("serve logged no setup link; its log:\n{}", self.log_text());
+        std::thread::sleep(Duration::from_millis(100));
     }
-
-    /// Waits until /healthz answers 200.
-    fn wait_healthy(&mut self, limit: Duration) {
-        let deadline = Instant::now() + limit;
-        let addr = self.base.trim_start_matches("http://").to_owned();
-        while Instant::now() < deadline {
-            if http_status(&addr, "/healthz") == Some(200) {
-                return;
-            }
-            if let Ok(Some(status)) = self.child.try_wait() {
-                panic!("serve exited ({status}); its log:\n{}", self.log_text());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!(
-            "/healthz never answered 200; serve's log:\n{}",
-            self.log_text()
-        );
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        if std::thread::panicking() {
-            eprintln!("--- accessboard serve log ---\n{}", self.log_text());
-        }
-    }
+    panic!("serve logged no setup link; its log:\n{}", serve.log());
 }
 
 /// `http://…/setup?token=<hex>` from a log line, if it holds one.
@@ -128,21 +45,6 @@ fn setup_link_in(line: &str) -> Option<String> {
         .find(|c: char| !c.is_ascii_hexdigit())
         .unwrap_or(line.len() - token_start);
     (token_len > 0).then(|| line[start..token_start + token_len].to_owned())
-}
-
-/// The status code of a plain GET, or None when nothing answers.
-fn http_status(addr: &str, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(addr).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    String::from_utf8_lossy(&raw)
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// Polls the SCIM server until `pred` holds for the accounts with this email.
@@ -187,15 +89,14 @@ fn provisions_and_revokes_through_the_browser() {
     let step = |what: &str| eprintln!("[{:5.1}s] {what}", started.elapsed().as_secs_f64());
     let server = ScimServer::start();
     let env = TestEnv::new(&scim_app("chat", &server.base_url(), server.token(), ""));
-    let mut serve = Serve::start(&env);
-    let link = serve.setup_link(Duration::from_secs(60));
+    // Ready once /healthz answers; serve's log is printed if the test fails.
+    let serve = Serve::start(&env);
+    let base = serve.base();
+    let link = setup_link(&serve, Duration::from_secs(60));
     assert!(
-        link.starts_with(&format!("{}/setup?token=", serve.base)),
-        "the setup link {link} is not under the public URL {}",
-        serve.base
+        link.starts_with(&format!("{base}/setup?token=")),
+        "the setup link {link} is not under the public URL {base}",
     );
-    serve.wait_healthy(Duration::from_secs(30));
-    let base = serve.base.clone();
     let b = WebDriver::start();
     step("browser session");
 

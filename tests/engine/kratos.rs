@@ -3,30 +3,29 @@
 
 use std::time::Duration;
 
-use crate::support::env::{TestEnv, scim_app, stderr, stdout};
-use crate::support::http::DashboardClient;
-use crate::support::kratos::FakeKratos;
-use crate::support::reliability::admin;
-use crate::support::scim_server::ScimServer;
-use crate::support::serve::{Served, free_port};
 use accessboard::identity::{IdentityError, IdentityStore, Kratos};
 use accessboard::settings::Settings;
 use serde_json::{Value, json};
 
+use crate::support::browser::Browser;
+use crate::support::env::{BOSS_EMAIL, BOSS_PASSWORD, TestEnv, stderr, stdout};
+use crate::support::kratos::FakeKratos;
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::{SettingsToml, scim_app};
+
+/// `[identity]` pointing at `kratos`.
+fn kratos_identity(s: SettingsToml, kratos: &FakeKratos) -> SettingsToml {
+    s.identity("backend", "\"kratos\"")
+        .identity("kratos_admin_url", &format!("\"{}\"", kratos.url()))
+}
+
 fn kratos_env(kratos: &FakeKratos, apps: &str) -> TestEnv {
-    let env = TestEnv::new(apps);
-    let mut text = std::fs::read_to_string(&env.settings_path).unwrap();
-    // [identity] must come before the [[apps]] tables.
-    let at = text.find("[[apps]]").unwrap_or(text.len());
-    text.insert_str(
-        at,
-        &format!(
-            "[identity]\nbackend = \"kratos\"\nkratos_admin_url = \"{}\"\nsync_interval_secs = 1\n\n",
-            kratos.url()
-        ),
-    );
-    std::fs::write(&env.settings_path, text).unwrap();
-    env
+    TestEnv::build(|s| {
+        kratos_identity(s, kratos)
+            .identity("sync_interval_secs", "1")
+            .apps(apps)
+    })
 }
 
 fn account(server: &ScimServer, email: &str) -> Option<Value> {
@@ -38,25 +37,6 @@ fn account(server: &ScimServer, email: &str) -> Option<Value> {
     found.into_iter().next()
 }
 
-fn run_wait(env: &TestEnv) -> std::process::Output {
-    env.cli(&["provision", "run", "--wait", "--timeout", "60"])
-}
-
-fn pair(env: &TestEnv, email: &str) -> Value {
-    let out = env.cli(&[
-        "provision",
-        "status",
-        "--json",
-        "--user",
-        email,
-        "--app",
-        "chat",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    v[0].clone()
-}
-
 #[tokio::test]
 async fn the_adapter_pages_through_every_identity() {
     let kratos = FakeKratos::start();
@@ -66,11 +46,8 @@ async fn the_adapter_pages_through_every_identity() {
     for i in 0..3 {
         kratos.add(&format!("p{i}@example.org"), json!(format!("P {i}")));
     }
-    let settings = Settings::from_toml(&format!(
-        "[identity]\nbackend = \"kratos\"\nkratos_admin_url = \"{}\"\n",
-        kratos.url()
-    ))
-    .unwrap();
+    let settings =
+        Settings::from_toml(&kratos_identity(SettingsToml::new(), &kratos).to_toml()).unwrap();
     let adapter = Kratos::new(&settings.identity, Duration::from_secs(5)).unwrap();
     let all = adapter.list().await.unwrap();
     assert_eq!(all.len(), 5);
@@ -92,18 +69,8 @@ fn a_person_created_here_lives_in_kratos_and_reaches_the_app() {
         &kratos,
         &scim_app("chat", &scim.base_url(), scim.token(), ""),
     );
-    assert!(env.cli(&["app", "install", "chat"]).status.success());
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "Ann@Example.org",
-        "--name",
-        "Ann Lee",
-        "--access",
-        "chat=user",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.install("chat");
+    let out = env.create_person("Ann@Example.org", "Ann Lee", &["chat=user"]);
     let printed = stdout(&out);
     assert!(printed.contains("recovery link"), "{printed}");
     assert!(
@@ -119,21 +86,14 @@ fn a_person_created_here_lives_in_kratos_and_reaches_the_app() {
         "the local person has the Kratos id: {printed}"
     );
 
-    let out = run_wait(&env);
+    let out = env.provision_run_wait();
     assert!(out.status.success(), "{}", stderr(&out));
     let acct = account(&scim, "ann@example.org").expect("provisioned");
     assert_eq!(acct["externalId"], id.as_str());
     assert_eq!(acct["active"], true);
 
     // A second person with the same email is refused by both sides, clearly.
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "ann@example.org",
-        "--name",
-        "Again",
-    ]);
+    let out = env.user_create("ann@example.org", "Again", &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert_eq!(kratos.identities().len(), 1);
 
@@ -141,7 +101,7 @@ fn a_person_created_here_lives_in_kratos_and_reaches_the_app() {
     let out = env.cli(&["user", "delete", "ann@example.org"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(kratos.by_email("ann@example.org").is_none());
-    assert!(run_wait(&env).status.success());
+    assert!(env.provision_run_wait().status.success());
     assert_eq!(account(&scim, "ann@example.org").unwrap()["active"], false);
 }
 
@@ -153,7 +113,7 @@ fn changes_made_in_kratos_reach_the_app() {
         &kratos,
         &scim_app("chat", &scim.base_url(), scim.token(), ""),
     );
-    assert!(env.cli(&["app", "install", "chat"]).status.success());
+    env.install("chat");
     kratos.set_max_page_size(2);
     let cy = kratos.add("cy@example.org", json!({"first": "Cy", "last": "Old"}));
     for i in 0..4 {
@@ -164,22 +124,22 @@ fn changes_made_in_kratos_reach_the_app() {
     }
 
     // Made in Kratos: picked up with no access.
-    assert!(run_wait(&env).status.success());
+    assert!(env.provision_run_wait().status.success());
     let list: Vec<Value> =
         serde_json::from_slice(&env.cli(&["user", "list", "--json"]).stdout).unwrap();
     assert_eq!(list.len(), 5, "every page was read: {list:?}");
-    assert_eq!(pair(&env, "cy@example.org")["role"], "none");
+    assert_eq!(env.pair("cy@example.org", "chat")["role"], "none");
     assert!(scim.users().is_empty(), "nobody has access yet");
 
     let out = env.cli(&["user", "access", "cy@example.org", "chat", "user"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(run_wait(&env).status.success());
+    assert!(env.provision_run_wait().status.success());
     assert_eq!(account(&scim, "cy@example.org").unwrap()["active"], true);
 
     // Renamed and re-emailed in Kratos.
     kratos.set_trait(cy, "name", json!({"first": "Cy", "last": "New"}));
     kratos.set_trait(cy, "email", json!("cy.new@example.org"));
-    let out = run_wait(&env);
+    let out = env.provision_run_wait();
     assert!(out.status.success(), "{}", stderr(&out));
     let acct = account(&scim, "cy.new@example.org").expect("the account follows the new email");
     assert_eq!(acct["displayName"], "Cy New", "{acct}");
@@ -188,12 +148,12 @@ fn changes_made_in_kratos_reach_the_app() {
 
     // Deleted in Kratos: the account is disabled and the person goes away here.
     kratos.remove(cy);
-    assert!(run_wait(&env).status.success());
+    assert!(env.provision_run_wait().status.success());
     assert_eq!(
         account(&scim, "cy.new@example.org").unwrap()["active"],
         false
     );
-    let out = run_wait(&env);
+    let out = env.provision_run_wait();
     assert!(out.status.success());
     let list: Vec<Value> =
         serde_json::from_slice(&env.cli(&["user", "list", "--json"]).stdout).unwrap();
@@ -211,30 +171,13 @@ fn a_kratos_outage_is_shown_retried_and_loses_nothing() {
         &kratos,
         &scim_app("chat", &scim.base_url(), scim.token(), ""),
     );
-    assert!(env.cli(&["app", "install", "chat"]).status.success());
-    admin(&env);
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "dee@example.org",
-        "--name",
-        "Dee",
-        "--access",
-        "chat=user",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.install("chat");
+    env.create_boss();
+    env.create_person("dee@example.org", "Dee", &["chat=user"]);
 
     kratos.set_down(true);
     // A change that needs Kratos is refused clearly, and nothing is stored.
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "eve@example.org",
-        "--name",
-        "Eve",
-    ]);
+    let out = env.user_create("eve@example.org", "Eve", &[]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("Kratos is unreachable"),
@@ -248,7 +191,7 @@ fn a_kratos_outage_is_shown_retried_and_loses_nothing() {
     // The pending pair waits with a reason, and retries by itself.
     let out = env.cli(&["provision", "run"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let p = pair(&env, "dee@example.org");
+    let p = env.pair("dee@example.org", "chat");
     assert_eq!(p["status"], "error", "{p}");
     assert!(
         p["last_message"]
@@ -260,33 +203,23 @@ fn a_kratos_outage_is_shown_retried_and_loses_nothing() {
     assert!(scim.users().is_empty());
 
     // Every page says so.
-    let serve = Served::start(&env, free_port());
+    let serve = Serve::start(&env);
     let rt = tokio::runtime::Runtime::new().unwrap();
     let body = rt.block_on(async {
-        let mut c = DashboardClient::sign_in(
-            &serve.base(),
-            "boss@example.org",
-            "correct horse battery staple",
-        )
-        .await;
+        let c = Browser::sign_in(&serve.base(), BOSS_EMAIL, BOSS_PASSWORD).await;
         c.get("/users").await.body
     });
     assert!(body.contains("Kratos cannot be reached"), "{body}");
     drop(serve);
 
     kratos.set_down(false);
-    let out = run_wait(&env);
+    let out = env.provision_run_wait();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert_eq!(pair(&env, "dee@example.org")["status"], "provisioned");
+    assert_eq!(env.pair("dee@example.org", "chat")["status"], "provisioned");
     assert_eq!(account(&scim, "dee@example.org").unwrap()["active"], true);
-    let serve = Served::start(&env, free_port());
+    let serve = Serve::start(&env);
     let body = rt.block_on(async {
-        let mut c = DashboardClient::sign_in(
-            &serve.base(),
-            "boss@example.org",
-            "correct horse battery staple",
-        )
-        .await;
+        let c = Browser::sign_in(&serve.base(), BOSS_EMAIL, BOSS_PASSWORD).await;
         c.get("/users").await.body
     });
     assert!(
@@ -303,17 +236,12 @@ fn adding_a_person_in_the_dashboard_shows_their_recovery_link_once() {
         &kratos,
         &scim_app("chat", &scim.base_url(), scim.token(), ""),
     );
-    assert!(env.cli(&["app", "install", "chat"]).status.success());
-    admin(&env);
-    let serve = Served::start(&env, free_port());
+    env.install("chat");
+    env.create_boss();
+    let serve = Serve::start(&env);
     let rt = tokio::runtime::Runtime::new().unwrap();
     rt.block_on(async {
-        let mut c = DashboardClient::sign_in(
-            &serve.base(),
-            "boss@example.org",
-            "correct horse battery staple",
-        )
-        .await;
+        let c = Browser::sign_in(&serve.base(), BOSS_EMAIL, BOSS_PASSWORD).await;
         let page = c
             .post(
                 "/users/new",

@@ -2,30 +2,13 @@
 
 use std::time::Duration;
 
-use crate::support::env::{TestEnv, scim_app, stderr, stdout};
+use accessboard::domain::{Email, NewUser, PersonName, ProvisionStatus, Role, Slug};
+
+use crate::support::api::{done, job, pairs};
+use crate::support::env::{TestEnv, stderr, stdout};
 use crate::support::scim_server::ScimServer;
-use accessboard::domain::{Email, Role, Slug};
-use accessboard::provisioning::queue::ReconcileJob;
-use accessboard::provisioning::state::{self, Settle};
-
-fn status_of(env: &TestEnv, email: &str, app: &str) -> serde_json::Value {
-    let out = env.cli(&[
-        "provision",
-        "status",
-        "--json",
-        "--user",
-        email,
-        "--app",
-        app,
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    v[0].clone()
-}
-
-fn run_wait(env: &TestEnv) -> std::process::Output {
-    env.cli(&["provision", "run", "--wait", "--timeout", "60"])
-}
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
 
 fn env_for(server: &ScimServer, extra: &str) -> TestEnv {
     let env = TestEnv::new(&scim_app(
@@ -34,7 +17,7 @@ fn env_for(server: &ScimServer, extra: &str) -> TestEnv {
         server.token(),
         extra,
     ));
-    assert!(env.cli(&["app", "install", "files"]).status.success());
+    env.install("files");
     env
 }
 
@@ -42,18 +25,8 @@ fn env_for(server: &ScimServer, extra: &str) -> TestEnv {
 fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
     let server = ScimServer::start();
     let env = env_for(&server, "admin_group = \"admins\"");
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "ann@example.org",
-        "--name",
-        "Ann Lee",
-        "--access",
-        "files=admin",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let out = run_wait(&env);
+    env.create_person("ann@example.org", "Ann Lee", &["files=admin"]);
+    let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("1/1 settled"),
@@ -61,7 +34,7 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
         stderr(&out)
     );
 
-    let pair = status_of(&env, "ann@example.org", "files");
+    let pair = env.pair("ann@example.org", "files");
     assert_eq!(pair["status"], "provisioned");
     let accounts = server.accounts_with_email("ann@example.org");
     assert_eq!(accounts.len(), 1, "exactly one account");
@@ -81,7 +54,7 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
             .status
             .success()
     );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     let account = &server.accounts_with_email("ann@example.org")[0];
     assert_eq!(account["displayName"], "Ann Smith");
 
@@ -91,7 +64,7 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
             .status
             .success()
     );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert!(server.group_members("admins").is_empty());
 
     // Revoke: disabled, not deleted.
@@ -100,9 +73,9 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
             .status
             .success()
     );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert_eq!(
-        status_of(&env, "ann@example.org", "files")["status"],
+        env.pair("ann@example.org", "files")["status"],
         "deprovisioned"
     );
     let accounts = server.accounts_with_email("ann@example.org");
@@ -114,27 +87,14 @@ fn grant_provisions_once_revoke_disables_and_admins_join_the_group() {
 fn delete_disables_the_account_then_purges_the_person() {
     let server = ScimServer::start();
     let env = env_for(&server, "");
-    assert!(
-        env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "bo@example.org",
-            "--name",
-            "Bo",
-            "--access",
-            "files=user"
-        ])
-        .status
-        .success()
-    );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    env.create_person("bo@example.org", "Bo", &["files=user"]);
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert!(
         env.cli(&["user", "delete", "bo@example.org"])
             .status
             .success()
     );
-    let out = run_wait(&env);
+    let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         server.accounts_with_email("bo@example.org")[0]["active"],
@@ -148,27 +108,14 @@ fn delete_disables_the_account_then_purges_the_person() {
 fn delete_mode_removes_the_account() {
     let server = ScimServer::start();
     let env = env_for(&server, "on_deprovision = \"delete\"");
-    assert!(
-        env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "cy@example.org",
-            "--name",
-            "Cy",
-            "--access",
-            "files=user"
-        ])
-        .status
-        .success()
-    );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    env.create_person("cy@example.org", "Cy", &["files=user"]);
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert!(
         env.cli(&["user", "access", "cy@example.org", "files", "none"])
             .status
             .success()
     );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert!(server.accounts_with_email("cy@example.org").is_empty());
 }
 
@@ -182,27 +129,14 @@ fn an_account_made_before_provisioning_is_adopted_not_duplicated() {
         "active": true
     }));
     let env = env_for(&server, "");
-    assert!(
-        env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "Dee@Example.ORG",
-            "--name",
-            "Dee",
-            "--access",
-            "files=user"
-        ])
-        .status
-        .success()
-    );
-    let out = run_wait(&env);
+    env.create_person("Dee@Example.ORG", "Dee", &["files=user"]);
+    let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let accounts = server.accounts_with_email("dee@example.org");
     assert_eq!(accounts.len(), 1, "adopted, not duplicated: {accounts:?}");
     assert_eq!(
         accounts[0]["externalId"],
-        status_of(&env, "dee@example.org", "files")["user_id"]
+        env.pair("dee@example.org", "files")["user_id"]
     );
 }
 
@@ -210,21 +144,8 @@ fn an_account_made_before_provisioning_is_adopted_not_duplicated() {
 fn drift_check_reports_and_fix_marks_but_never_touches_unknown_accounts() {
     let server = ScimServer::start();
     let env = env_for(&server, "");
-    assert!(
-        env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "eve@example.org",
-            "--name",
-            "Eve",
-            "--access",
-            "files=user"
-        ])
-        .status
-        .success()
-    );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    env.create_person("eve@example.org", "Eve", &["files=user"]);
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     // Outside accessboard: someone deletes Eve's account and adds a stranger.
     let eve = server.accounts_with_email("eve@example.org")[0]["id"]
         .as_str()
@@ -245,10 +166,10 @@ fn drift_check_reports_and_fix_marks_but_never_touches_unknown_accounts() {
     let out = env.cli(&["provision", "check", "--app", "files", "--fix", "--json"]);
     assert!(out.status.success());
     assert_eq!(
-        status_of(&env, "eve@example.org", "files")["status"],
+        env.pair("eve@example.org", "files")["status"],
         "sync_needed"
     );
-    assert_eq!(run_wait(&env).status.code(), Some(0));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert_eq!(
         server.accounts_with_email("eve@example.org").len(),
         1,
@@ -264,29 +185,24 @@ fn drift_check_reports_and_fix_marks_but_never_touches_unknown_accounts() {
 #[tokio::test]
 async fn a_change_during_a_job_leaves_the_pair_sync_needed() {
     let env = TestEnv::new(&scim_app("files", "http://127.0.0.1:9/scim", "t", ""));
-    let ctx = env.context().await;
+    let ctx = env.open().await;
     let files = Slug::parse("files").unwrap();
     ctx.service.install_app(&files).await.unwrap();
     let email = Email::parse("fi@example.org").unwrap();
     let user = ctx
         .service
-        .create_user(accessboard::domain::NewUser {
+        .create_user(NewUser {
             email: email.clone(),
-            name: accessboard::domain::PersonName::parse("Fi").unwrap(),
+            name: PersonName::parse("Fi").unwrap(),
             is_admin: false,
             access: vec![(files.clone(), Role::User)],
         })
         .await
         .unwrap();
     let db = ctx.service.db().clone();
-    let job = ReconcileJob {
-        user_id: user.id,
-        app: "files".into(),
-        due_seq: 1,
-        run_at: None,
-    };
+    let job = job(user.id, "files", 1);
     let claim = db
-        .run(move |c| state::claim(c, &job, "w1", 10))
+        .run(move |c| pairs::claim(c, &job, "w1", 10))
         .await
         .unwrap()
         .expect("claimed");
@@ -297,22 +213,18 @@ async fn a_change_during_a_job_leaves_the_pair_sync_needed() {
         .unwrap();
     let follow_up = db
         .run(move |c| {
-            state::finish(
+            pairs::finish(
                 c,
                 &claim,
                 "w1",
-                Settle::Done {
-                    status: "provisioned",
-                    scim_id: Some("7".into()),
-                    message: "ok".into(),
-                },
+                done(ProvisionStatus::Provisioned, Some("7"), "ok"),
                 11,
             )
         })
         .await
         .unwrap();
     assert!(follow_up.is_some(), "the pair runs again");
-    let pair = status_of(&env, "fi@example.org", "files");
+    let pair = env.pair("fi@example.org", "files");
     assert_eq!(pair["status"], "sync_needed");
     assert_eq!(pair["scim_id"], "7", "what we learnt is kept");
 }
@@ -321,23 +233,15 @@ async fn a_change_during_a_job_leaves_the_pair_sync_needed() {
 fn a_restart_right_after_a_crash_settles_every_pair_with_one_account_each() {
     let server = ScimServer::start();
     let env = env_for(&server, "");
-    let csv = env.dir.path().join("people.csv");
-    let mut text = String::from("email,name,files\n");
-    for i in 0..60 {
-        text.push_str(&format!("p{i}@example.org,Person {i},user\n"));
-    }
-    std::fs::write(&csv, text).unwrap();
-    assert!(
-        env.cli(&["user", "import", csv.to_str().unwrap()])
-            .status
-            .success()
+    env.import(
+        "email,name,files",
+        (0..60).map(|i| format!("p{i}@example.org,Person {i},user")),
     );
 
-    let mut serve = crate::support::env::spawn_serve(&env);
+    let serve = Serve::builder(&env).spawn();
     std::thread::sleep(Duration::from_millis(700));
-    serve.kill().expect("SIGKILL");
-    let _ = serve.wait();
-    let mut serve = crate::support::env::spawn_serve(&env);
+    serve.crash();
+    let serve = Serve::builder(&env).spawn();
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
         let out = env.cli(&["provision", "status", "--json"]);
@@ -355,8 +259,7 @@ fn a_restart_right_after_a_crash_settles_every_pair_with_one_account_each() {
         );
         std::thread::sleep(Duration::from_millis(300));
     }
-    let _ = serve.kill();
-    let _ = serve.wait();
+    serve.crash();
     let users = server.users();
     assert_eq!(users.len(), 60, "exactly one account per person");
 }

@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
-use crate::support::env::{TestEnv, scim_app, stderr};
 use serde_json::{Value, json};
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::support::env::{TestEnv, stderr};
+use crate::support::settings::scim_app;
 
 const TOKEN: &str = "faults-token-Zq81";
 
@@ -52,26 +54,14 @@ fn created() -> ResponseTemplate {
 /// An installed app pointing at `mock`, and one user granted access to it.
 fn env_with_ann(mock: &MockServer, provisioning: &str) -> TestEnv {
     let env = TestEnv::with_provisioning(&scim_app("chat", &mock.uri(), TOKEN, ""), provisioning);
-    assert!(env.cli(&["app", "install", "chat"]).status.success());
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "ann@example.org",
-        "--name",
-        "Ann",
-        "--access",
-        "chat=user",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.install("chat");
+    env.create_person("ann@example.org", "Ann", &["chat=user"]);
     env
 }
 
+/// Ann's pair in chat, as `provision status` shows it.
 fn status(env: &TestEnv) -> Value {
-    let out = env.cli(&["provision", "status", "--json", "--app", "chat"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let all: Value = serde_json::from_slice(&out.stdout).unwrap();
-    all[0].clone()
+    env.pair("ann@example.org", "chat")
 }
 
 async fn posts(mock: &MockServer) -> usize {
@@ -81,22 +71,6 @@ async fn posts(mock: &MockServer) -> usize {
         .iter()
         .filter(|r| r.method.as_str() == "POST")
         .count()
-}
-
-/// Runs the CLI off the async test thread, so the mock keeps answering.
-async fn cli(env: &TestEnv, args: &[&str]) -> std::process::Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let settings = env.settings_path.clone();
-    tokio::task::spawn_blocking(move || {
-        std::process::Command::new(env!("CARGO_BIN_EXE_accessboard"))
-            .arg("--config")
-            .arg(settings)
-            .args(&args)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -116,7 +90,9 @@ async fn two_500s_are_retried_with_backoff_then_the_account_is_made_once() {
         .await;
     let env = env_with_ann(&mock, "");
 
-    let out = cli(&env, &["provision", "run", "--wait", "--timeout", "60"]).await;
+    let out = env
+        .cli_off_thread(&["provision", "run", "--wait", "--timeout", "60"])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     let s = status(&env);
     assert_eq!(s["status"], "provisioned", "{s}");
@@ -139,7 +115,9 @@ async fn a_400_fails_at_once_with_the_apps_detail_for_the_admin() {
         .await;
     let env = env_with_ann(&mock, "");
 
-    let out = cli(&env, &["provision", "run", "--wait", "--timeout", "60"]).await;
+    let out = env
+        .cli_off_thread(&["provision", "run", "--wait", "--timeout", "60"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "a failed pair fails the run");
     let s = status(&env);
     assert_eq!(s["status"], "failed", "{s}");
@@ -158,10 +136,14 @@ async fn a_400_fails_at_once_with_the_apps_detail_for_the_admin() {
         .respond_with(created())
         .mount(&mock)
         .await;
-    let out = cli(&env, &["provision", "retry", "--app", "chat"]).await;
+    let out = env
+        .cli_off_thread(&["provision", "retry", "--app", "chat"])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(status(&env)["status"], "sync_needed");
-    let out = cli(&env, &["provision", "run", "--wait", "--timeout", "60"]).await;
+    let out = env
+        .cli_off_thread(&["provision", "run", "--wait", "--timeout", "60"])
+        .await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(status(&env)["status"], "provisioned");
 }
@@ -184,7 +166,7 @@ async fn a_429_waits_as_long_as_retry_after_says() {
     // Our own backoff would retry after a second; the app asked for thirty.
     let env = env_with_ann(&mock, "");
 
-    let out = cli(&env, &["provision", "run"]).await;
+    let out = env.cli_off_thread(&["provision", "run"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let s = status(&env);
     assert_eq!(s["status"], "error", "{s}");
@@ -199,7 +181,7 @@ async fn a_429_waits_as_long_as_retry_after_says() {
     assert!(next - last >= 29, "retry after {}s", next - last);
 
     // A second run before then does not call the app again.
-    let _ = cli(&env, &["provision", "run"]).await;
+    let _ = env.cli_off_thread(&["provision", "run"]).await;
     assert_eq!(posts(&mock).await, 1);
 }
 
@@ -211,14 +193,10 @@ async fn a_hanging_app_times_out_into_error_with_a_message() {
         .respond_with(created().set_delay(Duration::from_secs(20)))
         .mount(&mock)
         .await;
-    let env = env_with_ann(&mock, "");
-    let text = std::fs::read_to_string(&env.settings_path)
-        .unwrap()
-        .replace("request_timeout_secs = 5", "request_timeout_secs = 1");
-    std::fs::write(&env.settings_path, text).unwrap();
+    let env = env_with_ann(&mock, "request_timeout_secs = 1");
 
     let started = std::time::Instant::now();
-    let out = cli(&env, &["provision", "run"]).await;
+    let out = env.cli_off_thread(&["provision", "run"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(
         started.elapsed() < Duration::from_secs(15),
@@ -247,7 +225,9 @@ async fn a_malformed_body_fails_the_pair_with_a_message() {
         .await;
     let env = env_with_ann(&mock, "");
 
-    let out = cli(&env, &["provision", "run", "--wait", "--timeout", "60"]).await;
+    let out = env
+        .cli_off_thread(&["provision", "run", "--wait", "--timeout", "60"])
+        .await;
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let s = status(&env);
     assert_eq!(s["status"], "failed", "{s}");

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
+use crate::support::net::free_port;
+
 const TOKEN: &str = "tok-VERY-secret-123";
 
 fn client_with(uri: &str, timeout: Duration) -> ScimClient {
@@ -152,11 +154,7 @@ async fn a_hanging_server_times_out_as_transient() {
 
 #[tokio::test]
 async fn a_refused_connection_is_transient() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let e = client(&format!("http://127.0.0.1:{port}"))
         .session()
         .get_user("x")

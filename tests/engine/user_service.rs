@@ -1,11 +1,11 @@
 //! UserService: every change marks exactly the right pairs, in one transaction.
 
-use crate::support::env::{TestEnv, plain_app, scim_app};
-use accessboard::cli::Context;
 use accessboard::db::read::{self, AccessQuery, UserQuery};
 use accessboard::domain::{Email, NewUser, PersonName, ProvisionStatus, Role, Slug, UserUpdate};
-use accessboard::provisioning::queue::ReconcileJob;
-use accessboard::provisioning::state::{self, Settle};
+
+use crate::support::api::{Context, done, job, pairs};
+use crate::support::env::TestEnv;
+use crate::support::settings::{plain_app, scim_app};
 
 fn email(s: &str) -> Email {
     Email::parse(s).unwrap()
@@ -31,7 +31,7 @@ async fn setup() -> (TestEnv, Context) {
         plain_app("wiki")
     );
     let env = TestEnv::new(&apps);
-    let ctx = env.context().await;
+    let ctx = env.open().await;
     ctx.service.install_app(&slug("files")).await.unwrap();
     ctx.service.install_app(&slug("wiki")).await.unwrap();
     (env, ctx)
@@ -233,25 +233,15 @@ async fn delete_keeps_the_rows_until_every_app_is_told_then_purges() {
         .await
         .unwrap();
     // The app got the account.
-    let job = ReconcileJob {
-        user_id: user.id,
-        app: "files".into(),
-        due_seq: 1,
-        run_at: None,
-    };
     let db = ctx.service.db().clone();
-    let j = job.clone();
+    let j = job(user.id, "files", 1);
     db.run(move |c| {
-        let claim = state::claim(c, &j, "test", 100)?.expect("due");
-        state::finish(
+        let claim = pairs::claim(c, &j, "test", 100)?.expect("due");
+        pairs::finish(
             c,
             &claim,
             "test",
-            Settle::Done {
-                status: "provisioned",
-                scim_id: Some("42".into()),
-                message: "ok".into(),
-            },
+            done(ProvisionStatus::Provisioned, Some("42"), "ok"),
             101,
         )
     })
@@ -291,19 +281,15 @@ async fn delete_keeps_the_rows_until_every_app_is_told_then_purges() {
         .unwrap_err();
     assert!(err.to_string().contains("still being removed"), "{err}");
 
-    let j = ReconcileJob { due_seq: 2, ..job };
+    let j = job(user.id, "files", 2);
     db.run(move |c| {
-        let claim = state::claim(c, &j, "test", 200)?.expect("due");
+        let claim = pairs::claim(c, &j, "test", 200)?.expect("due");
         assert!(claim.user_deleted);
-        state::finish(
+        pairs::finish(
             c,
             &claim,
             "test",
-            Settle::Done {
-                status: "deprovisioned",
-                scim_id: Some("42".into()),
-                message: "ok".into(),
-            },
+            done(ProvisionStatus::Deprovisioned, Some("42"), "ok"),
             201,
         )
     })

@@ -3,9 +3,11 @@
 
 use std::time::Instant;
 
-use crate::support::env::{self as app, TestEnv, plain_app};
-use crate::support::hostile::{cell, import, import_env, stored, user_count};
 use accessboard::users::MAX_IMPORT_BYTES;
+
+use crate::support::env::{TestEnv, stderr};
+use crate::support::hostile::{cell, import, import_env, stored, user_count};
+use crate::support::settings::plain_app;
 
 #[tokio::test]
 async fn encodings_utf8_with_or_without_bom_only() {
@@ -208,7 +210,7 @@ async fn one_hundred_thousand_rows_are_all_stored() {
 #[tokio::test]
 async fn formula_cells_are_stored_verbatim_and_there_is_no_csv_export() {
     let env = TestEnv::new(&plain_app("wiki"));
-    let ctx = env.context().await;
+    let ctx = env.open().await;
     let formulas = ["=cmd|' /C calc'!A0", "+1", "-1", "@SUM(1)"];
     let mut csv = String::from("email,name\n");
     for (i, f) in formulas.iter().enumerate() {
@@ -241,7 +243,7 @@ async fn formula_cells_are_stored_verbatim_and_there_is_no_csv_export() {
     }
     drop(ctx);
     let out = env.cli(&["user", "list", "--json"]);
-    assert!(out.status.success(), "{}", app::stderr(&out));
+    assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let listed: Vec<&str> = json
         .as_array()

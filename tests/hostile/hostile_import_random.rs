@@ -4,9 +4,10 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::support::hostile::{HOSTILE_NAMES, cell, import, import_env, stored, user_count};
 use proptest::prelude::*;
 use proptest::test_runner::{Config as RunnerConfig, TestCaseError, TestRunner};
+
+use crate::support::hostile::{HOSTILE_NAMES, cell, import, import_env, stored, user_count};
 
 fn runner(cases: u32) -> TestRunner {
     TestRunner::new(RunnerConfig {

@@ -4,9 +4,10 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::support::dash::*;
 use accessboard::users::MAX_IMPORT_BYTES;
 use reqwest::StatusCode;
+
+use crate::support::app::TestApp;
 
 /// The dashboard's body limits (private consts of `accessboard::web::csrf`).
 const FORM_LIMIT: usize = 64 * 1024;
@@ -103,7 +104,7 @@ async fn post_async(
 
 #[actix_web::test]
 async fn every_post_route_refuses_bodies_over_its_limit() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let victim = dash
         .person("victim@example.org", "Victim", false, &[])
@@ -166,7 +167,7 @@ async fn every_post_route_refuses_bodies_over_its_limit() {
 
 #[actix_web::test]
 async fn an_import_just_under_the_stated_limit_goes_through_preview_and_confirm() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/users/import").await;
     // close to 16 MiB: 100 good rows, then rows whose names are too long, made

@@ -2,9 +2,10 @@
 //! 10,000-character names, typed in or imported. Each is stored exactly and
 //! shown escaped, or refused with a message.
 
-use crate::support::dash::*;
-use crate::support::hostile::{HOSTILE_NAMES, cell};
 use reqwest::StatusCode;
+
+use crate::support::app::TestApp;
+use crate::support::hostile::{HOSTILE_NAMES, cell};
 
 /// HTML-escaped as maud escapes text and attribute values.
 fn esc(s: &str) -> String {
@@ -21,7 +22,7 @@ enum Want {
 
 #[actix_web::test]
 async fn hostile_names_and_emails_are_stored_exactly_and_shown_escaped_or_refused() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let long = "x".repeat(10_000);
     let long_email = format!("{}@example.org", "e".repeat(10_000));
@@ -174,7 +175,7 @@ async fn hostile_names_and_emails_are_stored_exactly_and_shown_escaped_or_refuse
 
 #[actix_web::test]
 async fn imported_hostile_names_are_shown_escaped_in_the_preview_and_the_list() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/users/import").await;
     let mut csv = String::from("email,name,files\n");

@@ -1,30 +1,26 @@
 //! The command line, run as a subprocess against a temporary database.
 
-use crate::support::env::{TestEnv, plain_app, scim_app, stderr, stdout};
+use crate::support::env::{TestEnv, accessboard, stderr, stdout};
+use crate::support::serve::Serve;
+use crate::support::settings::{plain_app, scim_app};
 
-fn env() -> TestEnv {
-    TestEnv::new(&format!(
+fn apps() -> String {
+    format!(
         "{}{}",
         scim_app("files", "http://127.0.0.1:9/scim", "s3cr3t-token", ""),
         plain_app("wiki")
-    ))
+    )
+}
+
+fn env() -> TestEnv {
+    TestEnv::new(&apps())
 }
 
 #[test]
 fn create_then_status_shows_the_pair_sync_needed() {
     let env = env();
-    assert!(env.cli(&["app", "install", "files"]).status.success());
-    let out = env.cli(&[
-        "user",
-        "create",
-        "--email",
-        "ann@example.org",
-        "--name",
-        "Ann",
-        "--access",
-        "files=user",
-    ]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    env.install("files");
+    env.create_person("ann@example.org", "Ann", &["files=user"]);
     let out = env.cli(&["provision", "status", "--json"]);
     assert!(out.status.success());
     let pairs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
@@ -51,15 +47,7 @@ fn every_user_command_works_end_to_end() {
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
         stdout(&out)
     };
-    ok(&[
-        "user",
-        "create",
-        "--email",
-        "Bo@Example.org",
-        "--name",
-        "Bo",
-        "--admin",
-    ]);
+    env.create_admin("Bo@Example.org", "Bo", &[]);
     ok(&[
         "user",
         "update",
@@ -172,11 +160,7 @@ fn import_with_bad_rows_reports_lines_and_exits_1() {
 
 #[test]
 fn unknown_settings_key_stops_with_the_key_named() {
-    let env = env();
-    let text = std::fs::read_to_string(&env.settings_path)
-        .unwrap()
-        .replace("[server]", "[server]\nbnid = \"x\"");
-    std::fs::write(&env.settings_path, text).unwrap();
+    let env = TestEnv::build(|s| s.server("bnid", "\"x\"").apps(&apps()));
     let out = env.cli(&["user", "list"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -204,7 +188,7 @@ fn bearer_app_without_token_stops_with_the_key_named() {
 fn environment_overrides_settings() {
     let env = env();
     let other = env.dir.path().join("elsewhere.db");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accessboard"))
+    let out = accessboard()
         .env("ACCESSBOARD_CONFIG", &env.settings_path)
         .env("ACCESSBOARD_DATABASE__PATH", &other)
         .args(["user", "create", "--email", "z@example.org", "--name", "Z"])
@@ -216,7 +200,7 @@ fn environment_overrides_settings() {
         "the database went where the environment said"
     );
 
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_accessboard"))
+    let out = accessboard()
         .env("ACCESSBOARD_CONFIG", &env.settings_path)
         .env("ACCESSBOARD_PROVISIONING__WORKERS", "lots")
         .args(["user", "list"])
@@ -234,8 +218,7 @@ fn environment_overrides_settings() {
 fn a_database_newer_than_the_binary_is_refused() {
     let env = env();
     assert!(env.cli(&["user", "list"]).status.success());
-    let db = env.dir.path().join("data/accessboard.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     conn.pragma_update(None, "user_version", 99).unwrap();
     drop(conn);
     let out = env.cli(&["user", "list"]);
@@ -250,28 +233,7 @@ fn a_database_newer_than_the_binary_is_refused() {
 #[test]
 fn without_a_command_it_serves_the_dashboard() {
     let env = env();
-    let port = crate::support::serve::free_port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_accessboard"))
-        .arg("--config")
-        .arg(&env.settings_path)
-        .env("ACCESSBOARD_SERVER__BIND", format!("127.0.0.1:{port}"))
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let mut answered = false;
-    while std::time::Instant::now() < deadline && !answered {
-        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            use std::io::{Read, Write};
-            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
-            let mut buf = String::new();
-            let _ = s.read_to_string(&mut buf);
-            answered = buf.starts_with("HTTP/1.0 200") || buf.starts_with("HTTP/1.1 200");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    assert!(answered, "`accessboard` with no command serves /healthz");
+    // Panics unless /healthz answers 200 within a minute.
+    let serve = Serve::builder(&env).without_command().start();
+    drop(serve);
 }

@@ -7,12 +7,15 @@
 //!   (stored throttle times are moved back, which is what time passing does to
 //!   them), and the number of password guesses an hour it lets through is pinned.
 
-use crate::support::dash::*;
-use crate::support::env::{TestEnv, plain_app, scim_app};
-use accessboard::cli::Context;
 use accessboard::db::time;
 use accessboard::domain::{Email, NewUser, PersonName, Role, Slug};
 use reqwest::StatusCode;
+
+use crate::support::api::Context;
+use crate::support::app::{ADMIN_EMAIL, TestApp};
+use crate::support::browser::Browser;
+use crate::support::env::TestEnv;
+use crate::support::settings::{plain_app, scim_app};
 
 /// (synchronous, foreign_keys, journal_mode) of one rusqlite connection.
 fn pragmas_of(c: &rusqlite::Connection) -> (i64, i64, String) {
@@ -77,8 +80,8 @@ async fn every_pooled_connection_is_durable_after_the_queue_setup() {
         scim_app("files", "http://127.0.0.1:9/scim", "t", ""),
         plain_app("wiki")
     ));
-    // Context::open: database, then apalis' setup, then the catalogue
-    let ctx = env.context().await;
+    // opened as every command opens it: database, then apalis' setup, then the catalogue
+    let ctx = env.open().await;
     tokio::task::block_in_place(|| check_app_pool(&ctx, "after open"));
     check_queue_pool(&ctx, "after open").await;
 
@@ -102,7 +105,7 @@ async fn every_pooled_connection_is_durable_after_the_queue_setup() {
 
     // a second process opening the same file runs apalis' setup again:
     // neither its pools nor the first one's may end up OFF
-    let second = env.context().await;
+    let second = env.open().await;
     for (c, when) in [
         (&ctx, "first, after a second open"),
         (&second, "second open"),
@@ -127,7 +130,7 @@ const ACCOUNT_KEY: &str = "account:admin@example.org";
 
 /// One attacker guessing one account, with the clock under its control.
 struct Attacker<'a> {
-    dash: &'a Dash,
+    dash: &'a TestApp,
     browser: Browser,
     /// Seconds the simulated clock is ahead of the real one.
     shift: i64,
@@ -144,7 +147,7 @@ struct Record {
 }
 
 impl<'a> Attacker<'a> {
-    async fn new(dash: &'a Dash) -> Attacker<'a> {
+    async fn new(dash: &'a TestApp) -> Attacker<'a> {
         dash.admin().await;
         let browser = dash.browser();
         browser.get("/login").await;
@@ -230,7 +233,7 @@ impl<'a> Attacker<'a> {
 /// That is 9 guesses every 1111 s: 36 in the first hour, about 29 an hour after.
 #[actix_web::test]
 async fn an_account_allows_at_most_36_guesses_in_an_hour() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let mut a = Attacker::new(&dash).await;
     let locks = [0, 0, 0, 0, 0, 30, 60, 120, 240];
     'hour: loop {
@@ -286,7 +289,7 @@ async fn an_account_allows_at_most_36_guesses_in_an_hour() {
 /// hour. Patient attackers (above) do better by never letting the lock grow.
 #[actix_web::test]
 async fn locks_double_up_to_15_minutes_then_the_account_starts_over() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let mut a = Attacker::new(&dash).await;
     let mut locks = Vec::new();
     while a.elapsed() < 3600 {

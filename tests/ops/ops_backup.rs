@@ -10,34 +10,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::support::env::{TestEnv, scim_app, stderr, stdout};
-use crate::support::ops::{cli_env, command, db_path, ok, sql_i64};
 use accessboard::domain::{Email, NewUser, PersonName, Role, Slug};
 use serde_json::Value;
+
+use crate::support::db::sql_i64;
+use crate::support::env::{TestEnv, ok, stderr, stdout};
+use crate::support::settings::scim_app;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backup_during_writes_is_consistent_and_holds_every_committed_user() {
     let env = TestEnv::new(&scim_app("chat", "http://127.0.0.1:9/scim", "t", ""));
-    ok(&env.cli(&["app", "install", "chat"]), "app install");
+    env.install("chat");
     // A database of some size (~30k people): a copy taken in small steps restarts at every
     // commit from another process and, under steady writes, never finished (fixed in db::backup).
-    let csv = env.dir.path().join("people.csv");
-    let mut text = String::from("email,name,chat\n");
-    for i in 0..30000 {
-        text.push_str(&format!("seed{i}@example.org,Seed Person {i},user\n"));
-    }
-    std::fs::write(&csv, text).unwrap();
-    ok(
-        &env.cli(&["user", "import", csv.to_str().unwrap()]),
-        "import",
+    env.import(
+        "email,name,chat",
+        (0..30000).map(|i| format!("seed{i}@example.org,Seed Person {i},user")),
     );
-    let pages = sql_i64(&db_path(&env), "PRAGMA page_count");
+    let pages = sql_i64(&env.db_path(), "PRAGMA page_count");
     assert!(
         pages > 4096,
         "the database should be larger than a few backup steps ({pages} pages)"
     );
 
-    let ctx = env.context().await;
+    let ctx = env.open().await;
     let committed: Arc<Mutex<Vec<String>>> = Arc::default();
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
@@ -75,9 +71,9 @@ async fn backup_during_writes_is_consistent_and_holds_every_committed_user() {
     let before: Vec<String> = committed.lock().unwrap().clone();
     let started = Instant::now();
     let out = {
-        let (settings, copy) = (env.settings_path.clone(), copy.clone());
+        let mut backup = env.command(&["backup", copy.to_str().unwrap()], &[]);
         tokio::task::spawn_blocking(move || {
-            let mut child = command(&settings, &["backup", copy.to_str().unwrap()], &[])
+            let mut child = backup
                 .stdin(Stdio::null())
                 .stdout(Stdio::piped())
                 .stderr(Stdio::piped())
@@ -162,8 +158,7 @@ async fn backup_during_writes_is_consistent_and_holds_every_committed_user() {
 
     // The copy is a working database: accessboard lists its people.
     let in_copy = sql_i64(&copy, "SELECT count(*) FROM users");
-    let out = cli_env(
-        &env.settings_path,
+    let out = env.cli_env(
         &["user", "list", "--json"],
         &[("ACCESSBOARD_DATABASE__PATH", copy.to_str().unwrap())],
     );

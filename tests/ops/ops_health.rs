@@ -7,17 +7,18 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use crate::support::env::{TestEnv, plain_app, stderr};
-use crate::support::ops::{Serve, cli_env};
+use crate::support::env::{TestEnv, stderr};
+use crate::support::serve::Serve;
+use crate::support::settings::plain_app;
 
 #[test]
 fn healthcheck_passes_against_serve_and_fails_clearly_once_it_stops() {
     let env = TestEnv::new(&plain_app("wiki"));
-    let mut serve = Serve::start(&env, &[]);
+    let mut serve = Serve::start(&env);
     let bind = serve.bind();
     let envs = [("ACCESSBOARD_SERVER__BIND", bind.as_str())];
 
-    let out = cli_env(&env.settings_path, &["healthcheck"], &envs);
+    let out = env.cli_env(&["healthcheck"], &envs);
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -29,7 +30,7 @@ fn healthcheck_passes_against_serve_and_fails_clearly_once_it_stops() {
     assert_eq!(out.status.code(), Some(0), "--url: {}", stderr(&out));
 
     serve.stop();
-    let out = cli_env(&env.settings_path, &["healthcheck"], &envs);
+    let out = env.cli_env(&["healthcheck"], &envs);
     assert_eq!(out.status.code(), Some(1), "nothing listens any more");
     let err = stderr(&out);
     assert!(

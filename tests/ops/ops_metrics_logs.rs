@@ -5,13 +5,17 @@
 //! folder on loopback ports; the SCIM apps are real scim2-server processes.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
 use std::time::Duration;
 
-use crate::support::env::{TestEnv, plain_app, scim_app};
-use crate::support::ops::{Serve, db_path, http, ok, pair_counts, series, wait_until};
-use crate::support::scim_server::ScimServer;
 use serde_json::Value;
+
+use crate::support::app::spawn_detached;
+use crate::support::browser::get_blocking;
+use crate::support::db::{pair_counts, wait_until};
+use crate::support::env::TestEnv;
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::{Serve, series};
+use crate::support::settings::{plain_app, scim_app};
 
 /// Sum of every series starting with `prefix` (e.g. all operations of one app).
 fn sum_of(m: &BTreeMap<String, f64>, prefix: &str) -> f64 {
@@ -25,28 +29,6 @@ fn value(m: &BTreeMap<String, f64>, key: &str) -> f64 {
     m.get(key).copied().unwrap_or(0.0)
 }
 
-/// The dashboard alone (HTTP, no workers) on its own thread, as the web tests run it.
-fn dashboard_without_workers(env: &TestEnv) -> (u16, actix_web::dev::ServerHandle) {
-    let settings = env.settings();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let ctx = match accessboard::cli::Context::open(settings).await {
-                Ok(c) => c,
-                Err(e) => panic!("context: {}", e.message),
-            };
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let port = listener.local_addr().unwrap().port();
-            let server = accessboard::startup::http_server(&ctx, listener).expect("dashboard");
-            tx.send((port, server.handle())).unwrap();
-            let _ = server.await;
-            drop(ctx);
-        })
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("the dashboard started")
-}
-
 #[test]
 fn metrics_name_every_series_and_move_as_provisioning_runs() {
     let server = ScimServer::start();
@@ -55,16 +37,17 @@ fn metrics_name_every_series_and_move_as_provisioning_runs() {
         scim_app("chat", &server.base_url(), server.token(), ""),
         plain_app("wiki")
     ));
-    ok(&env.cli(&["app", "install", "chat"]), "app install");
+    env.install("chat");
 
-    // Without workers, pairs wait: that is what the age gauge is for.
-    let (dash_port, dash_handle) = dashboard_without_workers(&env);
+    // Without workers (the dashboard alone, as the web tests run it), pairs wait:
+    // that is what the age gauge is for.
+    let (dash_port, dash_handle) = spawn_detached(env.settings());
     let dash_metrics = || {
-        let r = http(dash_port, "GET", "/metrics", None, None).expect("GET /metrics");
+        let r = get_blocking(&format!("http://127.0.0.1:{dash_port}"), "/metrics");
         assert_eq!(r.status, 200);
         assert!(
             r.header("content-type")
-                .is_some_and(|c| c.starts_with("text/plain; version=0.0.4")),
+                .starts_with("text/plain; version=0.0.4"),
             "{:?}",
             r.header("content-type")
         );
@@ -90,19 +73,7 @@ fn metrics_name_every_series_and_move_as_provisioning_runs() {
         0.0
     );
 
-    ok(
-        &env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "ann@example.org",
-            "--name",
-            "Ann Lee",
-            "--access",
-            "chat=user",
-        ]),
-        "user create",
-    );
+    env.create_person("ann@example.org", "Ann Lee", &["chat=user"]);
     std::thread::sleep(Duration::from_millis(2200));
     let m = series(&dash_metrics());
     assert_eq!(
@@ -120,7 +91,7 @@ fn metrics_name_every_series_and_move_as_provisioning_runs() {
     );
 
     // Now the workers: the same numbers move.
-    let serve = Serve::start(&env, &[]);
+    let serve = Serve::start(&env);
     let before = serve.metrics();
     wait_until(
         Duration::from_secs(60),
@@ -238,39 +209,22 @@ fn metrics_name_every_series_and_move_as_provisioning_runs() {
 fn json_logs_are_one_object_per_line_with_request_ids() {
     let server = ScimServer::start();
     let env = TestEnv::new(&scim_app("chat", &server.base_url(), server.token(), ""));
-    ok(&env.cli(&["app", "install", "chat"]), "app install");
-    let mut serve = Serve::start(
-        &env,
-        &[
-            ("ACCESSBOARD_LOG__FORMAT", "json"),
-            ("ACCESSBOARD_LOG__LEVEL", "info"),
-        ],
-    );
+    env.install("chat");
+    let mut serve = Serve::builder(&env)
+        .env("ACCESSBOARD_LOG__FORMAT", "json")
+        .env("ACCESSBOARD_LOG__LEVEL", "info")
+        .start();
     let mut ids = Vec::new();
     for path in [
         "/healthz", "/readyz", "/metrics", "/login", "/users", "/nope",
     ] {
         let r = serve.get(path);
-        let id = r
-            .header("x-request-id")
-            .unwrap_or_else(|| panic!("{path}: no X-Request-Id"))
-            .to_owned();
-        ids.push((path, r.status, id));
+        let id = r.header("x-request-id").to_owned();
+        assert!(!id.is_empty(), "{path}: no X-Request-Id");
+        ids.push((path, r.status.as_u16(), id));
     }
-    ok(
-        &env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "jo@example.org",
-            "--name",
-            "Jo",
-            "--access",
-            "chat=user",
-        ]),
-        "user create",
-    );
-    let db = db_path(&env);
+    env.create_person("jo@example.org", "Jo", &["chat=user"]);
+    let db = env.db_path();
     wait_until(
         Duration::from_secs(60),
         || pair_counts(&db, "chat").get("provisioned") == Some(&1),

@@ -3,66 +3,26 @@
 //! Every test drives the real binary (`serve`, CLI commands) in its own temporary
 //! folder on loopback ports; the SCIM apps are real scim2-server processes.
 
+use std::cell::RefCell;
 use std::process::Output;
 use std::time::Duration;
 
-use crate::support::env::{TestEnv, scim_app, stderr, stdout};
-use crate::support::ops::{Serve, db_path, free_port, http, ok, pair_counts, wait_until};
-use crate::support::scim_server::ScimServer;
+use reqwest::StatusCode;
 use serde_json::Value;
 
-/// The CSRF token on a page.
-fn csrf_in(html: &str) -> Option<String> {
-    let i = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
-    Some(html[i..].split('"').next()?.to_owned())
-}
+use crate::support::browser::Browser;
+use crate::support::db::{pair_counts, wait_until};
+use crate::support::env::{TestEnv, ok, stderr, stdout};
+use crate::support::net::free_port;
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::{scim_app, scim_app_auth};
 
-fn form(fields: &[(&str, &str)]) -> String {
-    let mut s = url::form_urlencoded::Serializer::new(String::new());
-    for (k, v) in fields {
-        s.append_pair(k, v);
-    }
-    s.finish()
-}
-
-/// Signs in over HTTP; returns the session cookie and the CSRF token.
-fn sign_in(port: u16, email: &str, password: &str) -> (String, String) {
-    let page = http(port, "GET", "/login", None, None).expect("GET /login");
-    assert_eq!(page.status, 200);
-    let cookie = page.cookie().expect("a session cookie with the login form");
-    let csrf = csrf_in(&page.body).expect("a CSRF token on the login form");
-    let r = http(
-        port,
-        "POST",
-        "/login",
-        Some(&cookie),
-        Some(&form(&[
-            ("email", email),
-            ("password", password),
-            ("next", "/users"),
-            ("csrf", &csrf),
-        ])),
-    )
-    .expect("POST /login");
-    assert_eq!(r.status, 303, "sign-in failed: {}", r.body);
-    let cookie = r.cookie().unwrap_or(cookie);
-    (cookie, csrf)
-}
-
-fn scim_block(slug: &str, base_url: &str, auth_line: &str) -> String {
-    format!(
-        r#"
-[[apps]]
-slug = "{slug}"
-name = "App {slug}"
-url = "https://{slug}.example.org"
-
-[apps.scim]
-base_url = "{base_url}"
-auth = "bearer"
-{auth_line}
-"#
-    )
+/// GET `path`, which must answer 200; the page.
+async fn page(b: &Browser, path: &str) -> String {
+    let r = b.get(path).await;
+    assert_eq!(r.status, StatusCode::OK, "GET {path}: {}", r.body);
+    r.body
 }
 
 #[test]
@@ -88,13 +48,13 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
             INLINE,
             "admin_group = \"admins\"",
         ),
-        scim_block(
+        scim_app_auth(
             "docs",
             &file_server.base_url(),
             &format!("token_file = \"{}\"", token_file.display()),
         ),
         // the right server, the wrong token: 401
-        scim_block(
+        scim_app_auth(
             "wrong",
             &inline_server.base_url(),
             &format!("token_file = \"{}\"", wrong_file.display()),
@@ -104,60 +64,33 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
     ]
     .concat();
     let env = TestEnv::with_provisioning(&apps, "max_attempts = 2");
-    let mut outputs: Vec<(String, String)> = Vec::new();
-    let mut run = |args: &[&str], stdin: Option<&str>| -> Output {
-        let out = env.cli_with_stdin(args, stdin);
-        outputs.push((
-            args.join(" "),
-            format!("{}\n{}", stdout(&out), stderr(&out)),
-        ));
+    // Every command's output, to look for the tokens in.
+    let outputs: RefCell<Vec<(String, String)>> = RefCell::default();
+    let record = |what: String, out: Output| -> Output {
+        outputs
+            .borrow_mut()
+            .push((what, format!("{}\n{}", stdout(&out), stderr(&out))));
         out
+    };
+    let run = |args: &[&str], stdin: Option<&str>| -> Output {
+        record(args.join(" "), env.cli_with_stdin(args, stdin))
     };
     for app in ["chat", "docs", "wrong", "down"] {
         ok(&run(&["app", "install", app], None), "app install");
     }
     let admin = "admin@example.org";
     let password = "correct horse battery staple";
-    ok(
-        &run(
-            &[
-                "user",
-                "create",
-                "--email",
-                admin,
-                "--name",
-                "Ada Admin",
-                "--admin",
-                "--access",
-                "chat=admin",
-                "--access",
-                "docs=user",
-                "--access",
-                "wrong=user",
-                "--access",
-                "down=user",
-            ],
-            None,
+    record(
+        format!("user create --admin {admin}"),
+        env.create_admin(
+            admin,
+            "Ada Admin",
+            &["chat=admin", "docs=user", "wrong=user", "down=user"],
         ),
-        "create admin",
     );
-    ok(
-        &run(
-            &[
-                "user",
-                "create",
-                "--email",
-                "bo@example.org",
-                "--name",
-                "Bo",
-                "--access",
-                "chat=user",
-                "--access",
-                "docs=admin",
-            ],
-            None,
-        ),
-        "create bo",
+    record(
+        "user create bo@example.org".into(),
+        env.create_person("bo@example.org", "Bo", &["chat=user", "docs=admin"]),
     );
     ok(
         &run(
@@ -167,14 +100,11 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
         "set-password",
     );
 
-    let mut serve = Serve::start(
-        &env,
-        &[
-            ("ACCESSBOARD_LOG__FORMAT", "json"),
-            ("ACCESSBOARD_LOG__LEVEL", "debug"),
-        ],
-    );
-    let db = db_path(&env);
+    let mut serve = Serve::builder(&env)
+        .env("ACCESSBOARD_LOG__FORMAT", "json")
+        .env("ACCESSBOARD_LOG__LEVEL", "debug")
+        .start();
+    let db = env.db_path();
     wait_until(
         Duration::from_secs(60),
         || {
@@ -216,6 +146,7 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
     ] {
         run(args, None);
     }
+    let outputs = outputs.into_inner();
     let status = outputs
         .iter()
         .find(|(a, _)| a == "provision status --app wrong")
@@ -227,44 +158,32 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
     );
 
     // The dashboard, signed in.
-    let (cookie, _) = sign_in(serve.port, admin, password);
-    let get = |path: &str| {
-        let r = http(serve.port, "GET", path, Some(&cookie), None).expect("GET");
-        assert_eq!(r.status, 200, "GET {path}: {}", r.body);
-        r
-    };
-    let mut pages: Vec<(String, String)> = Vec::new();
-    let apps_page = get("/apps");
-    let csrf = csrf_in(&apps_page.body).expect("a CSRF token on /apps");
-    pages.push(("/apps".into(), apps_page.body));
-    for slug in ["chat", "docs", "wrong", "down"] {
-        let path = format!("/apps/{slug}");
-        pages.push((path.clone(), get(&path).body));
-        let r = http(
-            serve.port,
-            "POST",
-            &format!("/apps/{slug}/drift"),
-            Some(&cookie),
-            Some(&form(&[("csrf", &csrf)])),
-        )
-        .expect("POST drift");
-        pages.push((format!("POST /apps/{slug}/drift ({})", r.status), r.body));
-        if r.status == 303 {
-            let path = format!("/apps/{slug}/drift");
-            pages.push((path.clone(), get(&path).body));
+    let users: Vec<Value> = env.users();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pages: Vec<(String, String)> = rt.block_on(async {
+        let b = Browser::sign_in(&serve.base(), admin, password).await;
+        let mut pages = vec![("/apps".to_owned(), page(&b, "/apps").await)];
+        for slug in ["chat", "docs", "wrong", "down"] {
+            let path = format!("/apps/{slug}");
+            pages.push((path.clone(), page(&b, &path).await));
+            let r = b.post(&format!("/apps/{slug}/drift"), &[]).await;
+            pages.push((format!("POST /apps/{slug}/drift ({})", r.status), r.body));
+            if r.status == StatusCode::SEE_OTHER {
+                let path = format!("/apps/{slug}/drift");
+                pages.push((path.clone(), page(&b, &path).await));
+            }
         }
-    }
-    for path in ["/users", "/activity", "/activity?outcome=error", "/metrics"] {
-        pages.push((path.into(), get(path).body));
-    }
+        for path in ["/users", "/activity", "/activity?outcome=error", "/metrics"] {
+            pages.push((path.into(), page(&b, path).await));
+        }
+        for u in &users {
+            let path = format!("/users/{}", u["id"].as_str().unwrap());
+            pages.push((path.clone(), page(&b, &path).await));
+        }
+        pages
+    });
     let wrong_page = &pages.iter().find(|(p, _)| p == "/apps/wrong").unwrap().1;
     assert!(wrong_page.contains("401"), "the app page shows the failure");
-    let users: Vec<Value> =
-        serde_json::from_slice(&env.cli(&["user", "list", "--json"]).stdout).unwrap();
-    for u in &users {
-        let path = format!("/users/{}", u["id"].as_str().unwrap());
-        pages.push((path.clone(), get(&path).body));
-    }
     serve.stop();
 
     let log = serve.log();

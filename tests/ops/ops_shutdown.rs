@@ -8,32 +8,27 @@ use std::collections::BTreeSet;
 use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use crate::support::env::{TestEnv, scim_app};
-use crate::support::ops::{Serve, db_path, ok, pair_counts, sql_i64, wait_until};
+use crate::support::db::{pair_counts, sql_i64, wait_until};
+use crate::support::env::TestEnv;
 use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
 
 #[test]
 fn sigterm_mid_run_exits_cleanly_and_a_restart_settles_one_account_per_person() {
     const PEOPLE: usize = 200;
     let server = ScimServer::start();
     let env = TestEnv::new(&scim_app("chat", &server.base_url(), server.token(), ""));
-    ok(&env.cli(&["app", "install", "chat"]), "app install");
-    let csv = env.dir.path().join("people.csv");
-    let mut text = String::from("email,name,chat\n");
-    let mut emails = BTreeSet::new();
-    for i in 0..PEOPLE {
-        text.push_str(&format!("p{i}@example.org,Person {i},user\n"));
-        emails.insert(format!("p{i}@example.org"));
-    }
-    std::fs::write(&csv, text).unwrap();
-    ok(
-        &env.cli(&["user", "import", csv.to_str().unwrap()]),
-        "import",
+    env.install("chat");
+    let emails: BTreeSet<String> = (0..PEOPLE).map(|i| format!("p{i}@example.org")).collect();
+    env.import(
+        "email,name,chat",
+        (0..PEOPLE).map(|i| format!("p{i}@example.org,Person {i},user")),
     );
-    let db = db_path(&env);
+    let db = env.db_path();
 
     let info = [("ACCESSBOARD_LOG__LEVEL", "info")];
-    let mut serve = Serve::start(&env, &info);
+    let mut serve = Serve::builder(&env).envs(&info).start();
     wait_until(
         Duration::from_secs(60),
         || {
@@ -88,7 +83,7 @@ fn sigterm_mid_run_exits_cleanly_and_a_restart_settles_one_account_per_person() 
     );
 
     // A restart picks up where it stopped.
-    let mut serve = Serve::start(&env, &info);
+    let mut serve = Serve::builder(&env).envs(&info).start();
     wait_until(
         Duration::from_secs(120),
         || pair_counts(&db, "chat").get("provisioned") == Some(&(PEOPLE as i64)),
@@ -136,28 +131,13 @@ fn a_second_sigterm_exits_at_once_while_a_job_hangs() {
         "t",
         "",
     ));
-    ok(&env.cli(&["app", "install", "slow"]), "app install");
-    ok(
-        &env.cli(&[
-            "user",
-            "create",
-            "--email",
-            "kim@example.org",
-            "--name",
-            "Kim",
-            "--access",
-            "slow=user",
-        ]),
-        "user create",
-    );
-    let db = db_path(&env);
-    let mut serve = Serve::start(
-        &env,
-        &[
-            ("ACCESSBOARD_PROVISIONING__REQUEST_TIMEOUT_SECS", "300"),
-            ("ACCESSBOARD_LOG__LEVEL", "info"),
-        ],
-    );
+    env.install("slow");
+    env.create_person("kim@example.org", "Kim", &["slow=user"]);
+    let db = env.db_path();
+    let mut serve = Serve::builder(&env)
+        .env("ACCESSBOARD_PROVISIONING__REQUEST_TIMEOUT_SECS", "300")
+        .env("ACCESSBOARD_LOG__LEVEL", "info")
+        .start();
     wait_until(
         Duration::from_secs(30),
         || pair_counts(&db, "slow").get("syncing") == Some(&1),

@@ -6,17 +6,18 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::support::env::{TestEnv, scim_app};
-use crate::support::http::DashboardClient;
-use crate::support::reliability::{accounts_by_user_name, admin, import, wait_for};
-use crate::support::scim_server::ScimServer;
-use crate::support::serve::{Served, free_port};
 use serde_json::Value;
 
+use crate::support::browser::Browser;
+use crate::support::db::wait_for;
+use crate::support::env::{BOSS_EMAIL, BOSS_PASSWORD, TestEnv};
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
+
 fn user_ids(env: &TestEnv) -> BTreeMap<String, String> {
-    let out = env.cli(&["user", "list", "--json"]);
-    let rows: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    rows.iter()
+    env.users()
+        .iter()
         .map(|r| {
             (
                 r["email"].as_str().unwrap().to_owned(),
@@ -35,17 +36,16 @@ fn twenty_admins_editing_at_once_lose_no_update() {
         server.token(),
         "admin_group = \"admins\"",
     ));
-    assert!(env.cli(&["app", "install", "files"]).status.success());
-    admin(&env);
+    env.install("files");
+    env.create_boss();
     const CLIENTS: usize = 20;
     const ROUNDS: usize = 8;
-    import(
-        &env,
+    env.import(
         "email,name,files",
         (0..CLIENTS).map(|i| format!("c{i}@example.org,Client {i},user")),
     );
     let ids = Arc::new(user_ids(&env));
-    let serve = Served::start(&env, free_port());
+    let serve = Serve::start(&env);
     let roles = ["user", "admin", "none"];
     let rt = tokio::runtime::Runtime::new().unwrap();
     let base = serve.base();
@@ -55,12 +55,7 @@ fn twenty_admins_editing_at_once_lose_no_update() {
             let ids = ids.clone();
             let base = base.clone();
             tasks.push(tokio::spawn(async move {
-                let mut client = DashboardClient::sign_in(
-                    &base,
-                    "boss@example.org",
-                    "correct horse battery staple",
-                )
-                .await;
+                let client = Browser::sign_in(&base, BOSS_EMAIL, BOSS_PASSWORD).await;
                 let email = format!("c{c}@example.org");
                 let id = &ids[&email];
                 let mut failures = Vec::new();
@@ -115,7 +110,7 @@ fn twenty_admins_editing_at_once_lose_no_update() {
     eprintln!(
         "figure: {CLIENTS} clients x {ROUNDS} edits, every pair synced {took:?} after the last edit"
     );
-    let accounts = accounts_by_user_name(&server);
+    let accounts = server.accounts_by_user_name();
     let admins = server.group_members("admins");
     for c in 0..CLIENTS {
         let email = format!("c{c}@example.org");
@@ -140,6 +135,6 @@ fn twenty_admins_editing_at_once_lose_no_update() {
             "{email} in admins"
         );
     }
-    let log = serve.log_text();
+    let log = serve.log();
     assert!(!log.contains("database is locked"), "{log}");
 }

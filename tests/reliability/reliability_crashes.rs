@@ -5,20 +5,23 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use crate::support::env::{TestEnv, scim_app};
-use crate::support::reliability::{accounts_by_user_name, import, only, statuses, wait_for};
-use crate::support::scim_server::ScimServer;
-use crate::support::serve::{Served, free_port};
 use accessboard::domain::{Email, Role, Slug};
 
-/// On a failed assertion, prints serve's log and the database rows still unsettled.
-struct Keep<'a>(&'a TestEnv, &'a Served);
+use crate::support::api;
+use crate::support::db::{connect, only, wait_for};
+use crate::support::env::TestEnv;
+use crate::support::net::free_port;
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
+
+/// On a failed assertion, prints the database rows still unsettled (and, as
+/// every [`Serve`] does when dropped then, serve's log).
+struct Keep<'a>(&'a TestEnv);
 impl Drop for Keep<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
-            eprintln!("--- serve log ---\n{}", self.1.log_text());
-            let conn =
-                rusqlite::Connection::open(self.0.dir.path().join("data/accessboard.db")).unwrap();
+            let conn = connect(&self.0.db_path());
             let mut stmt = conn.prepare("SELECT user_id, status, claimed_by, next_attempt_at, desired_gen, synced_gen, due_seq, attempts, last_message FROM app_access WHERE status NOT IN ('provisioned','deprovisioned','not_provisioned')").unwrap();
             let rows: Vec<String> = stmt
                 .query_map([], |r| {
@@ -92,20 +95,21 @@ fn crash_three_times(
     rng: &mut Lcg,
     total: usize,
     done: impl Fn(&BTreeMap<String, i64>) -> i64,
-) -> Served {
+) -> Serve {
+    // One port throughout: each restart comes back where the last one was.
     let port = free_port();
-    let mut serve = Served::start(env, port);
+    let mut serve = Serve::builder(env).port(port).start();
     for third in 0..3u64 {
         let lo = (total as u64 * (3 * third + 1)) / 10;
         let at = rng.between(lo, lo + (total as u64 / 5).max(1)) as i64;
         let give_up = Instant::now() + Duration::from_secs(60);
-        while done(&statuses(env, "files")) < at && Instant::now() < give_up {
+        while done(&env.pair_counts("files")) < at && Instant::now() < give_up {
             std::thread::sleep(Duration::from_millis(5));
         }
-        let before = done(&statuses(env, "files"));
+        let before = done(&env.pair_counts("files"));
         serve.crash();
         eprintln!("figure: SIGKILL at {before}/{total}");
-        serve = Served::start(env, port);
+        serve = Serve::builder(env).port(port).start();
     }
     serve
 }
@@ -113,9 +117,8 @@ fn crash_three_times(
 fn crash_and_restart(n: usize) {
     let server = ScimServer::start();
     let env = TestEnv::new(&scim_app("files", &server.base_url(), server.token(), ""));
-    assert!(env.cli(&["app", "install", "files"]).status.success());
-    import(
-        &env,
+    env.install("files");
+    env.import(
         "email,name,files",
         (0..n).map(|i| format!("p{i}@example.org,Person {i},user")),
     );
@@ -125,12 +128,12 @@ fn crash_and_restart(n: usize) {
     let serve = crash_three_times(&env, &mut rng, n, |s| {
         s.get("provisioned").copied().unwrap_or(0)
     });
-    let watcher = Keep(&env, &serve);
+    let watcher = Keep(&env);
     let took = wait_for(&env, "files", Duration::from_secs(60), |s| {
         only(s, "provisioned", n as i64)
     });
     std::mem::forget(watcher);
-    let accounts = accounts_by_user_name(&server);
+    let accounts = server.accounts_by_user_name();
     assert_eq!(accounts.len(), n, "one account per person");
     assert!(
         accounts.values().all(|a| a.len() == 1),
@@ -146,10 +149,7 @@ fn crash_and_restart(n: usize) {
         std::thread::spawn(move || {
             let rt = tokio::runtime::Runtime::new().unwrap();
             rt.block_on(async {
-                let ctx = accessboard::cli::Context::open(settings)
-                    .await
-                    .map_err(|e| e.message)
-                    .unwrap();
+                let ctx = api::open(settings).await;
                 let files = Slug::parse("files").unwrap();
                 for i in 0..half {
                     let email = Email::parse(&format!("p{i}@example.org")).unwrap();
@@ -170,7 +170,7 @@ fn crash_and_restart(n: usize) {
             && s.get("provisioned") == Some(&((n - half) as i64))
     });
     eprintln!("figure: {half} revocations, 3 crashes, settled {took:?} after the last restart");
-    let accounts = accounts_by_user_name(&server);
+    let accounts = server.accounts_by_user_name();
     assert_eq!(accounts.len(), n, "no account made or lost by revoking");
     for i in 0..n {
         let a = &accounts[&format!("p{i}@example.org")];

@@ -4,12 +4,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::env::{TestEnv, scim_app, stderr, stdout};
-use crate::support::http::DashboardClient;
-use crate::support::reliability::{accounts_by_user_name, admin, import, only, wait_for};
-use crate::support::scim_server::ScimServer;
-use crate::support::serve::{Served, free_port};
 use serde_json::Value;
+
+use crate::support::browser::Browser;
+use crate::support::db::{only, wait_for};
+use crate::support::env::{BOSS_EMAIL, BOSS_PASSWORD, TestEnv, stderr, stdout};
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
 
 /// A TCP relay in front of an app that can be cut and restored.
 struct Relay {
@@ -76,30 +78,22 @@ fn outage(secs: u64) {
     // Enough attempts that an outage ends in recovery, not in `failed`.
     let env = TestEnv::with_provisioning(&apps, "max_attempts = 100");
     for app in ["files", "chat"] {
-        assert!(env.cli(&["app", "install", app]).status.success());
+        env.install(app);
     }
-    import(
-        &env,
+    env.import(
         "email,name,files,chat",
         (0..20).map(|i| format!("a{i}@example.org,Early {i},user,user")),
     );
-    let serve = Served::start(&env, free_port());
+    let serve = Serve::start(&env);
     wait_for(&env, "files", Duration::from_secs(60), |s| {
         only(s, "provisioned", 20)
     });
 
     relay.set_down(true);
     let cut = Instant::now();
-    let csv = env.dir.path().join("late.csv");
-    let mut text = String::from("email,name,files,chat\n");
-    for i in 0..20 {
-        text.push_str(&format!("b{i}@example.org,Late {i},user,user\n"));
-    }
-    std::fs::write(&csv, text).unwrap();
-    assert!(
-        env.cli(&["user", "import", csv.to_str().unwrap()])
-            .status
-            .success()
+    env.import(
+        "email,name,files,chat",
+        (0..20).map(|i| format!("b{i}@example.org,Late {i},user,user")),
     );
 
     // The app that stays up keeps provisioning through the outage.
@@ -147,7 +141,7 @@ fn outage(secs: u64) {
         "figure: {secs}s outage, at most {attempts_during} attempts per pair during it, converged {took:?} after the app came back"
     );
     for server in [&flaky, &steady] {
-        let accounts = accounts_by_user_name(server);
+        let accounts = server.accounts_by_user_name();
         assert_eq!(accounts.len(), 40);
         assert!(accounts.values().all(|a| a.len() == 1));
     }
@@ -197,9 +191,8 @@ fn retry_after_is_honoured_and_requests_stay_bounded() {
         &scim_app("files", &mock.uri(), "t", ""),
         "max_attempts = 100",
     );
-    assert!(env.cli(&["app", "install", "files"]).status.success());
-    import(
-        &env,
+    env.install("files");
+    env.import(
         "email,name,files",
         (0..3).map(|i| format!("r{i}@example.org,R {i},user")),
     );
@@ -235,21 +228,15 @@ fn a_hanging_app_leaves_the_dashboard_answering() {
             .mount(&mock),
     );
     let env = TestEnv::new(&scim_app("files", &mock.uri(), "t", ""));
-    assert!(env.cli(&["app", "install", "files"]).status.success());
-    admin(&env);
-    import(
-        &env,
+    env.install("files");
+    env.create_boss();
+    env.import(
         "email,name,files",
         (0..10).map(|i| format!("h{i}@example.org,H {i},user")),
     );
-    let serve = Served::start(&env, free_port());
+    let serve = Serve::start(&env);
     rt.block_on(async {
-        let mut c = DashboardClient::sign_in(
-            &serve.base(),
-            "boss@example.org",
-            "correct horse battery staple",
-        )
-        .await;
+        let c = Browser::sign_in(&serve.base(), BOSS_EMAIL, BOSS_PASSWORD).await;
         // Every worker is now stuck on the app; the pages still answer.
         tokio::time::sleep(Duration::from_secs(1)).await;
         for _ in 0..10 {

@@ -3,11 +3,12 @@
 
 use std::collections::HashMap;
 
-use accessboard::cli::Context;
 use accessboard::domain::Slug;
 use accessboard::users::{ImportRow, ServiceError};
 
-use super::env::{TestEnv, plain_app, scim_app};
+use super::api::Context;
+use super::env::TestEnv;
+use super::settings::{plain_app, scim_app};
 
 /// `files` (SCIM, installed) and `wiki` (no SCIM).
 pub async fn import_env() -> (TestEnv, Context) {
@@ -16,7 +17,7 @@ pub async fn import_env() -> (TestEnv, Context) {
         scim_app("files", "http://127.0.0.1:9/scim", "t", ""),
         plain_app("wiki")
     ));
-    let ctx = env.context().await;
+    let ctx = env.open().await;
     ctx.service
         .install_app(&Slug::parse("files").unwrap())
         .await

@@ -1,17 +1,22 @@
 //! What the integration tests share: throwaway settings and databases, the real
-//! binary, fake and real peers (SCIM, Kratos), and a dashboard client.
+//! binary and `serve`, the dashboard in process, one dashboard client, and the
+//! peers it talks to (a real SCIM server, a fake Kratos), and a WebDriver client.
 //!
 //! Every test binary (`tests/<area>/main.rs`) includes this one tree with
 //! `#[path = "../support/mod.rs"] mod support;`, and no binary uses all of it;
 //! hence this one allowance instead of one per item.
 #![allow(dead_code)]
 
-pub mod dash;
+pub mod api;
+pub mod app;
+pub mod base64;
+pub mod browser;
+pub mod db;
 pub mod env;
 pub mod hostile;
-pub mod http;
 pub mod kratos;
-pub mod ops;
-pub mod reliability;
+pub mod net;
 pub mod scim_server;
 pub mod serve;
+pub mod settings;
+pub mod webdriver;

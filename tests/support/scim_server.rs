@@ -1,13 +1,16 @@
 //! A real SCIM server for tests: scim2-server (PyPI) in a venv under target/, one process per test.
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+
+use super::net::free_port;
 
 const PACKAGE: &str = "scim2-server==0.8.3";
 const DEFAULT_TOKEN: &str = "test-token-s3cr3t";
@@ -156,6 +159,16 @@ impl ScimServer {
             .collect()
     }
 
+    /// Every user by lower-cased userName (two under one name are a duplicate).
+    pub fn accounts_by_user_name(&self) -> BTreeMap<String, Vec<Value>> {
+        let mut by: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+        for u in self.users() {
+            let name = u["userName"].as_str().unwrap_or_default().to_lowercase();
+            by.entry(name).or_default().push(u);
+        }
+        by
+    }
+
     /// Every group.
     pub fn groups(&self) -> Vec<Value> {
         self.list("/Groups")
@@ -299,11 +312,6 @@ fn parse_response(raw: &[u8]) -> (u16, Value) {
         .unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    listener.local_addr().expect("local address").port()
 }
 
 fn target_dir() -> PathBuf {

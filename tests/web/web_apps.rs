@@ -1,12 +1,13 @@
 //! /apps, /apps/{slug}, the drift report and /activity.
 
-use crate::support::dash::*;
 use accessboard::domain::Role;
 use reqwest::StatusCode;
 
+use crate::support::app::TestApp;
+
 #[actix_web::test]
 async fn apps_show_scim_without_secrets_and_install_uninstall_and_sync() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     dash.person(
         "ana@example.org",
@@ -77,7 +78,7 @@ async fn apps_show_scim_without_secrets_and_install_uninstall_and_sync() {
 
 #[actix_web::test]
 async fn an_app_lists_its_pairs_with_the_full_message_and_retries_failures() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let ana = dash
         .person(
@@ -154,7 +155,7 @@ async fn an_app_lists_its_pairs_with_the_full_message_and_retries_failures() {
 
 #[actix_web::test]
 async fn the_drift_report_page_says_when_none_ran() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let r = b.get("/apps/files/drift").await;
     assert_eq!(r.status, StatusCode::OK);
@@ -168,7 +169,7 @@ async fn the_drift_report_page_says_when_none_ran() {
 
 #[actix_web::test]
 async fn activity_is_newest_first_paginated_and_filtered() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let empty = b.get("/activity").await;
     assert!(empty.body.contains("Nothing has happened yet"));

@@ -1,8 +1,9 @@
 //! Sign-in, sessions, setup link, CSRF, throttling, headers and the route guard.
 
-use crate::support::dash::*;
 use accessboard::web::{ensure_setup_link, is_public, route_table};
 use reqwest::StatusCode;
+
+use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 
 fn sample(path: &str, id: &str) -> String {
     path.replace("{id}", id)
@@ -12,7 +13,7 @@ fn sample(path: &str, id: &str) -> String {
 
 #[actix_web::test]
 async fn every_private_route_sends_strangers_to_sign_in() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let id = dash.admin().await.to_string();
     let b = dash.browser();
     let table = route_table();
@@ -64,7 +65,7 @@ async fn every_private_route_sends_strangers_to_sign_in() {
 
 #[actix_web::test]
 async fn public_paths_answer_without_a_session_and_send_security_headers() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.browser();
     assert_eq!(b.get("/healthz").await.status, StatusCode::OK);
     assert_eq!(b.get("/readyz").await.status, StatusCode::OK);
@@ -95,7 +96,7 @@ async fn public_paths_answer_without_a_session_and_send_security_headers() {
 
 #[actix_web::test]
 async fn signing_in_sets_a_hardened_cookie_and_logout_ends_the_session_for_good() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     dash.admin().await;
     let b = dash.browser();
     b.get("/login").await;
@@ -159,7 +160,7 @@ async fn signing_in_sets_a_hardened_cookie_and_logout_ends_the_session_for_good(
 #[actix_web::test]
 async fn behind_https_the_cookie_is_secure() {
     let dir = tempfile::tempdir().unwrap();
-    let dash = Dash::start_with(dir, true, "secure_cookies = true").await;
+    let dash = TestApp::spawn_with(dir, true, "secure_cookies = true").await;
     let r = dash.browser().get("/login").await;
     let set = r.header("set-cookie");
     assert!(set.contains("Secure") && set.contains("HttpOnly"), "{set}");
@@ -167,11 +168,11 @@ async fn behind_https_the_cookie_is_secure() {
 
 #[actix_web::test]
 async fn sessions_survive_a_restart() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let cookie = b.cookie.lock().unwrap().clone();
     let dir = dash.stop().await;
-    let dash = Dash::start_in(dir, false).await;
+    let dash = TestApp::spawn_in(dir, false).await;
     let again = dash.browser();
     *again.cookie.lock().unwrap() = cookie;
     assert_eq!(again.get("/users").await.status, StatusCode::OK);
@@ -179,7 +180,7 @@ async fn sessions_survive_a_restart() {
 
 #[actix_web::test]
 async fn state_changes_without_the_csrf_token_are_refused() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/users/new").await;
     let fields = [("name", "Eve"), ("email", "eve@example.org")];
@@ -234,7 +235,7 @@ async fn state_changes_without_the_csrf_token_are_refused() {
 
 #[actix_web::test]
 async fn oversized_forms_are_refused() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/users/new").await;
     let big = "x".repeat(100 * 1024);
@@ -249,19 +250,12 @@ async fn oversized_forms_are_refused() {
 
 #[actix_web::test]
 async fn repeated_wrong_passwords_lock_the_account_for_a_while() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     dash.admin().await;
     dash.person("other@example.org", "Other Admin", true, &[])
         .await;
-    let hash = accessboard::web::auth::hash_password("other password 123").unwrap();
-    dash.ctx
-        .service
-        .set_password_hash(
-            &accessboard::domain::Email::parse("other@example.org").unwrap(),
-            Some(hash),
-        )
-        .await
-        .unwrap();
+    dash.set_password("other@example.org", "other password 123")
+        .await;
     let b = dash.browser();
     b.get("/login").await;
     for i in 0..6 {
@@ -299,7 +293,7 @@ async fn repeated_wrong_passwords_lock_the_account_for_a_while() {
 
 #[actix_web::test]
 async fn the_setup_link_works_once_within_an_hour() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let url = ensure_setup_link(&dash.ctx.service)
         .await
         .unwrap()
@@ -372,7 +366,7 @@ async fn the_setup_link_works_once_within_an_hour() {
 
 #[actix_web::test]
 async fn an_expired_setup_link_is_refused() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let url = ensure_setup_link(&dash.ctx.service).await.unwrap().unwrap();
     let path = &url["http://dash.example.org".len()..];
     dash.sql("UPDATE meta SET value = json_set(value, '$.expires_at', strftime('%s','now') - 1) WHERE key = 'setup_token'");
@@ -383,7 +377,7 @@ async fn an_expired_setup_link_is_refused() {
 
 #[actix_web::test]
 async fn many_failures_from_one_address_lock_that_address() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     dash.admin().await;
     let b = dash.browser();
     b.get("/login").await;

@@ -1,11 +1,12 @@
 //! /users/import: paste or upload, preview with per-row errors, confirm.
 
-use crate::support::dash::*;
 use reqwest::StatusCode;
+
+use crate::support::app::TestApp;
 
 #[actix_web::test]
 async fn import_previews_rows_with_errors_then_creates_the_valid_ones() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let form = b.get("/users/import").await;
     assert!(form.body.contains("enctype=\"multipart/form-data\""));
@@ -53,7 +54,7 @@ async fn import_previews_rows_with_errors_then_creates_the_valid_ones() {
 
 #[actix_web::test]
 async fn import_accepts_an_uploaded_file() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/users/import").await;
     let token = b.csrf.lock().unwrap().clone().unwrap();

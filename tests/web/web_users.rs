@@ -1,8 +1,9 @@
 //! /users, the user form, deleting, importing, live badges and escaping.
 
-use crate::support::dash::*;
 use accessboard::domain::Role;
 use reqwest::StatusCode;
+
+use crate::support::app::{ADMIN_EMAIL, TestApp};
 
 /// The number of person rows in a /users page.
 fn rows(html: &str) -> usize {
@@ -11,7 +12,7 @@ fn rows(html: &str) -> usize {
 
 #[actix_web::test]
 async fn an_empty_dashboard_says_what_to_do_next() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let r = b.get("/users").await;
     assert!(r.body.contains("Only you so far"), "{}", r.body);
@@ -32,7 +33,7 @@ async fn an_empty_dashboard_says_what_to_do_next() {
 
 #[actix_web::test]
 async fn the_table_shows_roles_and_badges_with_words_and_pages_of_fifty() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     for i in 0..120 {
         dash.person(
@@ -74,7 +75,7 @@ async fn the_table_shows_roles_and_badges_with_words_and_pages_of_fifty() {
 
 #[actix_web::test]
 async fn search_as_you_type_returns_only_the_results_fragment() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     dash.person(
         "ana@example.org",
@@ -115,7 +116,7 @@ async fn search_as_you_type_returns_only_the_results_fragment() {
 
 #[actix_web::test]
 async fn a_settled_page_has_no_polling_and_polls_stop_with_286() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let id = dash
         .person(
@@ -165,7 +166,7 @@ async fn a_settled_page_has_no_polling_and_polls_stop_with_286() {
 
 #[actix_web::test]
 async fn the_form_shows_errors_next_to_fields_and_keeps_what_was_typed() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let form = b.get("/users/new").await;
     assert!(
@@ -227,7 +228,7 @@ async fn the_form_shows_errors_next_to_fields_and_keeps_what_was_typed() {
 
 #[actix_web::test]
 async fn saving_returns_the_form_already_showing_sync_needed() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let id = dash.person("ana@example.org", "Ana Lima", false, &[]).await;
     let page = b.get(&format!("/users/{id}")).await;
@@ -291,7 +292,7 @@ async fn saving_returns_the_form_already_showing_sync_needed() {
 
 #[actix_web::test]
 async fn deleting_asks_first_then_shows_being_removed() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let id = dash
         .person(
@@ -332,7 +333,7 @@ async fn deleting_asks_first_then_shows_being_removed() {
 
 #[actix_web::test]
 async fn hostile_names_are_shown_as_typed_and_never_run() {
-    let dash = Dash::start().await;
+    let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     let name = "<script>alert(\"x\")</script> O'Brien \"Q\" 😀 שלום עליכם";
     let id = dash
