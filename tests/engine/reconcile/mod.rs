@@ -1,11 +1,27 @@
-//! Reconcile of one pair against a real scim2-server, with and without filter and PATCH.
+//! Reconcile of one pair against a real scim2-server, with and without filter and
+//! PATCH: an account's life here, adopting accounts in `adoption`, the admin
+//! group in `groups`.
 
-use crate::support::scim_server::ScimServer;
 use accessboard::provisioning::reconcile::{
     Desired, DesiredAccess, OnDeprovision, Reconciled, reconcile,
 };
 use accessboard::scim::{ScimAuth, ScimCall, ScimClient, ScimConfig, Secret};
-use serde_json::{Value, json};
+use serde_json::json;
+
+use crate::support::scim_server::ScimServer;
+
+mod adoption;
+mod groups;
+
+use adoption::{
+    an_account_found_by_user_name_is_adopted,
+    an_account_made_before_provisioning_is_adopted_by_email_ignoring_case,
+    concurrent_creates_end_with_one_account_via_409,
+};
+use groups::{
+    a_missing_admin_group_is_created_only_for_an_admin,
+    admin_group_membership_touches_only_our_member,
+};
 
 fn client_for(server: &ScimServer) -> ScimClient {
     let url = server.base_url().parse().unwrap();
@@ -232,145 +248,6 @@ async fn delete_mode_deletes_the_account(server: ScimServer) {
     );
 }
 
-async fn an_account_made_before_provisioning_is_adopted_by_email_ignoring_case(server: ScimServer) {
-    // Decoys first, so that without filters the account sits on a later page.
-    for i in 0..4 {
-        server.create_user(json!({"userName": format!("decoy{i}"), "emails": [{"value": format!("decoy{i}@example.org")}]}));
-    }
-    let old = server.create_user(json!({
-        "userName": "dee.old",
-        "emails": [{"value": "dee@example.org", "primary": true}],
-        "nickName": "dd",
-        "active": true
-    }));
-    let client = client_for(&server);
-    let dee = person(
-        "7f1c0000-0000-4000-8000-000000000005",
-        "Dee@Example.ORG",
-        "Dee",
-    );
-    let (r, calls) = run(&client, &dee).await;
-    assert_eq!(scim_id(&r), old["id"].as_str().unwrap());
-    assert!(!ops(&calls).contains(&"create_user"), "{calls:#?}");
-    let accounts = server.accounts_with_email("dee@example.org");
-    assert_eq!(accounts.len(), 1, "adopted, not duplicated: {accounts:#?}");
-    assert_eq!(
-        accounts[0]["externalId"],
-        dee.external_id.as_str(),
-        "externalId stamped"
-    );
-    assert_eq!(accounts[0]["nickName"], "dd");
-    assert_eq!(server.users().len(), 5);
-
-    // Next time the stamped externalId finds it directly.
-    let (r, calls) = run(&client, &dee).await;
-    assert_eq!(scim_id(&r), old["id"].as_str().unwrap());
-    assert!(!ops(&calls).contains(&"replace_user"), "{calls:#?}");
-}
-
-async fn an_account_found_by_user_name_is_adopted(server: ScimServer) {
-    let old = server.create_user(json!({"userName": "EVE@example.org", "active": false}));
-    let client = client_for(&server);
-    let eve = person(
-        "7f1c0000-0000-4000-8000-000000000006",
-        "eve@example.org",
-        "Eve",
-    );
-    let (r, _) = run(
-        &client,
-        &Desired {
-            known_scim_id: Some("no-such-id".into()),
-            ..eve.clone()
-        },
-    )
-    .await;
-    assert_eq!(scim_id(&r), old["id"].as_str().unwrap());
-    let users = server.users();
-    assert_eq!(users.len(), 1);
-    assert_eq!(users[0]["externalId"], eve.external_id.as_str());
-    assert_eq!(
-        users[0]["active"], true,
-        "granted access reactivates the account"
-    );
-    assert_eq!(users[0]["emails"][0]["value"], "eve@example.org");
-}
-
-async fn admin_group_membership_touches_only_our_member(server: ScimServer) {
-    let root = server.create_user(json!({"userName": "root"}));
-    let root_id = root["id"].as_str().unwrap().to_owned();
-    server.create_group("admins", &[&root_id]);
-    let client = client_for(&server);
-    let fay = Desired {
-        access: DesiredAccess::Active { admin: true },
-        admin_group: Some("admins".into()),
-        ..person(
-            "7f1c0000-0000-4000-8000-000000000007",
-            "fay@example.org",
-            "Fay",
-        )
-    };
-    let id = scim_id(&run(&client, &fay).await.0);
-    let mut members = server.group_members("admins");
-    members.sort();
-    let mut expected = vec![root_id.clone(), id.clone()];
-    expected.sort();
-    assert_eq!(members, expected);
-
-    // Again: still one membership each.
-    let (_, calls) = run(&client, &fay).await;
-    assert!(!ops(&calls).contains(&"add_member"), "{calls:#?}");
-    assert_eq!(server.group_members("admins").len(), 2);
-
-    let demoted = Desired {
-        access: DesiredAccess::Active { admin: false },
-        ..fay.clone()
-    };
-    run(&client, &demoted).await;
-    assert_eq!(server.group_members("admins"), vec![root_id.clone()]);
-    assert_eq!(server.user(&id).unwrap()["active"], true);
-
-    // Promoted again, then revoked: out of the group and disabled, root untouched.
-    run(&client, &fay).await;
-    assert_eq!(server.group_members("admins").len(), 2);
-    run(
-        &client,
-        &Desired {
-            access: DesiredAccess::Absent,
-            ..fay
-        },
-    )
-    .await;
-    assert_eq!(server.group_members("admins"), vec![root_id]);
-    assert_eq!(server.user(&id).unwrap()["active"], false);
-    assert_eq!(server.groups().len(), 1);
-}
-
-async fn a_missing_admin_group_is_created_only_for_an_admin(server: ScimServer) {
-    let client = client_for(&server);
-    let gus = Desired {
-        admin_group: Some("staff".into()),
-        ..person(
-            "7f1c0000-0000-4000-8000-000000000008",
-            "gus@example.org",
-            "Gus",
-        )
-    };
-    run(&client, &gus).await;
-    assert!(server.groups().is_empty(), "no group made for a non-admin");
-    let id = scim_id(
-        &run(
-            &client,
-            &Desired {
-                access: DesiredAccess::Active { admin: true },
-                ..gus
-            },
-        )
-        .await
-        .0,
-    );
-    assert_eq!(server.group_members("staff"), vec![id]);
-}
-
 async fn absent_without_an_account_is_nothing_to_do(server: ScimServer) {
     let client = client_for(&server);
     let hal = Desired {
@@ -386,36 +263,6 @@ async fn absent_without_an_account_is_nothing_to_do(server: ScimServer) {
     assert_eq!(r, Reconciled::NothingToDo);
     assert!(calls.iter().all(|c| c.method == "GET"), "{calls:#?}");
     assert!(server.users().is_empty() && server.groups().is_empty());
-}
-
-async fn concurrent_creates_end_with_one_account_via_409(server: ScimServer) {
-    let client = client_for(&server);
-    let ivy = person(
-        "7f1c0000-0000-4000-8000-00000000000a",
-        "ivy@example.org",
-        "Ivy",
-    );
-    client.session().capabilities().await.unwrap();
-    // Two jobs for the same pair at once: both miss in the lookup, one POST loses with 409.
-    let (a, b) = tokio::join!(run(&client, &ivy), run(&client, &ivy));
-    assert_eq!(scim_id(&a.0), scim_id(&b.0));
-    assert_eq!(server.users().len(), 1);
-    let conflicts =
-        a.1.iter()
-            .chain(&b.1)
-            .filter(|c| c.operation == "create_user" && c.status == Some(409))
-            .count();
-    let creates =
-        a.1.iter()
-            .chain(&b.1)
-            .filter(|c| c.operation == "create_user")
-            .count();
-    // Either the race happened and the loser adopted the account, or the second saw the first's account.
-    assert!(
-        creates == 1 || conflicts == 1,
-        "one POST wins, no POST loop: {a:#?} {b:#?}"
-    );
-    assert!(creates <= 2);
 }
 
 macro_rules! on_both_servers {
@@ -481,97 +328,4 @@ async fn bare_server_is_never_sent_a_filter_or_a_patch() {
     );
     assert_eq!(server.users()[0]["active"], false);
     assert!(server.group_members("admins").is_empty());
-}
-
-/// A 409 whose account only the second lookup sees (deterministic, with a scripted server).
-#[tokio::test]
-async fn conflict_on_post_is_adopted_and_put_once() {
-    use wiremock::matchers::{method, path, query_param};
-    use wiremock::{Mock, MockServer, ResponseTemplate};
-
-    let mock = MockServer::start().await;
-    let spc =
-        json!({"filter": {"supported": true, "maxResults": 50}, "patch": {"supported": true}});
-    Mock::given(method("GET"))
-        .and(path("/ServiceProviderConfig"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(spc))
-        .mount(&mock)
-        .await;
-    let empty = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []});
-    let existing = json!({"id": "u9", "userName": "kim@example.org", "emails": [{"value": "KIM@example.org"}], "active": true});
-    let found = json!({"totalResults": 1, "Resources": [existing.clone()]});
-    let by_name = r#"userName eq "kim@example.org""#;
-    Mock::given(method("GET"))
-        .and(path("/Users"))
-        .and(query_param("filter", by_name))
-        .respond_with(ResponseTemplate::new(200).set_body_json(empty.clone()))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&mock)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/Users"))
-        .and(query_param("filter", by_name))
-        .respond_with(ResponseTemplate::new(200).set_body_json(found))
-        .with_priority(2)
-        .mount(&mock)
-        .await;
-    Mock::given(method("GET"))
-        .and(path("/Users"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(empty))
-        .with_priority(3)
-        .mount(&mock)
-        .await;
-    let conflict = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "409", "scimType": "uniqueness", "detail": "userName taken"});
-    Mock::given(method("POST"))
-        .and(path("/Users"))
-        .respond_with(ResponseTemplate::new(409).set_body_json(conflict))
-        .mount(&mock)
-        .await;
-    Mock::given(method("PUT"))
-        .and(path("/Users/u9"))
-        .respond_with(|req: &wiremock::Request| {
-            ResponseTemplate::new(200).set_body_raw(req.body.clone(), "application/scim+json")
-        })
-        .mount(&mock)
-        .await;
-
-    let client =
-        ScimClient::new(ScimConfig::new(mock.uri().parse().unwrap(), ScimAuth::None)).unwrap();
-    let kim = person(
-        "7f1c0000-0000-4000-8000-00000000000c",
-        "kim@example.org",
-        "Kim",
-    );
-    let (r, calls) = run(&client, &kim).await;
-    assert_eq!(
-        r,
-        Reconciled::Provisioned {
-            scim_id: "u9".into()
-        }
-    );
-    let requests = mock.received_requests().await.unwrap();
-    assert_eq!(
-        requests
-            .iter()
-            .filter(|r| r.method.as_str() == "POST")
-            .count(),
-        1,
-        "never loops on POST"
-    );
-    let puts: Vec<_> = requests
-        .iter()
-        .filter(|r| r.method.as_str() == "PUT")
-        .collect();
-    assert_eq!(puts.len(), 1);
-    let body: Value = serde_json::from_slice(&puts[0].body).unwrap();
-    assert_eq!(body["externalId"], kim.external_id.as_str());
-    assert_eq!(body["active"], true);
-    // Same address ignoring case: kept as the app stores it rather than rewritten every time.
-    assert_eq!(body["emails"][0]["value"], "KIM@example.org");
-    assert!(
-        calls
-            .iter()
-            .any(|c| c.operation == "create_user" && c.status == Some(409) && c.error.is_some())
-    );
 }
