@@ -1,6 +1,7 @@
 //! What the integration tests share: throwaway settings and databases, the real
-//! binary and `serve`, the dashboard in process, one dashboard client, and the
-//! peers it talks to (a real SCIM server, a fake Kratos), and a WebDriver client.
+//! binary and `serve`, the dashboard in process and one client for it, the
+//! peers accessboard talks to (a real SCIM server, a fake Kratos), and a
+//! WebDriver client for the browser test.
 //!
 //! Every test binary (`tests/<area>/main.rs`) includes this one tree with
 //! `#[path = "../support/mod.rs"] mod support;`, and no binary uses all of it;
