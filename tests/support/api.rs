@@ -3,7 +3,8 @@
 //! move is one edit in this file:
 //!
 //! - `cli::Context` becomes `app::App`: `pub use accessboard::app::App as Context;`
-//!   (`open` and `http_server` keep their shape);
+//!   (`http_server` keeps its shape; in `open`, `AppError` is shown with `{e}`
+//!   where `CliError` needed `e.message`);
 //! - `provisioning::state` becomes `pairs`: `pub use accessboard::pairs;`, and
 //!   in `done` the status goes in as it is, without `as_str()`;
 //! - `provisioning::queue` becomes `pairs::queue`;

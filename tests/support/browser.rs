@@ -1,8 +1,11 @@
 //! The one dashboard HTTP client: one admin's browser without the browser.
 //! Carries the session cookie and the CSRF token of the last page, sends forms
-//! as a page or as htmx would; never follows redirects.
+//! as a page or as htmx would; never follows redirects, and gives up on an
+//! answer after a minute (so that a hung request fails the test instead of
+//! hanging it).
 
 use std::sync::Mutex;
+use std::time::Duration;
 
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
@@ -45,6 +48,7 @@ impl Browser {
         Browser {
             client: reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
+                .timeout(Duration::from_secs(60))
                 .build()
                 .unwrap(),
             base: base.trim_end_matches('/').to_owned(),
