@@ -12,11 +12,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::env::{BenchEnv, Serve, pair_counts, scim_app, wait_provisioned};
+use common::env::{BenchEnv, Serve, pair_counts, wait_provisioned};
 use common::load::{self, LoadResult};
 use common::peer::{self, Peer};
 use common::procfs::{self, CpuSplit};
 use common::report::{Report, Target, write_section};
+use common::settings::scim_app;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 const APP: &str = "files";
@@ -39,7 +40,7 @@ fn main() {
     let started = Instant::now();
     let machine = procfs::machine();
     let peer = Peer::spawn();
-    let env = BenchEnv::new(&scim_app(APP, &peer.base_url(), peer::TOKEN));
+    let env = BenchEnv::new(&scim_app(APP, &peer.base_url(), peer::TOKEN, ""));
     env.import(USERS, APP);
     env.cli(&[
         "user",

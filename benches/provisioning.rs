@@ -6,20 +6,20 @@
 //! (`throughput`, `in_process`, `e2e`); a partial run leaves the docs alone.
 
 mod common;
-#[path = "../tests/common/scim_server.rs"]
-mod scim_server;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use accessboard::cli::Context;
 use accessboard::domain::Slug;
-use common::env::{BenchEnv, Serve, people_csv, scim_app, wait_provisioned};
+use common::api;
+use common::env::{BenchEnv, Serve, people_csv, wait_provisioned};
 use common::peer::{self, Peer};
 use common::procfs::{self, CpuSplit};
 use common::report::{Report, Target, write_section};
+use common::scim_server::ScimServer;
+use common::settings::scim_app;
 use serde_json::{Value, json};
 
 const APP: &str = "files";
@@ -68,7 +68,7 @@ fn main() {
 /// 10,000 pairs through `serve`'s workers against the null peer, cold start; then VmHWM.
 fn reconcile_throughput(report: &mut Report) {
     let peer = Peer::spawn();
-    let env = BenchEnv::new(&scim_app(APP, &peer.base_url(), peer::TOKEN));
+    let env = BenchEnv::new(&scim_app(APP, &peer.base_url(), peer::TOKEN, ""));
     let workers = env.settings().provisioning.workers;
     let t = Instant::now();
     // Access granted while the app is not installed: nothing is queued yet.
@@ -141,12 +141,12 @@ fn in_process(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let mut import_quiet = Vec::new();
     for _ in 0..IN_PROCESS_RUNS {
         // Nothing answers on port 9: these runs never call the app, they only enqueue.
-        let apps = scim_app(APP, "http://127.0.0.1:9", peer::TOKEN);
+        let apps = scim_app(APP, "http://127.0.0.1:9", peer::TOKEN, "");
 
         // The app is not installed during the import, then installed for everyone.
         let env = BenchEnv::new(&apps);
         runtime.block_on(async {
-            let ctx = Context::open(env.settings()).await.expect("context");
+            let ctx = api::open(env.settings()).await;
             let t = Instant::now();
             let plan = ctx.service.plan_import(csv.clone()).await.expect("plan");
             let r = ctx.service.import(plan).await.expect("import");
@@ -163,7 +163,7 @@ fn in_process(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         // The app is installed first, so the import also marks and enqueues every pair.
         let env = BenchEnv::new(&apps);
         runtime.block_on(async {
-            let ctx = Context::open(env.settings()).await.expect("context");
+            let ctx = api::open(env.settings()).await;
             ctx.service.install_app(&slug).await.expect("install");
             let t = Instant::now();
             let plan = ctx.service.plan_import(csv.clone()).await.expect("plan");
@@ -207,8 +207,8 @@ fn in_process(runtime: &tokio::runtime::Runtime, report: &mut Report) {
 
 /// 1,000 new users into scim2-server via `serve`, then the same requests from a bare client.
 fn e2e_vs_bare_client(runtime: &tokio::runtime::Runtime, report: &mut Report) {
-    let server = scim_server::ScimServer::start();
-    let env = BenchEnv::new(&scim_app(APP, &server.base_url(), server.token()));
+    let server = ScimServer::start();
+    let env = BenchEnv::new(&scim_app(APP, &server.base_url(), server.token(), ""));
     let workers = env.settings().provisioning.workers;
     env.import(E2E_USERS, APP);
     let mut serve = Serve::start(&env);
@@ -260,7 +260,7 @@ fn e2e_vs_bare_client(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     );
 
     // The bare client: same requests, same concurrency, no database, no queue, fresh server.
-    let fresh = scim_server::ScimServer::start();
+    let fresh = ScimServer::start();
     let bare_secs = runtime.block_on(bare_client(
         fresh.base_url(),
         fresh.token().to_owned(),

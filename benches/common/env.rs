@@ -1,8 +1,7 @@
 //! A throwaway accessboard for a bench: settings and database in a temporary folder,
 //! the real binary for the command line and `serve`, and read-only looks at the database.
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
@@ -10,6 +9,9 @@ use std::time::{Duration, Instant};
 
 use accessboard::settings::Settings;
 use rusqlite::{Connection, OpenFlags};
+
+use super::net::{free_port, http_status};
+use super::settings::SettingsToml;
 
 /// The accessboard binary cargo built for this bench.
 pub const BIN: &str = env!("CARGO_BIN_EXE_accessboard");
@@ -21,23 +23,6 @@ pub struct BenchEnv {
     pub db_path: PathBuf,
 }
 
-/// An `[[apps]]` block with SCIM settings pointing at `base_url`.
-pub fn scim_app(slug: &str, base_url: &str, token: &str) -> String {
-    format!(
-        r#"
-[[apps]]
-slug = "{slug}"
-name = "App {slug}"
-url = "https://{slug}.example.org"
-
-[apps.scim]
-base_url = "{base_url}"
-auth = "bearer"
-token = "{token}"
-"#
-    )
-}
-
 impl BenchEnv {
     /// Settings with the shipped defaults (workers, sweeper, log level) except the
     /// daily drift check, which is switched off so it cannot land inside a measurement.
@@ -45,21 +30,11 @@ impl BenchEnv {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("data/accessboard.db");
         let settings_path = dir.path().join("settings.toml");
-        let text = format!(
-            r#"
-[server]
-bind = "127.0.0.1:0"
-
-[database]
-path = "{}"
-
-[provisioning]
-drift_check_interval_secs = 0
-{apps}
-"#,
-            db_path.display()
-        );
-        std::fs::write(&settings_path, text).expect("write settings");
+        SettingsToml::new()
+            .database(&db_path)
+            .provisioning("drift_check_interval_secs", "0")
+            .apps(apps)
+            .write(&settings_path);
         BenchEnv {
             dir,
             settings_path,
@@ -136,27 +111,6 @@ pub fn people_csv(n: usize, slug: &str) -> String {
         s.push_str(&format!("person{i:05}@example.org,Person {i:05},user\n"));
     }
     s
-}
-
-/// A loopback port that was free a moment ago.
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
-    l.local_addr().expect("local address").port()
-}
-
-/// Status of `GET path` over a fresh connection, or None when nobody answers.
-pub fn http_status(port: u16, path: &str) -> Option<u16> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    let req = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    s.write_all(req.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    String::from_utf8_lossy(&raw)
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 /// A running `accessboard serve`; stopped with SIGTERM on drop.

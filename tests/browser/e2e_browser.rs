@@ -1,0 +1,223 @@
+//! End to end in a real browser: `accessboard serve` and a scim2-server, driven
+//! through headless Chromium over WebDriver. Setup link, install, add a person,
+//! watch the badge turn `provisioned` without a reload, revoke, watch `disabled`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::env::TestEnv;
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
+use crate::support::webdriver::WebDriver;
+
+const ADMIN_EMAIL: &str = "root@example.org";
+const ADMIN_NAME: &str = "Rita Root";
+const ADMIN_PASSWORD: &str = "a long enough password";
+const PERSON_EMAIL: &str = "ada@example.org";
+const PERSON_NAME: &str = "Ada Lovelace";
+/// How long a badge or an account may take to change. A job enqueued while the
+/// apalis worker is idle can wait for the worker's next heartbeat (apalis-core
+/// 1.0's interval poller stops re-arming itself), then the page polls every
+/// 2 s; this leaves room for that and for a slow CI machine.
+const SETTLE: Duration = Duration::from_secs(60);
+
+/// The one-time setup link `serve` logs on a first start.
+fn setup_link(serve: &Serve, limit: Duration) -> String {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if let Some(link) = serve.log().lines().find_map(setup_link_in) {
+            return link;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("serve logged no setup link; its log:\n{}", serve.log());
+}
+
+/// `http://…/setup?token=<hex>` from a log line, if it holds one.
+fn setup_link_in(line: &str) -> Option<String> {
+    let at = line.find("/setup?token=")?;
+    let start = line[..at].rfind("http")?;
+    let token_start = at + "/setup?token=".len();
+    let token_len = line[token_start..]
+        .find(|c: char| !c.is_ascii_hexdigit())
+        .unwrap_or(line.len() - token_start);
+    (token_len > 0).then(|| line[start..token_start + token_len].to_owned())
+}
+
+/// Polls the SCIM server until `pred` holds for the accounts with this email.
+fn wait_accounts(
+    server: &ScimServer,
+    email: &str,
+    what: &str,
+    pred: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let deadline = Instant::now() + SETTLE;
+    loop {
+        let accounts = server.accounts_with_email(email);
+        if pred(&accounts) {
+            return accounts;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "scim2-server never got {what}; accounts for {email}: {accounts:#?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Marks the current document, so a later check can tell it was not reloaded.
+fn mark_document(b: &WebDriver) {
+    b.execute("window.__e2eMark = 'still here'; return null;", json!([]));
+}
+
+fn document_marked(b: &WebDriver) -> bool {
+    b.execute("return window.__e2eMark === 'still here';", json!([])) == json!(true)
+}
+
+fn badge_text(b: &WebDriver, css: &str) -> Option<String> {
+    let el = b.try_find(css).ok()??;
+    Some(b.text(&el))
+}
+
+#[test]
+#[ignore = "needs Debian chromium and chromium-driver; .ci/run installs them and runs it with --include-ignored"]
+fn provisions_and_revokes_through_the_browser() {
+    let started = Instant::now();
+    let step = |what: &str| eprintln!("[{:5.1}s] {what}", started.elapsed().as_secs_f64());
+    let server = ScimServer::start();
+    let env = TestEnv::new(&scim_app("chat", &server.base_url(), server.token(), ""));
+    // Ready once /healthz answers; serve's log is printed if the test fails.
+    let serve = Serve::start(&env);
+    let base = serve.base();
+    let link = setup_link(&serve, Duration::from_secs(60));
+    assert!(
+        link.starts_with(&format!("{base}/setup?token=")),
+        "the setup link {link} is not under the public URL {base}",
+    );
+    let b = WebDriver::start();
+    step("browser session");
+
+    // 1. First admin through the setup link; it signs in.
+    b.goto(&link);
+    b.fill("#email", ADMIN_EMAIL);
+    b.fill("#name", ADMIN_NAME);
+    b.fill("#password", ADMIN_PASSWORD);
+    b.fill("#password2", ADMIN_PASSWORD);
+    b.click(&b.find("form[action='/setup'] button[type=submit]"));
+    let url = b.wait_for_url(|u| !u.contains("/setup"), SETTLE);
+    if url.contains("/login") {
+        b.fill("#email", ADMIN_EMAIL);
+        b.fill("#password", ADMIN_PASSWORD);
+        b.click(&b.find("form[action='/login'] button[type=submit]"));
+    }
+    b.wait_for_url(|u| u == format!("{base}/users"), SETTLE);
+    b.wait_for("header.top .who", |t| t == ADMIN_NAME, SETTLE);
+    step("set up and signed in");
+
+    // The app: installed from its card on /apps.
+    b.goto(&format!("{base}/apps"));
+    b.click(&b.find("form[action='/apps/chat/install'] button[type=submit]"));
+    b.wait_for("p.saved", |t| t.contains("is installed"), SETTLE);
+    b.find("form[action='/apps/chat/uninstall']");
+    step("app installed");
+
+    // 2. A person with the `user` role in chat.
+    b.goto(&format!("{base}/users/new"));
+    b.fill("#name", PERSON_NAME);
+    b.fill("#email", PERSON_EMAIL);
+    b.click(&b.find("#role-chat option[value='user']"));
+    b.click(&b.find("#user-form button[type=submit]"));
+    let url = b.wait_for_url(
+        |u| u.starts_with(&format!("{base}/users/")) && !u.ends_with("/new"),
+        SETTLE,
+    );
+    let id = url
+        .trim_start_matches(&format!("{base}/users/"))
+        .split(['?', '#'])
+        .next()
+        .unwrap()
+        .to_owned();
+    let user_id = uuid::Uuid::parse_str(&id).unwrap_or_else(|_| panic!("no person id in {url}"));
+    let badge = format!("#b-{}-chat", user_id.simple());
+    step("person added");
+
+    // 3. The badge turns `provisioned` on the page as it is (htmx polling), no reload.
+    mark_document(&b);
+    let first = badge_text(&b, &badge);
+    b.wait_for(&badge, |t| t == "provisioned", SETTLE);
+    assert!(
+        document_marked(&b),
+        "the page was reloaded while waiting for the badge"
+    );
+    eprintln!("person page: badge went from {first:?} to provisioned without a reload");
+    let accounts = wait_accounts(&server, PERSON_EMAIL, "one active account", |a| {
+        a.len() == 1 && a[0]["active"] != json!(false)
+    });
+    assert_eq!(accounts.len(), 1, "exactly one account: {accounts:#?}");
+    step("provisioned");
+    // And the people list shows it too.
+    b.goto(&format!("{base}/users"));
+    b.wait_for(
+        &format!("#u-{} {badge}", user_id.simple()),
+        |t| t == "provisioned",
+        SETTLE,
+    );
+
+    // 4. Revoke: role "no access", saved in place (htmx), the badge turns `disabled`.
+    b.goto(&url);
+    b.click(&b.find("#role-chat option[value='none']"));
+    mark_document(&b);
+    b.click(&b.find("#user-form button[type=submit]"));
+    b.wait_for("#user-form p.saved", |t| t.contains("Saved"), SETTLE);
+    let first = badge_text(&b, &badge);
+    b.wait_for(&badge, |t| t == "disabled", SETTLE);
+    assert!(
+        document_marked(&b),
+        "the page was reloaded while waiting for the badge"
+    );
+    eprintln!("after revoking: badge went from {first:?} to disabled without a reload");
+    let accounts = wait_accounts(&server, PERSON_EMAIL, "the account disabled", |a| {
+        a.len() == 1 && a[0]["active"] == json!(false)
+    });
+    assert_eq!(accounts[0]["active"], json!(false));
+    step("disabled");
+
+    // 5. A screenshot of the people list.
+    b.goto(&format!("{base}/users"));
+    b.wait_for(&badge, |t| t == "disabled", SETTLE);
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "e2e-users.png"]
+        .iter()
+        .collect();
+    let png = b.screenshot(&path);
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the screenshot is not a PNG"
+    );
+    let on_disk = std::fs::read(&path).expect("read the screenshot back");
+    assert!(
+        on_disk.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        path.display()
+    );
+
+    drop(b);
+    drop(serve);
+    eprintln!(
+        "browser end-to-end took {:.1}s; screenshot at {}",
+        started.elapsed().as_secs_f64(),
+        path.display()
+    );
+}
+
+#[test]
+fn finds_the_setup_link_in_a_log_line() {
+    let line = "2026-01-01T00:00:00Z  WARN no dashboard admin yet; open this link within the hour to create one: http://127.0.0.1:4000/setup?token=00ff3a";
+    assert_eq!(
+        setup_link_in(line).as_deref(),
+        Some("http://127.0.0.1:4000/setup?token=00ff3a")
+    );
+    assert_eq!(setup_link_in("accessboard is serving"), None);
+}

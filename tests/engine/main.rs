@@ -1,0 +1,11 @@
+//! The engine: SCIM client, reconcile, the user service, provisioning through the CLI, Kratos.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod kratos;
+mod provisioning;
+mod provisioning_faults;
+mod reconcile;
+mod scim_client;
+mod user_service;

@@ -1,0 +1,239 @@
+//! The command line, run as a subprocess against a temporary database.
+
+use crate::support::env::{TestEnv, accessboard, stderr, stdout};
+use crate::support::serve::Serve;
+use crate::support::settings::{plain_app, scim_app};
+
+fn apps() -> String {
+    format!(
+        "{}{}",
+        scim_app("files", "http://127.0.0.1:9/scim", "s3cr3t-token", ""),
+        plain_app("wiki")
+    )
+}
+
+fn env() -> TestEnv {
+    TestEnv::new(&apps())
+}
+
+#[test]
+fn create_then_status_shows_the_pair_sync_needed() {
+    let env = env();
+    env.install("files");
+    env.create_person("ann@example.org", "Ann", &["files=user"]);
+    let out = env.cli(&["provision", "status", "--json"]);
+    assert!(out.status.success());
+    let pairs: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let files = pairs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["app"] == "files")
+        .expect("files pair");
+    assert_eq!(files["email"], "ann@example.org");
+    assert_eq!(files["role"], "user");
+    assert_eq!(files["status"], "sync_needed");
+    for key in ["scim_id", "attempts", "last_attempt_at", "last_message"] {
+        assert!(files.get(key).is_some(), "missing {key}");
+    }
+    assert!(!stdout(&out).contains("s3cr3t-token"));
+}
+
+#[test]
+fn every_user_command_works_end_to_end() {
+    let env = env();
+    let ok = |args: &[&str]| {
+        let out = env.cli(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        stdout(&out)
+    };
+    env.create_admin("Bo@Example.org", "Bo", &[]);
+    ok(&[
+        "user",
+        "update",
+        "bo@example.org",
+        "--name",
+        "Bo Jr",
+        "--email",
+        "bo2@example.org",
+        "--admin",
+        "false",
+    ]);
+    ok(&["user", "access", "bo2@example.org", "wiki", "admin"]);
+    let list: serde_json::Value = serde_json::from_str(&ok(&["user", "list", "--json"])).unwrap();
+    assert_eq!(list[0]["name"], "Bo Jr");
+    assert_eq!(list[0]["email"], "bo2@example.org");
+    assert_eq!(list[0]["admin"], false);
+    assert!(ok(&["user", "list"]).contains("bo2@example.org"));
+
+    let out = env.cli_with_stdin(
+        &["user", "set-password", "bo2@example.org"],
+        Some("correct horse battery\n"),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.cli_with_stdin(
+        &["user", "set-password", "bo2@example.org"],
+        Some("short\n"),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("at least 10 characters"));
+
+    let apps: serde_json::Value = serde_json::from_str(&ok(&["app", "list", "--json"])).unwrap();
+    assert_eq!(apps.as_array().unwrap().len(), 2);
+    ok(&["app", "install", "wiki"]);
+    ok(&["app", "uninstall", "wiki"]);
+
+    let csv = env.dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,name,files\nx@example.org,X,user\ny@example.org,Y,\n",
+    )
+    .unwrap();
+    assert!(ok(&["user", "import", csv.to_str().unwrap()]).contains("imported 2 users"));
+
+    ok(&["user", "delete", "bo2@example.org"]);
+    let list: serde_json::Value = serde_json::from_str(&ok(&["user", "list", "--json"])).unwrap();
+    assert_eq!(
+        list.as_array().unwrap().len(),
+        2,
+        "deleted user gone from the list"
+    );
+}
+
+#[test]
+fn clear_errors_with_exit_status_2_for_usage() {
+    let env = env();
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["user", "delete", "ghost@example.org"],
+            "no user with email ghost@example.org",
+        ),
+        (
+            &["user", "access", "ghost@example.org", "files", "user"],
+            "no user with email ghost@example.org",
+        ),
+        (
+            &[
+                "user",
+                "create",
+                "--email",
+                "a@example.org",
+                "--name",
+                "A",
+                "--access",
+                "files=owner",
+            ],
+            "owner",
+        ),
+        (&["app", "install", "gitlab"], "no app \"gitlab\""),
+        (
+            &["user", "create", "--email", "not-an-email", "--name", "A"],
+            "not-an-email",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = env.cli(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && !err.contains("backtrace"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn import_with_bad_rows_reports_lines_and_exits_1() {
+    let env = env();
+    let csv = env.dir.path().join("bad.csv");
+    std::fs::write(&csv, "email,name\ngood@example.org,Good\nbad,Bad\n").unwrap();
+    let out = env.cli(&["user", "import", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("bad.csv:3: email \"bad\""),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stdout(&out).contains("imported 1 users, skipped 1 rows"));
+}
+
+#[test]
+fn unknown_settings_key_stops_with_the_key_named() {
+    let env = TestEnv::build(|s| s.server("bnid", "\"x\"").apps(&apps()));
+    let out = env.cli(&["user", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown setting server.bnid"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn bearer_app_without_token_stops_with_the_key_named() {
+    let env = TestEnv::new(
+        "[[apps]]\nslug = \"x\"\nname = \"X\"\n[apps.scim]\nbase_url = \"http://127.0.0.1:9/\"\n",
+    );
+    let out = env.cli(&["user", "list"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("apps[0] (x).scim.token: is required when auth = \"bearer\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn environment_overrides_settings() {
+    let env = env();
+    let other = env.dir.path().join("elsewhere.db");
+    let out = accessboard()
+        .env("ACCESSBOARD_CONFIG", &env.settings_path)
+        .env("ACCESSBOARD_DATABASE__PATH", &other)
+        .args(["user", "create", "--email", "z@example.org", "--name", "Z"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        other.exists(),
+        "the database went where the environment said"
+    );
+
+    let out = accessboard()
+        .env("ACCESSBOARD_CONFIG", &env.settings_path)
+        .env("ACCESSBOARD_PROVISIONING__WORKERS", "lots")
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("provisioning.workers"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_database_newer_than_the_binary_is_refused() {
+    let env = env();
+    assert!(env.cli(&["user", "list"]).status.success());
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.pragma_update(None, "user_version", 99).unwrap();
+    drop(conn);
+    let out = env.cli(&["user", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("newer than this accessboard"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn without_a_command_it_serves_the_dashboard() {
+    let env = env();
+    // Panics unless /healthz answers 200 within a minute.
+    let serve = Serve::builder(&env).without_command().start();
+    drop(serve);
+}

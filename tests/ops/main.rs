@@ -1,0 +1,12 @@
+//! Operations: the real binary's command line, serve's metrics, logs, signals, backups, secrets and durability.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod cli;
+mod durability;
+mod ops_backup;
+mod ops_health;
+mod ops_metrics_logs;
+mod ops_secrets;
+mod ops_shutdown;

@@ -1,0 +1,8 @@
+//! The promises of a provisioner under concurrent edits, crashes and outages.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod reliability_concurrency;
+mod reliability_crashes;
+mod reliability_outages;

@@ -1,0 +1,9 @@
+//! The dashboard in process: sign-in, people, apps, import.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod web_apps;
+mod web_auth;
+mod web_import;
+mod web_users;

@@ -1,0 +1,71 @@
+//! /users/import: paste or upload, preview with per-row errors, confirm.
+
+use reqwest::StatusCode;
+
+use crate::support::app::TestApp;
+
+#[actix_web::test]
+async fn import_previews_rows_with_errors_then_creates_the_valid_ones() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let form = b.get("/users/import").await;
+    assert!(form.body.contains("enctype=\"multipart/form-data\""));
+    let csv = "email,name,admin,files\nana@example.org,Ana,false,user\nnot-an-email,Bob,false,user\ncy@example.org,Cy,no,owner\ndee@example.org,Dee,,admin\n";
+    let r = b.post("/users/import/preview", &[("csv", csv)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("2 people will be created; 2 rows have errors"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("not-an-email"));
+    assert!(
+        r.body
+            .contains("&quot;owner&quot; is not one of admin, user, none"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM users"),
+        1,
+        "the preview changes nothing"
+    );
+    let r = b.post("/users/import", &[("csv", csv)]).await;
+    assert!(r.body.contains("Created 2 people"), "{}", r.body);
+    assert!(r.body.contains("Line 3"));
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM app_access WHERE app_slug = 'files' AND status = 'sync_needed'"
+        ),
+        2
+    );
+    let r = b
+        .post("/users/import/preview", &[("csv", "mail,who\nx,y\n")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("must start with email,name") || r.body.contains("neither email"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("mail,who"), "the pasted text is kept");
+}
+
+#[actix_web::test]
+async fn import_accepts_an_uploaded_file() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    b.get("/users/import").await;
+    let token = b.csrf.lock().unwrap().clone().unwrap();
+    let boundary = "XyZ123";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{token}\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"people.csv\"\r\nContent-Type: text/csv\r\n\r\nemail,name\r\nfi@example.org,Fi\r\n\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n\r\n--{boundary}--\r\n"
+    );
+    let r = b
+        .post_multipart("/users/import/preview", boundary, body)
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("1 person will be created"));
+    assert!(r.body.contains("fi@example.org"));
+}
