@@ -5,7 +5,7 @@
 
 use super::roles;
 use crate::domain::{Deprovision, DesiredAccess, Role};
-use crate::scim::{Email, ErrorKind, Name, ScimError, ScimSession, ScimUser, UserKey};
+use crate::scim::{Email, ErrorKind, Learned, Name, ScimError, ScimSession, ScimUser, UserKey};
 use crate::settings::RoleMap;
 
 /// The desired state of one pair, as the caller read it from the database and settings.
@@ -195,8 +195,7 @@ async fn update(
 ) -> Result<ScimUser, ScimError> {
     let id = id_of(&remote)?;
     for attempt in 0..2 {
-        let keeps_external_id = !session.client().learned().drops_external_id;
-        let merged = merge(&remote, desired, keeps_external_id);
+        let merged = merge(&remote, desired, &session.client().learned());
         if merged == remote {
             return Ok(remote);
         }
@@ -223,9 +222,16 @@ async fn verify(
     sent: &ScimUser,
     answer: ScimUser,
 ) -> Result<ScimUser, ScimError> {
+    // Zulip and Nextcloud's PUT never keep these; comparing them would PUT on every run.
     if sent.external_id.is_some() && answer.external_id().is_none() {
-        // Zulip and Nextcloud's PUT never keep it; comparing it would PUT on every run.
         session.client().learn(|l| l.drops_external_id = true);
+    }
+    if answer.user_name.to_lowercase() != sent.user_name.to_lowercase() {
+        session.client().learn(|l| l.drops_user_name = true);
+    }
+    // Nextcloud answers `name` as it keeps it (formatted only), whatever we sent.
+    if sent.name.is_some() && answer.name != sent.name {
+        session.client().learn(|l| l.drops_name = true);
     }
     let attribute = role_attribute(desired).map(|(a, _)| a);
     let wanted = attribute.as_ref().map(|a| roles::values(sent, a));
@@ -289,13 +295,15 @@ fn role_attribute(desired: &Desired) -> Option<(String, String)> {
 }
 
 /// The account as it should be: the remote resource (unknown attributes kept) with our attributes set.
-pub fn merge(remote: &ScimUser, desired: &Desired, keeps_external_id: bool) -> ScimUser {
+/// Attributes the app is known not to keep (`learned`) are left as the app has them.
+pub fn merge(remote: &ScimUser, desired: &Desired, learned: &Learned) -> ScimUser {
     let mut user = remote.clone();
-    if keeps_external_id {
+    if !learned.drops_external_id {
         user.external_id = Some(desired.external_id.clone());
     }
     // Servers that lowercase userName would otherwise get a PUT on every reconcile.
-    if user.user_name.to_lowercase() != desired.user_name.to_lowercase() {
+    if !learned.drops_user_name && user.user_name.to_lowercase() != desired.user_name.to_lowercase()
+    {
         user.user_name = desired.user_name.clone();
     }
     user.active = Some(true);
@@ -307,7 +315,9 @@ pub fn merge(remote: &ScimUser, desired: &Desired, keeps_external_id: bool) -> S
     }
     if desired.manage_names {
         user.display_name = Some(desired.display_name.clone());
-        user.name = Some(name_of(&desired.display_name, remote.name.as_ref()));
+        if !learned.drops_name {
+            user.name = Some(name_of(&desired.display_name, remote.name.as_ref()));
+        }
     }
     if let Some((attribute, value)) = role_attribute(desired) {
         let role = match desired.access {

@@ -44,6 +44,12 @@ pub struct Learned {
     /// The app does not keep `externalId` (Zulip, Nextcloud's PUT): never compare it.
     #[serde(default)]
     pub drops_external_id: bool,
+    /// The app does not rename accounts (Nextcloud: the userName is the account's id).
+    #[serde(default)]
+    pub drops_user_name: bool,
+    /// The app does not keep the structured `name` as sent (Nextcloud keeps only `formatted`).
+    #[serde(default)]
+    pub drops_name: bool,
     /// The app does not take several filters joined with `or`: one key per request.
     #[serde(default)]
     pub combined_filter_broken: bool,

@@ -7,6 +7,8 @@
 use std::fmt;
 use std::io::Read;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use serde::de::{DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -50,7 +52,7 @@ impl Answer {
                 format!("the answer is not the expected SCIM JSON ({why})"),
             )
         };
-        let Some(mut resp) = self.response.take() else {
+        let Some(resp) = self.response.take() else {
             // Read whole already (an expected non-2xx); parse what is there.
             let page: super::models::ListResponse<T> = self.json()?;
             let received = page.resources.len() as u64;
@@ -60,85 +62,126 @@ impl Answer {
                 received,
             });
         };
-        let (chunk_tx, chunk_rx) = mpsc::channel::<Bytes>(8);
+        // The parser thread reads the body itself (blocking on the runtime for each chunk)
+        // and hands batches over; this side only receives, so neither can wait on the other.
         let (batch_tx, mut batch_rx) = mpsc::channel::<Vec<T>>(2);
+        let runtime = tokio::runtime::Handle::current();
+        let reader_path = self.path.clone();
+        let sent = Arc::new(AtomicU64::new(0));
+        let read_error: Arc<Mutex<Option<ReadError>>> = Arc::default();
+        let slot = read_error.clone();
         let parser = tokio::task::spawn_blocking(move || {
-            let reader = ChunkReader {
-                rx: chunk_rx,
+            let reader = BodyReader {
+                resp,
+                runtime,
                 current: Bytes::new(),
+                total: 0,
+                since_batch: 0,
+                error: slot,
+                batches: sent.clone(),
+                batches_seen: 0,
+                out: batch_tx.clone(),
             };
             let mut de = serde_json::Deserializer::from_reader(reader);
             let meta = ListSeed {
                 out: batch_tx,
+                sent,
                 marker: PhantomData,
             }
-            .deserialize(&mut de)?;
-            de.end()?;
-            Ok::<_, serde_json::Error>(meta)
+            .deserialize(&mut de);
+            meta.and_then(|m| de.end().map(|()| m))
         });
-        let mut chunk_tx = Some(chunk_tx);
         let mut stopped = false;
-        let (mut total, mut since_batch) = (0usize, 0usize);
-        let too_large = |what: &str| {
-            ScimError::other(
-                ErrorKind::Permanent,
-                method,
-                &self.path,
-                Some(status),
-                format!("response too large ({what})"),
-            )
-        };
-        loop {
-            tokio::select! {
-                batch = batch_rx.recv() => match batch {
-                    Some(b) => if !stopped && { since_batch = 0; on_batch(b) } {
-                        // Found: stop reading; dropping the channels ends the parser.
-                        stopped = true;
-                        chunk_tx = None;
-                        batch_rx.close();
-                    },
-                    None => break,
-                },
-                chunk = resp.chunk(), if chunk_tx.is_some() => match chunk {
-                    Ok(Some(c)) => {
-                        total += c.len();
-                        since_batch += c.len();
-                        if total > MAX_LISTING_BYTES {
-                            return Err(too_large("a listing over 256 MiB"));
-                        }
-                        if since_batch > MAX_BYTES_PER_BATCH {
-                            return Err(too_large("more than 16 MiB for a few resources"));
-                        }
-                        if let Some(tx) = &chunk_tx && tx.send(c).await.is_err() {
-                            chunk_tx = None;
-                        }
-                    }
-                    Ok(None) => chunk_tx = None,
-                    Err(e) => return Err(ScimError::from_transport(method, &self.path, &e, timeout)),
-                },
+        while let Some(batch) = batch_rx.recv().await {
+            if on_batch(batch) {
+                // Found: stop; the parser sees the closed channel and ends.
+                stopped = true;
+                batch_rx.close();
+                break;
             }
         }
+        drop(batch_rx);
         let parsed = parser.await.map_err(|_| bad("the parser stopped".into()))?;
-        match parsed {
-            Ok(meta) => Ok(meta),
-            Err(_) if stopped => Ok(ListMeta::default()),
-            Err(e) => Err(bad(e.to_string())),
+        if stopped {
+            return Ok(ListMeta::default());
         }
+        let read_error = read_error.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(e) = read_error {
+            return Err(match e {
+                ReadError::Transport(e) => {
+                    ScimError::from_transport(method, &reader_path, &e, timeout)
+                }
+                ReadError::TooLarge(what) => ScimError::other(
+                    ErrorKind::Permanent,
+                    method,
+                    &reader_path,
+                    Some(status),
+                    format!("response too large ({what})"),
+                ),
+            });
+        }
+        parsed.map_err(|e| bad(e.to_string()))
     }
 }
 
-/// A blocking reader over the chunks the async side receives.
-struct ChunkReader {
-    rx: mpsc::Receiver<Bytes>,
-    current: Bytes,
+/// Why reading the body stopped early.
+enum ReadError {
+    Transport(reqwest::Error),
+    TooLarge(&'static str),
 }
 
-impl Read for ChunkReader {
+/// A blocking reader over the response body, for the parser thread.
+struct BodyReader<T> {
+    resp: reqwest::Response,
+    runtime: tokio::runtime::Handle,
+    current: Bytes,
+    total: usize,
+    since_batch: usize,
+    error: Arc<Mutex<Option<ReadError>>>,
+    // Batches handed over so far: each one starts the per-batch allowance again.
+    batches: Arc<AtomicU64>,
+    batches_seen: u64,
+    // Closed when the caller found what it wanted: stop reading.
+    out: mpsc::Sender<Vec<T>>,
+}
+
+impl<T> BodyReader<T> {
+    // Keeps the reason for the async side; the parser only sees that reading stopped.
+    fn fail(&self, why: ReadError) -> std::io::Error {
+        *self.error.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+        std::io::Error::other("stopped")
+    }
+}
+
+impl<T> Read for BodyReader<T> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         while self.current.is_empty() {
-            match self.rx.blocking_recv() {
-                Some(c) => self.current = c,
-                None => return Ok(0),
+            if self.out.is_closed() {
+                return Ok(0);
+            }
+            match self.runtime.block_on(self.resp.chunk()) {
+                Ok(Some(c)) => {
+                    self.total += c.len();
+                    let sent = self.batches.load(Ordering::Relaxed);
+                    if sent != self.batches_seen {
+                        self.batches_seen = sent;
+                        self.since_batch = 0;
+                    }
+                    self.since_batch += c.len();
+                    let too_large = if self.total > MAX_LISTING_BYTES {
+                        Some("a listing over 256 MiB")
+                    } else if self.since_batch > MAX_BYTES_PER_BATCH {
+                        Some("more than 16 MiB for a few resources")
+                    } else {
+                        None
+                    };
+                    if let Some(what) = too_large {
+                        return Err(self.fail(ReadError::TooLarge(what)));
+                    }
+                    self.current = c;
+                }
+                Ok(None) => return Ok(0),
+                Err(e) => return Err(self.fail(ReadError::Transport(e))),
             }
         }
         let n = buf.len().min(self.current.len());
@@ -151,6 +194,7 @@ impl Read for ChunkReader {
 /// Reads a ListResponse object, sending `Resources` on in batches.
 struct ListSeed<T> {
     out: mpsc::Sender<Vec<T>>,
+    sent: Arc<AtomicU64>,
     marker: PhantomData<T>,
 }
 
@@ -178,6 +222,7 @@ impl<'de, T: DeserializeOwned + Send + 'static> Visitor<'de> for ListSeed<T> {
                 "Resources" | "resources" => {
                     meta.received += map.next_value_seed(Resources {
                         out: &self.out,
+                        sent: &self.sent,
                         marker: PhantomData,
                     })?
                 }
@@ -193,6 +238,7 @@ impl<'de, T: DeserializeOwned + Send + 'static> Visitor<'de> for ListSeed<T> {
 /// The `Resources` array (or `null`), sent on in batches; answers how many it held.
 struct Resources<'a, T> {
     out: &'a mpsc::Sender<Vec<T>>,
+    sent: &'a AtomicU64,
     marker: PhantomData<T>,
 }
 
@@ -220,8 +266,11 @@ impl<'de, T: DeserializeOwned + Send + 'static> Visitor<'de> for Resources<'_, T
         while let Some(item) = seq.next_element::<T>()? {
             n += 1;
             batch.push(item);
-            if batch.len() == BATCH && self.out.blocking_send(std::mem::take(&mut batch)).is_err() {
-                return Err(serde::de::Error::custom("the reader stopped"));
+            if batch.len() == BATCH {
+                if self.out.blocking_send(std::mem::take(&mut batch)).is_err() {
+                    return Err(serde::de::Error::custom("the reader stopped"));
+                }
+                self.sent.fetch_add(1, Ordering::Relaxed);
             }
         }
         if !batch.is_empty() && self.out.blocking_send(batch).is_err() {

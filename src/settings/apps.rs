@@ -125,6 +125,13 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
     let err =
         |key: &str, msg: String| Err(SettingsError(format!("setting {at}.scim.{key}: {msg}")));
     match url::Url::parse(&scim.base_url) {
+        // Never echo this URL: it holds a password.
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            return err(
+                "base_url",
+                "must not contain a user name or password; use auth = \"basic\" with username and password_file".into(),
+            );
+        }
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => {
             return err(

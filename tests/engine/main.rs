@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod dialects;
 mod kratos;
 mod provisioning;
 mod provisioning_faults;

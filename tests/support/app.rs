@@ -16,8 +16,9 @@ use super::settings::SettingsToml;
 pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
 
-/// A SCIM app `files` (nothing listens there; its URL holds credentials a page
-/// must never show) and a plain app `wiki`.
+/// A SCIM app `files` (nothing listens there; its URL holds a query secret a page
+/// must never show; credentials in the URL itself are refused by the settings) and a
+/// plain app `wiki`.
 const APPS: &str = r#"
 [[apps]]
 slug = "files"
@@ -25,7 +26,7 @@ name = "Files"
 url = "https://files.example.org"
 
 [apps.scim]
-base_url = "https://svc:hunter2@127.0.0.1:9/scim/v2?apikey=topsecret"
+base_url = "https://127.0.0.1:9/scim/v2?apikey=topsecret"
 auth = "bearer"
 token = "tok-never-shown"
 

@@ -1,4 +1,6 @@
-//! A real SCIM server for tests: scim2-server (PyPI) in a venv under target/, one process per test.
+//! A real SCIM server for tests: scim2-server (PyPI) in a venv under target/, one process
+//! per test; or one of the dialect stand-ins of `tests/standins/` built on it (Nextcloud,
+//! Zulip, django-scim2 groups), started the same way.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,7 +14,12 @@ use serde_json::{Value, json};
 
 use super::net::free_port;
 
-const PACKAGE: &str = "scim2-server==0.8.3";
+/// What the venv holds: scim2-server 0.8.3 and what the stand-ins need, pinned.
+const REQUIREMENTS: &str = include_str!("../standins/requirements.txt");
+const STANDIN: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/standins/dialect_server.py"
+);
 const DEFAULT_TOKEN: &str = "test-token-s3cr3t";
 const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -24,12 +31,16 @@ pub struct ScimServer {
     token: String,
     // Keeps the config file and the log alive as long as the server.
     dir: tempfile::TempDir,
+    // Zulip answers 501 to /ServiceProviderConfig: stand-ins have their own probe.
+    ready_path: &'static str,
 }
 
 /// Options for [`ScimServer`].
 pub struct ScimServerBuilder {
     token: String,
     service_provider_config: Option<Value>,
+    dialect: Option<String>,
+    args: Vec<String>,
 }
 
 /// A ServiceProviderConfig announcing neither filtering nor PATCH, and pages of two.
@@ -60,6 +71,19 @@ impl ScimServerBuilder {
         self
     }
 
+    /// A stand-in for a real app instead of plain scim2-server: `nextcloud`, `zulip`,
+    /// `django-groups` or `generic` (see `tests/standins/README.md`).
+    pub fn dialect(mut self, name: &str) -> Self {
+        self.dialect = Some(name.to_owned());
+        self
+    }
+
+    /// One more command-line argument for the stand-in (e.g. `--member-removal`).
+    pub fn arg(mut self, arg: &str) -> Self {
+        self.args.push(arg.to_owned());
+        self
+    }
+
     /// Starts the server and waits until it answers.
     pub fn start(self) -> ScimServer {
         let venv = ensure_venv();
@@ -70,7 +94,14 @@ impl ScimServerBuilder {
             let port = free_port();
             let log_path = dir.path().join("server.log");
             let log = File::create(&log_path).expect("scim2-server log file");
-            let mut cmd = Command::new(venv.join("bin").join("scim2-server"));
+            let mut cmd = match &self.dialect {
+                Some(d) => {
+                    let mut c = Command::new(venv.join("bin").join("python"));
+                    c.arg(STANDIN).args(["--dialect", d]).args(&self.args);
+                    c
+                }
+                None => Command::new(venv.join("bin").join("scim2-server")),
+            };
             cmd.args([
                 "--hostname",
                 "127.0.0.1",
@@ -93,6 +124,11 @@ impl ScimServerBuilder {
                 port,
                 token: self.token.clone(),
                 dir,
+                ready_path: if self.dialect.is_some() {
+                    "/__standin__/ready"
+                } else {
+                    "/ServiceProviderConfig"
+                },
             };
             if server.wait_ready(Duration::from_secs(20)) {
                 return server;
@@ -122,6 +158,8 @@ impl ScimServer {
         ScimServerBuilder {
             token: DEFAULT_TOKEN.to_owned(),
             service_provider_config: None,
+            dialect: None,
+            args: Vec::new(),
         }
     }
 
@@ -278,8 +316,8 @@ impl ScimServer {
             }
             if let Ok(mut s) = TcpStream::connect(("127.0.0.1", self.port)) {
                 let probe = format!(
-                    "GET /ServiceProviderConfig HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-                    self.token
+                    "GET {} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+                    self.ready_path, self.token
                 );
                 let mut raw = Vec::new();
                 let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
@@ -321,11 +359,18 @@ fn target_dir() -> PathBuf {
     }
 }
 
-/// Installs scim2-server into `target/scim2-venv` once; concurrent test processes wait on a file lock.
+/// Installs `tests/standins/requirements.txt` (scim2-server and what the stand-ins need)
+/// into `target/scim2-venv` once; concurrent test processes wait on a file lock.
 fn ensure_venv() -> PathBuf {
     let target = target_dir();
     let venv = target.join("scim2-venv");
-    let marker = venv.join(format!(".installed-{PACKAGE}"));
+    // A new requirements file makes a new marker, so the venv is brought up to date.
+    let version = REQUIREMENTS
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let marker = venv.join(format!(".installed-{version:016x}"));
     if marker.exists() {
         return venv;
     }
@@ -337,22 +382,26 @@ fn ensure_venv() -> PathBuf {
     }
     if Command::new("python3").arg("--version").output().is_err() {
         panic!(
-            "the SCIM tests need python3 (with venv and pip) to install {PACKAGE}; install python3 and python3-venv"
+            "the SCIM tests need python3 (with venv and pip) to install scim2-server; install python3 and python3-venv"
         );
     }
     if venv.exists() {
-        // A half-made venv from an interrupted install: start over.
+        // A half-made venv (an interrupted install) or an older set of requirements: start over.
         std::fs::remove_dir_all(&venv).expect("remove a broken target/scim2-venv");
     }
     run(
         Command::new("python3").arg("-m").arg("venv").arg(&venv),
         "python3 -m venv (is python3-venv installed?)",
     );
-    run(
-        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", PACKAGE]),
-        &format!("pip install {PACKAGE}"),
+    let requirements = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/standins/requirements.txt"
     );
-    std::fs::write(&marker, PACKAGE).expect("write the install marker");
+    run(
+        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", "-r", requirements]),
+        "pip install -r tests/standins/requirements.txt",
+    );
+    std::fs::write(&marker, REQUIREMENTS).expect("write the install marker");
     venv
 }
 

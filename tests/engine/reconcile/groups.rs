@@ -1,10 +1,11 @@
 //! Reconcile and the app's admin group: only our member is touched, and the
 //! group is made only when an admin needs it.
 
-use accessboard::provisioning::reconcile::{Desired, DesiredAccess};
+use accessboard::domain::DesiredAccess;
+use accessboard::provisioning::reconcile::Desired;
 use serde_json::json;
 
-use super::{client_for, ops, person, run, scim_id};
+use super::{admin_group, client_for, ops, person, run, scim_id};
 use crate::support::scim_server::ScimServer;
 
 pub(super) async fn admin_group_membership_touches_only_our_member(server: ScimServer) {
@@ -14,7 +15,7 @@ pub(super) async fn admin_group_membership_touches_only_our_member(server: ScimS
     let client = client_for(&server);
     let fay = Desired {
         access: DesiredAccess::Active { admin: true },
-        admin_group: Some("admins".into()),
+        roles: admin_group("admins"),
         ..person(
             "7f1c0000-0000-4000-8000-000000000007",
             "fay@example.org",
@@ -60,7 +61,7 @@ pub(super) async fn admin_group_membership_touches_only_our_member(server: ScimS
 pub(super) async fn a_missing_admin_group_is_created_only_for_an_admin(server: ScimServer) {
     let client = client_for(&server);
     let gus = Desired {
-        admin_group: Some("staff".into()),
+        roles: admin_group("staff"),
         ..person(
             "7f1c0000-0000-4000-8000-000000000008",
             "gus@example.org",

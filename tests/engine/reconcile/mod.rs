@@ -2,10 +2,10 @@
 //! PATCH: an account's life here, adopting accounts in `adoption`, the admin
 //! group in `groups`.
 
-use accessboard::provisioning::reconcile::{
-    Desired, DesiredAccess, OnDeprovision, Reconciled, reconcile,
-};
+use accessboard::domain::{Deprovision, DesiredAccess};
+use accessboard::provisioning::reconcile::{Desired, Reconciled, reconcile};
 use accessboard::scim::{ScimAuth, ScimCall, ScimClient, ScimConfig, Secret};
+use accessboard::settings::{RoleMap, RoleTarget};
 use serde_json::json;
 
 use crate::support::scim_server::ScimServer;
@@ -32,6 +32,18 @@ fn client_for(server: &ScimServer) -> ScimClient {
     .unwrap()
 }
 
+/// Admin rights through membership of `group`, as `admin_group = "…"` says.
+fn admin_group(group: &str) -> RoleMap {
+    RoleMap {
+        admin: Some(RoleTarget {
+            group: Some(group.to_owned()),
+            attribute: None,
+            value: None,
+        }),
+        user: None,
+    }
+}
+
 fn person(external_id: &str, email: &str, name: &str) -> Desired {
     Desired {
         external_id: external_id.to_owned(),
@@ -40,8 +52,9 @@ fn person(external_id: &str, email: &str, name: &str) -> Desired {
         display_name: name.to_owned(),
         known_scim_id: None,
         access: DesiredAccess::Active { admin: false },
-        admin_group: None,
-        on_deprovision: OnDeprovision::Disable,
+        roles: RoleMap::default(),
+        previous_role: None,
+        on_deprovision: Deprovision::Disable,
         manage_names: true,
     }
 }
@@ -232,7 +245,7 @@ async fn delete_mode_deletes_the_account(server: ScimServer) {
     let id = scim_id(&run(&client, &di).await.0);
     let gone = Desired {
         access: DesiredAccess::Absent,
-        on_deprovision: OnDeprovision::Delete,
+        on_deprovision: Deprovision::Delete,
         known_scim_id: Some(id),
         ..di
     };
@@ -252,7 +265,7 @@ async fn absent_without_an_account_is_nothing_to_do(server: ScimServer) {
     let client = client_for(&server);
     let hal = Desired {
         access: DesiredAccess::Absent,
-        admin_group: Some("admins".into()),
+        roles: admin_group("admins"),
         ..person(
             "7f1c0000-0000-4000-8000-000000000009",
             "hal@example.org",
@@ -302,7 +315,7 @@ async fn bare_server_is_never_sent_a_filter_or_a_patch() {
     let client = client_for(&server);
     let jo = Desired {
         access: DesiredAccess::Active { admin: true },
-        admin_group: Some("admins".into()),
+        roles: admin_group("admins"),
         ..person(
             "7f1c0000-0000-4000-8000-00000000000b",
             "jo@example.org",

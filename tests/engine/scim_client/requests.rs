@@ -240,10 +240,28 @@ async fn without_patch_group_changes_put_the_group_keeping_other_members() {
         })
         .mount(&mock)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/Groups"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 1,
+            "Resources": [{"id": "g1", "displayName": "admins",
+                "members": [{"value": "a"}, {"value": "b"}]}]})))
+        .mount(&mock)
+        .await;
     let session = client(&mock.uri()).session();
-    session.add_member("g1", "me").await.unwrap();
-    session.remove_member("g1", "a").await.unwrap();
-    session.remove_member("g1", "not-a-member").await.unwrap();
+    session
+        .set_membership("admins", "me", "me", true)
+        .await
+        .unwrap();
+    session
+        .set_membership("admins", "a", "ann", false)
+        .await
+        .unwrap();
+    session
+        .set_membership("admins", "not-a-member", "nobody", false)
+        .await
+        .unwrap();
     let requests = mock.received_requests().await.unwrap();
     let puts: Vec<Value> = requests
         .iter()
