@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
+use crate::users::ServiceError;
 use crate::db::read;
 use crate::domain::Slug;
 use crate::provisioning::probe;
@@ -59,9 +60,7 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
         }
         AppCommand::Install { slug } => {
             if ctx.settings.app(slug.as_str()).is_none() {
-                return Err(CliError::usage(format!(
-                    "no app {slug:?} in the catalogue; the apps are listed in settings.toml"
-                )));
+                return Err(ServiceError::UnknownApp(slug.to_string()).into());
             }
             match probe::check_mapping(&ctx.engine, &slug).await {
                 probe::MappingCheck::Usable => {}
@@ -90,9 +89,7 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
         }
         AppCommand::Test { slug, json } => {
             if ctx.settings.app(slug.as_str()).is_none() {
-                return Err(CliError::usage(format!(
-                    "no app {slug:?} in the catalogue; the apps are listed in settings.toml"
-                )));
+                return Err(ServiceError::UnknownApp(slug.to_string()).into());
             }
             let report = probe::test_app(&ctx.engine, &slug)
                 .await

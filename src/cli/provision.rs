@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
+use crate::users::ServiceError;
 use crate::db::read::{self, AccessQuery};
 use crate::domain::{Email, Slug};
 use crate::provisioning::drift::{self, DriftError};
@@ -63,9 +64,7 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
             if let Some(app) = &app
                 && ctx.settings.app(app.as_str()).is_none()
             {
-                return Err(CliError::usage(format!(
-                    "no app {app:?} in the catalogue; the apps are listed in settings.toml"
-                )));
+                return Err(ServiceError::UnknownApp(app.to_string()).into());
             }
             let q = AccessQuery {
                 app: app.map(|a| a.to_string()),
@@ -152,9 +151,7 @@ async fn run_once(ctx: &App, wait: bool, timeout: Option<Duration>) -> Result<Ex
 /// `provision check --app SLUG [--fix] [--json]`.
 async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode, CliError> {
     if ctx.settings.app(slug.as_str()).is_none() {
-        return Err(CliError::usage(format!(
-            "no app {slug:?} in the catalogue; the apps are listed in settings.toml"
-        )));
+        return Err(ServiceError::UnknownApp(slug.to_string()).into());
     }
     let report = drift::check(&ctx.engine, &slug, fix)
         .await
