@@ -118,6 +118,10 @@ impl Answer {
                 },
             }
         }
+        // The loop can end on the parser's last batch before it has read the end of the body
+        // (select! picks either ready branch); the parser then waits in `end()` for more bytes
+        // while we wait for it. It has the whole value: what could follow is only whitespace.
+        drop(chunk_tx);
         let parsed = parser.await.map_err(|_| bad("the parser stopped".into()))?;
         match parsed {
             Ok(meta) => Ok(meta),
