@@ -29,7 +29,8 @@ use crate::secret::Secret;
 const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 
 /// How long a failed token request is remembered before the next job may try again.
-pub const FAILURE_MEMORY: Duration = Duration::from_secs(10);
+// It only has to cover a burst of jobs; a pair's own retry comes later (2.5 s at the defaults).
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(2);
 
 /// The longest time a token is renewed before it expires.
 const MAX_RENEW_MARGIN: Duration = Duration::from_secs(60);
