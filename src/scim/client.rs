@@ -262,11 +262,19 @@ impl ScimClient {
             }
         };
         let result = self.exchange(&req, &path, credential.as_ref()).await;
-        let refused = match (result, credential) {
-            (Err(e), Some(used)) if e.status() == Some(401) && tokens.renewable() => (e, used),
+        let (refusal, used) = match (result, credential) {
+            (Err(e), Some(used)) if tokens.renewable() && e.status() == Some(401) => (e, used),
+            // A 403 to a token the app already refused fresh: the same sentence as the 401s.
+            (Err(e), Some(used)) if tokens.renewable() && e.status() == Some(403) => {
+                let e = if tokens.was_refused(&used).await {
+                    e.credentials_refused(tokens.refusal_note())
+                } else {
+                    e
+                };
+                return self.record(&req, path, started, Err(e), journal);
+            }
             (result, _) => return self.record(&req, path, started, result, journal),
         };
-        let (refusal, used) = refused;
         let fresh = match tokens.renew(http, &used).await {
             Ok(Renewal::Fresh(fresh)) => fresh,
             Ok(Renewal::Hopeless) => {

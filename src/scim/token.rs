@@ -32,6 +32,10 @@ const MAX_TOKEN_RESPONSE_BYTES: usize = 64 * 1024;
 // It only has to cover a burst of jobs; a pair's own retry comes later (2.5 s at the defaults).
 pub const FAILURE_MEMORY: Duration = Duration::from_secs(2);
 
+/// How long an app's refusal of a fresh token stands: meanwhile its 401s fail at once; after
+/// it, one 401 may fetch one new token again (the app or the client may have been fixed).
+pub const REFUSAL_MEMORY: Duration = Duration::from_secs(60);
+
 /// The longest time a token is renewed before it expires.
 const MAX_RENEW_MARGIN: Duration = Duration::from_secs(60);
 
@@ -119,13 +123,17 @@ struct Cached {
     credential: Credential,
     // None: valid until the app refuses it (the token endpoint did not say how long).
     renew_at: Option<Instant>,
-    // The app refused this token although it was fresh.
-    refused: bool,
+    // When the app refused this token although it was fresh.
+    refused: Option<Instant>,
 }
 
 impl Cached {
     fn usable(&self, now: Instant) -> bool {
         self.renew_at.is_none_or(|at| now < at)
+    }
+
+    fn refused_lately(&self) -> bool {
+        self.refused.is_some_and(|at| at.elapsed() < REFUSAL_MEMORY)
     }
 }
 
@@ -213,6 +221,21 @@ impl TokenSource {
         }
     }
 
+    fn cache(&self) -> Option<&Mutex<Cache>> {
+        match self {
+            TokenSource::Static(_) => None,
+            TokenSource::Jwt(j) => Some(&j.cache),
+            TokenSource::OAuth2(o) => Some(&o.cache),
+        }
+    }
+
+    fn static_credential(&self) -> Option<Credential> {
+        match self {
+            TokenSource::Static(c) => c.clone(),
+            _ => None,
+        }
+    }
+
     /// True when a refused token can be replaced by another.
     pub fn renewable(&self) -> bool {
         !matches!(self, TokenSource::Static(_))
@@ -244,10 +267,8 @@ impl TokenSource {
         &self,
         http: &reqwest::Client,
     ) -> Result<Option<Credential>, TokenError> {
-        let cache = match self {
-            TokenSource::Static(c) => return Ok(c.clone()),
-            TokenSource::Jwt(j) => &j.cache,
-            TokenSource::OAuth2(o) => &o.cache,
+        let Some(cache) = self.cache() else {
+            return Ok(self.static_credential());
         };
         let mut cache = cache.lock().await;
         if let Some(c) = &cache.current
@@ -265,14 +286,12 @@ impl TokenSource {
         http: &reqwest::Client,
         refused: &Credential,
     ) -> Result<Renewal, TokenError> {
-        let cache = match self {
-            TokenSource::Static(_) => return Ok(Renewal::Hopeless),
-            TokenSource::Jwt(j) => &j.cache,
-            TokenSource::OAuth2(o) => &o.cache,
+        let Some(cache) = self.cache() else {
+            return Ok(Renewal::Hopeless);
         };
         let mut cache = cache.lock().await;
         if let Some(c) = &cache.current {
-            if c.refused {
+            if c.refused_lately() {
                 return Ok(Renewal::Hopeless);
             }
             // Another worker replaced the refused token meanwhile: use its one.
@@ -283,19 +302,30 @@ impl TokenSource {
         self.refill(&mut cache, http).await.map(Renewal::Fresh)
     }
 
-    /// The app refused `credential` although it was fresh: later 401s fail without a new token.
+    /// The app refused `credential` although it was fresh: for [`REFUSAL_MEMORY`], later 401s
+    /// fail without a new token.
     pub async fn refused_although_fresh(&self, credential: &Credential) {
-        let cache = match self {
-            TokenSource::Static(_) => return,
-            TokenSource::Jwt(j) => &j.cache,
-            TokenSource::OAuth2(o) => &o.cache,
+        let Some(cache) = self.cache() else {
+            return;
         };
         let mut cache = cache.lock().await;
         if let Some(c) = cache.current.as_mut()
             && c.credential.serial == credential.serial
         {
-            c.refused = true;
+            c.refused = Some(Instant::now());
         }
+    }
+
+    /// True when the app refused `credential` although it was fresh.
+    pub async fn was_refused(&self, credential: &Credential) -> bool {
+        let Some(cache) = self.cache() else {
+            return false;
+        };
+        let cache = cache.lock().await;
+        cache
+            .current
+            .as_ref()
+            .is_some_and(|c| c.refused_lately() && c.credential.serial == credential.serial)
     }
 
     async fn refill(
@@ -327,7 +357,7 @@ impl TokenSource {
                 cache.current = Some(Cached {
                     credential: credential.clone(),
                     renew_at: lifetime.map(|l| started + l - renew_margin(l)),
-                    refused: false,
+                    refused: None,
                 });
                 Ok(credential)
             }
