@@ -13,7 +13,7 @@ mod apps;
 mod dialect;
 mod identity;
 use apps::validate_scim;
-pub use apps::{AppSettings, AuthKind, ScimSettings};
+pub use apps::{AppSettings, AuthKind, ScimSettings, TokenAuthKind};
 pub use dialect::{Preset, RoleMap, RoleTarget};
 pub use identity::{IdentityBackend, IdentitySettings, KratosName};
 
@@ -335,5 +335,119 @@ mod tests {
         let scim = s.apps[0].scim.as_ref().unwrap();
         assert_eq!(scim.token.as_ref().unwrap().expose(), "very-secret");
         assert!(!format!("{s:?}").contains("very-secret"));
+    }
+
+    fn app_with(scim_lines: &str) -> Result<Settings, SettingsError> {
+        Settings::from_toml(&format!(
+            "[[apps]]\nslug = \"files\"\nname = \"Files\"\n[apps.scim]\nbase_url = \"http://x/\"\n{scim_lines}\n"
+        ))
+    }
+
+    #[test]
+    fn jwt_and_oauth2_settings_with_their_defaults() {
+        let s = app_with(
+            "auth = \"jwt\"\njwt_secret = \"jwt-s3cr3t\"\njwt_claims = { user = \"admin\", n = 1 }",
+        )
+        .unwrap();
+        let scim = s.apps[0].scim.as_ref().unwrap();
+        assert_eq!(scim.auth, AuthKind::Jwt);
+        assert_eq!(scim.jwt_ttl_secs, 300);
+        assert_eq!(scim.jwt_claims["user"], "admin");
+        assert_eq!(scim.jwt_claims["n"], 1);
+        assert!(!format!("{s:?}").contains("jwt-s3cr3t"));
+
+        let s = app_with(
+            "auth = \"oauth2\"\ntoken_url = \"https://id.example.org/oauth/token\"\nclient_id = \"accessboard\"\nclient_secret = \"cl-s3cr3t\"",
+        )
+        .unwrap();
+        let scim = s.apps[0].scim.as_ref().unwrap();
+        assert_eq!(scim.auth, AuthKind::Oauth2);
+        assert_eq!(scim.token_auth, TokenAuthKind::Basic);
+        assert_eq!(scim.scope, None);
+        assert!(!format!("{s:?}").contains("cl-s3cr3t"));
+        let s = app_with("auth = \"oauth2\"\ntoken_url = \"http://id/t\"\nclient_id = \"a\"\nclient_secret = \"b\"\nscope = \"scim\"\ntoken_auth = \"post\"").unwrap();
+        let scim = s.apps[0].scim.as_ref().unwrap();
+        assert_eq!(scim.token_auth, TokenAuthKind::Post);
+        assert_eq!(scim.scope.as_deref(), Some("scim"));
+    }
+
+    #[test]
+    fn jwt_and_oauth2_mistakes_name_the_key_in_one_line_without_the_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "from-file-s3cr3t\n").unwrap();
+        let cases = [
+            ("auth = \"jwt\"", "scim.jwt_secret: is required"),
+            (
+                "auth = \"jwt\"\njwt_secret = \"\"",
+                "scim.jwt_secret: is required",
+            ),
+            (
+                "auth = \"jwt\"\njwt_secret = \"inline-s3cr3t\"\njwt_ttl_secs = 0",
+                "scim.jwt_ttl_secs: must be at least 1",
+            ),
+            (
+                "auth = \"jwt\"\njwt_secret = \"inline-s3cr3t\"\njwt_claims = { exp = 1 }",
+                "scim.jwt_claims: exp is set by accessboard",
+            ),
+            (
+                &format!(
+                    "auth = \"jwt\"\njwt_secret = \"inline-s3cr3t\"\njwt_secret_file = \"{}\"",
+                    file.display()
+                ),
+                "scim.jwt_secret_file: set either jwt_secret or jwt_secret_file, not both",
+            ),
+            (
+                "auth = \"oauth2\"\nclient_id = \"a\"\nclient_secret = \"inline-s3cr3t\"",
+                "scim.token_url: is required",
+            ),
+            (
+                "auth = \"oauth2\"\ntoken_url = \"ftp://id/token\"\nclient_id = \"a\"\nclient_secret = \"inline-s3cr3t\"",
+                "scim.token_url: \"ftp://id/token\" is not an http(s) URL",
+            ),
+            (
+                "auth = \"oauth2\"\ntoken_url = \"https://a:inline-s3cr3t@id/token\"\nclient_id = \"a\"\nclient_secret = \"b\"",
+                "scim.token_url: must not contain credentials",
+            ),
+            (
+                "auth = \"oauth2\"\ntoken_url = \"http://id/token\"\nclient_secret = \"inline-s3cr3t\"",
+                "scim.client_id: is required",
+            ),
+            (
+                "auth = \"oauth2\"\ntoken_url = \"http://id/token\"\nclient_id = \"a\"",
+                "scim.client_secret: is required",
+            ),
+            (
+                &format!(
+                    "auth = \"oauth2\"\ntoken_url = \"http://id/token\"\nclient_id = \"a\"\nclient_secret = \"inline-s3cr3t\"\nclient_secret_file = \"{}\"",
+                    file.display()
+                ),
+                "scim.client_secret_file: set either client_secret or client_secret_file, not both",
+            ),
+            (
+                "auth = \"oauth2\"\ntoken_url = \"http://id/token\"\nclient_id = \"a\"\nclient_secret = \"b\"\ntoken_auth = \"header\"",
+                "scim.token_auth",
+            ),
+            (
+                "auth = \"oauth2\"\ntoken_uri = \"http://id/token\"",
+                "unknown setting apps.0.scim.token_uri",
+            ),
+        ];
+        for (lines, expected) in cases {
+            let e = app_with(lines).unwrap_err().0;
+            assert!(e.contains(expected), "{lines:?}: {e}");
+            assert!(!e.contains('\n'), "one line: {e}");
+            assert!(!e.contains("s3cr3t"), "prints a secret: {e}");
+        }
+        let s = app_with(&format!(
+            "auth = \"oauth2\"\ntoken_url = \"http://id/token\"\nclient_id = \"a\"\nclient_secret_file = \"{}\"",
+            file.display()
+        ))
+        .unwrap();
+        let scim = s.apps[0].scim.as_ref().unwrap();
+        assert_eq!(
+            scim.client_secret.as_ref().unwrap().expose(),
+            "from-file-s3cr3t"
+        );
     }
 }

@@ -21,3 +21,5 @@ pub mod net;
 pub mod scim_server;
 #[path = "../../tests/support/settings.rs"]
 pub mod settings;
+#[path = "../../tests/support/standins.rs"]
+pub mod standins;

@@ -6,10 +6,10 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
-use crate::users::ServiceError;
 use crate::db::read;
 use crate::domain::Slug;
 use crate::provisioning::probe;
+use crate::users::ServiceError;
 
 /// `app` subcommands.
 #[derive(Debug, Subcommand)]

@@ -7,11 +7,11 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
-use crate::users::ServiceError;
 use crate::db::read::{self, AccessQuery};
 use crate::domain::{Email, Slug};
 use crate::provisioning::drift::{self, DriftError};
 use crate::provisioning::{RunOutcome, run_until_settled};
+use crate::users::ServiceError;
 
 /// `provision` subcommands.
 #[derive(Debug, Subcommand)]

@@ -12,8 +12,9 @@ use crate::db::{Db, DbError, time};
 use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus};
 use crate::identity::IdentityStore;
 use crate::pairs::{self, Claim, JobQueue, LogEntry, Pairs, ReconcileJob, Settle};
-use crate::scim::{Learned, ScimAuth, ScimClient, ScimConfig, ScimError};
-use crate::settings::{AuthKind, ScimSettings, Settings};
+use crate::scim::{Learned, ScimAuth, ScimClient, ScimConfig, ScimError, TokenAuth};
+use crate::secret::Secret;
+use crate::settings::{AuthKind, ScimSettings, Settings, TokenAuthKind};
 
 /// An app that can be provisioned: its client and settings.
 pub struct Target {
@@ -30,6 +31,8 @@ pub enum EngineError {
     Client { app: String, source: ScimError },
     #[error("app {app}: scim.base_url {url:?} is not a valid URL")]
     Url { app: String, url: String },
+    #[error("app {app}: scim.token_url is not a valid URL")]
+    TokenUrl { app: String },
 }
 
 /// The provisioning engine shared by workers, sweeper and drift checks.
@@ -75,18 +78,34 @@ pub fn client_config(
         app: app.to_owned(),
         url: scim.base_url.clone(),
     })?;
+    // Settings validation made sure the secrets a kind needs are there; empty ones fail at the app.
+    let secret = |s: &Option<Secret>| s.clone().unwrap_or_else(|| Secret::new(String::new()));
     let auth = match scim.auth {
-        AuthKind::Bearer => ScimAuth::Bearer(
-            scim.token
-                .clone()
-                .unwrap_or_else(|| crate::secret::Secret::new(String::new())),
-        ),
+        AuthKind::Bearer => ScimAuth::Bearer(secret(&scim.token)),
         AuthKind::Basic => ScimAuth::Basic {
             username: scim.username.clone().unwrap_or_default(),
-            password: scim
-                .password
-                .clone()
-                .unwrap_or_else(|| crate::secret::Secret::new(String::new())),
+            password: secret(&scim.password),
+        },
+        AuthKind::Jwt => ScimAuth::Jwt {
+            secret: secret(&scim.jwt_secret),
+            claims: scim.jwt_claims.clone(),
+            ttl: Duration::from_secs(scim.jwt_ttl_secs),
+        },
+        AuthKind::Oauth2 => ScimAuth::OAuth2 {
+            token_url: scim
+                .token_url
+                .as_deref()
+                .and_then(|u| url::Url::parse(u).ok())
+                .ok_or_else(|| EngineError::TokenUrl {
+                    app: app.to_owned(),
+                })?,
+            client_id: scim.client_id.clone().unwrap_or_default(),
+            client_secret: secret(&scim.client_secret),
+            scope: scim.scope.clone(),
+            token_auth: match scim.token_auth {
+                TokenAuthKind::Basic => TokenAuth::Basic,
+                TokenAuthKind::Post => TokenAuth::Post,
+            },
         },
         AuthKind::None => ScimAuth::None,
     };

@@ -172,7 +172,9 @@ async fn user_schema_has(
 
 fn reason(e: &ScimError) -> String {
     match e.status() {
-        Some(401 | 403) => format!("the app refused the credentials: {e}"),
+        Some(401 | 403) if !e.to_string().contains("refused the credentials") => {
+            format!("the app refused the credentials: {e}")
+        }
         _ => e.to_string(),
     }
 }

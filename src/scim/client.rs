@@ -6,11 +6,12 @@ use std::time::{Duration, Instant};
 use reqwest::header::{self, HeaderValue};
 use serde::de::DeserializeOwned;
 
-use super::config::{ScimAuth, ScimConfig};
+use super::config::ScimConfig;
 use super::dialect::Learned;
 use super::discovery::Capabilities;
 use super::error::{ErrorKind, ScimError, parse_retry_after};
 use super::session::ScimSession;
+use super::token::{Credential, Renewal, TokenSource};
 
 /// The most bytes read from one answer; more is refused as "response too large".
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -29,7 +30,7 @@ pub struct ScimClient {
 struct Inner {
     http: reqwest::Client,
     base: url::Url,
-    auth: ScimAuth,
+    tokens: TokenSource,
     content_type: HeaderValue,
     timeout: Duration,
     capabilities: Mutex<Option<(Instant, Capabilities)>>,
@@ -135,13 +136,7 @@ impl ScimClient {
         let content_type = HeaderValue::from_str(&config.content_type).map_err(|_| {
             ScimError::invalid_config("scim.content_type is not a valid header value")
         })?;
-        if let ScimAuth::Bearer(token) = &config.auth
-            && HeaderValue::from_str(&format!("Bearer {}", token.expose())).is_err()
-        {
-            return Err(ScimError::invalid_config(
-                "the SCIM token contains characters a header cannot carry",
-            ));
-        }
+        let tokens = TokenSource::new(&config.auth)?;
         let http = reqwest::Client::builder()
             // A redirect could carry our credentials to another host; refuse them all.
             .redirect(reqwest::redirect::Policy::none())
@@ -157,7 +152,7 @@ impl ScimClient {
             inner: Arc::new(Inner {
                 http,
                 base,
-                auth: config.auth,
+                tokens,
                 content_type,
                 timeout: config.timeout,
                 capabilities: Mutex::new(None),
@@ -177,6 +172,12 @@ impl ScimClient {
     /// The base URL.
     pub fn base_url(&self) -> &url::Url {
         &self.inner.base
+    }
+
+    /// How many tokens were requested from the OAuth2 token endpoint (or JWTs signed) so far.
+    #[doc(hidden)]
+    pub fn token_requests(&self) -> u64 {
+        self.inner.tokens.issued()
     }
 
     /// Capabilities still fresh in the cache, if any.
@@ -239,15 +240,75 @@ impl ScimClient {
         *guard = None;
     }
 
-    /// Sends one request and reads its answer, recording the exchange in `journal`.
+    /// Sends one request and reads its answer, recording each exchange in `journal`.
+    ///
+    /// With a renewable token (JWT, OAuth2) a 401 gets one new token and one more try; when
+    /// the app refuses that fresh token too, the credentials are wrong: a permanent error,
+    /// and later 401s fail at once instead of fetching again.
     pub(crate) async fn send(
         &self,
         req: Request<'_>,
         journal: &Mutex<Vec<ScimCall>>,
     ) -> Result<Answer, ScimError> {
         let path = format!("/{}", req.segments.join("/"));
+        let tokens = &self.inner.tokens;
+        let http = &self.inner.http;
         let started = Instant::now();
-        let result = self.exchange(&req, &path).await;
+        let credential = match tokens.credential(http).await {
+            Ok(c) => c,
+            Err(e) => {
+                let e = e.into_scim(req.method, &path);
+                return self.record(&req, path, started, Err(e), journal);
+            }
+        };
+        let result = self.exchange(&req, &path, credential.as_ref()).await;
+        let (refusal, used) = match (result, credential) {
+            (Err(e), Some(used)) if tokens.renewable() && e.status() == Some(401) => (e, used),
+            // A 403 to a token the app already refused fresh: the same sentence as the 401s.
+            (Err(e), Some(used)) if tokens.renewable() && e.status() == Some(403) => {
+                let e = if tokens.was_refused(&used).await {
+                    e.credentials_refused(tokens.refusal_note())
+                } else {
+                    e
+                };
+                return self.record(&req, path, started, Err(e), journal);
+            }
+            (result, _) => return self.record(&req, path, started, result, journal),
+        };
+        let fresh = match tokens.renew(http, &used).await {
+            Ok(Renewal::Fresh(fresh)) => fresh,
+            Ok(Renewal::Hopeless) => {
+                let e = refusal.credentials_refused(tokens.refusal_note());
+                return self.record(&req, path, started, Err(e), journal);
+            }
+            Err(e) => {
+                let _ = self.record(&req, path.clone(), started, Err(refusal), journal);
+                let e = e.into_scim(req.method, &path);
+                return self.record(&req, path, Instant::now(), Err(e), journal);
+            }
+        };
+        tracing::info!(path = %path, "the app refused the token; trying once more with a new one");
+        let _ = self.record(&req, path.clone(), started, Err(refusal), journal);
+        let started = Instant::now();
+        let result = match self.exchange(&req, &path, Some(&fresh)).await {
+            Err(e) if matches!(e.status(), Some(401 | 403)) => {
+                tokens.refused_although_fresh(&fresh).await;
+                Err(e.credentials_refused(tokens.refusal_note()))
+            }
+            other => other,
+        };
+        self.record(&req, path, started, result, journal)
+    }
+
+    /// Journals one exchange (and logs it without credentials), then hands its result on.
+    fn record(
+        &self,
+        req: &Request<'_>,
+        path: String,
+        started: Instant,
+        result: Result<Answer, ScimError>,
+        journal: &Mutex<Vec<ScimCall>>,
+    ) -> Result<Answer, ScimError> {
         let (status, error) = match &result {
             Ok(a) => (Some(a.status), None),
             Err(e) => (e.status(), Some(e.to_string())),
@@ -274,7 +335,26 @@ impl ScimClient {
         result
     }
 
-    async fn exchange(&self, req: &Request<'_>, path: &str) -> Result<Answer, ScimError> {
+    async fn exchange(
+        &self,
+        req: &Request<'_>,
+        path: &str,
+        credential: Option<&Credential>,
+    ) -> Result<Answer, ScimError> {
+        let result = self.exchange_raw(req, path, credential).await;
+        // A server may echo what it was sent; an error text must never carry our secret.
+        match (result, credential) {
+            (Err(e), Some(c)) => Err(e.scrub(c.secret.expose())),
+            (result, _) => result,
+        }
+    }
+
+    async fn exchange_raw(
+        &self,
+        req: &Request<'_>,
+        path: &str,
+        credential: Option<&Credential>,
+    ) -> Result<Answer, ScimError> {
         let inner = &self.inner;
         let mut url = inner.base.clone();
         {
@@ -307,22 +387,9 @@ impl ScimClient {
             .http
             .request(method, url)
             .header(header::ACCEPT, ACCEPT);
-        builder = match &inner.auth {
-            ScimAuth::Bearer(token) => {
-                let mut value = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| {
-                        ScimError::invalid_config(
-                            "the SCIM token contains characters a header cannot carry",
-                        )
-                    })?;
-                value.set_sensitive(true);
-                builder.header(header::AUTHORIZATION, value)
-            }
-            ScimAuth::Basic { username, password } => {
-                builder.basic_auth(username, Some(password.expose()))
-            }
-            ScimAuth::None => builder,
-        };
+        if let Some(c) = credential {
+            builder = builder.header(header::AUTHORIZATION, c.header.clone());
+        }
         if let Some(body) = &req.body {
             builder = builder
                 .header(header::CONTENT_TYPE, inner.content_type.clone())
@@ -415,7 +482,7 @@ async fn read_capped(
 }
 
 // RFC 3986 unreserved characters stay; everything else is %XX, so spaces never become '+'.
-fn encode(s: &str) -> String {
+pub(super) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
@@ -429,14 +496,9 @@ fn encode(s: &str) -> String {
 
 impl std::fmt::Debug for ScimClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let auth = match self.inner.auth {
-            ScimAuth::Bearer(_) => "bearer",
-            ScimAuth::Basic { .. } => "basic",
-            ScimAuth::None => "none",
-        };
         f.debug_struct("ScimClient")
             .field("base_url", &self.inner.base.as_str())
-            .field("auth", &auth)
+            .field("auth", &self.inner.tokens)
             .finish()
     }
 }

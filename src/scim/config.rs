@@ -20,8 +20,41 @@ pub enum ScimAuth {
         /// The password or app password.
         password: Secret,
     },
+    /// `Authorization: Bearer <jwt>`: short-lived HS256 tokens accessboard signs itself
+    /// (Nextcloud's SCIM app, as Stackspin does it).
+    Jwt {
+        /// The shared HMAC secret.
+        secret: Secret,
+        /// Claims the app wants besides `iat` and `exp`, e.g. `{"user": "admin"}`.
+        claims: serde_json::Map<String, serde_json::Value>,
+        /// How long each token is valid (`exp = iat + ttl`).
+        ttl: Duration,
+    },
+    /// `Authorization: Bearer <token>` with a token fetched by the OAuth2 client-credentials grant.
+    OAuth2 {
+        /// The authorization server's token endpoint.
+        token_url: url::Url,
+        /// The client id (not secret).
+        client_id: String,
+        /// The client secret.
+        client_secret: Secret,
+        /// The `scope` to ask for, if any.
+        scope: Option<String>,
+        /// How the client authenticates at the token endpoint.
+        token_auth: TokenAuth,
+    },
     /// No credentials (test servers, or auth done by a proxy).
     None,
+}
+
+/// How an OAuth2 client sends its credentials to the token endpoint (RFC 6749 §2.3.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TokenAuth {
+    /// HTTP basic auth (`client_secret_basic`), the default.
+    #[default]
+    Basic,
+    /// `client_id` and `client_secret` in the form body (`client_secret_post`).
+    Post,
 }
 
 /// Settings of one SCIM client.
@@ -33,7 +66,7 @@ pub struct ScimConfig {
     pub auth: ScimAuth,
     /// Content-Type of request bodies.
     pub content_type: String,
-    /// Whole-request timeout (connect, send, and read the body).
+    /// Whole-request timeout (connect, send, and read the body); the token request too.
     pub timeout: Duration,
     /// Use filters regardless of what the app announces (`None`: as announced).
     pub filter: Option<bool>,

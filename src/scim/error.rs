@@ -35,6 +35,8 @@ struct Details {
     retry_after: Option<Duration>,
     // What went wrong when there is no HTTP status to explain it (timeout, bad JSON, ...).
     reason: Option<String>,
+    // What accessboard concluded from the answer (credentials refused after a fresh token).
+    note: Option<String>,
 }
 
 /// The RFC 7644 §3.12 error body; `status` is a string there, but some servers send a number.
@@ -88,6 +90,7 @@ impl ScimError {
                 detail,
                 retry_after,
                 reason,
+                note: None,
             }),
         }
     }
@@ -110,6 +113,7 @@ impl ScimError {
                 detail: None,
                 retry_after: None,
                 reason: Some(reason.into()),
+                note: None,
             }),
         }
     }
@@ -156,6 +160,37 @@ impl ScimError {
             None,
             "the server sent a resource without an id",
         )
+    }
+
+    /// The app refused credentials that were fresh: an error of the whole app, never worth a retry.
+    pub(crate) fn credentials_refused(mut self, note: impl Into<String>) -> Self {
+        self.details.kind = ErrorKind::Permanent;
+        self.details.retry_after = None;
+        self.details.note = Some(note.into());
+        self
+    }
+
+    /// How long to wait before retrying, when the cause said so.
+    pub(crate) fn with_retry_after(mut self, wait: Option<Duration>) -> Self {
+        self.details.retry_after = wait;
+        self
+    }
+
+    /// Replaces `secret` wherever the server echoed it back in the texts we keep.
+    pub(crate) fn scrub(mut self, secret: &str) -> Self {
+        if secret.is_empty() {
+            return self;
+        }
+        let d = &mut self.details;
+        for text in [&mut d.scim_type, &mut d.detail, &mut d.reason]
+            .into_iter()
+            .flatten()
+        {
+            if text.contains(secret) {
+                *text = text.replace(secret, "***");
+            }
+        }
+        self
     }
 
     /// Transient, permanent or conflict.
@@ -217,10 +252,16 @@ impl ScimError {
                 if let Some(t) = &self.details.scim_type {
                     s.push_str(&format!(" ({t})"));
                 }
-                match (&self.details.detail, &self.details.reason) {
-                    (Some(d), _) => s.push_str(&format!(": {d}")),
-                    (None, Some(r)) => s.push_str(&format!(": {r}")),
-                    (None, None) => s.push_str(&format!(" ({})", status_text(status))),
+                match (
+                    &self.details.note,
+                    &self.details.detail,
+                    &self.details.reason,
+                ) {
+                    (Some(n), Some(d), _) => s.push_str(&format!(": {n}; the app said: {d}")),
+                    (Some(n), None, _) => s.push_str(&format!(": {n}")),
+                    (None, Some(d), _) => s.push_str(&format!(": {d}")),
+                    (None, None, Some(r)) => s.push_str(&format!(": {r}")),
+                    (None, None, None) => s.push_str(&format!(" ({})", status_text(status))),
                 }
             }
             None => s.push_str(&format!(
@@ -246,14 +287,14 @@ pub fn classify_status(status: u16) -> ErrorKind {
     }
 }
 
-fn status_text(status: u16) -> &'static str {
+pub(crate) fn status_text(status: u16) -> &'static str {
     reqwest::StatusCode::from_u16(status)
         .ok()
         .and_then(|s| s.canonical_reason())
         .unwrap_or("unexpected status")
 }
 
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur: &(dyn std::error::Error + 'static) = err;
     while let Some(next) = cur.source() {
         cur = next;

@@ -10,9 +10,10 @@ mod lookup;
 pub mod models;
 mod session;
 mod stream;
+mod token;
 
 pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
-pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret};
+pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret, TokenAuth};
 pub use dialect::{Learned, RemovalForm};
 pub use discovery::Capabilities;
 pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
@@ -21,3 +22,4 @@ pub use models::{
     Email, ListResponse, Member, Meta, Name, PatchOp, PatchOperation, ScimGroup, ScimUser,
 };
 pub use session::ScimSession;
+pub use token::FAILURE_MEMORY as TOKEN_FAILURE_MEMORY;

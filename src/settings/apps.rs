@@ -32,7 +32,7 @@ pub struct AppSettings {
 pub struct ScimSettings {
     /// The SCIM base URL; `/Users` and `/Groups` live under it.
     pub base_url: String,
-    /// `bearer`, `basic` or `none`.
+    /// `bearer`, `basic`, `jwt`, `oauth2` or `none`.
     #[serde(default = "default_auth")]
     pub auth: AuthKind,
     /// Bearer token.
@@ -50,6 +50,36 @@ pub struct ScimSettings {
     /// File holding the basic-auth password.
     #[serde(default)]
     pub password_file: Option<PathBuf>,
+    /// The shared HS256 secret accessboard signs JWTs with (`auth = "jwt"`).
+    #[serde(default)]
+    pub jwt_secret: Option<Secret>,
+    /// File holding the JWT secret.
+    #[serde(default)]
+    pub jwt_secret_file: Option<PathBuf>,
+    /// Claims the app wants in each JWT, e.g. `{ user = "admin" }`; `iat` and `exp` are added.
+    #[serde(default)]
+    pub jwt_claims: serde_json::Map<String, serde_json::Value>,
+    /// How long each signed JWT is valid.
+    #[serde(default = "default_jwt_ttl_secs")]
+    pub jwt_ttl_secs: u64,
+    /// The OAuth2 token endpoint (`auth = "oauth2"`, client-credentials grant).
+    #[serde(default)]
+    pub token_url: Option<String>,
+    /// The OAuth2 client id.
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// The OAuth2 client secret.
+    #[serde(default)]
+    pub client_secret: Option<Secret>,
+    /// File holding the OAuth2 client secret.
+    #[serde(default)]
+    pub client_secret_file: Option<PathBuf>,
+    /// The `scope` asked for with each token, if any.
+    #[serde(default)]
+    pub scope: Option<String>,
+    /// How the client authenticates at the token endpoint: `basic` or `post`.
+    #[serde(default)]
+    pub token_auth: TokenAuthKind,
     /// userName template: `{email}`, `{id}`, `{name}`, `{email_local}`.
     #[serde(default = "default_user_name")]
     pub user_name: String,
@@ -108,12 +138,30 @@ pub enum AuthKind {
     Bearer,
     /// HTTP basic auth.
     Basic,
+    /// HS256 JWTs accessboard signs from a shared secret.
+    Jwt,
+    /// Tokens fetched with the OAuth2 client-credentials grant.
+    Oauth2,
     /// No credentials.
     None,
 }
 
+/// How the OAuth2 client authenticates at the token endpoint (RFC 6749 §2.3.1).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenAuthKind {
+    /// HTTP basic auth (`client_secret_basic`).
+    #[default]
+    Basic,
+    /// In the form body (`client_secret_post`).
+    Post,
+}
+
 fn default_auth() -> AuthKind {
     AuthKind::Bearer
+}
+fn default_jwt_ttl_secs() -> u64 {
+    300
 }
 fn default_user_name() -> String {
     "{email}".into()
@@ -140,32 +188,43 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
             );
         }
     }
-    if let Some(file) = scim.token_file.clone() {
-        if scim.token.is_some() {
+    // The value behind a `*_file` key replaces the inline one; setting both is a mistake.
+    for (inline, file_key, secret, file) in [
+        ("token", "token_file", &mut scim.token, &scim.token_file),
+        (
+            "password",
+            "password_file",
+            &mut scim.password,
+            &scim.password_file,
+        ),
+        (
+            "jwt_secret",
+            "jwt_secret_file",
+            &mut scim.jwt_secret,
+            &scim.jwt_secret_file,
+        ),
+        (
+            "client_secret",
+            "client_secret_file",
+            &mut scim.client_secret,
+            &scim.client_secret_file,
+        ),
+    ] {
+        let Some(file) = file else { continue };
+        if secret.is_some() {
             return err(
-                "token_file",
-                "set either token or token_file, not both".into(),
+                file_key,
+                format!("set either {inline} or {file_key}, not both"),
             );
         }
-        scim.token = Some(match read_secret_file(&file) {
-            Ok(secret) => secret,
-            Err(m) => return err("token_file", m),
+        *secret = Some(match read_secret_file(file) {
+            Ok(value) => value,
+            Err(m) => return err(file_key, m),
         });
     }
-    if let Some(file) = scim.password_file.clone() {
-        if scim.password.is_some() {
-            return err(
-                "password_file",
-                "set either password or password_file, not both".into(),
-            );
-        }
-        scim.password = Some(match read_secret_file(&file) {
-            Ok(secret) => secret,
-            Err(m) => return err("password_file", m),
-        });
-    }
+    let missing = |s: &Option<Secret>| s.as_ref().is_none_or(|v| v.expose().is_empty());
     match scim.auth {
-        AuthKind::Bearer if scim.token.as_ref().is_none_or(|t| t.expose().is_empty()) => {
+        AuthKind::Bearer if missing(&scim.token) => {
             return err(
                 "token",
                 "is required when auth = \"bearer\" (or set token_file)".into(),
@@ -180,6 +239,8 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
                 "is required when auth = \"basic\" (or set password_file)".into(),
             );
         }
+        AuthKind::Jwt => validate_jwt(scim).or_else(|(key, m)| err(key, m))?,
+        AuthKind::Oauth2 => validate_oauth2(scim).or_else(|(key, m)| err(key, m))?,
         _ => {}
     }
     let mut rest = scim.user_name.clone();
@@ -209,6 +270,68 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
             "content_type",
             format!("{:?} is not a media type", scim.content_type()),
         );
+    }
+    Ok(())
+}
+
+fn validate_jwt(scim: &ScimSettings) -> Result<(), (&'static str, String)> {
+    if scim
+        .jwt_secret
+        .as_ref()
+        .is_none_or(|v| v.expose().is_empty())
+    {
+        return Err((
+            "jwt_secret",
+            "is required when auth = \"jwt\" (or set jwt_secret_file)".into(),
+        ));
+    }
+    if scim.jwt_ttl_secs == 0 {
+        return Err(("jwt_ttl_secs", "must be at least 1".into()));
+    }
+    if let Some(key) = ["iat", "exp"]
+        .into_iter()
+        .find(|k| scim.jwt_claims.contains_key(*k))
+    {
+        return Err((
+            "jwt_claims",
+            format!("{key} is set by accessboard (from jwt_ttl_secs); leave it out"),
+        ));
+    }
+    Ok(())
+}
+
+fn validate_oauth2(scim: &ScimSettings) -> Result<(), (&'static str, String)> {
+    let Some(raw) = scim.token_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+        return Err(("token_url", "is required when auth = \"oauth2\"".into()));
+    };
+    match url::Url::parse(raw) {
+        Ok(u) if !u.username().is_empty() || u.password().is_some() => {
+            return Err((
+                "token_url",
+                "must not contain credentials; use client_id and client_secret".into(),
+            ));
+        }
+        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        // Not echoed when it might hold credentials.
+        _ if raw.contains('@') => return Err(("token_url", "is not an http(s) URL".into())),
+        _ => return Err(("token_url", format!("{raw:?} is not an http(s) URL"))),
+    }
+    if scim
+        .client_id
+        .as_deref()
+        .is_none_or(|c| c.trim().is_empty())
+    {
+        return Err(("client_id", "is required when auth = \"oauth2\"".into()));
+    }
+    if scim
+        .client_secret
+        .as_ref()
+        .is_none_or(|v| v.expose().is_empty())
+    {
+        return Err((
+            "client_secret",
+            "is required when auth = \"oauth2\" (or set client_secret_file)".into(),
+        ));
     }
     Ok(())
 }

@@ -8,5 +8,6 @@ mod kratos;
 mod provisioning;
 mod provisioning_faults;
 mod reconcile;
+mod scim_auth;
 mod scim_client;
 mod user_service;

@@ -20,4 +20,5 @@ pub mod net;
 pub mod scim_server;
 pub mod serve;
 pub mod settings;
+pub mod standins;
 pub mod webdriver;

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,8 +13,6 @@ use serde_json::{Value, json};
 
 use super::net::free_port;
 
-/// What the venv holds: scim2-server 0.8.3 and what the stand-ins need, pinned.
-const REQUIREMENTS: &str = include_str!("../standins/requirements.txt");
 const STANDIN: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/standins/dialect_server.py"
@@ -33,6 +30,8 @@ pub struct ScimServer {
     dir: tempfile::TempDir,
     // Zulip answers 501 to /ServiceProviderConfig: stand-ins have their own probe.
     ready_path: &'static str,
+    // Log lines from before the test's first request (banner, ready probes).
+    skip: usize,
 }
 
 /// Options for [`ScimServer`].
@@ -86,7 +85,8 @@ impl ScimServerBuilder {
 
     /// Starts the server and waits until it answers.
     pub fn start(self) -> ScimServer {
-        let venv = ensure_venv();
+        // scim2-server 0.8.3 and what the stand-ins need, pinned.
+        let venv = super::standins::ensure_venv("scim2-venv", "requirements.txt");
         let mut last_log = String::new();
         // Another process may grab the port between our probe and the server's bind; try again then.
         for _ in 0..3 {
@@ -129,8 +129,12 @@ impl ScimServerBuilder {
                 } else {
                     "/ServiceProviderConfig"
                 },
+                skip: 0,
             };
             if server.wait_ready(Duration::from_secs(20)) {
+                // The ready probe's own access line is not a request of the test.
+                std::thread::sleep(Duration::from_millis(100));
+                server.skip = server.log().lines().count();
                 return server;
             }
             last_log = std::fs::read_to_string(&log_path).unwrap_or_default();
@@ -308,6 +312,30 @@ impl ScimServer {
         parse_response(&raw)
     }
 
+    /// Everything the server wrote (its access log among it).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The access-log lines of the requests made since it was ready, once the log stopped
+    /// growing (a server writes its line after answering).
+    pub fn log_lines(&self) -> Vec<String> {
+        let mut last = self.log();
+        for _ in 0..20 {
+            std::thread::sleep(Duration::from_millis(150));
+            let now = self.log();
+            if now == last {
+                break;
+            }
+            last = now;
+        }
+        last.lines()
+            .skip(self.skip)
+            .filter(|l| l.contains("\" ") && l.contains(" HTTP/1."))
+            .map(str::to_owned)
+            .collect()
+    }
+
     fn wait_ready(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
@@ -350,69 +378,4 @@ fn parse_response(raw: &[u8]) -> (u16, Value) {
         .unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     (status, serde_json::from_str(body).unwrap_or(Value::Null))
-}
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
-    }
-}
-
-/// Installs `tests/standins/requirements.txt` (scim2-server and what the stand-ins need)
-/// into `target/scim2-venv` once; concurrent test processes wait on a file lock.
-fn ensure_venv() -> PathBuf {
-    let target = target_dir();
-    let venv = target.join("scim2-venv");
-    // A new requirements file makes a new marker, so the venv is brought up to date.
-    let version = REQUIREMENTS
-        .bytes()
-        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-        });
-    let marker = venv.join(format!(".installed-{version:016x}"));
-    if marker.exists() {
-        return venv;
-    }
-    std::fs::create_dir_all(&target).expect("create the target dir");
-    let lock = File::create(target.join("scim2-venv.lock")).expect("create target/scim2-venv.lock");
-    lock.lock().expect("lock target/scim2-venv.lock");
-    if marker.exists() {
-        return venv;
-    }
-    if Command::new("python3").arg("--version").output().is_err() {
-        panic!(
-            "the SCIM tests need python3 (with venv and pip) to install scim2-server; install python3 and python3-venv"
-        );
-    }
-    if venv.exists() {
-        // A half-made venv (an interrupted install) or an older set of requirements: start over.
-        std::fs::remove_dir_all(&venv).expect("remove a broken target/scim2-venv");
-    }
-    run(
-        Command::new("python3").arg("-m").arg("venv").arg(&venv),
-        "python3 -m venv (is python3-venv installed?)",
-    );
-    let requirements = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/standins/requirements.txt"
-    );
-    run(
-        Command::new(venv.join("bin").join("pip")).args(["install", "--quiet", "-r", requirements]),
-        "pip install -r tests/standins/requirements.txt",
-    );
-    std::fs::write(&marker, REQUIREMENTS).expect("write the install marker");
-    venv
-}
-
-fn run(cmd: &mut Command, what: &str) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what} could not run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
