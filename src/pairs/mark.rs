@@ -126,7 +126,7 @@ pub fn initial_status(marked: bool) -> crate::domain::ProvisionStatus {
 pub fn unmanage(tx: &Transaction<'_>, app: &str, now: i64) -> Result<(), DbError> {
     tx.execute(
         "UPDATE app_access SET status = 'not_provisioned', desired_gen = desired_gen + 1,
-            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1
+            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1, synced_role = NULL
          WHERE app_slug = ?2 AND status != 'not_provisioned'",
         params![now, app],
     )?;

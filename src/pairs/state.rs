@@ -169,7 +169,7 @@ fn finish_in(
         // keep only what we learnt about the account.
         if let Some(id) = learnt {
             tx.prepare_cached(
-                "UPDATE app_access SET scim_id = ?3 WHERE user_id = ?1 AND app_slug = ?2",
+                "UPDATE app_access SET scim_id = ?3, synced_role = NULL WHERE user_id = ?1 AND app_slug = ?2",
             )?
             .execute(params![uid, claim.app, id])?;
         }
@@ -182,7 +182,7 @@ fn finish_in(
         tx.prepare_cached(
             "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1,
                 attempts = 0, next_attempt_at = NULL, last_attempt_at = ?3, status_since = ?3,
-                scim_id = COALESCE(?4, scim_id)
+                scim_id = COALESCE(?4, scim_id), synced_role = NULL
              WHERE user_id = ?1 AND app_slug = ?2",
         )?
         .execute(
@@ -215,7 +215,7 @@ fn finish_in(
                 tx.prepare_cached(
                     "UPDATE app_access SET status = 'error', claimed_by = NULL, due_seq = due_seq + 1,
                         attempts = ?3, next_attempt_at = ?4, last_attempt_at = ?5, last_message = ?6, status_since = ?5,
-                        scim_id = COALESCE(?7, scim_id)
+                        scim_id = COALESCE(?7, scim_id), synced_role = NULL
                      WHERE user_id = ?1 AND app_slug = ?2",
                 )?
                 .execute(
@@ -226,7 +226,8 @@ fn finish_in(
             Settle::Fail { message, scim_id } => {
                 tx.prepare_cached(
                     "UPDATE app_access SET status = 'failed', claimed_by = NULL, attempts = ?3, next_attempt_at = NULL,
-                        last_attempt_at = ?4, last_message = ?5, status_since = ?4, scim_id = COALESCE(?6, scim_id)
+                        last_attempt_at = ?4, last_message = ?5, status_since = ?4, scim_id = COALESCE(?6, scim_id),
+                        synced_role = NULL
                      WHERE user_id = ?1 AND app_slug = ?2",
                 )?
                 .execute(

@@ -19,7 +19,7 @@ pub fn heartbeat(conn: &Connection, instance: &str, now: i64) -> Result<(), DbEr
 /// Gives back this process' claims and forgets it (clean shutdown).
 pub fn release(conn: &Connection, instance: &str, now: i64) -> Result<usize, DbError> {
     let n = conn.execute(
-        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?2
+        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, synced_role = NULL, status_since = ?2
          WHERE status = 'syncing' AND claimed_by = ?1",
         params![instance, now],
     )?;
@@ -34,7 +34,7 @@ pub fn reclaim_orphans(conn: &Connection, now: i64, dead_after: i64) -> Result<u
         [now - dead_after],
     )?;
     let n = conn.execute(
-        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, status_since = ?1
+        "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, synced_role = NULL, status_since = ?1
          WHERE status = 'syncing' AND (claimed_by IS NULL OR claimed_by NOT IN (SELECT id FROM instances))",
         [now],
     )?;
