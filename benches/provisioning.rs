@@ -3,7 +3,7 @@
 //!
 //! Prints `bench <name> <value> <unit> target <x>` lines and rewrites the `provisioning`
 //! section of docs/benchmarks.md. Arguments that do not start with `--` pick parts by name
-//! (`throughput`, `in_process`, `e2e`); a partial run leaves the docs alone.
+//! (`throughput`, `listing`, `in_process`, `e2e`); a partial run leaves the docs alone.
 
 mod common;
 
@@ -43,6 +43,9 @@ fn main() {
     let mut report = Report::default();
     if wanted("throughput") {
         reconcile_throughput(&mut report);
+    }
+    if wanted("listing") {
+        common::listing::unpaged_listing(&mut report);
     }
     if wanted("in_process") {
         in_process(&runtime, &mut report);

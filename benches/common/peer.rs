@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 pub const ENV_PORT: &str = "PEER_PORT";
 /// Worker threads of the peer (default 1).
 pub const ENV_WORKERS: &str = "PEER_WORKERS";
+/// Accounts `GET /Users` answers, all at once whatever `count` asks, as Nextcloud does (default 0).
+pub const ENV_LISTING: &str = "PEER_LISTING";
 /// The bearer token the peer is configured with (it does not check it).
 pub const TOKEN: &str = "bench-token";
 
@@ -59,9 +61,15 @@ pub struct Peer {
 impl Peer {
     /// Re-executes this bench binary as the peer and waits for its port.
     pub fn spawn() -> Peer {
+        Self::spawn_listing(0)
+    }
+
+    /// A peer whose `GET /Users` answers `accounts` accounts in one listing.
+    pub fn spawn_listing(accounts: usize) -> Peer {
         let exe = std::env::current_exe().expect("the bench binary's path");
         let mut child = Command::new(exe)
             .env(ENV_PORT, "0")
+            .env(ENV_LISTING, accounts.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -146,7 +154,14 @@ async fn handle(req: HttpRequest, body: web::Bytes) -> HttpResponse {
                 "authenticationSchemes": []
             }),
         ),
-        (Method::GET, ["Users"]) | (Method::GET, ["Groups"]) => empty_list(),
+        (Method::GET, ["Users"]) if req.query_string().contains("filter=") => empty_list(),
+        (Method::GET, ["Users"]) => match listing() {
+            Some(body) => HttpResponse::Ok()
+                .content_type(SCIM_JSON)
+                .body(body.clone()),
+            None => empty_list(),
+        },
+        (Method::GET, ["Groups"]) => empty_list(),
         (Method::POST, ["Users"]) => {
             let id = uuid::Uuid::new_v4().to_string();
             scim(StatusCode::CREATED, &with_id(&body, &id, USER))
@@ -171,4 +186,33 @@ async fn handle(req: HttpRequest, body: web::Bytes) -> HttpResponse {
         // The peer remembers nothing, so an account looked up by id is gone.
         _ => not_found(),
     }
+}
+
+/// The whole `GET /Users` answer of a peer with `PEER_LISTING` accounts, made once:
+/// accounts shaped like Nextcloud's (about 700 bytes each, `null` where it has nothing).
+fn listing() -> Option<&'static web::Bytes> {
+    static BODY: std::sync::OnceLock<Option<web::Bytes>> = std::sync::OnceLock::new();
+    BODY.get_or_init(|| {
+        let n: usize = std::env::var(ENV_LISTING).ok()?.parse().ok()?;
+        let accounts: Vec<Value> = (0..n)
+            .map(|i| {
+                json!({"schemas": [USER], "id": format!("user{i}"), "externalId": "",
+                    "userName": format!("user{i}"), "displayName": format!("Listed Person {i}"),
+                    "name": {"formatted": format!("Listed Person {i}"), "familyName": null, "givenName": null,
+                        "middleName": null, "honorificPrefix": null, "honorificSuffix": null},
+                    "emails": [{"value": format!("user{i}@listed.example.org"), "primary": true, "type": null,
+                        "display": null, "$ref": null}],
+                    "active": true, "nickName": null, "profileUrl": null, "title": null, "userType": null,
+                    "preferredLanguage": null, "locale": null, "timezone": null, "password": null,
+                    "phoneNumbers": null, "ims": null, "photos": null, "addresses": null, "groups": null,
+                    "entitlements": null, "roles": null, "x509Certificates": null,
+                    "meta": {"resourceType": "User", "created": null, "lastModified": null,
+                        "location": format!("https://cloud.example.org/index.php/apps/scimserviceprovider/Users/user{i}")}})
+            })
+            .collect();
+        let body = json!({"schemas": [LIST], "totalResults": n, "startIndex": 1,
+            "itemsPerPage": n, "Resources": accounts});
+        Some(web::Bytes::from(body.to_string()))
+    })
+    .as_ref()
 }
