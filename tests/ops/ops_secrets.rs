@@ -17,6 +17,7 @@ use crate::support::net::free_port;
 use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
 use crate::support::settings::{scim_app, scim_app_auth};
+use crate::support::standins::Canaille;
 
 /// GET `path`, which must answer 200; the page.
 async fn page(b: &Browser, path: &str) -> String {
@@ -31,15 +32,52 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
     const FROM_FILE: &str = "s3cr3t-TOKEN-file-9a2c55";
     const WRONG: &str = "s3cr3t-TOKEN-wrong-71e0b3";
     const DOWN: &str = "s3cr3t-TOKEN-down-c83d20";
-    const SECRETS: [&str; 4] = [INLINE, FROM_FILE, WRONG, DOWN];
+    // Tokens minted (JWT) or fetched (OAuth2): their secrets, and the tokens themselves
+    // (`eyJhbGci` begins every JWT accessboard signs: `{"alg":…`).
+    const JWT_SECRET: &str = "s3cr3t-JWT-signing-5b7e19";
+    const CLIENT_SECRET: &str = "s3cr3t-OAUTH2-client-e64a02";
+    const SECRETS: [&str; 7] = [
+        INLINE,
+        FROM_FILE,
+        WRONG,
+        DOWN,
+        JWT_SECRET,
+        CLIENT_SECRET,
+        "eyJhbGci",
+    ];
     let inline_server = ScimServer::builder().bearer_token(INLINE).start();
     let file_server = ScimServer::builder().bearer_token(FROM_FILE).start();
+    let nextcloud = ScimServer::builder()
+        .dialect("nextcloud")
+        .arg("--jwt-secret")
+        .arg(JWT_SECRET)
+        .bearer_token("unused-static-token")
+        .start();
+    let canaille = Canaille::start(
+        "accessboard",
+        CLIENT_SECRET,
+        "scim-rs:rs-s3cr3t",
+        300,
+        "client_secret_basic",
+    );
+    let behind_canaille = ScimServer::builder()
+        .dialect("generic")
+        .arg("--oauth2-introspect")
+        .arg(&format!("{}oauth/introspect", canaille.url()))
+        .arg("--oauth2-client")
+        .arg("scim-rs:rs-s3cr3t")
+        .bearer_token("unused-static-token")
+        .start();
 
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("docs_token");
     std::fs::write(&token_file, format!("{FROM_FILE}\n")).unwrap();
     let wrong_file = dir.path().join("wrong_token");
     std::fs::write(&wrong_file, WRONG).unwrap();
+    let jwt_file = dir.path().join("jwt_secret");
+    std::fs::write(&jwt_file, JWT_SECRET).unwrap();
+    let client_file = dir.path().join("client_secret");
+    std::fs::write(&client_file, CLIENT_SECRET).unwrap();
     let closed = free_port();
     let apps = [
         scim_app(
@@ -61,6 +99,19 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
         ),
         // nothing listens
         scim_app("down", &format!("http://127.0.0.1:{closed}/scim"), DOWN, ""),
+        format!(
+            "[[apps]]\nslug = \"nc\"\nname = \"Nextcloud\"\n[apps.scim]\npreset = \"nextcloud\"\n\
+             base_url = \"{}/bearer\"\nauth = \"jwt\"\njwt_secret_file = \"{}\"\njwt_claims = {{ user = \"admin\" }}\n",
+            nextcloud.base_url(),
+            jwt_file.display()
+        ),
+        format!(
+            "[[apps]]\nslug = \"oidc\"\nname = \"OAuth2 app\"\n[apps.scim]\nbase_url = \"{}\"\n\
+             auth = \"oauth2\"\ntoken_url = \"{}\"\nclient_id = \"accessboard\"\nclient_secret_file = \"{}\"\n",
+            behind_canaille.base_url(),
+            canaille.token_url(),
+            client_file.display()
+        ),
     ]
     .concat();
     let env = TestEnv::with_provisioning(&apps, "max_attempts = 2");
@@ -75,7 +126,7 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
     let run = |args: &[&str], stdin: Option<&str>| -> Output {
         record(args.join(" "), env.cli_with_stdin(args, stdin))
     };
-    for app in ["chat", "docs", "wrong", "down"] {
+    for app in ["chat", "docs", "wrong", "down", "nc", "oidc"] {
         ok(&run(&["app", "install", app], None), "app install");
     }
     let admin = "admin@example.org";
@@ -90,7 +141,11 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
     );
     record(
         "user create bo@example.org".into(),
-        env.create_person("bo@example.org", "Bo", &["chat=user", "docs=admin"]),
+        env.create_person(
+            "bo@example.org",
+            "Bo",
+            &["chat=user", "docs=admin", "nc=admin", "oidc=user"],
+        ),
     );
     ok(
         &run(
@@ -112,6 +167,8 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
                 && pair_counts(&db, "docs").get("provisioned") == Some(&2)
                 && pair_counts(&db, "wrong").get("failed") == Some(&1)
                 && pair_counts(&db, "down").get("failed") == Some(&1)
+                && pair_counts(&db, "nc").get("provisioned") == Some(&1)
+                && pair_counts(&db, "oidc").get("provisioned") == Some(&1)
         },
         || {
             format!(
@@ -124,9 +181,12 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
             )
         },
     );
-    // Both tokens reached their apps: the inline one and the one read from a file.
+    // Both tokens reached their apps: the inline one and the one read from a file;
+    // and the signed JWT and the fetched OAuth2 token reached theirs.
     assert_eq!(inline_server.users().len(), 2);
     assert_eq!(file_server.users().len(), 2);
+    assert_eq!(behind_canaille.users().len(), 1);
+    assert!(canaille.token_requests() >= 1);
 
     for args in [
         &["provision", "status"][..],
