@@ -345,11 +345,18 @@ async fn bare_client(
                 let Some((id, email, name)) = users.get(i) else {
                     return;
                 };
-                let filters = [
+                let keys = [
                     format!("externalId eq {}", Value::String(id.clone())),
                     format!("userName eq {}", Value::String(email.clone())),
                     format!("emails.value eq {}", Value::String(email.clone())),
                 ];
+                // The same requests as serve: one key per request, or all keys in one
+                // (`or`) when serve looks a person up once.
+                let filters: Vec<String> = if finds == 1 {
+                    vec![keys.join(" or ")]
+                } else {
+                    keys.to_vec()
+                };
                 for f in filters.iter().take(finds) {
                     let resp = client
                         .get(format!("{base}/Users?filter={}&count={count}", encode(f)))
