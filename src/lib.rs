@@ -11,7 +11,6 @@ pub mod provisioning;
 pub mod scim;
 pub mod secret;
 pub mod settings;
-pub mod startup;
 pub mod telemetry;
 pub mod users;
 pub mod web;

@@ -149,10 +149,10 @@ pub fn main(cli: Cli) -> ExitCode {
 
 async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode, CliError> {
     match command {
-        Command::Healthcheck { url } => Ok(crate::startup::healthcheck(&settings, url).await),
+        Command::Healthcheck { url } => Ok(crate::app::healthcheck(&settings, url).await),
         Command::Serve => {
             let ctx = App::open(settings).await?;
-            crate::startup::serve(ctx)
+            crate::app::serve(ctx)
                 .await
                 .map_err(|e| CliError::failure(e.to_string()))?;
             Ok(ExitCode::SUCCESS)

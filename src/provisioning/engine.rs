@@ -8,32 +8,13 @@ use tracing::Instrument;
 
 use super::backoff;
 use super::reconcile::{self, Desired, Reconciled};
+pub use super::targets::{DIALECT_META, EngineError, Target, client_config, load_dialects};
 use crate::db::{Db, DbError, time};
 use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus};
 use crate::identity::IdentityStore;
 use crate::pairs::{self, Claim, JobQueue, LogEntry, Pairs, ReconcileJob, Settle};
-use crate::scim::{Learned, ScimAuth, ScimClient, ScimConfig, ScimError, TokenAuth};
-use crate::secret::Secret;
-use crate::settings::{AuthKind, ScimSettings, Settings, TokenAuthKind};
-
-/// An app that can be provisioned: its client and settings.
-pub struct Target {
-    /// The SCIM client (one connection pool per app).
-    pub client: ScimClient,
-    /// The app's `[apps.scim]` settings.
-    pub scim: ScimSettings,
-}
-
-/// Why the engine could not start.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error("app {app}: {source}")]
-    Client { app: String, source: ScimError },
-    #[error("app {app}: scim.base_url {url:?} is not a valid URL")]
-    Url { app: String, url: String },
-    #[error("app {app}: scim.token_url is not a valid URL")]
-    TokenUrl { app: String },
-}
+use crate::scim::{Learned, ScimClient, ScimError};
+use crate::settings::{ScimSettings, Settings};
 
 /// The provisioning engine shared by workers, sweeper and drift checks.
 pub struct Engine {
@@ -50,74 +31,7 @@ pub struct Engine {
     /// Where the current name and email are read at reconcile time.
     pub identities: Arc<dyn IdentityStore>,
     // What each app's dialect record was when last stored, so it is written only when it changes.
-    stored_dialects: std::sync::Mutex<HashMap<String, Learned>>,
-}
-
-/// The `meta` key prefix under which each app's dialect record is stored.
-pub const DIALECT_META: &str = "dialect:";
-
-/// Reads every app's stored dialect record (blocking); a record that does not parse is an error.
-pub fn load_dialects(conn: &rusqlite::Connection) -> Result<HashMap<String, Learned>, DbError> {
-    crate::db::meta::with_prefix(conn, DIALECT_META)?
-        .into_iter()
-        .map(|(app, json)| {
-            serde_json::from_str(&json)
-                .map(|l| (app.clone(), l))
-                .map_err(|e| DbError::Corrupt(format!("meta.{DIALECT_META}{app}: {e}")))
-        })
-        .collect()
-}
-
-/// Builds the SCIM client configuration of one app from its settings.
-pub fn client_config(
-    scim: &ScimSettings,
-    timeout: Duration,
-    app: &str,
-) -> Result<ScimConfig, EngineError> {
-    let base_url = url::Url::parse(&scim.base_url).map_err(|_| EngineError::Url {
-        app: app.to_owned(),
-        url: scim.base_url.clone(),
-    })?;
-    // Settings validation made sure the secrets a kind needs are there; empty ones fail at the app.
-    let secret = |s: &Option<Secret>| s.clone().unwrap_or_else(|| Secret::new(String::new()));
-    let auth = match scim.auth {
-        AuthKind::Bearer => ScimAuth::Bearer(secret(&scim.token)),
-        AuthKind::Basic => ScimAuth::Basic {
-            username: scim.username.clone().unwrap_or_default(),
-            password: secret(&scim.password),
-        },
-        AuthKind::Jwt => ScimAuth::Jwt {
-            secret: secret(&scim.jwt_secret),
-            claims: scim.jwt_claims.clone(),
-            ttl: Duration::from_secs(scim.jwt_ttl_secs),
-        },
-        AuthKind::Oauth2 => ScimAuth::OAuth2 {
-            token_url: scim
-                .token_url
-                .as_deref()
-                .and_then(|u| url::Url::parse(u).ok())
-                .ok_or_else(|| EngineError::TokenUrl {
-                    app: app.to_owned(),
-                })?,
-            client_id: scim.client_id.clone().unwrap_or_default(),
-            client_secret: secret(&scim.client_secret),
-            scope: scim.scope.clone(),
-            token_auth: match scim.token_auth {
-                TokenAuthKind::Basic => TokenAuth::Basic,
-                TokenAuthKind::Post => TokenAuth::Post,
-            },
-        },
-        AuthKind::None => ScimAuth::None,
-    };
-    Ok(ScimConfig {
-        base_url,
-        auth,
-        content_type: scim.content_type().to_owned(),
-        timeout,
-        filter: scim.filter,
-        patch: scim.patch,
-        learned: crate::scim::Learned::default(),
-    })
+    pub(super) stored_dialects: std::sync::Mutex<HashMap<String, Learned>>,
 }
 
 impl Engine {
@@ -262,34 +176,6 @@ impl Engine {
             None => claim.user_deleted = true,
         }
         Ok(())
-    }
-
-    /// Stores what was learned about the app's dialect, when it changed.
-    pub async fn store_dialect(&self, app: &str, target: &Target) {
-        let learned = target.client.learned();
-        {
-            let mut stored = self
-                .stored_dialects
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if stored.get(app).copied().unwrap_or_default() == learned {
-                return;
-            }
-            stored.insert(app.to_owned(), learned);
-        }
-        tracing::info!(app, ?learned, "learned about the app's SCIM dialect");
-        let key = format!("{DIALECT_META}{app}");
-        let stored = match serde_json::to_string(&learned) {
-            Ok(json) => {
-                self.db
-                    .run(move |c| crate::db::meta::set(c, &key, &json))
-                    .await
-            }
-            Err(e) => Err(DbError::Corrupt(e.to_string())),
-        };
-        if let Err(e) = stored {
-            tracing::warn!(app, error = %e, "could not store what was learned about the app");
-        }
     }
 
     /// A transient failure: try again after a backoff, or give up after `max_attempts`.

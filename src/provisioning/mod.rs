@@ -10,6 +10,7 @@ mod identity_sync;
 pub mod probe;
 pub mod reconcile;
 mod roles;
+mod targets;
 pub mod worker;
 
 use std::sync::Arc;

@@ -11,7 +11,12 @@ use super::dialect::Learned;
 use super::discovery::Capabilities;
 use super::error::{ErrorKind, ScimError, parse_retry_after};
 use super::session::ScimSession;
+
+mod body;
+mod memory;
+
 use super::token::{Credential, Renewal, TokenSource};
+use body::read_capped;
 
 /// The most bytes read from one answer; more is refused as "response too large".
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -178,66 +183,6 @@ impl ScimClient {
     #[doc(hidden)]
     pub fn token_requests(&self) -> u64 {
         self.inner.tokens.issued()
-    }
-
-    /// Capabilities still fresh in the cache, if any.
-    pub(crate) fn cached_capabilities(&self) -> Option<Capabilities> {
-        let guard = self
-            .inner
-            .capabilities
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        guard.and_then(|(at, caps)| (at.elapsed() < CAPABILITIES_TTL).then_some(caps))
-    }
-
-    pub(crate) fn store_capabilities(&self, caps: Capabilities) {
-        let mut guard = self
-            .inner
-            .capabilities
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *guard = Some((Instant::now(), caps));
-    }
-
-    /// The settings' overrides of announced filter and PATCH support.
-    pub(crate) fn overrides(&self) -> (Option<bool>, Option<bool>) {
-        (self.inner.filter, self.inner.patch)
-    }
-
-    /// What has been learned about the app so far.
-    pub fn learned(&self) -> Learned {
-        *self.inner.learned.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn group_resource(&self) -> Option<Option<bool>> {
-        *self
-            .inner
-            .group_resource
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-    }
-
-    pub(crate) fn store_group_resource(&self, found: Option<bool>) {
-        *self
-            .inner
-            .group_resource
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(found);
-    }
-
-    /// Records something learned about the app.
-    pub(crate) fn learn(&self, change: impl FnOnce(&mut Learned)) {
-        change(&mut self.inner.learned.lock().unwrap_or_else(|p| p.into_inner()));
-    }
-
-    /// Forgets the announced capabilities, so the next call asks again.
-    pub fn forget_capabilities(&self) {
-        let mut guard = self
-            .inner
-            .capabilities
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        *guard = None;
     }
 
     /// Sends one request and reads its answer, recording each exchange in `journal`.
@@ -442,47 +387,8 @@ impl ScimClient {
     }
 }
 
-async fn read_capped(
-    resp: &mut reqwest::Response,
-    method: &'static str,
-    path: &str,
-    timeout: Duration,
-) -> Result<Vec<u8>, ScimError> {
-    let status = resp.status().as_u16();
-    let too_large = || {
-        ScimError::other(
-            ErrorKind::Permanent,
-            method,
-            path,
-            Some(status),
-            format!(
-                "response too large (more than {} KiB)",
-                MAX_RESPONSE_BYTES / 1024
-            ),
-        )
-    };
-    if resp
-        .content_length()
-        .is_some_and(|n| n > MAX_RESPONSE_BYTES as u64)
-    {
-        return Err(too_large());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = resp
-        .chunk()
-        .await
-        .map_err(|e| ScimError::from_transport(method, path, &e, timeout))?
-    {
-        if body.len() + chunk.len() > MAX_RESPONSE_BYTES {
-            return Err(too_large());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
 // RFC 3986 unreserved characters stay; everything else is %XX, so spaces never become '+'.
-pub(super) fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {

@@ -26,7 +26,7 @@ pub async fn open(settings: Arc<Settings>) -> Context {
 
 /// The dashboard's HTTP server (no workers) on `listener`, not yet running.
 pub fn http_server(ctx: &Context, listener: TcpListener) -> actix_web::dev::Server {
-    accessboard::startup::http_server(ctx, listener).expect("the dashboard's HTTP server")
+    accessboard::app::http_server(ctx, listener).expect("the dashboard's HTTP server")
 }
 
 /// A job's outcome: settled at `status`, with the account id and a message.

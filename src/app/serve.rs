@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use actix_web::{HttpServer, dev::Server};
 
-use crate::app::App;
+use super::App;
 use crate::provisioning;
 use crate::settings::Settings;
 use crate::web::WebApp;

@@ -1,6 +1,10 @@
 //! Builds the running application once: settings, database, queue, identity store,
-//! the service and the one provisioning engine. `serve`, the command line and the
-//! tests all start from an [`App`].
+//! the service and the one provisioning engine; `serve` runs it. The command line and
+//! the tests start from an [`App`]; this module is the only one above `web`.
+
+mod serve;
+
+pub use serve::{ServeError, healthcheck, http_server, serve};
 
 use std::sync::Arc;
 
