@@ -207,6 +207,7 @@ impl ScimSession {
     /// Sets `active: false`: PATCH where supported, else GET and PUT; a missing account is already inactive.
     pub async fn deactivate_user(&self, id: &str) -> Result<(), ScimError> {
         let op = "deactivate_user";
+        let mut tried = Vec::new();
         if self.capabilities().await?.patch {
             // Only the attribute that changes: PATCH must not carry read-only ones like `id`.
             let patch = PatchOp::new(vec![PatchOperation {
@@ -218,14 +219,33 @@ impl ScimSession {
             req.body = Some(Self::to_body("PATCH", &format!("/Users/{id}"), &patch)?);
             req.expect = &[404, 405, 501];
             let answer = self.send(req).await?;
-            if answer.is_success() || answer.status == 404 {
+            if answer.status == 404 {
                 return Ok(());
             }
-            tracing::info!(
-                status = answer.status,
-                "PATCH announced but refused; deactivating with PUT"
-            );
+            if answer.is_success() {
+                tried.push("PATCH");
+                // The answer says, or (a 204, or no `active` in it) one read does.
+                let said = serde_json::from_slice::<ScimUser>(&answer.body)
+                    .ok()
+                    .and_then(|u| u.active);
+                let inactive = match said {
+                    Some(active) => !active,
+                    None => self
+                        .get_user_as(op, id)
+                        .await?
+                        .is_none_or(|u| u.active == Some(false)),
+                };
+                if inactive {
+                    return Ok(());
+                }
+            } else {
+                tracing::info!(
+                    status = answer.status,
+                    "PATCH announced but refused; deactivating with PUT"
+                );
+            }
         }
+        tried.push("PUT");
         for attempt in 0..2 {
             let Some(mut user) = self.get_user_as(op, id).await? else {
                 return Ok(());
@@ -236,10 +256,31 @@ impl ScimSession {
             user.active = Some(false);
             match self.replace_user_as(op, &user).await {
                 Err(e) if e.status() == Some(412) && attempt == 0 => continue,
-                other => return other.map(|_| ()),
+                Err(e) => return Err(e),
+                Ok(saved) if saved.active == Some(false) => return Ok(()),
+                // The answer did not show it inactive: one read decides.
+                Ok(_) => {
+                    if self
+                        .get_user_as(op, id)
+                        .await?
+                        .is_none_or(|u| u.active == Some(false))
+                    {
+                        return Ok(());
+                    }
+                    break;
+                }
             }
         }
-        Ok(())
+        Err(ScimError::other(
+            ErrorKind::Permanent,
+            "PUT",
+            &format!("/Users/{id}"),
+            None,
+            format!(
+                "the app kept account {id} active after {}",
+                tried.join(" and ")
+            ),
+        ))
     }
 
     /// DELETEs the account; 404 means it is already gone, which is fine.

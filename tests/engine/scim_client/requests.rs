@@ -284,3 +284,34 @@ async fn without_patch_group_changes_put_the_group_keeping_other_members() {
     assert_eq!(puts[0]["members"][1]["$ref"], "http://x/Users/b");
     assert!(requests.iter().all(|r| r.method.as_str() != "PATCH"));
 }
+
+#[tokio::test]
+async fn an_app_that_keeps_an_account_active_is_never_reported_disabled() {
+    let mock = MockServer::start().await;
+    mount_spc(&mock, json!({"patch": {"supported": true}})).await;
+    // 200 to PATCH and PUT alike, and the account stays active whatever was sent.
+    let active = user_json("u1", "kay@example.org");
+    Mock::given(method("GET"))
+        .and(path("/Users/u1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(active.clone()))
+        .mount(&mock)
+        .await;
+    for verb in ["PATCH", "PUT"] {
+        Mock::given(method(verb))
+            .and(path("/Users/u1"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(active.clone()))
+            .mount(&mock)
+            .await;
+    }
+    let e = client(&mock.uri())
+        .session()
+        .deactivate_user("u1")
+        .await
+        .unwrap_err();
+    assert!(!e.is_transient());
+    assert!(
+        e.to_string()
+            .contains("the app kept account u1 active after PATCH and PUT"),
+        "{e}"
+    );
+}
