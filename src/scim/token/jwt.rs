@@ -10,7 +10,8 @@ use serde_json::{Map, Value};
 use sha2::Sha256;
 use tokio::sync::Mutex;
 
-use super::{Cache, Made, sensitive};
+use super::{Cache, Made, TokenError, sensitive};
+use crate::scim::error::ErrorKind;
 use crate::secret::Secret;
 
 /// Signs HS256 JWTs with the shared secret.
@@ -23,32 +24,40 @@ pub(crate) struct JwtSigner {
 }
 
 impl JwtSigner {
-    pub(super) fn sign_now(&self) -> Made {
+    pub(super) fn sign_now(&self) -> Result<Made, TokenError> {
         let now = SystemTime::now()
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();
-        let jwt = mint_hs256(self.secret.expose().as_bytes(), &self.claims, now, self.ttl);
+        // Neither can fail (HMAC takes any key, base64url is a valid header value);
+        // still an error, not a panic, on a job's path.
+        let cannot = || TokenError::new(ErrorKind::Permanent, "cannot sign a JWT".into());
+        let jwt = mint_hs256(self.secret.expose().as_bytes(), &self.claims, now, self.ttl)
+            .ok_or_else(cannot)?;
+        let header = sensitive(&format!("Bearer {jwt}")).ok_or_else(cannot)?;
         self.minted.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(ttl_secs = self.ttl.as_secs(), "signed a JWT");
-        let header =
-            sensitive(&format!("Bearer {jwt}")).expect("base64url is a valid header value");
-        (header, Secret::new(jwt), Some(self.ttl))
+        Ok((header, Secret::new(jwt), Some(self.ttl)))
     }
 }
 
 /// An HS256 JWT: `claims` plus `iat = now` and `exp = now + ttl` (seconds since the epoch).
-pub fn mint_hs256(secret: &[u8], claims: &Map<String, Value>, now: u64, ttl: Duration) -> String {
+pub fn mint_hs256(
+    secret: &[u8],
+    claims: &Map<String, Value>,
+    now: u64,
+    ttl: Duration,
+) -> Option<String> {
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let mut payload = claims.clone();
     payload.insert("iat".into(), Value::from(now));
     payload.insert("exp".into(), Value::from(now + ttl.as_secs()));
     let payload = URL_SAFE_NO_PAD.encode(Value::Object(payload).to_string());
     let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
     mac.update(signing_input.as_bytes());
     let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
-    format!("{signing_input}.{signature}")
+    Some(format!("{signing_input}.{signature}"))
 }
 
 #[cfg(test)]
@@ -87,7 +96,8 @@ mod tests {
             &claims(serde_json::json!({"user": "admin", "aud": ["nextcloud"]})),
             1_700_000_000,
             Duration::from_secs(300),
-        );
+        )
+        .unwrap();
         assert!(!jwt.contains('='), "base64url without padding: {jwt}");
         let (header, payload) = verify(&jwt, b"shared-s3cr3t").unwrap();
         assert_eq!(header, serde_json::json!({"alg": "HS256", "typ": "JWT"}));
@@ -108,7 +118,8 @@ mod tests {
             &claims(serde_json::json!({"user": "admin"})),
             1_700_000_000,
             Duration::from_secs(60),
-        );
+        )
+        .unwrap();
         assert_eq!(verify(&jwt, b"another-secret"), Err("bad signature"));
         let mut parts: Vec<&str> = jwt.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(r#"{"user":"root","iat":1700000000,"exp":9999999999}"#);
@@ -121,7 +132,7 @@ mod tests {
 
     #[test]
     fn jwt_header_is_the_canonical_hs256_one() {
-        let jwt = mint_hs256(b"k", &Map::new(), 0, Duration::from_secs(1));
+        let jwt = mint_hs256(b"k", &Map::new(), 0, Duration::from_secs(1)).unwrap();
         // base64url of {"alg":"HS256","typ":"JWT"}, as jwt.io and PyJWT write it.
         assert!(
             jwt.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."),

@@ -133,8 +133,10 @@ impl TokenSource {
             }
             ScimAuth::Basic { username, password } => {
                 let raw = format!("{username}:{}", password.expose());
-                let header = sensitive(&format!("Basic {}", STANDARD.encode(raw)))
-                    .expect("base64 is a valid header value");
+                let header =
+                    sensitive(&format!("Basic {}", STANDARD.encode(raw))).ok_or_else(|| {
+                        ScimError::invalid_config("the basic-auth credentials cannot be sent")
+                    })?;
                 TokenSource::Static(Some(Credential {
                     header,
                     secret: password.clone(),
@@ -319,8 +321,11 @@ impl TokenSource {
         cache.current = None;
         let started = Instant::now();
         let made = match self {
-            TokenSource::Static(_) => unreachable!("static credentials are never refilled"),
-            TokenSource::Jwt(j) => Ok(j.sign_now()),
+            TokenSource::Static(_) => Err(TokenError::new(
+                ErrorKind::Permanent,
+                "static credentials cannot be renewed".into(),
+            )),
+            TokenSource::Jwt(j) => j.sign_now(),
             TokenSource::OAuth2(o) => o.fetch(http).await,
         };
         match made {

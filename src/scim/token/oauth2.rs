@@ -76,9 +76,10 @@ impl OAuth2Client {
                 encode(&self.client_id),
                 encode(self.client_secret.expose())
             );
-            let value = sensitive(&format!("Basic {}", STANDARD.encode(raw)))
-                .expect("base64 is a valid header value");
-            request = request.header(header::AUTHORIZATION, value);
+            // base64 is always a valid header value; the check only avoids a panic path.
+            if let Some(value) = sensitive(&format!("Basic {}", STANDARD.encode(raw))) {
+                request = request.header(header::AUTHORIZATION, value);
+            }
         }
         self.requests.fetch_add(1, Ordering::Relaxed);
         let mut resp = request.send().await.map_err(|e| self.unreachable(&e))?;
