@@ -48,7 +48,11 @@ fn access(env: &TestEnv, email: &str, role: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn nextcloud_lifecycle_works_and_demotion_fails_with_the_step_by_hand() {
-    let server = ScimServer::builder().dialect("nextcloud").start();
+    // As Nextcloud up to 25: a body not sent as application/json is read as empty.
+    let server = ScimServer::builder()
+        .dialect("nextcloud")
+        .arg("--json-only")
+        .start();
     // An account made by hand before provisioning, as Nextcloud keeps it (email lowercased).
     server.create_user(json!({"userName": "bob", "displayName": "Bob",
         "emails": [{"value": "bob@example.org", "primary": true}], "active": true}));

@@ -298,9 +298,10 @@ impl ScimServer {
         stream
             .set_read_timeout(Some(Duration::from_secs(10)))
             .expect("read timeout");
+        // application/json: every server takes it, and Nextcloud up to 25 takes only it.
         let request = format!(
             "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\n\
-             Accept: application/scim+json\r\nContent-Type: application/scim+json\r\nContent-Length: {}\r\n\
+             Accept: application/scim+json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{payload}",
             self.port,
             self.token,
