@@ -154,6 +154,30 @@ async fn an_app_lists_its_pairs_with_the_full_message_and_retries_failures() {
 }
 
 #[actix_web::test]
+async fn test_connection_shows_the_checklist_in_the_apps_words() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let page = b.get("/apps/files").await;
+    assert!(
+        page.body.contains(">Test connection</button>"),
+        "{}",
+        page.body
+    );
+    // Nothing listens where `files` points: the first check fails, and says why.
+    let r = b.post("/apps/files/test", &[]).await;
+    assert_eq!(r.status, StatusCode::BAD_GATEWAY);
+    assert!(
+        r.body.contains("cannot be provisioned as configured"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("reach and sign in"), "{}", r.body);
+    assert!(!r.body.contains("topsecret") && !r.body.contains("tok-never-shown"));
+    let r = b.post("/apps/nope/test", &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
+
+#[actix_web::test]
 async fn the_drift_report_page_says_when_none_ran() {
     let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;

@@ -103,6 +103,12 @@ pub async fn show(
             p.crumbs { a href="/apps" { "Apps" } " / " }
             div.titlebar {
                 h1 { (app.name) }
+                @if app.scim {
+                    form method="post" action=(format!("/apps/{slug}/test")) {
+                        (csrf_field(&admin.csrf))
+                        button type="submit" { "Test connection" }
+                    }
+                }
                 @if retryable {
                     form method="post" action=(format!("/apps/{slug}/retry")) {
                         (csrf_field(&admin.csrf))
