@@ -31,10 +31,19 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only local paths, so the form cannot send people to another site.
+/// Only local paths, so the form cannot send people to another site: browsers drop tabs
+/// and line breaks and read `\` as `/`, so `/\t/evil.example` would leave the site, and a
+/// line break would not even make a valid header.
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_owned(),
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.contains('\\')
+                && n.chars().all(|c| c.is_ascii_graphic()) =>
+        {
+            n.to_owned()
+        }
         _ => "/users".to_owned(),
     }
 }
@@ -151,4 +160,30 @@ pub async fn logout(
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))
         .finish())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_is_a_local_path_or_the_people_page() {
+        for fine in ["/users", "/apps/files?status=failed", "/users/%C3%A9"] {
+            assert_eq!(safe_next(Some(fine)), fine);
+        }
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/",
+            "/\r\nSet-Cookie: x=1",
+            "/ /evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(hostile)), "/users", "{hostile:?}");
+        }
+        assert_eq!(safe_next(None), "/users");
+    }
 }

@@ -6,4 +6,5 @@ mod support;
 mod web_apps;
 mod web_auth;
 mod web_import;
+mod web_sign_in;
 mod web_users;
