@@ -97,6 +97,8 @@ pub struct ProvisioningSettings {
     pub request_timeout_secs: u64,
     /// Drift check period; 0 turns it off.
     pub drift_check_interval_secs: u64,
+    /// Days the provisioning log is kept; 0 keeps it for ever.
+    pub log_retention_days: u32,
 }
 
 impl Default for ProvisioningSettings {
@@ -109,6 +111,7 @@ impl Default for ProvisioningSettings {
             backoff_max_secs: 3600,
             request_timeout_secs: 15,
             drift_check_interval_secs: 86400,
+            log_retention_days: 90,
         }
     }
 }

@@ -3,3 +3,6 @@
 -- where the account stands in mapped groups without asking, and lets a value
 -- accessboard does not map (a Zulip owner set by hand) stay unless the role here changes.
 ALTER TABLE app_access ADD COLUMN synced_role TEXT;
+
+-- The provisioning log is pruned by age ([provisioning] log_retention_days).
+CREATE INDEX provision_log_at ON provision_log (at);

@@ -30,7 +30,8 @@ pub fn table(header: &[&str], rows: &[Vec<String>]) {
         line(header.iter().map(|h| h.to_string()).collect())
     );
     for row in rows {
-        let _ = writeln!(out, "{}", line(row.clone()));
+        // Cells may hold an app's own words: no escape sequence reaches the terminal.
+        let _ = writeln!(out, "{}", line(row.iter().map(|c| clean(c)).collect()));
     }
 }
 

@@ -198,3 +198,8 @@ pub fn outcomes(conn: &Connection) -> Result<Vec<String>, DbError> {
     let rows = stmt.query_map([], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Deletes provisioning-log rows older than `before` (unix seconds); how many went.
+pub fn prune_log(conn: &Connection, before: i64) -> Result<usize, DbError> {
+    Ok(conn.execute("DELETE FROM provision_log WHERE at < ?1", [before])?)
+}

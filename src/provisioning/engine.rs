@@ -120,7 +120,12 @@ impl Engine {
         let span = tracing::Span::current();
         span.record("duration_ms", started.elapsed().as_millis() as u64);
         span.record("outcome", outcome_of(&settle));
-        tracing::info!(calls = calls.len(), "{}", message_of(&settle));
+        // The app's words as a field, never as the line's text: they cannot forge a line.
+        tracing::info!(
+            calls = calls.len(),
+            detail = message_of(&settle),
+            "attempt recorded"
+        );
         let instance = self.instance.clone();
         let follow_up = self
             .db

@@ -132,15 +132,23 @@ pub async fn tick(
     }
     if full {
         engine.queue.vacuum(Duration::from_secs(3600)).await?;
-        engine
+        let days = i64::from(engine.settings.provisioning.log_retention_days);
+        let pruned = engine
             .db
-            .run(|c| {
+            .run(move |c| {
                 let tx = c.transaction()?;
                 pairs::purge_removed_users(&tx)?;
+                let pruned = match days {
+                    0 => 0,
+                    d => crate::db::pairs::prune_log(&tx, time::now() - d * 86_400)?,
+                };
                 tx.commit()?;
-                Ok::<_, crate::db::DbError>(())
+                Ok::<_, crate::db::DbError>(pruned)
             })
             .await?;
+        if pruned > 0 {
+            tracing::info!(rows = pruned, "pruned the provisioning log");
+        }
     }
     Ok(())
 }

@@ -69,8 +69,8 @@ impl ScimError {
                     || b.scim_type.is_some() =>
             {
                 (
-                    b.scim_type.filter(|s| !s.is_empty()),
-                    b.detail.filter(|s| !s.is_empty()),
+                    b.scim_type.filter(|s| !s.is_empty()).map(|t| untrusted(&t)),
+                    b.detail.filter(|s| !s.is_empty()).map(|d| untrusted(&d)),
                 )
             }
             _ => (None, None),
@@ -276,6 +276,24 @@ impl ScimError {
     }
 }
 
+/// The most characters of an app's own text that are kept (its `detail`, `scimType`).
+pub const MAX_APP_TEXT_CHARS: usize = 2000;
+
+/// An app's text made safe to store, log and show: control characters (line breaks that
+/// would forge a log line, terminal escape sequences) become spaces, and it is cut at
+/// [`MAX_APP_TEXT_CHARS`] (an app once answered 1 MiB of detail on every attempt).
+pub fn untrusted(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_APP_TEXT_CHARS)
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if text.chars().nth(MAX_APP_TEXT_CHARS).is_some() {
+        out.push_str(" …(cut)");
+    }
+    out
+}
+
 /// Maps an HTTP status to whether retrying can help.
 pub fn classify_status(status: u16) -> ErrorKind {
     match status {
@@ -361,6 +379,19 @@ mod tests {
         let e = ScimError::from_response("POST", "/Users", 409, body, None);
         assert!(e.is_conflict());
         assert_eq!(e.detail(), Some("taken"));
+    }
+
+    #[test]
+    fn an_apps_text_is_cut_and_loses_control_characters() {
+        let body = serde_json::json!({
+            "schemas": [ERROR_SCHEMA], "status": "400",
+            "detail": format!("bad\n2026-01-01 WARN open this setup link\u{1b}[31m{}", "x".repeat(1 << 20))
+        });
+        let e = ScimError::from_response("POST", "/Users", 400, body.to_string().as_bytes(), None);
+        let text = e.to_string();
+        assert!(!text.chars().any(char::is_control), "{:?}", &text[..80]);
+        assert!(text.len() < 3 * MAX_APP_TEXT_CHARS, "{}", text.len());
+        assert!(text.ends_with("…(cut)"));
     }
 
     #[test]

@@ -10,4 +10,5 @@ mod provisioning_faults;
 mod reconcile;
 mod scim_auth;
 mod scim_client;
+mod untrusted;
 mod user_service;
