@@ -49,8 +49,23 @@ pub struct ServerSettings {
     pub bind: String,
     /// The URL people use to reach the dashboard (for links in logs).
     pub public_url: String,
-    /// Mark session cookies `Secure` (behind HTTPS).
-    pub secure_cookies: bool,
+    /// Mark session cookies `Secure` (behind HTTPS); unset: when `public_url` is https.
+    pub secure_cookies: Option<bool>,
+}
+
+impl ServerSettings {
+    /// Whether the session cookie is `Secure` (and named with the `__Host-` prefix).
+    pub fn cookies_secure(&self) -> bool {
+        self.secure_cookies
+            .unwrap_or_else(|| self.public_url_is_https())
+    }
+
+    /// Whether people reach the dashboard over HTTPS.
+    pub fn public_url_is_https(&self) -> bool {
+        self.public_url
+            .get(..8)
+            .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    }
 }
 
 impl Default for ServerSettings {
@@ -58,7 +73,7 @@ impl Default for ServerSettings {
         ServerSettings {
             bind: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
-            secure_cookies: false,
+            secure_cookies: None,
         }
     }
 }

@@ -50,6 +50,13 @@ pub async fn serve(app: App) -> Result<(), ServeError> {
         bind: bind.clone(),
         source,
     })?;
+    if app.settings.server.secure_cookies == Some(false)
+        && app.settings.server.public_url_is_https()
+    {
+        tracing::warn!(
+            "server.secure_cookies = false although server.public_url is https: the session cookie may travel in clear"
+        );
+    }
     let engine = app.engine.clone();
     let (stop, tasks) = provisioning::spawn(engine.clone(), app.service.clone());
     let server = http_server(&app, listener)?;

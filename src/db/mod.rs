@@ -27,7 +27,7 @@ pub enum DbError {
     Sqlite(#[from] rusqlite::Error),
     #[error("database pool error: {0}")]
     Pool(#[from] r2d2::Error),
-    #[error("cannot create the database folder {path}: {source}")]
+    #[error("cannot create the database folder or file {path}: {source}")]
     Folder {
         path: PathBuf,
         source: std::io::Error,
@@ -95,6 +95,7 @@ impl Db {
                 source,
             })?;
         }
+        owner_only(path)?;
         // Switch a new file to WAL and migrate it on one connection first: eight
         // pooled connections doing that at once on a new file collide ("database is
         // locked" in the log, though r2d2 retries).
@@ -145,6 +146,38 @@ impl Db {
     }
 }
 
+/// Creates the database file readable by its owner alone (it holds the cookie-signing key
+/// and session ids), or narrows an existing one; SQLite gives its `-wal` and `-shm` files
+/// the database file's mode. Whatever the umask.
+fn owner_only(path: &Path) -> Result<(), DbError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let fail = |source| DbError::Folder {
+            path: path.to_owned(),
+            source,
+        };
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(path)
+            .map_err(fail)?;
+        for file in [
+            path.to_owned(),
+            PathBuf::from(format!("{}-wal", path.display())),
+            PathBuf::from(format!("{}-shm", path.display())),
+        ] {
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(fail)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes a consistent copy of the live database with SQLite's online backup API.
 ///
 /// Safe while `serve` writes: all pages are copied in one step, from one read
@@ -158,6 +191,8 @@ pub fn backup(db: &Db, target: &Path) -> Result<(), DbError> {
         )));
     }
     let src = db.conn()?;
+    // The copy holds the same secrets as the database: owner-only from the first byte.
+    owner_only(target)?;
     let mut dst = rusqlite::Connection::open(target)?;
     {
         use rusqlite::backup::StepResult;

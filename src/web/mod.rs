@@ -63,7 +63,7 @@ impl WebApp {
     /// Loads (or creates, first time) the session key from the database; blocking.
     pub fn new(app: &crate::app::App) -> Result<WebApp, WebError> {
         let key = session::load_or_create_key(app.service.db())?;
-        let secure = app.settings.server.secure_cookies;
+        let secure = app.settings.server.cookies_secure();
         Ok(WebApp {
             state: web::Data::new(AppState {
                 service: app.service.clone(),

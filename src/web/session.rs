@@ -17,6 +17,9 @@ use crate::db::{Db, DbError, meta, sessions, time};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "accessboard_session";
+/// Its name over HTTPS: browsers take a `__Host-` cookie only when `Secure`, for this
+/// host alone (no `Domain`) and `Path=/`, so a sibling subdomain cannot plant or read it.
+pub const SECURE_COOKIE: &str = "__Host-accessboard_session";
 const KEY_META: &str = "web_session_key";
 const SID: &str = "sid";
 /// Session key of the CSRF token.
@@ -66,10 +69,12 @@ pub fn load_or_create_key(db: &Db) -> Result<Key, WebError> {
     Ok(Key::from(&stored))
 }
 
-/// The cookie middleware: signed, HttpOnly, SameSite=Lax, `Secure` when configured.
+/// The cookie middleware: signed, HttpOnly, SameSite=Lax; `Secure` and `__Host-` over HTTPS.
 pub fn middleware(key: Key, secure: bool) -> SessionMiddleware<CookieSessionStore> {
+    let name = if secure { SECURE_COOKIE } else { COOKIE };
     SessionMiddleware::builder(CookieSessionStore::default(), key)
-        .cookie_name(COOKIE.to_owned())
+        .cookie_name(name.to_owned())
+        .cookie_path("/".to_owned())
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
         .cookie_secure(secure)

@@ -194,3 +194,26 @@ async fn backup_during_writes_is_consistent_and_holds_every_committed_user() {
     assert_eq!(err.trim_end().lines().count(), 1, "{err}");
     drop(ctx);
 }
+
+#[test]
+fn the_database_and_its_backups_are_readable_by_their_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new(&scim_app("files", "http://127.0.0.1:9", "t0ken-x", ""));
+    env.create_person("ann@example.org", "Ann", &[]);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let db = env.db_path();
+    assert_eq!(mode(&db), 0o600, "{}", db.display());
+    for side in ["-wal", "-shm"] {
+        let p = PathBuf::from(format!("{}{side}", db.display()));
+        if p.exists() {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+    }
+    let copy = env.dir.path().join("copy.db");
+    ok(&env.cli(&["backup", copy.to_str().unwrap()]), "backup");
+    assert_eq!(mode(&copy), 0o600, "the backup holds the cookie key too");
+    // A database made before this check is narrowed at the next start.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    env.users();
+    assert_eq!(mode(&db), 0o600);
+}

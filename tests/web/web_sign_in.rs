@@ -31,3 +31,14 @@ async fn sign_in_never_sends_the_browser_to_another_site() {
         assert_eq!(r.header("location"), "/users", "{next:?}");
     }
 }
+
+#[actix_web::test]
+async fn over_https_the_session_cookie_is_secure_and_host_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let dash = TestApp::spawn_with(dir, true, "public_url = \"https://board.example.org\"").await;
+    let r = dash.browser().get("/login").await;
+    let set = r.header("set-cookie");
+    assert!(set.starts_with("__Host-accessboard_session="), "{set}");
+    assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
+    assert!(!set.contains("Domain"), "{set}");
+}
