@@ -52,6 +52,8 @@ pub enum UserCommand {
     Import { file: PathBuf },
     /// Set the dashboard password, read as one line from stdin.
     SetPassword { email: Email },
+    /// End every dashboard session of this person.
+    SignOut { email: Email },
 }
 
 fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
@@ -150,6 +152,10 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         },
         UserCommand::Import { file } => return import(ctx, file).await,
+        UserCommand::SignOut { email } => {
+            let n = service.sign_out_everywhere_by_email(&email).await?;
+            println!("{n} dashboard sessions of {email} ended");
+        }
         UserCommand::SetPassword { email } => {
             let mut line = String::new();
             std::io::stdin().lock().read_line(&mut line).map_err(|e| {

@@ -40,13 +40,32 @@ pub struct SessionAdmin {
     pub last_seen_at: i64,
 }
 
+/// What is stored of a session id: its SHA-256, so a copy of the database (or a backup)
+/// cannot be turned into a live cookie.
+fn stored(sid: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(sid.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Stores a new session.
 pub fn session_create(conn: &Connection, sid: &str, user: Uuid, now: i64) -> Result<(), DbError> {
     conn.execute(
         "INSERT INTO web_sessions (id, user_id, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?3)",
-        params![sid, user.to_string(), now],
+        params![stored(sid), user.to_string(), now],
     )?;
     Ok(())
+}
+
+/// Ends every session of `user` (password changed, admin rights lost, removed, or
+/// "sign out everywhere"); how many there were.
+pub fn end_all_of(conn: &Connection, user: Uuid) -> Result<usize, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM web_sessions WHERE user_id = ?1",
+        [user.to_string()],
+    )?)
 }
 
 /// The admin of a live session: created after `created_after`, used after `seen_after`,
@@ -62,7 +81,7 @@ pub fn session_admin(
             "SELECT u.id, u.email, u.name, s.last_seen_at FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
                AND u.is_admin = 1 AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL",
-            params![sid, created_after, seen_after],
+            params![stored(sid), created_after, seen_after],
             |r| {
                 Ok(SessionAdmin {
                     id: r.typed(0, "users")?,
@@ -79,7 +98,7 @@ pub fn session_admin(
 pub fn session_touch(conn: &Connection, sid: &str, now: i64) -> Result<(), DbError> {
     conn.execute(
         "UPDATE web_sessions SET last_seen_at = ?2 WHERE id = ?1",
-        params![sid, now],
+        params![stored(sid), now],
     )?;
     Ok(())
 }
@@ -88,7 +107,7 @@ pub fn session_touch(conn: &Connection, sid: &str, now: i64) -> Result<(), DbErr
 pub fn session_delete(conn: &Connection, sid: &str, stale_before: i64) -> Result<(), DbError> {
     conn.execute(
         "DELETE FROM web_sessions WHERE id = ?1 OR last_seen_at < ?2",
-        params![sid, stale_before],
+        params![stored(sid), stale_before],
     )?;
     Ok(())
 }

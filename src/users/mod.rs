@@ -264,7 +264,28 @@ impl UserService {
                 "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
                 rusqlite::params![hash, now, user.id.to_string()],
             )?;
+            // A new password ends every session; whoever changed their own signs in afresh.
+            crate::db::sessions::end_all_of(tx, user.id)?;
             Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    /// Ends every dashboard session of the person ("sign out everywhere"); how many.
+    pub async fn sign_out_everywhere(&self, id: Uuid) -> Result<usize, ServiceError> {
+        self.write(move |tx, _| {
+            let user = store::user_by_id(tx, id)?;
+            Ok((crate::db::sessions::end_all_of(tx, user.id)?, Vec::new()))
+        })
+        .await
+    }
+
+    /// Same as [`UserService::sign_out_everywhere`], by email (the command line).
+    pub async fn sign_out_everywhere_by_email(&self, email: &Email) -> Result<usize, ServiceError> {
+        let email = email.clone();
+        self.write(move |tx, _| {
+            let user = store::user_by_email(tx, &email)?;
+            Ok((crate::db::sessions::end_all_of(tx, user.id)?, Vec::new()))
         })
         .await
     }

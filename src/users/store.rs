@@ -213,6 +213,10 @@ pub fn update_user(
             user.id.to_string()
         ],
     )?;
+    if admin_changed && !user.is_admin {
+        // Without admin rights no session may go on, nor come back with them later.
+        crate::db::sessions::end_all_of(tx, user.id)?;
+    }
     // The dashboard admin flag is about signing in here; it grants nothing inside apps.
     let jobs = if identity_changed {
         mark_for_sync(tx, Pairs::UserWithAccess(&user.id), now)?
@@ -259,6 +263,7 @@ pub fn delete_user(
         "UPDATE users SET deleted_at = ?1, updated_at = ?1 WHERE id = ?2",
         params![now, user.to_string()],
     )?;
+    crate::db::sessions::end_all_of(tx, user)?;
     let jobs = mark_for_sync(tx, Pairs::UserKnownToApps(&user), now)?;
     purge_removed_users(tx)?;
     Ok(jobs)

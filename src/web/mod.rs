@@ -153,7 +153,9 @@ impl Registry for Recorder {
 }
 
 fn register(r: &mut impl Registry) {
-    use pages::{activity, app_detail, app_test, apps, import, user_delete, user_form, users};
+    use pages::{
+        activity, app_detail, app_test, apps, import, user_delete, user_form, user_sessions, users,
+    };
     let (get, post) = (Method::GET, Method::POST);
     // public
     r.add(get.clone(), "/healthz", health::healthz);
@@ -182,6 +184,11 @@ fn register(r: &mut impl Registry) {
         user_delete::confirm_delete,
     );
     r.add(post.clone(), "/users/{id}/delete", user_delete::delete);
+    r.add(
+        post.clone(),
+        "/users/{id}/sign-out",
+        user_sessions::sign_out_everywhere,
+    );
     r.add(get.clone(), "/apps", apps::list);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);

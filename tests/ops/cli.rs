@@ -237,3 +237,19 @@ fn without_a_command_it_serves_the_dashboard() {
     let serve = Serve::builder(&env).without_command().start();
     drop(serve);
 }
+
+#[test]
+fn user_sign_out_ends_sessions_and_names_an_unknown_person() {
+    let env = env();
+    env.create_person("sol@example.org", "Sol", &[]);
+    let out = env.cli(&["user", "sign-out", "sol@example.org"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("0 dashboard sessions of sol@example.org ended"),
+        "{}",
+        stdout(&out)
+    );
+    let out = env.cli(&["user", "sign-out", "ghost@example.org"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no user with email ghost@example.org"));
+}

@@ -6,5 +6,6 @@ mod support;
 mod web_apps;
 mod web_auth;
 mod web_import;
+mod web_sessions;
 mod web_sign_in;
 mod web_users;

@@ -8,6 +8,7 @@ pub mod import;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
+pub mod user_sessions;
 pub mod users;
 
 /// Rows per page on every list.

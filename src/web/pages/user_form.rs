@@ -175,6 +175,10 @@ fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) 
             }
             (inner)
             @if !u.deleting {
+                form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
+                    (csrf_field(&admin.csrf))
+                    button type="submit" { "Sign out everywhere" }
+                }
                 p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
             }
             p { a href=(format!("/activity?user={}", url::form_urlencoded::byte_serialize(u.email.as_bytes()).collect::<String>())) { "Provisioning activity for this person" } }
@@ -343,6 +347,7 @@ pub async fn save(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: actix_session::Session,
     id: web::Path<Uuid>,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -376,6 +381,11 @@ pub async fn save(
             Ok(_) => {
                 if p.hash.is_some() {
                     state.service.set_password_hash(&email, p.hash).await?;
+                    // Every session of theirs ended; this browser, the one that changed
+                    // its own password, goes on with a fresh one.
+                    if id == admin.id {
+                        crate::web::session::start(state.service.db(), &session, id).await?;
+                    }
                 }
                 if !is_htmx(&req) {
                     return Ok(layout::redirect(&req, &format!("/users/{id}?saved=1")));

@@ -1,0 +1,131 @@
+//! Sessions that end when they must: a new password, lost admin rights, "sign out
+//! everywhere"; and session ids that a copy of the database cannot replay.
+
+use accessboard::domain::{Email, UserUpdate};
+use reqwest::StatusCode;
+
+use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
+use crate::support::browser::Browser;
+
+const BOB: &str = "bob@example.org";
+const BOB_PASSWORD: &str = "bobs long password";
+
+async fn signed_in_as(dash: &TestApp, email: &str, password: &str) -> Browser {
+    let b = dash.browser();
+    let r = b.login(email, password).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    b
+}
+
+fn signed_out(r: &crate::support::browser::Resp) -> bool {
+    r.status == StatusCode::SEE_OTHER && r.header("location").starts_with("/login")
+}
+
+#[actix_web::test]
+async fn a_new_password_ends_every_other_session_but_the_changers() {
+    let dash = TestApp::spawn().await;
+    let id = dash.admin().await;
+    let here = signed_in_as(&dash, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let elsewhere = signed_in_as(&dash, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    here.get(&format!("/users/{id}")).await;
+    let r = here
+        .post(
+            &format!("/users/{id}"),
+            &[
+                ("name", "Ada Admin"),
+                ("email", ADMIN_EMAIL),
+                ("admin", "on"),
+                ("password", "a brand new password"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        here.get("/users").await.status,
+        StatusCode::OK,
+        "the changer stays"
+    );
+    assert!(
+        signed_out(&elsewhere.get("/users").await),
+        "the other browser is out"
+    );
+}
+
+#[actix_web::test]
+async fn lost_admin_rights_end_sessions_for_good() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    dash.person(BOB, "Bob", true, &[]).await;
+    dash.set_password(BOB, BOB_PASSWORD).await;
+    let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
+    let cookie = bob.cookie.lock().unwrap().clone();
+    let email = Email::parse(BOB).unwrap();
+    let flag = |admin| UserUpdate {
+        name: None,
+        email: None,
+        is_admin: Some(admin),
+    };
+    dash.ctx
+        .service
+        .update_user(&email, flag(false))
+        .await
+        .unwrap();
+    assert!(signed_out(&bob.get("/users").await));
+    dash.ctx
+        .service
+        .update_user(&email, flag(true))
+        .await
+        .unwrap();
+    let old = dash.browser();
+    *old.cookie.lock().unwrap() = cookie;
+    assert!(
+        signed_out(&old.get("/users").await),
+        "the old cookie stays worthless after re-promotion"
+    );
+}
+
+#[actix_web::test]
+async fn sign_out_everywhere_on_the_page_and_on_the_command_line_side() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let bob_id = dash.person(BOB, "Bob", true, &[]).await;
+    dash.set_password(BOB, BOB_PASSWORD).await;
+    let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
+    let ada = dash.signed_in().await;
+    let page = ada.get(&format!("/users/{bob_id}")).await;
+    assert!(page.body.contains("Sign out everywhere"));
+    let r = ada.post(&format!("/users/{bob_id}/sign-out"), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert!(signed_out(&bob.get("/users").await));
+    assert_eq!(ada.get("/users").await.status, StatusCode::OK);
+    // What the command line calls.
+    let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
+    let n = dash
+        .ctx
+        .service
+        .sign_out_everywhere_by_email(&Email::parse(BOB).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    assert!(signed_out(&bob.get("/users").await));
+}
+
+#[actix_web::test]
+async fn the_database_holds_no_session_id_a_cookie_carries() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let cookie = b.cookie.lock().unwrap().clone().unwrap_or_default();
+    let conn = crate::support::db::connect(&dash.dir.path().join("ab.db"));
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM web_sessions")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(!ids.is_empty());
+    for id in ids {
+        assert_eq!(id.len(), 64, "a SHA-256 in hex");
+        assert!(!cookie.contains(&id), "the stored id is in the cookie");
+    }
+}
