@@ -103,8 +103,7 @@ pub async fn submit(
         .unwrap_or_else(|| "unknown".into());
     let keys = throttle::Keys::new(&form.email, &address);
     let csrf = session::csrf_token(&session)?;
-    let wait = throttle::wait_secs(&db, &keys).await?;
-    if wait > 0 {
+    if let Err(wait) = throttle::reserve(&db, &keys).await? {
         let msg = format!("Too many failed sign-ins. Wait {wait} seconds, then try again.");
         return Ok(HttpResponse::TooManyRequests()
             .insert_header(("Retry-After", wait.to_string()))
@@ -123,9 +122,9 @@ pub async fn submit(
         Some((id, hash)) => (Some(id), hash),
         None => (None, DUMMY_HASH.clone()),
     };
-    let matches = web::block(move || auth::verify_password(&password, &hash))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    let Ok(matches) = state.hashing.verify(password, hash, false).await else {
+        return Ok(busy(&csrf, &form.email, &next));
+    };
     match user.filter(|_| matches) {
         Some(id) => {
             throttle::succeeded(&db, &keys).await?;
@@ -136,7 +135,7 @@ pub async fn submit(
                 .finish())
         }
         None => {
-            throttle::failed(&db, &keys).await?;
+            // Already counted when the slot was taken.
             tracing::info!(address = %address, "failed sign-in");
             Ok(layout::respond(
                 StatusCode::UNAUTHORIZED,
@@ -149,6 +148,22 @@ pub async fn submit(
             ))
         }
     }
+}
+
+/// 429 at once when the password checks are all taken: no hashing, no waiting.
+fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header(("Retry-After", "2"))
+        .content_type("text/html; charset=utf-8")
+        .body(
+            form_page(
+                csrf,
+                email,
+                next,
+                Some("The dashboard is busy checking other sign-ins. Try again in a moment."),
+            )
+            .into_string(),
+        )
 }
 
 /// POST /logout

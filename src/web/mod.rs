@@ -9,6 +9,7 @@ mod assets;
 mod csrf;
 mod error;
 mod guard;
+mod hashing;
 mod health;
 mod layout;
 mod login;
@@ -37,6 +38,8 @@ pub struct AppState {
     pub queue: crate::pairs::JobQueue,
     /// The provisioning engine, for drift checks.
     pub engine: std::sync::Arc<crate::provisioning::engine::Engine>,
+    /// Where the password checks of sign-in and setup run, bounded.
+    pub hashing: hashing::HashPool,
 }
 
 /// Paths served without signing in.
@@ -69,6 +72,7 @@ impl WebApp {
                 service: app.service.clone(),
                 queue: app.queue.clone(),
                 engine: app.engine.clone(),
+                hashing: hashing::HashPool::new(),
             }),
             key,
             secure,

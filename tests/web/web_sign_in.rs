@@ -42,3 +42,36 @@ async fn over_https_the_session_cookie_is_secure_and_host_only() {
     assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
     assert!(!set.contains("Domain"), "{set}");
 }
+
+#[actix_web::test]
+async fn parallel_guesses_never_get_more_checks_than_the_allowance() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let mut browsers = Vec::new();
+    for _ in 0..40 {
+        let b = dash.browser();
+        b.get("/login").await;
+        browsers.push(b);
+    }
+    let guesses = browsers.iter().map(|b| {
+        b.post(
+            "/login",
+            &[("email", ADMIN_EMAIL), ("password", "guess guess guess")],
+        )
+    });
+    let answers = futures::future::join_all(guesses).await;
+    let checked = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|r| r.status == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    // Five free failures, and the one that locks the account.
+    assert!(
+        checked <= 6,
+        "{checked} of 40 parallel guesses were checked"
+    );
+    assert_eq!(checked + refused, 40);
+}
