@@ -18,7 +18,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates
     && mkdir -p /data /etc/accessboard && chown accessboard /data
 COPY --from=build /src/target/release/accessboard /usr/local/bin/accessboard
 COPY settings.toml /etc/accessboard/settings.toml
-ENV ACCESSBOARD_CONFIG=/etc/accessboard/settings.toml \
+# glibc would keep each sign-in check's freed 19 MiB (argon2) in its heap; a fixed mmap
+# threshold hands it back at once (docs/reliability.md, "A sign-in flood").
+ENV MALLOC_MMAP_THRESHOLD_=131072 \
+    ACCESSBOARD_CONFIG=/etc/accessboard/settings.toml \
     ACCESSBOARD_SERVER__BIND=0.0.0.0:8080 \
     ACCESSBOARD_DATABASE__PATH=/data/accessboard.db
 USER accessboard
