@@ -293,7 +293,14 @@ impl UserService {
             let user = store::user_by_id(tx, id)?;
             let jobs = store::delete_user(tx, id, now)?;
             let target = user.email.to_string();
-            audit.record(tx, now, "person.delete", Some(&target), Some(person(&user)), None)?;
+            audit.record(
+                tx,
+                now,
+                "person.delete",
+                Some(&target),
+                Some(person(&user)),
+                None,
+            )?;
             Ok((jobs.len(), jobs))
         })
         .await
@@ -445,7 +452,8 @@ impl UserService {
                 }
             }
             errors.sort_by_key(|e| e.line);
-            let after = json!({ "created": created.len(), "rows_refused": errors.len(), "emails": emails });
+            let after =
+                json!({ "created": created.len(), "rows_refused": errors.len(), "emails": emails });
             audit.record(tx, now, "import", None, None, Some(after))?;
             let jobs = crate::pairs::jobs_of_users(tx, &created)?;
             Ok((
@@ -513,7 +521,14 @@ fn update_audited(
     let (user, jobs) = store::update_user(tx, user, update, now)?;
     let after = person(&user);
     if before != after {
-        audit.record(tx, now, "person.update", Some(&target), Some(before), Some(after))?;
+        audit.record(
+            tx,
+            now,
+            "person.update",
+            Some(&target),
+            Some(before),
+            Some(after),
+        )?;
     }
     Ok((user, jobs))
 }

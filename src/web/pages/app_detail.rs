@@ -171,7 +171,8 @@ pub async fn retry_one(
     state
         .service
         .as_actor(admin.actor())
-        .retry(Some(slug.clone()), Some(email)).await?;
+        .retry(Some(slug.clone()), Some(email))
+        .await?;
     if !is_htmx(&req) {
         return Ok(layout::redirect(&req, &format!("/apps/{slug}")));
     }
@@ -199,6 +200,7 @@ pub async fn retry_all(
     state
         .service
         .as_actor(admin.actor())
-        .retry(Some(slug.clone()), None).await?;
+        .retry(Some(slug.clone()), None)
+        .await?;
     Ok(layout::redirect(&req, &format!("/apps/{slug}")))
 }

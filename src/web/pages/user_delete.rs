@@ -57,6 +57,10 @@ pub async fn delete(
     admin: CurrentAdmin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, WebError> {
-    state.service.as_actor(admin.actor()).delete_user_by_id(*id).await?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .delete_user_by_id(*id)
+        .await?;
     Ok(layout::redirect(&req, &format!("/users/{}", *id)))
 }

@@ -285,7 +285,11 @@ pub async fn create(
         match state.service.as_actor(admin.actor()).create_user(new).await {
             Ok(user) => {
                 if p.hash.is_some() {
-                    state.service.as_actor(admin.actor()).set_password_hash(&email, p.hash).await?;
+                    state
+                        .service
+                        .as_actor(admin.actor())
+                        .set_password_hash(&email, p.hash)
+                        .await?;
                 }
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
                     return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
@@ -372,10 +376,19 @@ pub async fn save(
             .into_iter()
             .filter(|(s, r)| u.access.iter().any(|c| c.app == s.as_str() && c.role != *r))
             .collect();
-        match state.service.as_actor(admin.actor()).save_user(id, update, changed).await {
+        match state
+            .service
+            .as_actor(admin.actor())
+            .save_user(id, update, changed)
+            .await
+        {
             Ok(_) => {
                 if p.hash.is_some() {
-                    state.service.as_actor(admin.actor()).set_password_hash(&email, p.hash).await?;
+                    state
+                        .service
+                        .as_actor(admin.actor())
+                        .set_password_hash(&email, p.hash)
+                        .await?;
                 }
                 if !is_htmx(&req) {
                     return Ok(layout::redirect(&req, &format!("/users/{id}?saved=1")));
