@@ -117,3 +117,44 @@ pub fn actions(conn: &Connection) -> Result<Vec<String>, DbError> {
 pub fn prune(conn: &Connection, before: i64) -> Result<usize, DbError> {
     Ok(conn.execute("DELETE FROM audit_log WHERE at < ?1", [before])?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_page_newest_first_and_prunes_by_age_only() {
+        let mut c = Connection::open_in_memory().unwrap();
+        crate::db::migrate(&mut c).unwrap();
+        for (at, actor, action) in [
+            (100, "ada@example.org", "person.create"),
+            (200, "cli (opal)", "access.set"),
+            (300, "ada@example.org", "access.set"),
+        ] {
+            let e = NewEntry {
+                actor,
+                action,
+                ..NewEntry::default()
+            };
+            insert(&c, at, &e).unwrap();
+        }
+        let all = |q: AuditQuery| list(&c, &AuditQuery { limit: 10, ..q }).unwrap();
+        let (rows, total) = all(AuditQuery::default());
+        assert_eq!(total, 3);
+        assert_eq!(rows[0].at, 300, "newest first");
+        let (rows, _) = all(AuditQuery {
+            actor: Some("CLI".into()),
+            ..AuditQuery::default()
+        });
+        assert_eq!(rows.len(), 1);
+        let (_, n) = all(AuditQuery {
+            action: Some("access.set".into()),
+            since: Some(250),
+            ..AuditQuery::default()
+        });
+        assert_eq!(n, 1);
+        assert_eq!(actions(&c).unwrap(), ["access.set", "person.create"]);
+        assert_eq!(prune(&c, 200).unwrap(), 1);
+        assert_eq!(all(AuditQuery::default()).1, 2);
+    }
+}
