@@ -33,6 +33,9 @@ pub struct Settings {
     /// Log output.
     #[serde(default)]
     pub log: LogSettings,
+    /// The admin audit trail.
+    #[serde(default)]
+    pub audit: AuditSettings,
     /// Where people live: accessboard's database or Ory Kratos.
     #[serde(default)]
     pub identity: IdentitySettings,
@@ -127,6 +130,22 @@ impl Default for ProvisioningSettings {
             request_timeout_secs: 15,
             drift_check_interval_secs: 86400,
             log_retention_days: 90,
+        }
+    }
+}
+
+/// `[audit]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditSettings {
+    /// Days the audit trail is kept; 0 keeps it for ever.
+    pub retention_days: u32,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        AuditSettings {
+            retention_days: 365,
         }
     }
 }

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use super::{CliError, output};
 use crate::app::App;
 use crate::db::read;
-use crate::domain::Slug;
+use crate::domain::{Actor, Slug};
 use crate::provisioning::probe;
 use crate::users::ServiceError;
 
@@ -70,7 +70,11 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
                     output::clean(&why)
                 ),
             }
-            let n = ctx.service.install_app(&slug).await?;
+            let n = ctx
+                .service
+                .as_actor(Actor::cli())
+                .install_app(&slug)
+                .await?;
             let scim = ctx
                 .settings
                 .app(slug.as_str())
@@ -84,7 +88,10 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         }
         AppCommand::Uninstall { slug } => {
-            ctx.service.uninstall_app(&slug).await?;
+            ctx.service
+                .as_actor(Actor::cli())
+                .uninstall_app(&slug)
+                .await?;
             println!("uninstalled {slug}; provisioning to it has stopped");
         }
         AppCommand::Test { slug, json } => {

@@ -2,6 +2,7 @@
 //! what the core returns. Nothing outside this module and `main.rs` imports it.
 
 mod apps;
+mod audit;
 mod output;
 mod provision;
 mod users;
@@ -42,6 +43,18 @@ pub enum Command {
     /// Inspect and drive provisioning.
     #[command(subcommand)]
     Provision(provision::ProvisionCommand),
+    /// The admin audit trail: who changed what, newest first.
+    Audit {
+        /// One JSON array.
+        #[arg(long)]
+        json: bool,
+        /// Only entries on or after this day (YYYY-MM-DD, UTC).
+        #[arg(long, value_name = "YYYY-MM-DD", value_parser = audit::parse_day)]
+        since: Option<i64>,
+        /// At most this many entries.
+        #[arg(long, default_value_t = 1000)]
+        limit: usize,
+    },
     /// Write a consistent online copy of the database to FILE.
     Backup {
         /// Where to write the copy.
@@ -168,6 +181,9 @@ async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode,
             Ok(ExitCode::SUCCESS)
         }
         Command::User(cmd) => users::run(cmd, &App::open(settings).await?).await,
+        Command::Audit { json, since, limit } => {
+            audit::run(&App::open(settings).await?, json, since, limit).await
+        }
         Command::App(cmd) => apps::run(cmd, &App::open(settings).await?).await,
         Command::Provision(cmd) => provision::run(cmd, App::open(settings).await?).await,
     }

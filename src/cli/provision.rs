@@ -105,7 +105,11 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
             Ok(ExitCode::SUCCESS)
         }
         ProvisionCommand::Retry { app, user } => {
-            let n = ctx.service.retry(app, user).await?;
+            let n = ctx
+                .service
+                .as_actor(crate::domain::Actor::cli())
+                .retry(app, user)
+                .await?;
             println!("{n} pairs marked for another attempt");
             Ok(ExitCode::SUCCESS)
         }

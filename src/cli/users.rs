@@ -68,7 +68,7 @@ fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
 
 /// Runs a `user` subcommand.
 pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
-    let service = &ctx.service;
+    let service = &ctx.service.as_actor(crate::domain::Actor::cli());
     match cmd {
         UserCommand::List { json } => {
             let (rows, _) = service

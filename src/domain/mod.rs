@@ -1,11 +1,13 @@
 //! Plain domain types, parsed once at the edge: no HTTP, no SQL.
 
+mod actor;
 mod email;
 mod provision;
 mod role;
 mod slug;
 mod user;
 
+pub use actor::Actor;
 pub use email::{Email, EmailError};
 pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};
 pub use role::{Role, RoleError};

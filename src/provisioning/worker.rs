@@ -133,7 +133,8 @@ pub async fn tick(
     if full {
         engine.queue.vacuum(Duration::from_secs(3600)).await?;
         let days = i64::from(engine.settings.provisioning.log_retention_days);
-        let pruned = engine
+        let audit_days = i64::from(engine.settings.audit.retention_days);
+        let (pruned, audit_pruned) = engine
             .db
             .run(move |c| {
                 let tx = c.transaction()?;
@@ -142,12 +143,19 @@ pub async fn tick(
                     0 => 0,
                     d => crate::db::pairs::prune_log(&tx, time::now() - d * 86_400)?,
                 };
+                let audit_pruned = match audit_days {
+                    0 => 0,
+                    d => crate::db::audit::prune(&tx, time::now() - d * 86_400)?,
+                };
                 tx.commit()?;
-                Ok::<_, crate::db::DbError>(pruned)
+                Ok::<_, crate::db::DbError>((pruned, audit_pruned))
             })
             .await?;
         if pruned > 0 {
             tracing::info!(rows = pruned, "pruned the provisioning log");
+        }
+        if audit_pruned > 0 {
+            tracing::info!(rows = audit_pruned, "pruned the audit trail");
         }
     }
     Ok(())

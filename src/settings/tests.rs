@@ -8,6 +8,15 @@ fn defaults_fill_what_the_file_leaves_out() {
     assert_eq!(s.server.bind, "127.0.0.1:8080");
     assert_eq!(s.provisioning.workers, 4);
     assert_eq!(s.database.path, PathBuf::from("data/accessboard.db"));
+    assert_eq!(s.audit.retention_days, 365);
+}
+
+#[test]
+fn the_audit_section_is_read_and_refuses_unknown_keys() {
+    let s = Settings::from_toml("[audit]\nretention_days = 30\n").unwrap();
+    assert_eq!(s.audit.retention_days, 30);
+    let e = Settings::from_toml("[audit]\nretention = 3\n").unwrap_err();
+    assert!(e.0.contains("unknown setting audit.retention"), "{e}");
 }
 
 #[test]

@@ -160,7 +160,7 @@ impl UserService {
             }
         };
         let report = self
-            .write(move |tx, now| {
+            .write(move |tx, now, _| {
                 identity::clear_outage(tx)?;
                 apply(tx, remote, now)
             })

@@ -14,8 +14,10 @@ use std::sync::Arc;
 use rusqlite::TransactionBehavior;
 use uuid::Uuid;
 
-use crate::db::{Conn, Db, DbError, time};
-use crate::domain::{Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
+use serde_json::json;
+
+use crate::db::{Conn, Db, DbError, audit, time};
+use crate::domain::{Actor, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::identity::{IdentityError, IdentityStore};
 use crate::pairs::{JobQueue, Pairs, ReconcileJob, mark_for_sync};
 use crate::settings::Settings;
@@ -70,6 +72,43 @@ pub struct UserService {
     queue: JobQueue,
     settings: Arc<Settings>,
     identities: Arc<dyn IdentityStore>,
+    actor: Actor,
+}
+
+/// Records audit entries inside a change's transaction, as the service's actor.
+pub struct Audit {
+    actor: String,
+}
+
+impl Audit {
+    /// Appends one entry; `before` and `after` are short JSON and never hold a secret.
+    pub fn record(
+        &self,
+        tx: &rusqlite::Connection,
+        now: i64,
+        action: &str,
+        target: Option<&str>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> Result<(), ServiceError> {
+        audit::insert(
+            tx,
+            now,
+            &audit::NewEntry {
+                actor: &self.actor,
+                action,
+                target,
+                before: before.map(|v| v.to_string()),
+                after: after.map(|v| v.to_string()),
+            },
+        )?;
+        Ok(())
+    }
+}
+
+/// A person as the audit trail shows them: never a password or hash.
+fn person(u: &User) -> serde_json::Value {
+    json!({ "email": u.email.as_str(), "name": u.name.as_str(), "admin": u.is_admin })
 }
 
 impl UserService {
@@ -85,7 +124,35 @@ impl UserService {
             queue,
             settings,
             identities,
+            actor: Actor::System,
         }
+    }
+
+    /// The same service, recording its changes in the audit trail as `actor`.
+    pub fn as_actor(&self, actor: Actor) -> Self {
+        UserService {
+            actor,
+            ..self.clone()
+        }
+    }
+
+    /// Who this service's changes are recorded as.
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    /// Records one entry of the audit trail on its own (sign-ins, setup).
+    pub async fn record(
+        &self,
+        action: &'static str,
+        target: Option<String>,
+        after: Option<serde_json::Value>,
+    ) -> Result<(), ServiceError> {
+        self.write(move |tx, now, audit| {
+            audit.record(tx, now, action, target.as_deref(), None, after)?;
+            Ok(((), Vec::new()))
+        })
+        .await
     }
 
     /// The job queue.
@@ -112,7 +179,7 @@ impl UserService {
     /// user has a row for every app; pairs whose app gained or lost SCIM are marked.
     pub async fn sync_catalogue(&self) -> Result<(), ServiceError> {
         let settings = self.settings.clone();
-        self.write(move |tx, now| Ok(((), store::sync_catalogue(tx, &settings, now)?)))
+        self.write(move |tx, now, _| Ok(((), store::sync_catalogue(tx, &settings, now)?)))
             .await
     }
 
@@ -121,9 +188,18 @@ impl UserService {
     pub async fn create_user(&self, new: NewUser) -> Result<User, ServiceError> {
         let id = self.new_identity(&new).await?;
         let created = self
-            .write(move |tx, now| {
+            .write(move |tx, now, audit| {
                 let apps = store::load_apps(tx)?;
                 let user = store::insert_user(tx, &apps, &new, id, now)?;
+                let mut after = person(&user);
+                let access: serde_json::Map<String, serde_json::Value> = new
+                    .access
+                    .iter()
+                    .map(|(app, role)| (app.to_string(), json!(role.as_str())))
+                    .collect();
+                after["access"] = access.into();
+                let target = user.email.to_string();
+                audit.record(tx, now, "person.create", Some(&target), None, Some(after))?;
                 let jobs = crate::pairs::jobs_of_users(tx, &[user.id])?;
                 Ok((user, jobs))
             })
@@ -143,9 +219,9 @@ impl UserService {
     ) -> Result<User, ServiceError> {
         let current = self.user_by(UserKey::Email(email.clone())).await?;
         self.push_identity(&current, &update).await?;
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_id(tx, current.id)?;
-            store::update_user(tx, user, update, now)
+            update_audited(tx, now, audit, user, update)
         })
         .await
     }
@@ -158,9 +234,9 @@ impl UserService {
     ) -> Result<User, ServiceError> {
         let current = self.user_by(UserKey::Id(id)).await?;
         self.push_identity(&current, &update).await?;
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_id(tx, id)?;
-            store::update_user(tx, user, update, now)
+            update_audited(tx, now, audit, user, update)
         })
         .await
     }
@@ -174,11 +250,11 @@ impl UserService {
     ) -> Result<User, ServiceError> {
         let current = self.user_by(UserKey::Id(id)).await?;
         self.push_identity(&current, &update).await?;
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_id(tx, id)?;
-            let (user, mut jobs) = store::update_user(tx, user, update, now)?;
+            let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;
             for (app, role) in &roles {
-                jobs.extend(store::set_access(tx, id, app, *role, now)?);
+                jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
             }
             Ok((user, jobs))
         })
@@ -194,9 +270,9 @@ impl UserService {
         role: Role,
     ) -> Result<(), ServiceError> {
         let (email, app) = (email.clone(), app.clone());
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_email(tx, &email)?;
-            Ok(((), store::set_access(tx, user.id, &app, role, now)?))
+            Ok(((), access_audited(tx, now, audit, &user, &app, role)?))
         })
         .await
     }
@@ -213,9 +289,18 @@ impl UserService {
     pub async fn delete_user_by_id(&self, id: Uuid) -> Result<usize, ServiceError> {
         self.user_by(UserKey::Id(id)).await?;
         self.identities.delete(id).await?;
-        self.write(move |tx, now| {
-            store::user_by_id(tx, id)?;
+        self.write(move |tx, now, audit| {
+            let user = store::user_by_id(tx, id)?;
             let jobs = store::delete_user(tx, id, now)?;
+            let target = user.email.to_string();
+            audit.record(
+                tx,
+                now,
+                "person.delete",
+                Some(&target),
+                Some(person(&user)),
+                None,
+            )?;
             Ok((jobs.len(), jobs))
         })
         .await
@@ -225,8 +310,17 @@ impl UserService {
     #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn install_app(&self, app: &Slug) -> Result<usize, ServiceError> {
         let app = app.clone();
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
+            let was = store::load_apps(tx)?.get(app.as_str()).map(|a| a.installed);
             let jobs = store::install_app(tx, &app, now)?;
+            audit.record(
+                tx,
+                now,
+                "app.install",
+                Some(app.as_str()),
+                was.map(|w| json!({ "installed": w })),
+                Some(json!({ "installed": true, "pairs_marked": jobs.len() })),
+            )?;
             Ok((jobs.len(), jobs))
         })
         .await
@@ -236,16 +330,30 @@ impl UserService {
     #[tracing::instrument(skip_all, fields(app = %app))]
     pub async fn uninstall_app(&self, app: &Slug) -> Result<(), ServiceError> {
         let app = app.clone();
-        self.write(move |tx, now| Ok(((), store::uninstall_app(tx, &app, now)?)))
-            .await
+        self.write(move |tx, now, audit| {
+            let was = store::load_apps(tx)?.get(app.as_str()).map(|a| a.installed);
+            let jobs = store::uninstall_app(tx, &app, now)?;
+            audit.record(
+                tx,
+                now,
+                "app.uninstall",
+                Some(app.as_str()),
+                was.map(|w| json!({ "installed": w })),
+                Some(json!({ "installed": false })),
+            )?;
+            Ok(((), jobs))
+        })
+        .await
     }
 
     /// "Sync now": marks every pair of an installed app that the app should know about.
     pub async fn resync_app(&self, app: &Slug) -> Result<usize, ServiceError> {
         let app = app.clone();
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             store::app_exists(tx, &app)?;
             let jobs = mark_for_sync(tx, Pairs::AppRelevant(app.as_str()), now)?;
+            let after = json!({ "pairs_marked": jobs.len() });
+            audit.record(tx, now, "app.sync", Some(app.as_str()), None, Some(after))?;
             Ok((jobs.len(), jobs))
         })
         .await
@@ -258,8 +366,12 @@ impl UserService {
         hash: Option<String>,
     ) -> Result<(), ServiceError> {
         let email = email.clone();
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_email(tx, &email)?;
+            // Only whether a password is set: never the password or its hash.
+            let after = json!({ "password": if hash.is_some() { "set" } else { "cleared" } });
+            let target = user.email.to_string();
+            audit.record(tx, now, "password.set", Some(&target), None, Some(after))?;
             tx.execute(
                 "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
                 rusqlite::params![hash, now, user.id.to_string()],
@@ -273,9 +385,19 @@ impl UserService {
 
     /// Ends every dashboard session of the person ("sign out everywhere"); how many.
     pub async fn sign_out_everywhere(&self, id: Uuid) -> Result<usize, ServiceError> {
-        self.write(move |tx, _| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_id(tx, id)?;
-            Ok((crate::db::sessions::end_all_of(tx, user.id)?, Vec::new()))
+            let n = crate::db::sessions::end_all_of(tx, user.id)?;
+            let after = serde_json::json!({ "sessions_ended": n });
+            audit.record(
+                tx,
+                now,
+                "sessions.end",
+                Some(user.email.as_str()),
+                None,
+                Some(after),
+            )?;
+            Ok((n, Vec::new()))
         })
         .await
     }
@@ -283,9 +405,19 @@ impl UserService {
     /// Same as [`UserService::sign_out_everywhere`], by email (the command line).
     pub async fn sign_out_everywhere_by_email(&self, email: &Email) -> Result<usize, ServiceError> {
         let email = email.clone();
-        self.write(move |tx, _| {
+        self.write(move |tx, now, audit| {
             let user = store::user_by_email(tx, &email)?;
-            Ok((crate::db::sessions::end_all_of(tx, user.id)?, Vec::new()))
+            let n = crate::db::sessions::end_all_of(tx, user.id)?;
+            let after = serde_json::json!({ "sessions_ended": n });
+            audit.record(
+                tx,
+                now,
+                "sessions.end",
+                Some(user.email.as_str()),
+                None,
+                Some(after),
+            )?;
+            Ok((n, Vec::new()))
         })
         .await
     }
@@ -296,12 +428,20 @@ impl UserService {
         app: Option<Slug>,
         email: Option<Email>,
     ) -> Result<usize, ServiceError> {
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let user = email.map(|e| store::user_by_email(tx, &e)).transpose()?;
             if let Some(app) = &app {
                 store::app_exists(tx, app)?;
             }
             let jobs = store::retry(tx, app.as_ref(), user.as_ref().map(|u| u.id), now)?;
+            let target = match (&app, &user) {
+                (Some(a), Some(u)) => Some(format!("{a} / {}", u.email)),
+                (Some(a), None) => Some(a.to_string()),
+                (None, Some(u)) => Some(u.email.to_string()),
+                (None, None) => None,
+            };
+            let after = json!({ "pairs_marked": jobs.len() });
+            audit.record(tx, now, "pairs.retry", target.as_deref(), None, Some(after))?;
             Ok((jobs.len(), jobs))
         })
         .await
@@ -322,9 +462,10 @@ impl UserService {
     #[tracing::instrument(skip_all, fields(rows = plan.rows.len()))]
     pub async fn import(&self, plan: ImportPlan) -> Result<ImportReport, ServiceError> {
         let (ids, refused) = self.new_identities(&plan).await;
-        self.write(move |tx, now| {
+        self.write(move |tx, now, audit| {
             let apps = store::load_apps(tx)?;
             let mut errors = plan.errors();
+            let mut emails = Vec::new();
             errors.extend(refused);
             let mut created = Vec::new();
             for row in plan.rows {
@@ -335,7 +476,12 @@ impl UserService {
                     continue;
                 };
                 match store::insert_user(tx, &apps, &user, id, now) {
-                    Ok(u) => created.push(u.id),
+                    Ok(u) => {
+                        created.push(u.id);
+                        if emails.len() < IMPORT_AUDIT_EMAILS {
+                            emails.push(u.email.to_string());
+                        }
+                    }
                     // the database changed since the preview
                     Err(e @ (ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_))) => {
                         errors.push(RowError {
@@ -347,6 +493,9 @@ impl UserService {
                 }
             }
             errors.sort_by_key(|e| e.line);
+            let after =
+                json!({ "created": created.len(), "rows_refused": errors.len(), "emails": emails });
+            audit.record(tx, now, "import", None, None, Some(after))?;
             let jobs = crate::pairs::jobs_of_users(tx, &created)?;
             Ok((
                 ImportReport {
@@ -363,17 +512,24 @@ impl UserService {
     async fn write<T, F>(&self, f: F) -> Result<T, ServiceError>
     where
         T: Send + 'static,
-        F: FnOnce(&rusqlite::Transaction<'_>, i64) -> Result<(T, Vec<ReconcileJob>), ServiceError>
+        F: FnOnce(
+                &rusqlite::Transaction<'_>,
+                i64,
+                &Audit,
+            ) -> Result<(T, Vec<ReconcileJob>), ServiceError>
             + Send
             + 'static,
     {
+        let audit = Audit {
+            actor: self.actor.to_string(),
+        };
         let (out, jobs) = self
             .db
             .run(move |conn: &mut Conn| {
                 // IMMEDIATE takes the write lock up front, so a busy database
                 // waits on busy_timeout instead of failing mid-transaction.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = f(&tx, time::now())?;
+                let out = f(&tx, time::now(), &audit)?;
                 tx.commit()?;
                 Ok::<_, ServiceError>(out)
             })
@@ -388,6 +544,60 @@ impl UserService {
             tracing::warn!(error = %e, jobs = jobs.len(), "enqueue failed; the sweeper will pick these pairs up");
         }
     }
+}
+
+/// How many created emails one `import` entry lists.
+const IMPORT_AUDIT_EMAILS: usize = 100;
+
+/// Updates a person and records `person.update` when something changed.
+fn update_audited(
+    tx: &rusqlite::Transaction<'_>,
+    now: i64,
+    audit: &Audit,
+    user: User,
+    update: UserUpdate,
+) -> Result<(User, Vec<ReconcileJob>), ServiceError> {
+    let before = person(&user);
+    let target = user.email.to_string();
+    let (user, jobs) = store::update_user(tx, user, update, now)?;
+    let after = person(&user);
+    if before != after {
+        audit.record(
+            tx,
+            now,
+            "person.update",
+            Some(&target),
+            Some(before),
+            Some(after),
+        )?;
+    }
+    Ok((user, jobs))
+}
+
+/// Sets a role and records `access.set` when it changed.
+fn access_audited(
+    tx: &rusqlite::Transaction<'_>,
+    now: i64,
+    audit: &Audit,
+    user: &User,
+    app: &Slug,
+    role: Role,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    store::app_exists(tx, app)?;
+    let was = store::role_of(tx, user.id, app)?;
+    let jobs = store::set_access(tx, user.id, app, role, now)?;
+    if was != Some(role) {
+        let target = format!("{} / {app}", user.email);
+        audit.record(
+            tx,
+            now,
+            "access.set",
+            Some(&target),
+            Some(json!({ "role": was.map(|r| r.as_str()) })),
+            Some(json!({ "role": role.as_str() })),
+        )?;
+    }
+    Ok(jobs)
 }
 
 /// Parses a person's name, for edges that take raw text.

@@ -226,6 +226,17 @@ pub fn update_user(
     Ok((user, jobs))
 }
 
+/// The role a user has in an app, if there is a row.
+pub fn role_of(tx: &Transaction<'_>, user: Uuid, app: &Slug) -> Result<Option<Role>, ServiceError> {
+    Ok(tx
+        .query_row(
+            "SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
+            params![user.to_string(), app.as_str()],
+            |r| r.typed(0, "app_access"),
+        )
+        .optional()?)
+}
+
 /// Sets a role; a changed role marks the pair.
 pub fn set_access(
     tx: &Transaction<'_>,

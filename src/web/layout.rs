@@ -18,6 +18,7 @@ pub enum Nav {
     Users,
     Apps,
     Activity,
+    Audit,
 }
 
 fn head(title: &str) -> Markup {
@@ -56,6 +57,7 @@ pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup
                         (item(Nav::Users, "/users", "People"))
                         (item(Nav::Apps, "/apps", "Apps"))
                         (item(Nav::Activity, "/activity", "Activity"))
+                        (item(Nav::Audit, "/audit", "Audit"))
                     }
                     form.signout method="post" action="/logout" {
                         (csrf_field(&admin.csrf))

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use super::layout::{self, csrf_field};
 use super::{AppState, WebError, session, throttle};
 use crate::db::sessions;
-use crate::domain::Email;
+use crate::domain::{Actor, Email};
 use crate::users::password as auth;
 
 /// A hash to check against when the account does not exist, so both cases take as long.
@@ -103,7 +103,18 @@ pub async fn submit(
         .unwrap_or_else(|| "unknown".into());
     let keys = throttle::Keys::new(&form.email, &address);
     let csrf = session::csrf_token(&session)?;
+    // The audit trail names whoever signs in by the email typed; never the password.
+    let typed: String = form
+        .email
+        .trim()
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(254)
+        .collect();
+    let audit = state.service.as_actor(Actor::Admin(typed));
     if let Err(wait) = throttle::reserve(&db, &keys).await? {
+        let after = serde_json::json!({ "reason": "throttled", "address": address });
+        audit.record("sign_in.failed", None, Some(after)).await?;
         let msg = format!("Too many failed sign-ins. Wait {wait} seconds, then try again.");
         return Ok(HttpResponse::TooManyRequests()
             .insert_header(("Retry-After", wait.to_string()))
@@ -129,6 +140,8 @@ pub async fn submit(
         Some(id) => {
             throttle::succeeded(&db, &keys).await?;
             session::start(&db, &session, id).await?;
+            let after = serde_json::json!({ "address": address });
+            audit.record("sign_in.ok", None, Some(after)).await?;
             tracing::info!(user = %id, "signed in");
             Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", next))
@@ -136,6 +149,8 @@ pub async fn submit(
         }
         None => {
             // Already counted when the slot was taken.
+            let after = serde_json::json!({ "reason": "no match", "address": address });
+            audit.record("sign_in.failed", None, Some(after)).await?;
             tracing::info!(address = %address, "failed sign-in");
             Ok(layout::respond(
                 StatusCode::UNAUTHORIZED,

@@ -158,7 +158,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, import, user_delete, user_form, user_sessions, users,
+        activity, app_detail, app_test, apps, audit, import, user_delete, user_form, user_sessions,
+        users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -207,5 +208,6 @@ fn register(r: &mut impl Registry) {
         "/apps/{slug}/retry/{id}",
         app_detail::retry_one,
     );
-    r.add(get, "/activity", activity::list);
+    r.add(get.clone(), "/activity", activity::list);
+    r.add(get, "/audit", audit::list);
 }

@@ -111,6 +111,13 @@ pub struct CurrentAdmin {
     pub identity_outage: Option<String>,
 }
 
+impl CurrentAdmin {
+    /// Who this admin's changes are recorded as in the audit trail.
+    pub fn actor(&self) -> crate::domain::Actor {
+        crate::domain::Actor::Admin(self.email.clone())
+    }
+}
+
 impl FromRequest for CurrentAdmin {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;

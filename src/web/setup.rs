@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use super::layout::{self, csrf_field};
 use super::{AppState, WebError, session};
 use crate::db::{meta, sessions, time};
-use crate::domain::{Email, NewUser, PersonName, UserUpdate};
+use crate::domain::{Actor, Email, NewUser, PersonName, UserUpdate};
 use crate::users::password as auth;
 use crate::users::{ServiceError, UserService};
 
@@ -220,7 +220,9 @@ pub async fn submit(
     if !db.run(move |c| meta::take(c, META_KEY, &stored)).await? {
         return Ok(refusal_page(Refusal::Invalid));
     }
-    let service = &state.service;
+    let service = &state
+        .service
+        .as_actor(Actor::Admin(email.as_str().to_owned()));
     let new = NewUser {
         email: email.clone(),
         name: name.clone(),
@@ -244,6 +246,9 @@ pub async fn submit(
     let Some((id, _)) = db.run(move |c| sessions::admin_login(c, &norm)).await? else {
         return Err(WebError::Internal("the new admin cannot be found".into()));
     };
+    service
+        .record("setup", Some(email.to_string()), None)
+        .await?;
     session::start(&db, &session, id).await?;
     tracing::info!(email = %email, "first admin created through the setup link");
     Ok(HttpResponse::SeeOther()

@@ -253,3 +253,63 @@ fn user_sign_out_ends_sessions_and_names_an_unknown_person() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no user with email ghost@example.org"));
 }
+
+#[test]
+fn audit_shows_who_changed_what_on_the_command_line_and_since_filters() {
+    let env = env();
+    env.create_person("ann@example.org", "Ann", &["files=user"]);
+    let out = env.cli_with_stdin(
+        &["user", "set-password", "ann@example.org"],
+        Some("a-very-secret-pass-123\n"),
+    );
+    let _ = out; // ann is not an admin: the command may refuse; either way nothing leaks
+    let out = env.cli_env(
+        &["user", "access", "ann@example.org", "files", "admin"],
+        &[("USER", "opal"), ("LOGNAME", "opal")],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = env.cli(&["audit", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    let create = rows
+        .iter()
+        .find(|r| r["action"] == "person.create")
+        .unwrap_or_else(|| panic!("no person.create in {rows:?}"));
+    assert!(
+        create["actor"].as_str().unwrap().starts_with("cli ("),
+        "{create}"
+    );
+    assert_eq!(create["target"], "ann@example.org");
+    assert!(
+        create["after"]
+            .as_str()
+            .unwrap()
+            .contains("\"files\":\"user\"")
+    );
+    let access = rows
+        .iter()
+        .find(|r| r["action"] == "access.set")
+        .expect("access.set");
+    assert_eq!(access["actor"], "cli (opal)");
+    assert_eq!(access["target"], "ann@example.org / files");
+    assert!(access["before"].as_str().unwrap().contains("user"));
+    assert!(access["after"].as_str().unwrap().contains("admin"));
+    let text = stdout(&out);
+    assert!(!text.contains("a-very-secret-pass-123") && !text.contains("argon2"));
+    // the table
+    let out = env.cli(&["audit"]);
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("person.create"));
+    // --since: tomorrow shows nothing, a day long past shows everything
+    let tomorrow = time::OffsetDateTime::now_utc().date().next_day().unwrap();
+    let out = env.cli(&["audit", "--json", "--since", &tomorrow.to_string()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 0);
+    let out = env.cli(&["audit", "--json", "--since", "2000-01-01"]);
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(!rows.as_array().unwrap().is_empty());
+    let out = env.cli(&["audit", "--since", "yesterday"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -75,3 +75,46 @@ async fn parallel_guesses_never_get_more_checks_than_the_allowance() {
     );
     assert_eq!(checked + refused, 40);
 }
+
+#[actix_web::test]
+async fn sign_ins_are_in_the_audit_trail_without_the_password() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let b = dash.browser();
+    b.get("/login").await;
+    let r = b
+        .post(
+            "/login",
+            &[
+                ("email", ADMIN_EMAIL),
+                ("password", "not-the-password-xyzzy"),
+                ("next", "/users"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        dash.sql_i64(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'sign_in.failed' AND actor = '{ADMIN_EMAIL}'"
+        )),
+        1
+    );
+    let b = dash.signed_in().await;
+    assert_eq!(
+        dash.sql_i64(&format!(
+            "SELECT count(*) FROM audit_log WHERE action = 'sign_in.ok' AND actor = '{ADMIN_EMAIL}'"
+        )),
+        1
+    );
+    let page = b.get("/audit?action=sign_in.failed").await;
+    assert!(page.body.contains("sign_in.failed"), "{}", page.body);
+    assert!(!page.body.contains("xyzzy"));
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM audit_log WHERE actor || coalesce(target,'') || coalesce(before,'') || coalesce(after,'') LIKE '%xyzzy%'
+               OR actor || coalesce(target,'') || coalesce(before,'') || coalesce(after,'') LIKE '%correct horse%'
+               OR coalesce(after,'') LIKE '%argon2%'"
+        ),
+        0
+    );
+}

@@ -371,3 +371,61 @@ async fn hostile_names_are_shown_as_typed_and_never_run() {
     let r = b.get("/users?q=%3Cimg%20src%3Dx%3E").await;
     assert!(r.body.contains("Nobody matches “&lt;img src=x&gt;”"));
 }
+
+#[actix_web::test]
+async fn a_change_in_the_dashboard_is_on_the_audit_page_with_who_and_before_after() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let id = dash.person("ana@example.org", "Ana Lima", false, &[]).await;
+    b.get(&format!("/users/{id}")).await;
+    let r = b
+        .post(
+            &format!("/users/{id}"),
+            &[
+                ("name", "Ana Souza"),
+                ("email", "ana@example.org"),
+                ("admin", "on"),
+                ("role.files", "admin"),
+                ("password", "correct horse battery staple 42"),
+            ],
+        )
+        .await;
+    assert!(
+        r.status.is_success() || r.status.is_redirection(),
+        "{}",
+        r.body
+    );
+    let page = b.get("/audit").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("href=\"/audit\""), "in the navigation");
+    let row = page
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("<code>person.update</code>"))
+        .unwrap_or_else(|| panic!("no person.update row: {}", page.body));
+    assert!(row.contains(ADMIN_EMAIL), "{row}");
+    assert!(
+        row.contains("Ana Lima") && row.contains("Ana Souza"),
+        "{row}"
+    );
+    let access = page
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("<code>access.set</code>"))
+        .expect("an access.set row");
+    assert!(access.contains("ana@example.org / files") && access.contains("admin"));
+    assert!(page.body.contains("password.set"));
+    // filters
+    let only = b.get("/audit?action=access.set").await;
+    assert!(only.body.contains("access.set") && !only.body.contains("<code>person.update</code>"));
+    let nobody = b.get("/audit?actor=nobody-like-this").await;
+    assert!(nobody.body.contains("Nothing matches these filters"));
+    // never a secret
+    assert!(!page.body.contains("correct horse"));
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM audit_log WHERE coalesce(before,'') || coalesce(after,'') || actor LIKE '%correct horse%' OR coalesce(before,'') || coalesce(after,'') LIKE '%argon2%'"
+        ),
+        0
+    );
+}

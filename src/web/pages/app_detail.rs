@@ -168,7 +168,11 @@ pub async fn retry_one(
         .ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
     let email =
         crate::domain::Email::parse(&user.email).map_err(|e| WebError::Internal(e.to_string()))?;
-    state.service.retry(Some(slug.clone()), Some(email)).await?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .retry(Some(slug.clone()), Some(email))
+        .await?;
     if !is_htmx(&req) {
         return Ok(layout::redirect(&req, &format!("/apps/{slug}")));
     }
@@ -189,9 +193,14 @@ pub async fn retry_one(
 pub async fn retry_all(
     req: HttpRequest,
     state: web::Data<AppState>,
+    admin: CurrentAdmin,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = slug_of(&slug)?;
-    state.service.retry(Some(slug.clone()), None).await?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .retry(Some(slug.clone()), None)
+        .await?;
     Ok(layout::redirect(&req, &format!("/apps/{slug}")))
 }

@@ -151,7 +151,11 @@ pub async fn install(
     if let Some(refused) = super::app_test::refuse_install(&state, &admin, &slug).await {
         return Ok(refused);
     }
-    let n = state.service.install_app(&slug).await?;
+    let n = state
+        .service
+        .as_actor(admin.actor())
+        .install_app(&slug)
+        .await?;
     Ok(layout::redirect(
         &req,
         &format!("/apps?done=installed&app={slug}&n={n}"),
@@ -162,10 +166,15 @@ pub async fn install(
 pub async fn uninstall(
     req: HttpRequest,
     state: web::Data<AppState>,
+    admin: CurrentAdmin,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
-    state.service.uninstall_app(&slug).await?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .uninstall_app(&slug)
+        .await?;
     Ok(layout::redirect(
         &req,
         &format!("/apps?done=uninstalled&app={slug}"),
@@ -176,10 +185,15 @@ pub async fn uninstall(
 pub async fn sync_now(
     req: HttpRequest,
     state: web::Data<AppState>,
+    admin: CurrentAdmin,
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
-    let n = state.service.resync_app(&slug).await?;
+    let n = state
+        .service
+        .as_actor(admin.actor())
+        .resync_app(&slug)
+        .await?;
     Ok(layout::redirect(
         &req,
         &format!("/apps?done=synced&app={slug}&n={n}"),

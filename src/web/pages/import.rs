@@ -178,7 +178,7 @@ pub async fn confirm(
         }
         Err(e) => return Err(e.into()),
     };
-    let report = state.service.import(plan).await?;
+    let report = state.service.as_actor(admin.actor()).import(plan).await?;
     Ok(layout::ok(shell(
         &admin,
         html! {

@@ -4,6 +4,7 @@ pub mod activity;
 pub mod app_detail;
 pub mod app_test;
 pub mod apps;
+pub mod audit;
 pub mod import;
 pub mod recovery;
 pub mod user_delete;

@@ -54,8 +54,13 @@ pub async fn confirm_delete(
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
+    admin: CurrentAdmin,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, WebError> {
-    state.service.delete_user_by_id(*id).await?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .delete_user_by_id(*id)
+        .await?;
     Ok(layout::redirect(&req, &format!("/users/{}", *id)))
 }

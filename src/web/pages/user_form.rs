@@ -286,10 +286,14 @@ pub async fn create(
             is_admin: v.admin,
             access: roles_of(&v),
         };
-        match state.service.create_user(new).await {
+        match state.service.as_actor(admin.actor()).create_user(new).await {
             Ok(user) => {
                 if p.hash.is_some() {
-                    state.service.set_password_hash(&email, p.hash).await?;
+                    state
+                        .service
+                        .as_actor(admin.actor())
+                        .set_password_hash(&email, p.hash)
+                        .await?;
                 }
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
                     return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
@@ -377,10 +381,19 @@ pub async fn save(
             .into_iter()
             .filter(|(s, r)| u.access.iter().any(|c| c.app == s.as_str() && c.role != *r))
             .collect();
-        match state.service.save_user(id, update, changed).await {
+        match state
+            .service
+            .as_actor(admin.actor())
+            .save_user(id, update, changed)
+            .await
+        {
             Ok(_) => {
                 if p.hash.is_some() {
-                    state.service.set_password_hash(&email, p.hash).await?;
+                    state
+                        .service
+                        .as_actor(admin.actor())
+                        .set_password_hash(&email, p.hash)
+                        .await?;
                     // Every session of theirs ended; this browser, the one that changed
                     // its own password, goes on with a fresh one.
                     if id == admin.id {

@@ -17,7 +17,11 @@ pub async fn sign_out_everywhere(
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, WebError> {
     let id = *id;
-    state.service.sign_out_everywhere(id).await?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .sign_out_everywhere(id)
+        .await?;
     if id == admin.id {
         // Their own sessions, this one included: back to the sign-in page.
         session::end(state.service.db(), &session).await?;
