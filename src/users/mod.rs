@@ -385,38 +385,26 @@ impl UserService {
 
     /// Ends every dashboard session of the person ("sign out everywhere"); how many.
     pub async fn sign_out_everywhere(&self, id: Uuid) -> Result<usize, ServiceError> {
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_id(tx, id)?;
-            let n = crate::db::sessions::end_all_of(tx, user.id)?;
-            let after = serde_json::json!({ "sessions_ended": n });
-            audit.record(
-                tx,
-                now,
-                "sessions.end",
-                Some(user.email.as_str()),
-                None,
-                Some(after),
-            )?;
-            Ok((n, Vec::new()))
-        })
-        .await
+        self.sign_out(move |tx| store::user_by_id(tx, id)).await
     }
 
     /// Same as [`UserService::sign_out_everywhere`], by email (the command line).
     pub async fn sign_out_everywhere_by_email(&self, email: &Email) -> Result<usize, ServiceError> {
         let email = email.clone();
+        self.sign_out(move |tx| store::user_by_email(tx, &email))
+            .await
+    }
+
+    async fn sign_out<F>(&self, find: F) -> Result<usize, ServiceError>
+    where
+        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<User, ServiceError> + Send + 'static,
+    {
         self.write(move |tx, now, audit| {
-            let user = store::user_by_email(tx, &email)?;
+            let user = find(tx)?;
             let n = crate::db::sessions::end_all_of(tx, user.id)?;
             let after = serde_json::json!({ "sessions_ended": n });
-            audit.record(
-                tx,
-                now,
-                "sessions.end",
-                Some(user.email.as_str()),
-                None,
-                Some(after),
-            )?;
+            let target = Some(user.email.as_str());
+            audit.record(tx, now, "sessions.end", target, None, Some(after))?;
             Ok((n, Vec::new()))
         })
         .await
