@@ -68,14 +68,10 @@ pub struct AuditQuery {
 
 /// Entries, newest first, with the total that match.
 pub fn list(conn: &Connection, q: &AuditQuery) -> Result<(Vec<AuditRow>, usize), DbError> {
-    let actor = q.actor.as_deref().map(|u| {
-        let escaped = u
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let actor = q
+        .actor
+        .as_deref()
+        .map(|u| super::contains_pattern(&u.to_lowercase()));
     let filter = "(?1 IS NULL OR lower(actor) LIKE ?1 ESCAPE '\\')
                   AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR at >= ?3)";
     let total: i64 = conn.query_row(

@@ -80,6 +80,15 @@ PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 PRAGMA temp_store = MEMORY;";
 
+/// A `LIKE … ESCAPE '\\'` pattern matching text that contains `s` literally.
+pub(crate) fn contains_pattern(s: &str) -> String {
+    let escaped = s
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// The shared handle to the database.
 #[derive(Clone)]
 pub struct Db {

@@ -149,14 +149,10 @@ pub struct ActivityQuery {
 
 /// Log rows, newest first, with the total that match.
 pub fn activity(conn: &Connection, q: &ActivityQuery) -> Result<(Vec<LogRow>, usize), DbError> {
-    let user = q.user.as_deref().map(|u| {
-        let escaped = u
-            .to_lowercase()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
-        format!("%{escaped}%")
-    });
+    let user = q
+        .user
+        .as_deref()
+        .map(|u| super::contains_pattern(&u.to_lowercase()));
     let filter =
         "(?1 IS NULL OR app_slug = ?1) AND (?2 IS NULL OR lower(user_email) LIKE ?2 ESCAPE '\\')
                   AND (?3 IS NULL OR outcome = ?3)";

@@ -68,14 +68,6 @@ pub struct UserQuery {
     pub limit: usize,
 }
 
-fn like_pattern(s: &str) -> String {
-    let escaped = s
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_");
-    format!("%{escaped}%")
-}
-
 /// Users matching the query, ordered by name, with total count.
 pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), DbError> {
     let pattern = q
@@ -83,7 +75,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(like_pattern);
+        .map(super::contains_pattern);
     let filter = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email_norm LIKE lower(?1) ESCAPE '\\')
                   AND (?2 OR deleted_at IS NULL)";
     let total: i64 = if pattern.is_none() && q.include_deleting {

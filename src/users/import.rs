@@ -2,8 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use serde_json::json;
+
 use super::ServiceError;
+use super::audit::IMPORT_AUDIT_EMAILS;
+use super::store;
 use super::store::AppInfo;
+use crate::db::Conn;
 use crate::domain::{Email, NewUser, PersonName, Role, RoleError, Slug};
 
 /// Files larger than this are refused whole, before parsing.
@@ -286,6 +291,70 @@ impl Lines {
             .count();
         self.pos = start;
         self.breaks + 1
+    }
+}
+
+/// The service's side: preview, then create the valid rows.
+impl super::UserService {
+    /// Checks a CSV file without changing anything: the preview.
+    pub async fn plan_import(&self, csv: Vec<u8>) -> Result<ImportPlan, ServiceError> {
+        self.db
+            .run(move |conn: &mut Conn| {
+                let tx = conn.transaction()?;
+                let apps = store::load_apps(&tx)?;
+                plan(&tx, &apps, &csv)
+            })
+            .await
+    }
+
+    /// Creates every valid row of a plan in one transaction.
+    #[tracing::instrument(skip_all, fields(rows = plan.rows.len()))]
+    pub async fn import(&self, plan: ImportPlan) -> Result<ImportReport, ServiceError> {
+        let (ids, refused) = self.new_identities(&plan).await;
+        self.write(move |tx, now, audit| {
+            let apps = store::load_apps(tx)?;
+            let mut errors = plan.errors();
+            let mut emails = Vec::new();
+            errors.extend(refused);
+            let mut created = Vec::new();
+            for row in plan.rows {
+                let ImportRow::Valid { line, user } = row else {
+                    continue;
+                };
+                let Some(id) = ids.get(&line).copied() else {
+                    continue;
+                };
+                match store::insert_user(tx, &apps, &user, id, now) {
+                    Ok(u) => {
+                        created.push(u.id);
+                        if emails.len() < IMPORT_AUDIT_EMAILS {
+                            emails.push(u.email.to_string());
+                        }
+                    }
+                    // the database changed since the preview
+                    Err(e @ (ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_))) => {
+                        errors.push(RowError {
+                            line,
+                            reason: e.to_string(),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            errors.sort_by_key(|e| e.line);
+            let after =
+                json!({ "created": created.len(), "rows_refused": errors.len(), "emails": emails });
+            audit.record(tx, now, "import", None, None, Some(after))?;
+            let jobs = crate::pairs::jobs_of_users(tx, &created)?;
+            Ok((
+                ImportReport {
+                    created: created.len(),
+                    errors,
+                },
+                jobs,
+            ))
+        })
+        .await
     }
 }
 

@@ -4,9 +4,12 @@
 //! pairs `sync_needed`; the jobs are enqueued after commit. If the process
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
+mod audit;
+mod error;
 mod identities;
 mod import;
 pub mod password;
+mod signin;
 mod store;
 
 use std::sync::Arc;
@@ -16,54 +19,19 @@ use uuid::Uuid;
 
 use serde_json::json;
 
-use crate::db::{Conn, Db, DbError, audit, time};
+use crate::db::{Conn, Db, time};
 use crate::domain::{Actor, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
-use crate::identity::{IdentityError, IdentityStore};
+use crate::identity::IdentityStore;
 use crate::pairs::{JobQueue, Pairs, ReconcileJob, mark_for_sync};
 use crate::settings::Settings;
 
+pub use audit::Audit;
+use audit::{access_audited, person, update_audited};
+pub use error::ServiceError;
 pub use identities::IdentitySync;
 use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
 pub use password::hash_password;
-
-/// What went wrong with a change; mapped to pages and exit codes at the edge.
-#[derive(Debug, thiserror::Error)]
-pub enum ServiceError {
-    #[error("no user with email {0}")]
-    UnknownUser(String),
-    #[error("no user with id {0}")]
-    UnknownUserId(Uuid),
-    #[error("a user with email {0} already exists")]
-    EmailTaken(String),
-    #[error("{0} is still being removed from its apps; try again once that has finished")]
-    BeingRemoved(String),
-    #[error("no app {0:?} in the catalogue; the apps are listed in settings.toml")]
-    UnknownApp(String),
-    #[error("{0}")]
-    Invalid(String),
-    #[error(transparent)]
-    Identity(#[from] IdentityError),
-    #[error(transparent)]
-    Db(#[from] DbError),
-}
-
-impl From<rusqlite::Error> for ServiceError {
-    fn from(e: rusqlite::Error) -> Self {
-        ServiceError::Db(DbError::Sqlite(e))
-    }
-}
-
-impl ServiceError {
-    /// Whether the caller asked for something wrong (as opposed to a failure).
-    pub fn is_usage(&self) -> bool {
-        match self {
-            ServiceError::Db(_) => false,
-            ServiceError::Identity(e) => matches!(e, IdentityError::Conflict(_)),
-            _ => true,
-        }
-    }
-}
 
 /// The service every edge (web, CLI, provisioning hooks) goes through.
 #[derive(Clone)]
@@ -73,42 +41,6 @@ pub struct UserService {
     settings: Arc<Settings>,
     identities: Arc<dyn IdentityStore>,
     actor: Actor,
-}
-
-/// Records audit entries inside a change's transaction, as the service's actor.
-pub struct Audit {
-    actor: String,
-}
-
-impl Audit {
-    /// Appends one entry; `before` and `after` are short JSON and never hold a secret.
-    pub fn record(
-        &self,
-        tx: &rusqlite::Connection,
-        now: i64,
-        action: &str,
-        target: Option<&str>,
-        before: Option<serde_json::Value>,
-        after: Option<serde_json::Value>,
-    ) -> Result<(), ServiceError> {
-        audit::insert(
-            tx,
-            now,
-            &audit::NewEntry {
-                actor: &self.actor,
-                action,
-                target,
-                before: before.map(|v| v.to_string()),
-                after: after.map(|v| v.to_string()),
-            },
-        )?;
-        Ok(())
-    }
-}
-
-/// A person as the audit trail shows them: never a password or hash.
-fn person(u: &User) -> serde_json::Value {
-    json!({ "email": u.email.as_str(), "name": u.name.as_str(), "admin": u.is_admin })
 }
 
 impl UserService {
@@ -359,57 +291,6 @@ impl UserService {
         .await
     }
 
-    /// Sets (or with `None` clears) the dashboard sign-in password hash.
-    pub async fn set_password_hash(
-        &self,
-        email: &Email,
-        hash: Option<String>,
-    ) -> Result<(), ServiceError> {
-        let email = email.clone();
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_email(tx, &email)?;
-            // Only whether a password is set: never the password or its hash.
-            let after = json!({ "password": if hash.is_some() { "set" } else { "cleared" } });
-            let target = user.email.to_string();
-            audit.record(tx, now, "password.set", Some(&target), None, Some(after))?;
-            tx.execute(
-                "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
-                rusqlite::params![hash, now, user.id.to_string()],
-            )?;
-            // A new password ends every session; whoever changed their own signs in afresh.
-            crate::db::sessions::end_all_of(tx, user.id)?;
-            Ok(((), Vec::new()))
-        })
-        .await
-    }
-
-    /// Ends every dashboard session of the person ("sign out everywhere"); how many.
-    pub async fn sign_out_everywhere(&self, id: Uuid) -> Result<usize, ServiceError> {
-        self.sign_out(move |tx| store::user_by_id(tx, id)).await
-    }
-
-    /// Same as [`UserService::sign_out_everywhere`], by email (the command line).
-    pub async fn sign_out_everywhere_by_email(&self, email: &Email) -> Result<usize, ServiceError> {
-        let email = email.clone();
-        self.sign_out(move |tx| store::user_by_email(tx, &email))
-            .await
-    }
-
-    async fn sign_out<F>(&self, find: F) -> Result<usize, ServiceError>
-    where
-        F: FnOnce(&rusqlite::Transaction<'_>) -> Result<User, ServiceError> + Send + 'static,
-    {
-        self.write(move |tx, now, audit| {
-            let user = find(tx)?;
-            let n = crate::db::sessions::end_all_of(tx, user.id)?;
-            let after = serde_json::json!({ "sessions_ended": n });
-            let target = Some(user.email.as_str());
-            audit.record(tx, now, "sessions.end", target, None, Some(after))?;
-            Ok((n, Vec::new()))
-        })
-        .await
-    }
-
     /// Puts `error` and `failed` pairs (optionally of one app or user) back to `sync_needed`.
     pub async fn retry(
         &self,
@@ -431,67 +312,6 @@ impl UserService {
             let after = json!({ "pairs_marked": jobs.len() });
             audit.record(tx, now, "pairs.retry", target.as_deref(), None, Some(after))?;
             Ok((jobs.len(), jobs))
-        })
-        .await
-    }
-
-    /// Checks a CSV file without changing anything: the preview.
-    pub async fn plan_import(&self, csv: Vec<u8>) -> Result<ImportPlan, ServiceError> {
-        self.db
-            .run(move |conn: &mut Conn| {
-                let tx = conn.transaction()?;
-                let apps = store::load_apps(&tx)?;
-                import::plan(&tx, &apps, &csv)
-            })
-            .await
-    }
-
-    /// Creates every valid row of a plan in one transaction.
-    #[tracing::instrument(skip_all, fields(rows = plan.rows.len()))]
-    pub async fn import(&self, plan: ImportPlan) -> Result<ImportReport, ServiceError> {
-        let (ids, refused) = self.new_identities(&plan).await;
-        self.write(move |tx, now, audit| {
-            let apps = store::load_apps(tx)?;
-            let mut errors = plan.errors();
-            let mut emails = Vec::new();
-            errors.extend(refused);
-            let mut created = Vec::new();
-            for row in plan.rows {
-                let ImportRow::Valid { line, user } = row else {
-                    continue;
-                };
-                let Some(id) = ids.get(&line).copied() else {
-                    continue;
-                };
-                match store::insert_user(tx, &apps, &user, id, now) {
-                    Ok(u) => {
-                        created.push(u.id);
-                        if emails.len() < IMPORT_AUDIT_EMAILS {
-                            emails.push(u.email.to_string());
-                        }
-                    }
-                    // the database changed since the preview
-                    Err(e @ (ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_))) => {
-                        errors.push(RowError {
-                            line,
-                            reason: e.to_string(),
-                        })
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            errors.sort_by_key(|e| e.line);
-            let after =
-                json!({ "created": created.len(), "rows_refused": errors.len(), "emails": emails });
-            audit.record(tx, now, "import", None, None, Some(after))?;
-            let jobs = crate::pairs::jobs_of_users(tx, &created)?;
-            Ok((
-                ImportReport {
-                    created: created.len(),
-                    errors,
-                },
-                jobs,
-            ))
         })
         .await
     }
@@ -532,60 +352,6 @@ impl UserService {
             tracing::warn!(error = %e, jobs = jobs.len(), "enqueue failed; the sweeper will pick these pairs up");
         }
     }
-}
-
-/// How many created emails one `import` entry lists.
-const IMPORT_AUDIT_EMAILS: usize = 100;
-
-/// Updates a person and records `person.update` when something changed.
-fn update_audited(
-    tx: &rusqlite::Transaction<'_>,
-    now: i64,
-    audit: &Audit,
-    user: User,
-    update: UserUpdate,
-) -> Result<(User, Vec<ReconcileJob>), ServiceError> {
-    let before = person(&user);
-    let target = user.email.to_string();
-    let (user, jobs) = store::update_user(tx, user, update, now)?;
-    let after = person(&user);
-    if before != after {
-        audit.record(
-            tx,
-            now,
-            "person.update",
-            Some(&target),
-            Some(before),
-            Some(after),
-        )?;
-    }
-    Ok((user, jobs))
-}
-
-/// Sets a role and records `access.set` when it changed.
-fn access_audited(
-    tx: &rusqlite::Transaction<'_>,
-    now: i64,
-    audit: &Audit,
-    user: &User,
-    app: &Slug,
-    role: Role,
-) -> Result<Vec<ReconcileJob>, ServiceError> {
-    store::app_exists(tx, app)?;
-    let was = store::role_of(tx, user.id, app)?;
-    let jobs = store::set_access(tx, user.id, app, role, now)?;
-    if was != Some(role) {
-        let target = format!("{} / {app}", user.email);
-        audit.record(
-            tx,
-            now,
-            "access.set",
-            Some(&target),
-            Some(json!({ "role": was.map(|r| r.as_str()) })),
-            Some(json!({ "role": role.as_str() })),
-        )?;
-    }
-    Ok(jobs)
 }
 
 /// Parses a person's name, for edges that take raw text.
