@@ -4,14 +4,16 @@
 //! attempts all live here. `users` (the admin's changes), `provisioning` (the workers)
 //! and the identity sync all go through this module; it depends only on `db` and `domain`.
 
+mod attempt;
 mod mark;
 pub mod queue;
 mod state;
 mod sweep;
 
+pub use attempt::{LogEntry, outcome_of};
 pub use mark::{
     Pairs, initial_status, jobs_of_users, mark_for_sync, purge_removed_users, unmanage,
 };
 pub use queue::{JobQueue, ReconcileJob};
-pub use state::{Claim, LogEntry, Settle, claim, finish, finish_with_log};
+pub use state::{Claim, Settle, claim, finish, finish_with_log};
 pub use sweep::{Progress, due_pairs, heartbeat, progress, reclaim_orphans, release};

@@ -6,6 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
+use super::attempt::{LogEntry, record_attempt};
 use super::mark::purge_removed_users;
 use super::queue::ReconcileJob;
 use crate::db::DbError;
@@ -124,7 +125,7 @@ pub fn finish(
     finish_with_log(conn, claim, &[], instance, settle, now)
 }
 
-/// [`finish`] and [`log_calls`] in one transaction: one commit per attempt instead of two.
+/// [`finish`] and the attempt's event with its requests, in one transaction.
 pub fn finish_with_log(
     conn: &mut Connection,
     claim: &Claim,
@@ -134,7 +135,7 @@ pub fn finish_with_log(
     now: i64,
 ) -> Result<Option<ReconcileJob>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    insert_log(&tx, claim, entries, now)?;
+    record_attempt(&tx, claim, entries, &settle, now)?;
     let follow_up = finish_in(&tx, claim, instance, settle, now)?;
     tx.commit()?;
     Ok(follow_up)
@@ -249,48 +250,4 @@ fn job(claim: &Claim, due_seq: i64, run_at: Option<i64>) -> ReconcileJob {
         due_seq,
         run_at,
     }
-}
-
-/// One row of the activity log.
-#[derive(Debug, Clone)]
-pub struct LogEntry {
-    /// SCIM operation, e.g. `create_user`.
-    pub operation: String,
-    /// HTTP status, when an answer came.
-    pub http_status: Option<u16>,
-    /// Milliseconds the call took.
-    pub duration_ms: i64,
-    /// `ok`, `error` or `failed`.
-    pub outcome: &'static str,
-    /// Detail for the admin.
-    pub message: Option<String>,
-}
-
-fn insert_log(
-    tx: &Transaction<'_>,
-    claim: &Claim,
-    entries: &[LogEntry],
-    now: i64,
-) -> Result<(), DbError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    let mut insert = tx.prepare_cached(
-        "INSERT INTO provision_log (at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
-    for e in entries {
-        insert.execute(params![
-            now,
-            claim.user_id.to_string(),
-            claim.email,
-            claim.app,
-            e.operation,
-            e.http_status,
-            e.duration_ms,
-            e.outcome,
-            e.message
-        ])?;
-    }
-    Ok(())
 }

@@ -153,20 +153,14 @@ impl Engine {
             .inspect(|c| {
                 crate::metrics::observe_scim(&claim.app, c.operation, c.status, c.duration)
             })
-            .map(|c| LogEntry {
-                operation: c.operation.to_string(),
-                http_status: c.status,
-                duration_ms: c.duration.as_millis() as i64,
-                outcome: if c.error.is_some() { "error" } else { "ok" },
-                message: c.error,
-            })
+            .map(|c| super::log_entry(&c))
             .collect();
         (self.settle(claim, result), calls)
     }
 
     /// With Kratos, the name and email as they are now, not as the mirror last saw them.
     /// An identity deleted in Kratos is deprovisioned.
-    async fn current_identity(
+    pub(super) async fn current_identity(
         &self,
         claim: &mut Claim,
     ) -> Result<(), crate::identity::IdentityError> {
@@ -184,7 +178,12 @@ impl Engine {
     }
 
     /// A transient failure: try again after a backoff, or give up after `max_attempts`.
-    fn retry_or_fail(&self, claim: &Claim, error: String, retry_after: Option<Duration>) -> Settle {
+    pub(super) fn retry_or_fail(
+        &self,
+        claim: &Claim,
+        error: String,
+        retry_after: Option<Duration>,
+    ) -> Settle {
         let p = &self.settings.provisioning;
         let attempts = claim.attempts as u32 + 1;
         if attempts >= p.max_attempts {
@@ -210,7 +209,7 @@ impl Engine {
         }
     }
 
-    fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
+    pub(super) fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
         match result {
             Ok(Reconciled::Provisioned { scim_id }) => Settle::Done {
                 status: ProvisionStatus::Provisioned,

@@ -7,6 +7,7 @@ mod backoff;
 pub mod drift;
 pub mod engine;
 mod identity_sync;
+pub mod on_demand;
 pub mod probe;
 pub mod reconcile;
 mod roles;
@@ -19,7 +20,8 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::db::{DbError, time};
-use crate::pairs::{self, Progress};
+use crate::pairs::{self, LogEntry, Progress};
+use crate::scim::ScimCall;
 use crate::users::UserService;
 use engine::Engine;
 
@@ -39,6 +41,19 @@ pub fn spawn(
         tasks.push(tokio::spawn(identity_sync::run(service, rx)));
     }
     (stop, tasks)
+}
+
+/// One SCIM call as the provisioning log keeps it.
+pub(crate) fn log_entry(call: &ScimCall) -> LogEntry {
+    LogEntry {
+        operation: call.operation.to_owned(),
+        method: call.method.to_owned(),
+        path: call.path.clone(),
+        http_status: call.status,
+        duration_ms: call.duration.as_millis() as i64,
+        outcome: if call.error.is_some() { "error" } else { "ok" },
+        message: call.error.clone(),
+    }
 }
 
 /// How a run in this process ended.

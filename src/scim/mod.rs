@@ -21,5 +21,5 @@ pub use lookup::{UserKey, eq_filter};
 pub use models::{
     Email, ListResponse, Member, Meta, Name, PatchOp, PatchOperation, ScimGroup, ScimUser,
 };
-pub use session::ScimSession;
+pub use session::{CallObserver, ScimSession};
 pub use token::FAILURE_MEMORY as TOKEN_FAILURE_MEMORY;

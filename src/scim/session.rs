@@ -1,6 +1,6 @@
 //! A journaled series of SCIM calls (one reconcile, one drift check): discovery and user writes.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -9,11 +9,24 @@ use super::discovery::Capabilities;
 use super::error::{ErrorKind, ScimError};
 use super::models::{PatchOp, PatchOperation, ScimUser};
 
+/// Called with each call of a session as soon as it completes (an on-demand trace).
+pub type CallObserver = Arc<dyn Fn(&ScimCall) + Send + Sync>;
+
 /// The calls of one unit of work; every HTTP exchange lands in its journal.
-#[derive(Debug)]
 pub struct ScimSession {
     client: ScimClient,
     calls: Mutex<Vec<ScimCall>>,
+    observer: Option<(CallObserver, Mutex<usize>)>,
+}
+
+impl std::fmt::Debug for ScimSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScimSession")
+            .field("client", &self.client)
+            .field("calls", &self.calls)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
 }
 
 impl ScimSession {
@@ -22,6 +35,15 @@ impl ScimSession {
         ScimSession {
             client,
             calls: Mutex::new(Vec::new()),
+            observer: None,
+        }
+    }
+
+    /// A session that also hands each call to `observer` as it completes.
+    pub fn observed(client: ScimClient, observer: CallObserver) -> Self {
+        ScimSession {
+            observer: Some((observer, Mutex::new(0))),
+            ..ScimSession::new(client)
         }
     }
 
@@ -41,7 +63,19 @@ impl ScimSession {
     }
 
     pub(crate) async fn send(&self, req: Request<'_>) -> Result<Answer, ScimError> {
-        self.client.send(req, &self.calls).await
+        let result = self.client.send(req, &self.calls).await;
+        if let Some((observe, reported)) = &self.observer {
+            // Calls may run side by side; whatever was journaled since the last report goes.
+            let fresh: Vec<ScimCall> = {
+                let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+                let mut seen = reported.lock().unwrap_or_else(|p| p.into_inner());
+                let fresh = calls.get(*seen..).unwrap_or_default().to_vec();
+                *seen = calls.len();
+                fresh
+            };
+            fresh.iter().for_each(|c| observe(c));
+        }
+        result
     }
 
     pub(crate) fn to_body<T: serde::Serialize>(

@@ -1,0 +1,174 @@
+//! "Sync now" for one person in one app: claims the pair as a worker would, reconciles
+//! it at once and hands each SCIM call to the caller as it completes, then records the
+//! attempt like any other. The web page and `user sync` show that trace.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use rusqlite::OptionalExtension;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::engine::{self, Engine};
+use super::reconcile;
+use crate::db::{DbError, time};
+use crate::pairs::{self, Pairs, Settle};
+use crate::scim::{ScimCall, ScimSession};
+
+/// How an on-demand sync ended, as the admin reads it.
+#[derive(Debug, Clone)]
+pub struct Synced {
+    /// The app.
+    pub app: String,
+    /// What the attempt is recorded as: a settled status, `error` or `failed`.
+    pub outcome: &'static str,
+    /// The attempt's message (the app's words when it failed).
+    pub message: String,
+    /// Requests made.
+    pub requests: usize,
+}
+
+impl Synced {
+    /// The attempt brought the app in line (or there was nothing to do).
+    pub fn succeeded(&self) -> bool {
+        !matches!(self.outcome, "error" | "failed")
+    }
+}
+
+/// Why no attempt was made.
+#[derive(Debug, thiserror::Error)]
+pub enum OnDemandError {
+    /// The app is not installed or has no SCIM settings.
+    #[error("{0} is not provisioned by accessboard (not installed, or no [apps.scim] settings)")]
+    NotManaged(String),
+    /// The person has no record for this app.
+    #[error("this person has no record in {0}")]
+    NoPair(String),
+    /// A worker holds the pair right now.
+    #[error("a worker is syncing this person in {0} right now; its result shows in a moment")]
+    Busy(String),
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl OnDemandError {
+    /// Bad usage (exit 2, 4xx) rather than a failure.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            OnDemandError::NotManaged(_) | OnDemandError::NoPair(_)
+        )
+    }
+}
+
+/// Syncs the pair (`user`, `app`) now; each call goes to `trace` as it completes.
+/// Dropping the receiver does not stop the attempt: it is recorded either way.
+pub async fn sync_pair(
+    engine: &Arc<Engine>,
+    user: Uuid,
+    app: &str,
+    trace: mpsc::UnboundedSender<ScimCall>,
+) -> Result<Synced, OnDemandError> {
+    let Some(target) = engine.targets.get(app) else {
+        return Err(OnDemandError::NotManaged(app.to_owned()));
+    };
+    let instance = engine.instance.clone();
+    let slug = app.to_owned();
+    let mut claim = engine
+        .db
+        .run(move |c| mark_and_claim(c, user, &slug, &instance))
+        .await?;
+    let started = Instant::now();
+    let (settle, calls) = match engine.current_identity(&mut claim).await {
+        Err(e) => (
+            engine.retry_or_fail(&claim, e.to_string(), None),
+            Vec::new(),
+        ),
+        Ok(()) => {
+            let desired = engine::desired(&claim, &target.scim);
+            let observer: crate::scim::CallObserver = Arc::new(move |call: &ScimCall| {
+                // A closed receiver (the page went away) must not stop the attempt.
+                let _ = trace.send(call.clone());
+            });
+            let session = ScimSession::observed(target.client.clone(), observer);
+            let result = reconcile::reconcile(&session, &desired).await;
+            engine.store_dialect(&claim.app, target).await;
+            let calls: Vec<ScimCall> = session.into_calls();
+            for c in &calls {
+                crate::metrics::observe_scim(&claim.app, c.operation, c.status, c.duration);
+            }
+            (engine.settle(&claim, result), calls)
+        }
+    };
+    let synced = Synced {
+        app: claim.app.clone(),
+        outcome: pairs::outcome_of(&settle),
+        message: message_of(&settle).to_owned(),
+        requests: calls.len(),
+    };
+    tracing::info!(
+        app = %claim.app,
+        user_id = %claim.user_id,
+        outcome = synced.outcome,
+        calls = calls.len(),
+        duration_ms = started.elapsed().as_millis() as u64,
+        detail = synced.message.as_str(),
+        "sync now recorded"
+    );
+    let entries: Vec<_> = calls.iter().map(super::log_entry).collect();
+    let instance = engine.instance.clone();
+    let follow_up = engine
+        .db
+        .run(move |c| pairs::finish_with_log(c, &claim, &entries, &instance, settle, time::now()))
+        .await?;
+    if let Some(next) = follow_up
+        && let Err(e) = engine.queue.enqueue(&[next]).await
+    {
+        tracing::warn!(error = %e, "follow-up enqueue failed; the sweeper will pick it up");
+    }
+    Ok(synced)
+}
+
+/// Marks the pair (a new generation, as any change does) and claims it for this process.
+fn mark_and_claim(
+    c: &mut rusqlite::Connection,
+    user: Uuid,
+    slug: &str,
+    instance: &str,
+) -> Result<pairs::Claim, OnDemandError> {
+    let now = time::now();
+    let tx = c
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(DbError::from)?;
+    let jobs = pairs::mark_for_sync(&tx, Pairs::One(&user, slug), now)?;
+    let installed: Option<bool> = tx
+        .query_row(
+            "SELECT p.installed = 1 FROM app_access a JOIN apps p ON p.slug = a.app_slug
+             WHERE a.user_id = ?1 AND a.app_slug = ?2",
+            rusqlite::params![user.to_string(), slug],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(DbError::from)?;
+    tx.commit().map_err(DbError::from)?;
+    let Some(job) = jobs.into_iter().next() else {
+        return Err(match installed {
+            None => OnDemandError::NoPair(slug.to_owned()),
+            Some(false) => OnDemandError::NotManaged(slug.to_owned()),
+            // Marked, but held: a worker has it and runs it again for this change.
+            Some(true) => OnDemandError::Busy(slug.to_owned()),
+        });
+    };
+    // Marked without a queued job: this call runs it. Should a sweeper's worker take it
+    // first, the claim says so and that worker records the attempt.
+    pairs::claim(c, &job, instance, now)?.ok_or_else(|| OnDemandError::Busy(slug.to_owned()))
+}
+
+fn message_of(settle: &Settle) -> &str {
+    match settle {
+        Settle::Done { message, .. }
+        | Settle::Retry { message, .. }
+        | Settle::Fail { message, .. } => message,
+    }
+}
