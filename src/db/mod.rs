@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod columns;
+pub mod events;
 pub mod meta;
 mod migrations;
+pub mod overview;
 pub mod pairs;
 pub mod read;
 pub mod sessions;

@@ -1,4 +1,4 @@
-//! Reads of pairs and the provisioning log for the dashboard: one app's pairs, the activity log.
+//! Reads of pairs for the dashboard (one app's pairs, some pairs by key) and pruning the provisioning log.
 
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
@@ -34,11 +34,11 @@ pub struct PairRow {
     pub next_attempt_at: Option<i64>,
 }
 
-const PAIR_COLUMNS: &str =
+pub(super) const PAIR_COLUMNS: &str =
     "a.user_id, u.email, u.name, u.deleted_at IS NOT NULL, a.app_slug, a.role, a.status,
     a.attempts, a.last_attempt_at, a.last_message, a.next_attempt_at";
 
-fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
+pub(super) fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     Ok(PairRow {
         user_id: r.typed(0, "app_access")?,
         email: r.get(1)?,
@@ -107,95 +107,14 @@ pub fn pairs(conn: &Connection, keys: &[(Uuid, String)]) -> Result<Vec<PairRow>,
     Ok(out)
 }
 
-/// One row of the provisioning log.
-#[derive(Debug, Clone)]
-pub struct LogRow {
-    /// Row id.
-    pub id: i64,
-    /// When (unix seconds).
-    pub at: i64,
-    /// User id, when known.
-    pub user_id: Option<String>,
-    /// User email, kept after the user is gone.
-    pub user_email: Option<String>,
-    /// App slug.
-    pub app: String,
-    /// SCIM operation.
-    pub operation: String,
-    /// HTTP status of the answer.
-    pub http_status: Option<i64>,
-    /// How long it took.
-    pub duration_ms: Option<i64>,
-    /// Outcome.
-    pub outcome: String,
-    /// Message.
-    pub message: Option<String>,
-}
-
-/// Which log rows to show.
-#[derive(Debug, Clone, Default)]
-pub struct ActivityQuery {
-    /// Only this app.
-    pub app: Option<String>,
-    /// Only users whose email contains this (case-insensitive).
-    pub user: Option<String>,
-    /// Only this outcome.
-    pub outcome: Option<String>,
-    /// Rows to skip.
-    pub offset: usize,
-    /// Rows to return.
-    pub limit: usize,
-}
-
-/// Log rows, newest first, with the total that match.
-pub fn activity(conn: &Connection, q: &ActivityQuery) -> Result<(Vec<LogRow>, usize), DbError> {
-    let user = q
-        .user
-        .as_deref()
-        .map(|u| super::contains_pattern(&u.to_lowercase()));
-    let filter =
-        "(?1 IS NULL OR app_slug = ?1) AND (?2 IS NULL OR lower(user_email) LIKE ?2 ESCAPE '\\')
-                  AND (?3 IS NULL OR outcome = ?3)";
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM provision_log WHERE {filter}"),
-        params![q.app, user, q.outcome],
-        |r| r.get(0),
-    )?;
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message
-         FROM provision_log WHERE {filter} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
-    ))?;
-    let rows = stmt
-        .query_map(
-            params![q.app, user, q.outcome, q.limit as i64, q.offset as i64],
-            |r| {
-                Ok(LogRow {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    user_id: r.get(2)?,
-                    user_email: r.get(3)?,
-                    app: r.get(4)?,
-                    operation: r.get(5)?,
-                    http_status: r.get(6)?,
-                    duration_ms: r.get(7)?,
-                    outcome: r.get(8)?,
-                    message: r.get(9)?,
-                })
-            },
-        )?
-        .collect::<Result<_, _>>()?;
-    Ok((rows, total as usize))
-}
-
-/// The outcomes the log holds, for the filter.
-pub fn outcomes(conn: &Connection) -> Result<Vec<String>, DbError> {
-    let mut stmt =
-        conn.prepare_cached("SELECT DISTINCT outcome FROM provision_log ORDER BY outcome")?;
-    let rows = stmt.query_map([], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Deletes provisioning-log rows older than `before` (unix seconds); how many went.
+/// Deletes events and requests older than `before` (unix seconds); how many events went.
 pub fn prune_log(conn: &Connection, before: i64) -> Result<usize, DbError> {
-    Ok(conn.execute("DELETE FROM provision_log WHERE at < ?1", [before])?)
+    // The requests of a pruned event go with it (ON DELETE CASCADE); rows written before
+    // events existed have none and go by their own age.
+    let events = conn.execute("DELETE FROM provision_attempts WHERE at < ?1", [before])?;
+    conn.execute(
+        "DELETE FROM provision_log WHERE attempt_id IS NULL AND at < ?1",
+        [before],
+    )?;
+    Ok(events)
 }

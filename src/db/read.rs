@@ -172,9 +172,6 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
 }
 
 /// The installed apps of the catalogue, in settings order, without counts (the people table's columns).
-///
-/// [`apps`] counts every pair of every app, which costs a scan per app; pages that
-/// only need the columns use this.
 pub fn installed_apps(conn: &Connection) -> Result<Vec<AppRow>, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT slug, name, url, installed, scim_enabled FROM apps WHERE in_catalogue = 1 AND installed = 1 ORDER BY rowid",
@@ -211,9 +208,9 @@ pub fn apps(conn: &Connection) -> Result<Vec<AppRow>, DbError> {
             })
         })?
         .collect::<Result<_, _>>()?;
-    let mut counts = conn.prepare_cached(
-        "SELECT status, count(*) FROM app_access WHERE app_slug = ?1 GROUP BY status",
-    )?;
+    // Kept by triggers as pairs change (migration 0005): no count over app_access here.
+    let mut counts = conn
+        .prepare_cached("SELECT status, n FROM app_status_counts WHERE app_slug = ?1 AND n != 0")?;
     for app in &mut apps {
         app.counts = counts
             .query_map([&app.slug], |r| Ok((r.typed(0, "app_access")?, r.get(1)?)))?

@@ -152,7 +152,7 @@ pub async fn tick(
             })
             .await?;
         if pruned > 0 {
-            tracing::info!(rows = pruned, "pruned the provisioning log");
+            tracing::info!(events = pruned, "pruned the provisioning log");
         }
         if audit_pruned > 0 {
             tracing::info!(rows = audit_pruned, "pruned the audit trail");

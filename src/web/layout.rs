@@ -15,6 +15,7 @@ const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"
 /// Which section of the navigation is current.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
+    Overview,
     Users,
     Apps,
     Activity,
@@ -52,8 +53,9 @@ pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup
             body hx-headers=(hx_headers) {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
-                    a.brand href="/users" { "accessboard" }
+                    a.brand href="/" { "accessboard" }
                     nav aria-label="Main" {
+                        (item(Nav::Overview, "/", "Overview"))
                         (item(Nav::Users, "/users", "People"))
                         (item(Nav::Apps, "/apps", "Apps"))
                         (item(Nav::Activity, "/activity", "Activity"))

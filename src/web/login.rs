@@ -44,7 +44,7 @@ fn safe_next(next: Option<&str>) -> String {
         {
             n.to_owned()
         }
-        _ => "/users".to_owned(),
+        _ => "/".to_owned(),
     }
 }
 
@@ -212,8 +212,8 @@ mod tests {
             "evil.example",
             "",
         ] {
-            assert_eq!(safe_next(Some(hostile)), "/users", "{hostile:?}");
+            assert_eq!(safe_next(Some(hostile)), "/", "{hostile:?}");
         }
-        assert_eq!(safe_next(None), "/users");
+        assert_eq!(safe_next(None), "/");
     }
 }

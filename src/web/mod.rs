@@ -158,8 +158,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, audit, import, user_delete, user_form, user_sessions,
-        users,
+        activity, app_detail, app_test, apps, audit, import, overview, user_delete, user_form,
+        user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -173,7 +173,7 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/setup", setup::submit);
     // signed-in admins
     r.add(post.clone(), "/logout", login::logout);
-    r.add(get.clone(), "/", users::home);
+    r.add(get.clone(), "/", overview::show);
     r.add(get.clone(), "/poll", poll::poll);
     r.add(get.clone(), "/users", users::list);
     r.add(get.clone(), "/users/new", user_form::new_form);

@@ -1,7 +1,8 @@
 //! GET /poll: the one poll of a page. The page sends what its transient badges
 //! show (`w=<user>:<app>:<status>:<attempts>`, one per badge); the answer holds
 //! only what changed, as out-of-band swaps, and is 286 (htmx: stop polling)
-//! once nothing on the page is transient.
+//! once nothing on the page is transient. The overview sends its version instead
+//! (`view=overview&v=…`) and gets its sections back when they changed.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
@@ -10,6 +11,7 @@ use uuid::Uuid;
 use crate::db::pairs;
 use crate::web::layout::{self, pair_id};
 use crate::web::pages::app_detail::pair_row;
+use crate::web::pages::overview;
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
@@ -43,13 +45,19 @@ pub async fn poll(
     admin: CurrentAdmin,
 ) -> Result<HttpResponse, WebError> {
     let mut row_view = false;
+    let mut overview_seen = None;
     let mut watches = Vec::new();
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         match &*k {
+            "view" if v == "overview" => overview_seen = Some(String::new()),
             "view" => row_view = v == "row",
+            "v" => overview_seen = overview_seen.map(|_| v.into_owned()),
             "w" if watches.len() < MAX_WATCH => watches.extend(parse(&v)),
             _ => {}
         }
+    }
+    if let Some(seen) = overview_seen {
+        return overview(&state, &admin, &seen).await;
     }
     let keys: Vec<(Uuid, String)> = watches.iter().map(|w| (w.user, w.app.clone())).collect();
     let rows = state
@@ -88,6 +96,22 @@ pub async fn poll(
             .map_err(|e| WebError::Internal(e.to_string()))?
     };
     Ok(layout::respond(status, body))
+}
+
+/// The overview's sections again when they changed since the page's version `seen`;
+/// nothing otherwise. The overview keeps polling: new work can come at any time.
+async fn overview(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    seen: &str,
+) -> Result<HttpResponse, WebError> {
+    let o = state.service.db().run(overview::read).await?;
+    let (markup, version) = overview::live(&admin.csrf, &o, true);
+    Ok(layout::ok(if version == seen {
+        html! {}
+    } else {
+        markup
+    }))
 }
 
 fn mark(flag: &mut bool) -> maud::Markup {

@@ -252,6 +252,6 @@ pub async fn submit(
     session::start(&db, &session, id).await?;
     tracing::info!(email = %email, "first admin created through the setup link");
     Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/users"))
+        .insert_header(("Location", "/"))
         .finish())
 }

@@ -151,12 +151,21 @@ fn slug_of(raw: &str) -> Result<Slug, WebError> {
     Slug::parse(raw).map_err(|_| WebError::NotFound(format!("There is no app {raw:?}.")))
 }
 
-/// POST /apps/{slug}/retry/{id}: htmx gets the row back, already "sync needed".
+/// Where a Retry came from, when not the app's page.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct Back {
+    back: String,
+}
+
+/// POST /apps/{slug}/retry/{id}: htmx gets the row back, already "sync needed";
+/// a form from the overview (`?back=overview`) goes back there.
 pub async fn retry_one(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     path: web::Path<(String, Uuid)>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
     let (raw, id) = path.into_inner();
     let slug = slug_of(&raw)?;
@@ -173,6 +182,9 @@ pub async fn retry_one(
         .as_actor(admin.actor())
         .retry(Some(slug.clone()), Some(email))
         .await?;
+    if back.back == "overview" {
+        return Ok(layout::redirect(&req, "/#attention"));
+    }
     if !is_htmx(&req) {
         return Ok(layout::redirect(&req, &format!("/apps/{slug}")));
     }

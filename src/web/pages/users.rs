@@ -10,13 +10,6 @@ use crate::web::layout::{self, Nav, badge, page, pagination, poller, role_label}
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
-/// GET /
-pub async fn home() -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header(("Location", "/users"))
-        .finish()
-}
-
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct ListQuery {
