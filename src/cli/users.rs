@@ -54,6 +54,13 @@ pub enum UserCommand {
     SetPassword { email: Email },
     /// End every dashboard session of this person.
     SignOut { email: Email },
+    /// Bring this person's accounts in line now, printing each request and answer.
+    Sync {
+        email: Email,
+        /// Only this app.
+        #[arg(long)]
+        app: Option<Slug>,
+    },
 }
 
 fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
@@ -152,6 +159,7 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         },
         UserCommand::Import { file } => return import(ctx, file).await,
+        UserCommand::Sync { email, app } => return super::sync::run(ctx, email, app).await,
         UserCommand::SignOut { email } => {
             let n = service.sign_out_everywhere_by_email(&email).await?;
             println!("{n} dashboard sessions of {email} ended");

@@ -32,11 +32,13 @@ pub struct PairRow {
     pub last_message: Option<String>,
     /// Next retry (unix seconds).
     pub next_attempt_at: Option<i64>,
+    /// The account's id in the app, once known.
+    pub scim_id: Option<String>,
 }
 
 pub(super) const PAIR_COLUMNS: &str =
     "a.user_id, u.email, u.name, u.deleted_at IS NOT NULL, a.app_slug, a.role, a.status,
-    a.attempts, a.last_attempt_at, a.last_message, a.next_attempt_at";
+    a.attempts, a.last_attempt_at, a.last_message, a.next_attempt_at, a.scim_id";
 
 pub(super) fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     Ok(PairRow {
@@ -51,6 +53,7 @@ pub(super) fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
         last_attempt_at: r.get(8)?,
         last_message: r.get(9)?,
         next_attempt_at: r.get(10)?,
+        scim_id: r.get(11)?,
     })
 }
 
@@ -76,6 +79,19 @@ pub fn app_pairs(
         .query_map(params![app, status, limit as i64, offset as i64], pair_row)?
         .collect::<Result<_, _>>()?;
     Ok((rows, total as usize))
+}
+
+/// One person's pairs with the installed apps of the catalogue, in settings order.
+pub fn user_pairs(conn: &Connection, user: Uuid) -> Result<Vec<PairRow>, DbError> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {PAIR_COLUMNS} FROM app_access a JOIN users u ON u.id = a.user_id
+         JOIN apps p ON p.slug = a.app_slug
+         WHERE a.user_id = ?1 AND p.installed = 1 AND p.in_catalogue = 1 ORDER BY p.rowid"
+    ))?;
+    let rows = stmt
+        .query_map([user.to_string()], pair_row)?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
 }
 
 /// Some pairs by (user, app); pairs that no longer exist are left out.

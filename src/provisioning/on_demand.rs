@@ -79,6 +79,9 @@ pub async fn sync_pair(
         .db
         .run(move |c| mark_and_claim(c, user, &slug, &instance))
         .await?;
+    // A command-line run has no sweeper beating for it: without this, a `serve` running
+    // beside it would take the pair back as orphaned mid-attempt.
+    let beat = tokio::spawn(heartbeat(engine.clone()));
     let started = Instant::now();
     let (settle, calls) = match engine.current_identity(&mut claim).await {
         Err(e) => (
@@ -116,6 +119,7 @@ pub async fn sync_pair(
         detail = synced.message.as_str(),
         "sync now recorded"
     );
+    beat.abort();
     let entries: Vec<_> = calls.iter().map(super::log_entry).collect();
     let instance = engine.instance.clone();
     let follow_up = engine
@@ -130,6 +134,22 @@ pub async fn sync_pair(
     Ok(synced)
 }
 
+/// Keeps this process in `instances` while the attempt runs.
+async fn heartbeat(engine: Arc<Engine>) {
+    let mut every = tokio::time::interval(super::worker::HEARTBEAT);
+    loop {
+        every.tick().await;
+        let instance = engine.instance.clone();
+        if let Err(e) = engine
+            .db
+            .run(move |c| pairs::heartbeat(c, &instance, time::now()))
+            .await
+        {
+            tracing::warn!(error = %e, "could not record this process' heartbeat");
+        }
+    }
+}
+
 /// Marks the pair (a new generation, as any change does) and claims it for this process.
 fn mark_and_claim(
     c: &mut rusqlite::Connection,
@@ -138,6 +158,7 @@ fn mark_and_claim(
     instance: &str,
 ) -> Result<pairs::Claim, OnDemandError> {
     let now = time::now();
+    pairs::heartbeat(c, instance, now)?;
     let tx = c
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(DbError::from)?;

@@ -12,7 +12,7 @@ use crate::pairs::{self, ReconcileJob};
 
 /// A silent process loses its claims after this long.
 pub const DEAD_AFTER_SECS: i64 = 15;
-const HEARTBEAT: Duration = Duration::from_secs(3);
+pub(super) const HEARTBEAT: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(50);
 
 async fn handle(job: ReconcileJob, engine: Data<Arc<Engine>>) -> Result<(), BoxDynError> {

@@ -19,6 +19,7 @@ mod poll;
 mod session;
 mod setup;
 mod throttle;
+mod trace;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -40,6 +41,8 @@ pub struct AppState {
     pub engine: std::sync::Arc<crate::provisioning::engine::Engine>,
     /// Where the password checks of sign-in and setup run, bounded.
     pub hashing: hashing::HashPool,
+    /// The traces of "Sync now" runs, while their pages read them.
+    pub traces: trace::Traces,
 }
 
 /// Paths served without signing in.
@@ -73,6 +76,7 @@ impl WebApp {
                 queue: app.queue.clone(),
                 engine: app.engine.clone(),
                 hashing: hashing::HashPool::new(),
+                traces: trace::Traces::default(),
             }),
             key,
             secure,
@@ -158,8 +162,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, audit, import, overview, user_delete, user_form,
-        user_sessions, users,
+        activity, app_detail, app_test, apps, audit, import, overview, person, user_delete,
+        user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -189,6 +193,8 @@ fn register(r: &mut impl Registry) {
         user_delete::confirm_delete,
     );
     r.add(post.clone(), "/users/{id}/delete", user_delete::delete);
+    r.add(post.clone(), "/users/{id}/sync/{slug}", person::sync);
+    r.add(get.clone(), "/users/{id}/trace/{run}", person::poll_trace);
     r.add(
         post.clone(),
         "/users/{id}/sign-out",

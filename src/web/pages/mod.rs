@@ -8,6 +8,7 @@ pub mod audit;
 pub mod events;
 pub mod import;
 pub mod overview;
+pub mod person;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;

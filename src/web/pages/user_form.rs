@@ -11,7 +11,7 @@ use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
 use crate::users::ServiceError;
 use crate::users::password as auth;
 use crate::web::guard::is_htmx;
-use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
+use crate::web::layout::{self, Nav, csrf_field, page, poller, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
@@ -126,11 +126,6 @@ fn form(
                                 option value=(r.as_str()) selected[r == role] { (role_label(r)) }
                             }
                         }
-                        @if let Some(u) = user {
-                            @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
-                                (badge(u.id, &app.slug, cell.status))
-                            }
-                        }
                     }
                 }
             }
@@ -161,7 +156,15 @@ fn live(user: &UserRow, apps: &[AppRow]) -> bool {
     crate::web::pages::users::any_transient(std::slice::from_ref(user), apps)
 }
 
-fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) -> Markup {
+/// The person page: the form (a read-only summary while they are being removed), then
+/// what each app holds, Sync now and recent events (`parts`, see `person.rs`).
+fn edit_page(
+    admin: &CurrentAdmin,
+    u: &UserRow,
+    apps: &[AppRow],
+    inner: Markup,
+    parts: Markup,
+) -> Markup {
     page(
         &u.name,
         admin,
@@ -173,7 +176,12 @@ fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) 
                 p.note role="status" { span.tag.removing { "being removed" }
                     " Apps are being told; this person disappears once every app has been told." }
             }
-            (inner)
+            @if u.deleting {
+                dl.facts { dt { "Email" } dd { bdi { (u.email) } } }
+            } @else {
+                (inner)
+            }
+            (parts)
             @if !u.deleting {
                 form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
                     (csrf_field(&admin.csrf))
@@ -181,7 +189,6 @@ fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) 
                 }
                 p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
             }
-            p { a href=(format!("/activity?user={}", url::form_urlencoded::byte_serialize(u.email.as_bytes()).collect::<String>())) { "Provisioning activity for this person" } }
             (poller(live(u, apps), "badge", false))
         },
     )
@@ -323,6 +330,8 @@ pub async fn create(
 #[serde(default)]
 pub struct SavedQuery {
     saved: Option<u8>,
+    /// A Sync now run whose trace the page shows.
+    run: Option<Uuid>,
 }
 
 /// GET /users/{id}
@@ -343,7 +352,8 @@ pub async fn edit_form(
         &apps,
         q.saved.is_some(),
     );
-    Ok(layout::ok(edit_page(&admin, &u, &apps, body)))
+    let parts = super::person::parts(&state, &admin, &u, q.run).await?;
+    Ok(layout::ok(edit_page(&admin, &u, &apps, body, parts)))
 }
 
 /// POST /users/{id}: htmx gets the form back (badges already "sync needed"), browsers a redirect.
@@ -414,8 +424,10 @@ pub async fn save(
                     &apps,
                     true,
                 );
+                // The table of what each app holds shows the new statuses, watched.
+                let held = super::person::held(&state, &admin, &u, true).await?;
                 return Ok(layout::ok(
-                    html! { (body) (poller(live(&u, &apps), "badge", true)) },
+                    html! { (body) (held) (poller(live(&u, &apps), "badge", true)) },
                 ));
             }
             Err(err) => email_error(err, &mut e)?,
@@ -425,8 +437,9 @@ pub async fn save(
     if is_htmx(&req) {
         return Ok(layout::respond(StatusCode::UNPROCESSABLE_ENTITY, body));
     }
+    let parts = super::person::parts(&state, &admin, &u, None).await?;
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
-        edit_page(&admin, &u, &apps, body),
+        edit_page(&admin, &u, &apps, body, parts),
     ))
 }
