@@ -4,6 +4,7 @@
 mod support;
 
 mod dialects;
+mod events;
 mod kratos;
 mod provisioning;
 mod provisioning_faults;

@@ -84,6 +84,18 @@ fn the_provisioning_log_is_pruned_after_its_retention() {
             rusqlite::params![now - age_days * day, op],
         )
         .unwrap();
+        // An event with one request of its own: both go, or both stay.
+        conn.execute(
+            "INSERT INTO provision_attempts (at, user_email, user_name, app_slug, outcome, summary, requests, duration_ms)
+             VALUES (?1, 'a@example.org', 'Ann', 'files', 'provisioned', ?2, 1, 5)",
+            rusqlite::params![now - age_days * day, format!("event {op}")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO provision_log (at, user_email, app_slug, operation, outcome, attempt_id) VALUES (?1, 'a@example.org', 'files', ?2, 'ok', last_insert_rowid())",
+            rusqlite::params![now - age_days * day, format!("{op} request")],
+        )
+        .unwrap();
     }
     drop(conn);
     let run = env.cli(&["provision", "run", "--timeout", "5"]);
@@ -103,6 +115,36 @@ fn the_provisioning_log_is_pruned_after_its_retention() {
         sql_i64(
             &db,
             "SELECT count(*) FROM provision_log WHERE operation = 'recent'"
+        ),
+        1
+    );
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_attempts WHERE summary = 'event old'"
+        ),
+        0,
+        "events are pruned with the log"
+    );
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_log WHERE operation = 'old request'"
+        ),
+        0,
+        "a pruned event's requests go with it"
+    );
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_attempts WHERE summary = 'event recent'"
+        ),
+        1
+    );
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_log WHERE operation = 'recent request'"
         ),
         1
     );

@@ -121,7 +121,7 @@ async fn signing_in_sets_a_hardened_cookie_and_logout_ends_the_session_for_good(
         )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    assert_eq!(ok.header("location"), "/users");
+    assert_eq!(ok.header("location"), "/", "the overview is the landing page");
     let set = ok.header("set-cookie").to_owned();
     assert!(set.starts_with("accessboard_session="), "{set}");
     assert!(
@@ -342,7 +342,7 @@ async fn the_setup_link_works_once_within_an_hour() {
         )
         .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
-    assert_eq!(done.header("location"), "/users");
+    assert_eq!(done.header("location"), "/");
     assert_eq!(
         b.get("/users").await.status,
         StatusCode::OK,

@@ -28,7 +28,7 @@ async fn sign_in_never_sends_the_browser_to_another_site() {
             )
             .await;
         assert_eq!(r.status, StatusCode::SEE_OTHER, "{next:?}: {}", r.body);
-        assert_eq!(r.header("location"), "/users", "{next:?}");
+        assert_eq!(r.header("location"), "/", "{next:?}: the overview");
     }
 }
 
