@@ -8,8 +8,12 @@ use crate::support::scim_server::ScimServer;
 use crate::support::settings::{plain_app, scim_app};
 
 fn env_for(server: &ScimServer) -> TestEnv {
-    let apps = scim_app("files", &server.base_url(), server.token(), "admin_group = \"admins\"")
-        + &plain_app("wiki");
+    let apps = scim_app(
+        "files",
+        &server.base_url(),
+        server.token(),
+        "admin_group = \"admins\"",
+    ) + &plain_app("wiki");
     let env = TestEnv::new(&apps);
     env.install("files");
     env.install("wiki");
@@ -33,7 +37,10 @@ fn assert_counts_agree(env: &TestEnv) {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(kept, counted, "the overview's counts drifted from the pairs");
+    assert_eq!(
+        kept, counted,
+        "the overview's counts drifted from the pairs"
+    );
 }
 
 #[test]
@@ -46,12 +53,21 @@ fn user_sync_prints_each_request_and_records_one_event_with_its_requests() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
     assert!(text.contains("ann@example.org in files:"), "{text}");
-    assert!(text.contains("POST /Users -> 201"), "the create and its answer: {text}");
+    assert!(
+        text.contains("POST /Users -> 201"),
+        "the create and its answer: {text}"
+    );
     assert!(text.contains("= provisioned: account"), "{text}");
     assert!(!text.contains(server.token()), "no credential in the trace");
-    assert!(!text.contains("wiki"), "apps without SCIM are not synced: {text}");
+    assert!(
+        !text.contains("wiki"),
+        "apps without SCIM are not synced: {text}"
+    );
     assert_eq!(server.accounts_with_email("ann@example.org").len(), 1);
-    assert_eq!(env.pair("ann@example.org", "files")["status"], "provisioned");
+    assert_eq!(
+        env.pair("ann@example.org", "files")["status"],
+        "provisioned"
+    );
 
     let db = env.db_path();
     assert_eq!(sql_i64(&db, "SELECT count(*) FROM provision_attempts"), 1);
@@ -80,7 +96,11 @@ fn user_sync_prints_each_request_and_records_one_event_with_its_requests() {
     // Again: nothing to change, and the event says so.
     let again = env.cli(&["user", "sync", "ann@example.org", "--app", "files"]);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    assert!(!stdout(&again).contains("POST /Users"), "{}", stdout(&again));
+    assert!(
+        !stdout(&again).contains("POST /Users"),
+        "{}",
+        stdout(&again)
+    );
     assert_eq!(
         sql_i64(
             &db,
@@ -90,13 +110,19 @@ fn user_sync_prints_each_request_and_records_one_event_with_its_requests() {
     );
     assert_eq!(server.accounts_with_email("ann@example.org").len(), 1);
     assert_eq!(
-        sql_i64(&db, "SELECT last_success_at IS NOT NULL AND last_error_at IS NULL FROM app_health WHERE app_slug = 'files'"),
+        sql_i64(
+            &db,
+            "SELECT last_success_at IS NOT NULL AND last_error_at IS NULL FROM app_health WHERE app_slug = 'files'"
+        ),
         1,
         "the app's health follows its events"
     );
     // Audited like any change made on the command line.
     assert_eq!(
-        sql_i64(&db, "SELECT count(*) FROM audit_log WHERE action = 'sync_now' AND target = 'ann@example.org'"),
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM audit_log WHERE action = 'sync_now' AND target = 'ann@example.org'"
+        ),
         2
     );
     assert_counts_agree(&env);
@@ -110,14 +136,25 @@ fn user_sync_says_what_is_wrong_with_exit_2_and_an_unreachable_app_with_exit_1()
 
     let unknown = env.cli(&["user", "sync", "nobody@example.org"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("nobody@example.org"), "{}", stderr(&unknown));
+    assert!(
+        stderr(&unknown).contains("nobody@example.org"),
+        "{}",
+        stderr(&unknown)
+    );
     let no_app = env.cli(&["user", "sync", "ann@example.org", "--app", "nope"]);
     assert_eq!(no_app.status.code(), Some(2));
     assert!(stderr(&no_app).contains("nope"), "{}", stderr(&no_app));
     let plain = env.cli(&["user", "sync", "ann@example.org", "--app", "wiki"]);
     assert_eq!(plain.status.code(), Some(2), "{}", stdout(&plain));
-    assert!(stderr(&plain).contains("not provisioned by accessboard"), "{}", stderr(&plain));
-    assert_eq!(sql_i64(&env.db_path(), "SELECT count(*) FROM provision_attempts"), 0);
+    assert!(
+        stderr(&plain).contains("not provisioned by accessboard"),
+        "{}",
+        stderr(&plain)
+    );
+    assert_eq!(
+        sql_i64(&env.db_path(), "SELECT count(*) FROM provision_attempts"),
+        0
+    );
 
     // An app that does not answer: the trace shows the failed request, exit 1.
     let down = TestEnv::new(&scim_app(
@@ -136,11 +173,17 @@ fn user_sync_says_what_is_wrong_with_exit_2_and_an_unreachable_app_with_exit_1()
     assert_eq!(down.pair("bob@example.org", "files")["status"], "error");
     let db = down.db_path();
     assert_eq!(
-        sql_i64(&db, "SELECT count(*) FROM provision_attempts WHERE outcome = 'error' AND summary = 'error, will retry'"),
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_attempts WHERE outcome = 'error' AND summary = 'error, will retry'"
+        ),
         1
     );
     assert_eq!(
-        sql_i64(&db, "SELECT last_error_at IS NOT NULL AND last_error IS NOT NULL FROM app_health WHERE app_slug = 'files'"),
+        sql_i64(
+            &db,
+            "SELECT last_error_at IS NOT NULL AND last_error IS NOT NULL FROM app_health WHERE app_slug = 'files'"
+        ),
         1
     );
     assert_counts_agree(&down);
@@ -151,13 +194,25 @@ fn counts_follow_every_change_of_the_pairs() {
     let server = ScimServer::start();
     let env = env_for(&server);
     for i in 0..4 {
-        env.create_person(&format!("p{i}@example.org"), &format!("Person {i}"), &["files=user", "wiki=admin"]);
+        env.create_person(
+            &format!("p{i}@example.org"),
+            &format!("Person {i}"),
+            &["files=user", "wiki=admin"],
+        );
     }
     assert_counts_agree(&env);
     assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert_counts_agree(&env);
-    assert!(env.cli(&["user", "access", "p1@example.org", "files", "none"]).status.success());
-    assert!(env.cli(&["user", "delete", "p2@example.org"]).status.success());
+    assert!(
+        env.cli(&["user", "access", "p1@example.org", "files", "none"])
+            .status
+            .success()
+    );
+    assert!(
+        env.cli(&["user", "delete", "p2@example.org"])
+            .status
+            .success()
+    );
     assert_counts_agree(&env);
     assert_eq!(env.provision_run_wait().status.code(), Some(0));
     assert_counts_agree(&env);

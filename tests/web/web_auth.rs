@@ -9,6 +9,7 @@ fn sample(path: &str, id: &str) -> String {
     path.replace("{id}", id)
         .replace("{slug}", "files")
         .replace("{name}", "app.css")
+        .replace("{run}", id)
 }
 
 #[actix_web::test]
@@ -121,7 +122,11 @@ async fn signing_in_sets_a_hardened_cookie_and_logout_ends_the_session_for_good(
         )
         .await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
-    assert_eq!(ok.header("location"), "/", "the overview is the landing page");
+    assert_eq!(
+        ok.header("location"),
+        "/",
+        "the overview is the landing page"
+    );
     let set = ok.header("set-cookie").to_owned();
     assert!(set.starts_with("accessboard_session="), "{set}");
     assert!(
