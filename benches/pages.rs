@@ -1,7 +1,7 @@
 //! `cargo bench --bench pages`: the dashboard under a signed-in load of 32 connections.
 //!
 //! 10,000 people provisioned into one app (null SCIM peer), `serve` running; /healthz, /users,
-//! a search and the status poll are each loaded for 5 s, then /users again while a "Sync now"
+//! a search, the status poll and the overview (/) are each loaded for 5 s, then /users again while a "Sync now"
 //! re-provisions all 10,000 pairs. Prints `bench <name> <value> <unit> target <x>` lines and
 //! rewrites the `pages` section of docs/benchmarks.md. Arguments that do not start with `--`
 //! pick pages by name (e.g. `poll`) and only print them, leaving the docs alone (for profiling).
@@ -235,6 +235,7 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
             &htmx,
             ok_poll,
         ),
+        ("overview", format!("{base}/"), &headers, ok_200),
     ];
 
     // Each answer is what a browser would get, not a redirect to /login.
@@ -252,6 +253,7 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
             "users" => "person00000@example.org",
             "users_search" => "person00012@example.org",
             "poll" => "hx-swap-oob",
+            "overview" => "Latest events",
             _ => "ok",
         };
         assert!(
@@ -292,7 +294,7 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
     let healthz_rps = results[0].1.result.rps();
     for (name, p) in &results {
         let (rps_target, p99_target) = match *name {
-            "users" => (Target::AtLeast(1500.0), Target::AtMost(25.0)),
+            "users" | "overview" => (Target::AtLeast(1500.0), Target::AtMost(25.0)),
             "poll" => (Target::AtLeast(4000.0), Target::None),
             _ => (Target::None, Target::None),
         };
@@ -319,7 +321,9 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
     report.note(format!(
         "`users` is page 1 of /users (50 of {} people, full page); `users_search` is `/users?q={SEARCH}` (120 matches, page 1 of 3); \
          `poll` is `/poll?view=badge` with `HX-Request: true` watching the {WATCHES} badges of page 1, each claiming \
-         `sync_needed`, so every answer re-renders all {WATCHES} (the answer is 286, htmx's stop, as nothing is transient).",
+         `sync_needed`, so every answer re-renders all {WATCHES} (the answer is 286, htmx's stop, as nothing is transient); \
+         `overview` is `/`: the app's counts and health (kept by triggers), the pairs needing attention (none) and the \
+         10 latest events with their requests.",
         USERS + 1
     ));
 

@@ -1,6 +1,7 @@
 //! End to end in a real browser: `accessboard serve` and a scim2-server, driven
 //! through headless Chromium over WebDriver. Setup link, install, add a person,
-//! watch the badge turn `provisioned` without a reload, revoke, watch `disabled`.
+//! watch the badge turn `provisioned` without a reload, the overview and the event view,
+//! Sync now with its trace, revoke, watch `disabled`.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -82,6 +83,25 @@ fn badge_text(b: &WebDriver, css: &str) -> Option<String> {
     Some(b.text(&el))
 }
 
+/// A screenshot of the page under `target/`, checked to be a PNG on disk; its path.
+fn screenshot(b: &WebDriver, name: &str) -> PathBuf {
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", name]
+        .iter()
+        .collect();
+    let png = b.screenshot(&path);
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n"),
+        "the screenshot is not a PNG"
+    );
+    let on_disk = std::fs::read(&path).expect("read the screenshot back");
+    assert!(
+        on_disk.starts_with(b"\x89PNG"),
+        "{} is not a PNG",
+        path.display()
+    );
+    path
+}
+
 #[test]
 #[ignore = "needs Debian chromium and chromium-driver; .ci/run installs them and runs it with --include-ignored"]
 fn provisions_and_revokes_through_the_browser() {
@@ -113,7 +133,8 @@ fn provisions_and_revokes_through_the_browser() {
         b.fill("#password", ADMIN_PASSWORD);
         b.click(&b.find("form[action='/login'] button[type=submit]"));
     }
-    b.wait_for_url(|u| u == format!("{base}/users"), SETTLE);
+    // The overview is where a signed-in admin lands.
+    b.wait_for_url(|u| u == format!("{base}/"), SETTLE);
     b.wait_for("header.top .who", |t| t == ADMIN_NAME, SETTLE);
     step("set up and signed in");
 
@@ -166,6 +187,59 @@ fn provisions_and_revokes_through_the_browser() {
         SETTLE,
     );
 
+    // The overview: chat's count of provisioned people and the event, in names.
+    b.goto(&format!("{base}/"));
+    b.wait_for("#ov-chat", |t| t == "App chat", SETTLE);
+    b.wait_for(
+        "#overview-live .overview .counts",
+        |t| t.contains("provisioned 1"),
+        SETTLE,
+    );
+    b.wait_for(
+        "#overview-live ol.events li summary",
+        |t| {
+            t.contains(&format!(
+                "{PERSON_NAME} · App chat · account created, user · "
+            ))
+        },
+        SETTLE,
+    );
+    screenshot(&b, "e2e-overview.png");
+    step("overview");
+
+    // The event view: one line per attempt, opened to its requests without a script.
+    b.goto(&format!("{base}/activity"));
+    let summary = b.find("ol.events li summary");
+    assert!(
+        b.text(&summary).contains(PERSON_NAME),
+        "{}",
+        b.text(&summary)
+    );
+    b.click(&summary);
+    b.wait_for(
+        "ol.events li details[open] table",
+        |t| t.contains("POST /Users"),
+        SETTLE,
+    );
+    screenshot(&b, "e2e-activity.png");
+    step("activity");
+
+    // Sync now on the person page: each request shows as it completes, no reload.
+    b.goto(&url);
+    mark_document(&b);
+    b.click(&b.find(&format!("form[action='/users/{user_id}/sync/chat'] button")));
+    let done = b.wait_for("#trace p[role=status]", |t| t.contains("is active"), SETTLE);
+    assert!(document_marked(&b), "the page was reloaded during Sync now");
+    let calls = b.find_all("#trace ol.trace li");
+    assert!(!calls.is_empty(), "no request in the trace: {done}");
+    assert!(
+        calls.iter().any(|c| b.text(c).contains("GET /Users")),
+        "the lookup is in the trace"
+    );
+    b.execute("document.getElementById('trace').scrollIntoView()", json!([]));
+    screenshot(&b, "e2e-sync-now.png");
+    step("sync now");
+
     // 4. Revoke: role "no access", saved in place (htmx), the badge turns `disabled`.
     b.goto(&url);
     b.click(&b.find("#role-chat option[value='none']"));
@@ -188,20 +262,7 @@ fn provisions_and_revokes_through_the_browser() {
     // 5. A screenshot of the people list.
     b.goto(&format!("{base}/users"));
     b.wait_for(&badge, |t| t == "disabled", SETTLE);
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "target", "e2e-users.png"]
-        .iter()
-        .collect();
-    let png = b.screenshot(&path);
-    assert!(
-        png.starts_with(b"\x89PNG\r\n\x1a\n"),
-        "the screenshot is not a PNG"
-    );
-    let on_disk = std::fs::read(&path).expect("read the screenshot back");
-    assert!(
-        on_disk.starts_with(b"\x89PNG"),
-        "{} is not a PNG",
-        path.display()
-    );
+    let path = screenshot(&b, "e2e-users.png");
 
     drop(b);
     drop(serve);

@@ -87,8 +87,9 @@ fn app_card(app: &AppSummary) -> Markup {
                 ul.counts aria-label=(format!("People per status in {}", app.name)) {
                     @for (status, n) in &app.counts {
                         li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) {
-                            (plain_badge(*status))
-                            @if *status == ProvisionStatus::NotProvisioned { span.sr { "not provisioned" } }
+                            // The people table's "—" needs its column; here it needs words.
+                            @if *status == ProvisionStatus::NotProvisioned { span.badge.none { "not provisioned" } }
+                            @else { (plain_badge(*status)) }
                             " " (n)
                         } }
                     }

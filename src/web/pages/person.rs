@@ -34,7 +34,7 @@ fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str) -> Markup
             td.message { @if let Some(m) = &p.last_message { (m) } }
             td {
                 @if managed {
-                    form method="post" action=(sync) hx-post=(sync) hx-target="#trace" hx-swap="outerHTML" {
+                    form method="post" action=(sync) hx-post=(sync) hx-target="#trace" hx-swap="outerHTML show:top" {
                         (csrf_field(csrf))
                         button type="submit" aria-label=(format!("Sync now in {app_name}")) { "Sync now" }
                     }
