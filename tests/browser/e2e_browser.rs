@@ -236,7 +236,10 @@ fn provisions_and_revokes_through_the_browser() {
         calls.iter().any(|c| b.text(c).contains("GET /Users")),
         "the lookup is in the trace"
     );
-    b.execute("document.getElementById('trace').scrollIntoView()", json!([]));
+    b.execute(
+        "document.getElementById('trace').scrollIntoView()",
+        json!([]),
+    );
     screenshot(&b, "e2e-sync-now.png");
     step("sync now");
 

@@ -261,6 +261,10 @@ async fn the_person_page_shows_what_each_app_holds_and_sync_now_traces_each_requ
         "the trace stops polling once the run ended: {last}"
     );
     assert!(
+        last.contains("id=\"in-apps\" aria-labelledby=\"in-apps-title\" hx-swap-oob=\"true\""),
+        "the table of what each app holds comes up to date: {last}"
+    );
+    assert!(
         last.contains("<code>GET /"),
         "each request, as it happened: {last}"
     );

@@ -252,10 +252,11 @@ pub async fn sync(
     }))
 }
 
-/// GET /users/{id}/trace/{run}: the trace so far; it stops polling once the run ended.
+/// GET /users/{id}/trace/{run}: the trace so far; it stops polling once the run ended,
+/// and then brings the table of what each app holds up to date.
 pub async fn poll_trace(
     state: web::Data<AppState>,
-    _admin: CurrentAdmin,
+    admin: CurrentAdmin,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, WebError> {
     let (user, run) = path.into_inner();
@@ -265,5 +266,15 @@ pub async fn poll_trace(
         .filter(|t| t.user == user)
         .ok_or_else(|| WebError::NotFound("That trace is no longer kept.".into()))?;
     let name = app_name(&state, &t.app).await?;
-    Ok(layout::ok(trace(user, run, &t, &name)))
+    let held = match &t.done {
+        None => None,
+        Some(_) => match state.service.db().run(move |c| read::user(c, user)).await? {
+            Some(u) => Some(held(&state, &admin, &u, true).await?),
+            None => None,
+        },
+    };
+    Ok(layout::ok(html! {
+        (trace(user, run, &t, &name))
+        @if let Some(h) = held { (h) }
+    }))
 }
