@@ -81,7 +81,7 @@ pub async fn sync_pair(
         .await?;
     // A command-line run has no sweeper beating for it: without this, a `serve` running
     // beside it would take the pair back as orphaned mid-attempt.
-    let beat = tokio::spawn(heartbeat(engine.clone()));
+    let beat = Beating(tokio::spawn(heartbeat(engine.clone())));
     let started = Instant::now();
     let (settle, calls) = match engine.current_identity(&mut claim).await {
         Err(e) => (
@@ -117,9 +117,9 @@ pub async fn sync_pair(
         calls = calls.len(),
         duration_ms = started.elapsed().as_millis() as u64,
         detail = synced.message.as_str(),
-        "sync now recorded"
+        "sync now attempt done"
     );
-    beat.abort();
+    drop(beat);
     let entries: Vec<_> = calls.iter().map(super::log_entry).collect();
     let instance = engine.instance.clone();
     let follow_up = engine
@@ -132,6 +132,15 @@ pub async fn sync_pair(
         tracing::warn!(error = %e, "follow-up enqueue failed; the sweeper will pick it up");
     }
     Ok(synced)
+}
+
+/// The heartbeat task, stopped when the attempt is over however it ends.
+struct Beating(tokio::task::JoinHandle<()>);
+
+impl Drop for Beating {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Keeps this process in `instances` while the attempt runs.
