@@ -313,3 +313,48 @@ fn audit_shows_who_changed_what_on_the_command_line_and_since_filters() {
     let out = env.cli(&["audit", "--since", "yesterday"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn an_upgrade_keeps_earlier_requests_as_one_event_per_attempt() {
+    let env = env();
+    // A database as version 4 left it: two attempts' requests, written with one time each.
+    std::fs::create_dir_all(env.db_path().parent().unwrap()).unwrap();
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    for file in ["0001_initial", "0002_web", "0003_dialects", "0004_audit"] {
+        let sql = std::fs::read_to_string(format!(
+            "{}/db/migrations/{file}.sql",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        conn.execute_batch(&sql).unwrap();
+    }
+    conn.pragma_update(None, "user_version", 4).unwrap();
+    conn.execute_batch(
+        "INSERT INTO provision_log (at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message) VALUES
+           (100, 'u1', 'ann@example.org', 'files', 'find_user', 200, 3, 'ok', NULL),
+           (100, 'u1', 'ann@example.org', 'files', 'create_user', 201, 4, 'ok', NULL),
+           (200, 'u1', 'ann@example.org', 'files', 'find_user', 503, 9, 'error', 'busy');",
+    )
+    .unwrap();
+    drop(conn);
+    let out = env.cli(&["user", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let db = env.db_path();
+    let events = |sql: &str| crate::support::db::sql_i64(&db, sql);
+    assert_eq!(events("SELECT count(*) FROM provision_attempts"), 2);
+    assert_eq!(
+        events("SELECT requests FROM provision_attempts WHERE at = 100"),
+        2
+    );
+    assert_eq!(
+        events(
+            "SELECT count(*) FROM provision_attempts WHERE at = 200 AND outcome = 'error' AND message = 'busy'"
+        ),
+        1
+    );
+    assert_eq!(
+        events("SELECT count(*) FROM provision_log WHERE attempt_id IS NULL"),
+        0,
+        "every earlier request belongs to its event"
+    );
+}
