@@ -44,19 +44,18 @@ pub async fn poll(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
 ) -> Result<HttpResponse, WebError> {
-    let mut row_view = false;
-    let mut overview_seen = None;
+    let (mut row_view, mut overview_view) = (false, false);
+    let mut seen = String::new();
     let mut watches = Vec::new();
     for (k, v) in url::form_urlencoded::parse(req.query_string().as_bytes()) {
         match &*k {
-            "view" if v == "overview" => overview_seen = Some(String::new()),
-            "view" => row_view = v == "row",
-            "v" => overview_seen = overview_seen.map(|_| v.into_owned()),
+            "view" => (row_view, overview_view) = (v == "row", v == "overview"),
+            "v" => seen = v.into_owned(),
             "w" if watches.len() < MAX_WATCH => watches.extend(parse(&v)),
             _ => {}
         }
     }
-    if let Some(seen) = overview_seen {
+    if overview_view {
         return overview(&state, &admin, &seen).await;
     }
     let keys: Vec<(Uuid, String)> = watches.iter().map(|w| (w.user, w.app.clone())).collect();
