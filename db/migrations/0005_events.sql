@@ -81,11 +81,15 @@ SELECT app_slug,
        max(CASE WHEN outcome IN ('error', 'failed') THEN at END)
 FROM provision_attempts GROUP BY app_slug;
 
-CREATE TRIGGER provision_attempt_health AFTER INSERT ON provision_attempts BEGIN
-    INSERT INTO app_health (app_slug) VALUES (NEW.app_slug) ON CONFLICT (app_slug) DO NOTHING;
-    UPDATE app_health SET
-        last_success_at = CASE WHEN NEW.outcome IN ('error', 'failed') THEN last_success_at ELSE NEW.at END,
-        last_error_at = CASE WHEN NEW.outcome IN ('error', 'failed') THEN NEW.at ELSE last_error_at END,
-        last_error = CASE WHEN NEW.outcome IN ('error', 'failed') THEN COALESCE(NEW.message, NEW.summary) ELSE last_error END
-    WHERE app_slug = NEW.app_slug;
+-- One statement per event: it runs in the transaction of every attempt.
+CREATE TRIGGER provision_attempt_failed AFTER INSERT ON provision_attempts
+WHEN NEW.outcome IN ('error', 'failed') BEGIN
+    INSERT INTO app_health (app_slug, last_error_at, last_error)
+    VALUES (NEW.app_slug, NEW.at, COALESCE(NEW.message, NEW.summary))
+    ON CONFLICT (app_slug) DO UPDATE SET last_error_at = excluded.last_error_at, last_error = excluded.last_error;
+END;
+CREATE TRIGGER provision_attempt_succeeded AFTER INSERT ON provision_attempts
+WHEN NEW.outcome NOT IN ('error', 'failed') BEGIN
+    INSERT INTO app_health (app_slug, last_success_at) VALUES (NEW.app_slug, NEW.at)
+    ON CONFLICT (app_slug) DO UPDATE SET last_success_at = excluded.last_success_at;
 END;
