@@ -91,7 +91,8 @@ async fn sync_one(
         let engine = ctx.engine.clone();
         let (user, slug) = (pair.user_id, pair.app.clone());
         let run = tokio::spawn(async move { on_demand::sync_pair(&engine, user, &slug, tx).await });
-        while let Some(call) = rx.recv().await {
+        while let Some(traced) = rx.recv().await {
+            let call = &traced.call;
             let answer = call
                 .status
                 .map_or_else(|| "no answer".to_owned(), |s| s.to_string());
@@ -104,6 +105,14 @@ async fn sync_one(
             );
             if let Some(e) = &call.error {
                 println!("    {}", output::clean(e));
+            }
+            for (what, body) in [("sent", &traced.sent), ("answer", &traced.answer)] {
+                if let Some(body) = body {
+                    println!("    {what}:");
+                    for line in body.lines() {
+                        println!("      {}", output::clean(line));
+                    }
+                }
             }
         }
         match run.await {

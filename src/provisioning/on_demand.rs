@@ -13,7 +13,7 @@ use super::engine::{self, Engine};
 use super::reconcile;
 use crate::db::{DbError, time};
 use crate::pairs::{self, Pairs, Settle};
-use crate::scim::{ScimCall, ScimSession};
+use crate::scim::{ScimCall, ScimSession, TracedCall};
 
 /// How an on-demand sync ended, as the admin reads it.
 #[derive(Debug, Clone)]
@@ -68,7 +68,7 @@ pub async fn sync_pair(
     engine: &Arc<Engine>,
     user: Uuid,
     app: &str,
-    trace: mpsc::UnboundedSender<ScimCall>,
+    trace: mpsc::UnboundedSender<TracedCall>,
 ) -> Result<Synced, OnDemandError> {
     let Some(target) = engine.targets.get(app) else {
         return Err(OnDemandError::NotManaged(app.to_owned()));
@@ -90,7 +90,7 @@ pub async fn sync_pair(
         ),
         Ok(()) => {
             let desired = engine::desired(&claim, &target.scim);
-            let observer: crate::scim::CallObserver = Arc::new(move |call: &ScimCall| {
+            let observer: crate::scim::CallObserver = Arc::new(move |call: &TracedCall| {
                 // A closed receiver (the page went away) must not stop the attempt.
                 let _ = trace.send(call.clone());
             });

@@ -11,6 +11,7 @@ pub mod models;
 mod session;
 mod stream;
 mod token;
+mod trace;
 
 pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
 pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret, TokenAuth};
@@ -23,3 +24,4 @@ pub use models::{
 };
 pub use session::{CallObserver, ScimSession};
 pub use token::FAILURE_MEMORY as TOKEN_FAILURE_MEMORY;
+pub use trace::TracedCall;

@@ -8,9 +8,10 @@ use super::client::{Answer, Request, ScimCall, ScimClient};
 use super::discovery::Capabilities;
 use super::error::{ErrorKind, ScimError};
 use super::models::{PatchOp, PatchOperation, ScimUser};
+use super::trace::{self, TracedCall};
 
 /// Called with each call of a session as soon as it completes (an on-demand trace).
-pub type CallObserver = Arc<dyn Fn(&ScimCall) + Send + Sync>;
+pub type CallObserver = Arc<dyn Fn(&TracedCall) + Send + Sync>;
 
 /// The calls of one unit of work; every HTTP exchange lands in its journal.
 pub struct ScimSession {
@@ -63,17 +64,34 @@ impl ScimSession {
     }
 
     pub(crate) async fn send(&self, req: Request<'_>) -> Result<Answer, ScimError> {
+        let Some((observe, reported)) = &self.observer else {
+            return self.client.send(req, &self.calls).await;
+        };
+        let (method, path) = (req.method, format!("/{}", req.segments.join("/")));
+        let sent = req.body.as_deref().and_then(trace::shown);
         let result = self.client.send(req, &self.calls).await;
-        if let Some((observe, reported)) = &self.observer {
-            // Calls may run side by side; whatever was journaled since the last report goes.
-            let fresh: Vec<ScimCall> = {
-                let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-                let mut seen = reported.lock().unwrap_or_else(|p| p.into_inner());
-                let fresh = calls.get(*seen..).unwrap_or_default().to_vec();
-                *seen = calls.len();
-                fresh
-            };
-            fresh.iter().for_each(|c| observe(c));
+        // Calls may run side by side; whatever was journaled since the last report goes.
+        let fresh: Vec<ScimCall> = {
+            let calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
+            let mut seen = reported.lock().unwrap_or_else(|p| p.into_inner());
+            let fresh = calls.get(*seen..).unwrap_or_default().to_vec();
+            *seen = calls.len();
+            fresh
+        };
+        // The bodies belong to this request's last exchange (a renewed token retries it).
+        let ours = fresh
+            .iter()
+            .rposition(|c| c.method == method && c.path == path);
+        for (i, call) in fresh.into_iter().enumerate() {
+            let mine = Some(i) == ours;
+            observe(&TracedCall {
+                call,
+                sent: if mine { sent.clone() } else { None },
+                answer: match &result {
+                    Ok(a) if mine => trace::shown(&a.body),
+                    _ => None,
+                },
+            });
         }
         result
     }

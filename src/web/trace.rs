@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::provisioning::engine::Engine;
 use crate::provisioning::on_demand::{self, Synced};
-use crate::scim::ScimCall;
+use crate::scim::TracedCall;
 
 /// How long a finished trace can still be read.
 const KEEP: Duration = Duration::from_secs(15 * 60);
@@ -24,7 +24,7 @@ pub struct Trace {
     /// The app's slug.
     pub app: String,
     /// Calls in the order they completed.
-    pub calls: Vec<ScimCall>,
+    pub calls: Vec<TracedCall>,
     /// How it ended; None while running. `Err` holds why no attempt was made.
     pub done: Option<Result<Synced, String>>,
     started: Instant,

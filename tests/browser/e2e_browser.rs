@@ -236,6 +236,13 @@ fn provisions_and_revokes_through_the_browser() {
         calls.iter().any(|c| b.text(c).contains("GET /Users")),
         "the lookup is in the trace"
     );
+    // What the app answered opens under its request, without a script.
+    b.click(&b.find("#trace ol.trace li details.bodies summary"));
+    b.wait_for(
+        "#trace ol.trace li details.bodies[open] pre",
+        |t| t.contains("\"schemas\""),
+        SETTLE,
+    );
     b.execute(
         "document.getElementById('trace').scrollIntoView()",
         json!([]),

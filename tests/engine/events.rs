@@ -59,6 +59,14 @@ fn user_sync_prints_each_request_and_records_one_event_with_its_requests() {
     );
     assert!(text.contains("= provisioned: account"), "{text}");
     assert!(!text.contains(server.token()), "no credential in the trace");
+    // What was sent and what came back, as JSON under the request.
+    let create = &text[text.find("POST /Users -> 201").unwrap()..];
+    assert!(create.contains("    sent:\n"), "{create}");
+    assert!(
+        create.contains("\"userName\": \"ann@example.org\""),
+        "{create}"
+    );
+    assert!(create.contains("    answer:\n"), "{create}");
     assert!(
         !text.contains("wiki"),
         "apps without SCIM are not synced: {text}"

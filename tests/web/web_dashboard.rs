@@ -265,6 +265,11 @@ async fn the_person_page_shows_what_each_app_holds_and_sync_now_traces_each_requ
         "the table of what each app holds comes up to date: {last}"
     );
     assert!(
+        last.contains("id=\"recent\" aria-labelledby=\"recent-title\" hx-swap-oob=\"true\"")
+            && last.contains("Ann Lee</bdi></strong> · Files · error, will retry"),
+        "the run's event is among the recent ones: {last}"
+    );
+    assert!(
         last.contains("<code>GET /"),
         "each request, as it happened: {last}"
     );

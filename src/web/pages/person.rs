@@ -88,7 +88,7 @@ pub async fn held(
 }
 
 /// The person's latest events, each expandable to its requests.
-pub async fn recent(state: &AppState, u: &UserRow) -> Result<Markup, WebError> {
+pub async fn recent(state: &AppState, u: &UserRow, oob: bool) -> Result<Markup, WebError> {
     let id = u.id.to_string();
     let ((rows, total), requests) = state
         .service
@@ -109,7 +109,7 @@ pub async fn recent(state: &AppState, u: &UserRow) -> Result<Markup, WebError> {
         url::form_urlencoded::byte_serialize(u.email.as_bytes()).collect::<String>()
     );
     Ok(html! {
-        section aria-labelledby="recent-title" {
+        section #recent aria-labelledby="recent-title" hx-swap-oob=[oob.then_some("true")] {
             h2 #recent-title { "Recent events" }
             @if rows.is_empty() {
                 p.muted { "Nothing was attempted for this person yet." }
@@ -140,7 +140,10 @@ pub async fn parts(
         }
         None => None,
     };
-    let (held, recent) = (held(state, admin, u, false).await?, recent(state, u).await?);
+    let (held, recent) = (
+        held(state, admin, u, false).await?,
+        recent(state, u, false).await?,
+    );
     Ok(html! {
         (held)
         @match run {
@@ -173,12 +176,20 @@ fn trace(user: Uuid, run: Uuid, t: &Trace, app_name: &str) -> Markup {
             h2 { "Sync now: " (app_name) }
             @if t.calls.is_empty() && running { p { "Starting…" } }
             ol.trace {
-                @for c in &t.calls {
+                @for traced in &t.calls {
+                    @let c = &traced.call;
                     li {
                         code { (c.method) " " (c.path) } " → "
                         @match c.status { Some(s) => strong { (s) }, None => strong { "no answer" } }
                         " · " (c.duration.as_millis()) " ms · " span.muted { (c.operation) }
                         @if let Some(e) = &c.error { br; span.message { (e) } }
+                        @if traced.sent.is_some() || traced.answer.is_some() {
+                            details.bodies {
+                                summary { "What was sent and answered" }
+                                @if let Some(b) = &traced.sent { p { "Sent:" } pre { (b) } }
+                                @if let Some(b) = &traced.answer { p { "Answered:" } pre { (b) } }
+                            }
+                        }
                     }
                 }
             }
@@ -253,7 +264,7 @@ pub async fn sync(
 }
 
 /// GET /users/{id}/trace/{run}: the trace so far; it stops polling once the run ended,
-/// and then brings the table of what each app holds up to date.
+/// and then brings the table of what each app holds and the recent events up to date.
 pub async fn poll_trace(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
@@ -269,7 +280,10 @@ pub async fn poll_trace(
     let held = match &t.done {
         None => None,
         Some(_) => match state.service.db().run(move |c| read::user(c, user)).await? {
-            Some(u) => Some(held(&state, &admin, &u, true).await?),
+            Some(u) => Some(html! {
+                (held(&state, &admin, &u, true).await?)
+                (recent(&state, &u, true).await?)
+            }),
             None => None,
         },
     };
