@@ -6,6 +6,7 @@ use maud::{Markup, html};
 use crate::db::read::{self, AppRow};
 use crate::domain::{ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftItem, DriftReport};
+use crate::provisioning::sync::{self, SyncError};
 use crate::web::layout::{self, Nav, csrf_field, page, plain_badge};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
@@ -34,6 +35,7 @@ pub struct Notice {
     done: Option<String>,
     app: Option<String>,
     n: Option<usize>,
+    u: Option<usize>,
 }
 
 fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
@@ -49,7 +51,10 @@ fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
         Some("uninstalled") => {
             format!("{name} is uninstalled; accessboard no longer changes its accounts.")
         }
-        Some("synced") => format!("{count} people of {name} are being synced."),
+        Some("synced") => format!(
+            "{name}: {} accounts confirmed as they should be; {count} people are being synced.",
+            n.u.unwrap_or(0)
+        ),
         _ => return html! {},
     };
     html! { p.saved role="status" { (text) } }
@@ -181,7 +186,7 @@ pub async fn uninstall(
     ))
 }
 
-/// POST /apps/{slug}/sync
+/// POST /apps/{slug}/sync: one listing; only the pairs the app does not hold as wanted are synced.
 pub async fn sync_now(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -189,14 +194,17 @@ pub async fn sync_now(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
-    let n = state
-        .service
-        .as_actor(admin.actor())
-        .resync_app(&slug)
-        .await?;
+    let service = state.service.as_actor(admin.actor());
+    let (marked, unchanged) = match sync::sync_app(&state.engine, &service, &slug).await {
+        Ok(report) => (report.marked, report.unchanged),
+        // An app without SCIM settings: every pair marked, as before there were listings.
+        Err(SyncError::NotProvisionable(_)) => (service.resync_app(&slug).await?, 0),
+        Err(SyncError::Service(e)) => return Err(e.into()),
+        Err(SyncError::Db(e)) => return Err(e.into()),
+    };
     Ok(layout::redirect(
         &req,
-        &format!("/apps?done=synced&app={slug}&n={n}"),
+        &format!("/apps?done=synced&app={slug}&n={marked}&u={unchanged}"),
     ))
 }
 
