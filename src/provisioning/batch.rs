@@ -172,6 +172,19 @@ impl Batch<'_> {
         desired: Desired,
         shared: Vec<ScimCall>,
     ) -> Option<Finished> {
+        let span = tracing::info_span!("reconcile", app = %claim.app, user_id = %claim.user_id,
+            outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
+        self.attempt_in(claim, desired, shared)
+            .instrument(span)
+            .await
+    }
+
+    async fn attempt_in(
+        &self,
+        claim: Claim,
+        desired: Desired,
+        shared: Vec<ScimCall>,
+    ) -> Option<Finished> {
         let started = Instant::now();
         let (planned, mut calls) = {
             let _lane = self.lane.limit.acquire().await;
@@ -206,7 +219,7 @@ impl Batch<'_> {
         };
         let settle = self.engine.settle(&claim, result);
         let entries = log_entries(&claim.app, shared.into_iter().chain(calls));
-        report(&claim, &settle, entries.len(), started, &desired);
+        report(&settle, entries.len(), started, &desired);
         Some(Finished {
             claim,
             entries,
@@ -253,7 +266,7 @@ async fn list_once(
     (index, session.into_calls())
 }
 
-fn report(claim: &Claim, settle: &Settle, calls: usize, started: Instant, d: &Desired) {
+fn report(settle: &Settle, calls: usize, started: Instant, d: &Desired) {
     let (outcome, detail) = match settle {
         Settle::Done {
             status, message, ..
@@ -261,14 +274,13 @@ fn report(claim: &Claim, settle: &Settle, calls: usize, started: Instant, d: &De
         Settle::Retry { message, .. } => ("error", message.as_str()),
         Settle::Fail { message, .. } => ("failed", message.as_str()),
     };
+    let span = tracing::Span::current();
+    span.record("outcome", outcome);
+    span.record("duration_ms", started.elapsed().as_millis() as u64);
     // The app's words as a field, never as the line's text: they cannot forge a line.
     tracing::info!(
-        app = %claim.app,
-        user_id = %claim.user_id,
         user_name = %d.user_name,
-        outcome,
         calls,
-        duration_ms = started.elapsed().as_millis() as u64,
         detail,
         "attempt recorded"
     );

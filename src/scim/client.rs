@@ -311,7 +311,12 @@ impl ScimClient {
             .exchange_raw(req, path, credential)
             .await
             .map(|mut answer| {
-                answer._permit = permit;
+                // A streamed listing is still being read: it holds its place until then.
+                // Any other answer is read already, and keeping the place would deadlock a
+                // caller that reads back before dropping the answer.
+                if answer.response.is_some() {
+                    answer._permit = permit;
+                }
                 answer
             });
         // A server may echo what it was sent; an error text must never carry our secret.

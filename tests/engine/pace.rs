@@ -290,3 +290,35 @@ async fn a_hanging_app_holds_no_more_than_its_max_concurrency_and_the_other_app_
         held.load(Ordering::SeqCst)
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_app_refusing_joined_filters_gets_one_key_per_request_from_then_on() {
+    let server = ScimServer::builder()
+        .dialect("generic")
+        .arg("--single-comparison-filters")
+        .start();
+    // Made by hand before provisioning: found by email, adopted, not duplicated.
+    server.create_user(json!({"userName": "bob", "active": true,
+        "emails": [{"value": "bob@example.org", "primary": true}]}));
+    let env = env_for(&server);
+    env.create_person("ann@example.org", "Ann Lee", &["files=user"]);
+    env.create_person("bob@example.org", "Bob Stone", &["files=user"]);
+    run(&env, &["provision", "run", "--wait"]);
+    assert_eq!(server.accounts_with_email("ann@example.org").len(), 1);
+    assert_eq!(server.accounts_with_email("bob@example.org").len(), 1);
+
+    // Remembered across processes: the next person is never sent a joined filter.
+    let seen = server.log_lines().len();
+    env.create_person("carl@example.org", "Carl Berg", &["files=user"]);
+    run(&env, &["provision", "run", "--wait"]);
+    let lines = server.log_lines();
+    assert!(
+        lines.iter().skip(seen).all(|l| !l.contains("\" 400 ")),
+        "{lines:#?}"
+    );
+    assert_eq!(
+        requests(&server, seen),
+        plan(&[("GET /Users?filter", 3), ("POST /Users", 1)]),
+        "externalId, userName and email asked one by one, then the create"
+    );
+}
