@@ -18,8 +18,10 @@ mod login;
 mod multipart;
 mod pages;
 mod poll;
+mod query_limit;
 mod session;
 mod setup;
+mod sudo;
 mod throttle;
 
 use actix_web::body::MessageBody;
@@ -107,6 +109,7 @@ impl WebApp {
             .wrap(from_fn(csrf::check))
             .wrap(from_fn(guard::require_admin))
             .wrap(session::middleware(self.key, self.secure))
+            .wrap(from_fn(query_limit::check))
             .wrap(from_fn(guard::trace_request))
             .wrap(
                 DefaultHeaders::new()
