@@ -28,11 +28,6 @@ pub fn hash_password(password: &str) -> Result<String, String> {
 #[derive(Default)]
 pub struct Scratch(Vec<Block>);
 
-/// Whether `password` matches the stored hash.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    verify_password_in(&mut Scratch::default(), password, hash)
-}
-
 /// Whether `password` matches the stored hash, computed in `scratch`.
 pub fn verify_password_in(scratch: &mut Scratch, password: &str, hash: &str) -> bool {
     recompute(scratch, password, hash).is_some_and(|same| same)
@@ -93,9 +88,21 @@ mod tests {
                 &hash
             ));
         }
-        assert!(verify_password("correct horse battery", &hash));
-        assert!(!verify_password("correct horse battery", "not a hash"));
-        assert!(!verify_password("correct horse battery", ""));
+        assert!(verify_password_in(
+            &mut Scratch::default(),
+            "correct horse battery",
+            &hash
+        ));
+        assert!(!verify_password_in(
+            &mut scratch,
+            "correct horse battery",
+            "not a hash"
+        ));
+        assert!(!verify_password_in(
+            &mut scratch,
+            "correct horse battery",
+            ""
+        ));
         // Hashes made elsewhere with other parameters still check.
         let other = Argon2::new(
             Algorithm::Argon2id,
