@@ -203,10 +203,7 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
         }
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => {
-            return err(
-                "base_url",
-                format!("{:?} is not an http(s) URL", scim.base_url),
-            );
+            return err("base_url", super::not_a_url(&scim.base_url));
         }
     }
     // The value behind a `*_file` key replaces the inline one; setting both is a mistake.
@@ -333,9 +330,7 @@ fn validate_oauth2(scim: &ScimSettings) -> Result<(), (&'static str, String)> {
             ));
         }
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        // Not echoed when it might hold credentials.
-        _ if raw.contains('@') => return Err(("token_url", "is not an http(s) URL".into())),
-        _ => return Err(("token_url", format!("{raw:?} is not an http(s) URL"))),
+        _ => return Err(("token_url", super::not_a_url(raw))),
     }
     if scim
         .client_id

@@ -6,6 +6,7 @@ mod support;
 mod web_apps;
 mod web_auth;
 mod web_import;
+mod web_reauth;
 mod web_sessions;
 mod web_sign_in;
 mod web_users;

@@ -9,6 +9,7 @@ pub mod import;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
+mod user_form_fields;
 pub mod user_sessions;
 pub mod users;
 

@@ -1,6 +1,7 @@
 //! /users/new and /users/{id}: name, email, admin switch, a role per installed
 //! app; errors next to the field, keeping what was typed; deleting with a confirmation.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
@@ -11,136 +12,11 @@ use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
 use crate::users::ServiceError;
 use crate::users::password as auth;
 use crate::web::guard::is_htmx;
-use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
+use crate::web::layout::{self, Nav, csrf_field, page, poller};
 use crate::web::session::CurrentAdmin;
-use crate::web::{AppState, WebError};
+use crate::web::{AppState, WebError, sudo};
 
-/// What the form holds: as typed, or as stored.
-#[derive(Debug, Clone, Default)]
-struct Values {
-    name: String,
-    email: String,
-    admin: bool,
-    password: String,
-    roles: Vec<(String, Role)>,
-}
-
-#[derive(Debug, Default)]
-struct Errors {
-    name: Option<String>,
-    email: Option<String>,
-    admin: Option<String>,
-    password: Option<String>,
-}
-
-impl Errors {
-    fn any(&self) -> bool {
-        self.name.is_some()
-            || self.email.is_some()
-            || self.admin.is_some()
-            || self.password.is_some()
-    }
-}
-
-fn from_form(fields: &[(String, String)], apps: &[AppRow]) -> Values {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    Values {
-        name: get("name").unwrap_or_default(),
-        email: get("email").unwrap_or_default(),
-        admin: get("admin").is_some_and(|v| v == "on"),
-        password: get("password").unwrap_or_default(),
-        roles: apps
-            .iter()
-            .map(|a| {
-                let role = get(&format!("role.{}", a.slug))
-                    .and_then(|r| Role::parse(&r).ok())
-                    .unwrap_or(Role::None);
-                (a.slug.clone(), role)
-            })
-            .collect(),
-    }
-}
-
-fn from_user(u: &UserRow) -> Values {
-    Values {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        admin: u.admin,
-        password: String::new(),
-        roles: u.access.iter().map(|c| (c.app.clone(), c.role)).collect(),
-    }
-}
-
-fn error_for(e: &Option<String>, id: &str) -> Markup {
-    html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
-}
-
-/// The form; `user` is the stored person when editing (for badges and the URL).
-fn form(
-    admin: &CurrentAdmin,
-    user: Option<&UserRow>,
-    v: &Values,
-    e: &Errors,
-    apps: &[AppRow],
-    saved: bool,
-) -> Markup {
-    let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
-    let described = |err: &Option<String>, id: &'static str| err.as_ref().map(|_| id);
-    html! {
-        form.stack #user-form method="post" action=(action) novalidate
-            hx-post=[user.map(|_| action.clone())] hx-target="this" hx-swap="outerHTML" {
-            (csrf_field(&admin.csrf))
-            @if saved { p.saved role="status" { "Saved. Apps are being updated." } }
-            @if e.any() { p.alert role="alert" { "Please correct the marked fields." } }
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(v.name) required maxlength="200" autocomplete="off"
-                aria-invalid=[e.name.as_ref().map(|_| "true")] aria-describedby=[described(&e.name, "name-error")];
-            (error_for(&e.name, "name-error"))
-            label for="email" { "Email" }
-            input #email type="email" name="email" value=(v.email) required autocomplete="off"
-                aria-invalid=[e.email.as_ref().map(|_| "true")] aria-describedby=[described(&e.email, "email-error")];
-            (error_for(&e.email, "email-error"))
-            div.check {
-                input #admin type="checkbox" name="admin" value="on" checked[v.admin]
-                    aria-describedby="admin-hint";
-                label for="admin" { "Dashboard admin" }
-            }
-            p.hint #admin-hint { "Admins can sign in to accessboard. This does not make them admins inside apps." }
-            (error_for(&e.admin, "admin-error"))
-            label for="password" { "Sign-in password (admins only, optional)" }
-            input #password type="password" name="password" autocomplete="new-password"
-                aria-describedby=[described(&e.password, "password-error")];
-            (error_for(&e.password, "password-error"))
-            fieldset {
-                legend { "Access per app" }
-                @if apps.is_empty() {
-                    p.muted { "No app is installed. " a href="/apps" { "Install one" } " to grant access." }
-                }
-                @for app in apps {
-                    @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
-                    @let id = format!("role-{}", app.slug);
-                    div.app-role {
-                        label for=(id) { (app.name) }
-                        select id=(id) name=(format!("role.{}", app.slug)) {
-                            @for r in [Role::None, Role::User, Role::Admin] {
-                                option value=(r.as_str()) selected[r == role] { (role_label(r)) }
-                            }
-                        }
-                        @if let Some(u) = user {
-                            @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
-                                (badge(u.id, &app.slug, cell.status))
-                            }
-                        }
-                    }
-                }
-            }
-            div.actions {
-                button.primary type="submit" { @if user.is_some() { "Save" } @else { "Add person" } }
-                a.button href="/users" { "Cancel" }
-            }
-        }
-    }
-}
+use super::user_form_fields::{Errors, Values, form, from_form, from_user};
 
 pub(super) async fn load(
     state: &AppState,
@@ -191,6 +67,7 @@ fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) 
 pub async fn new_form(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
     let body = form(
@@ -200,6 +77,7 @@ pub async fn new_form(
         &Errors::default(),
         &apps,
         false,
+        !sudo::fresh(&session),
     );
     Ok(layout::ok(page(
         "Add a person",
@@ -246,6 +124,24 @@ async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebError> {
     Ok(Parsed { name, email, hash })
 }
 
+/// Asks for the admin's own password unless the rest of the form is wrong anyway (a
+/// check would be spent for nothing) or the session confirmed it a moment ago.
+async fn confirm_it_is_you(
+    state: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    v: &Values,
+    e: &mut Errors,
+) -> Result<(), WebError> {
+    if e.any() {
+        return Ok(());
+    }
+    if let Err(why) = sudo::confirm(state, session, admin, &v.current_password).await? {
+        e.current_password = Some(why);
+    }
+    Ok(())
+}
+
 fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
     match err {
         ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_) => {
@@ -273,12 +169,17 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
     let v = from_form(&fields, &apps);
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
+    // Making someone a dashboard admin.
+    if v.admin {
+        confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
+    }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let new = NewUser {
             email: email.clone(),
@@ -303,7 +204,7 @@ pub async fn create(
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, None, &v, &e, &apps, false);
+    let body = form(&admin, None, &v, &e, &apps, false, !sudo::fresh(&session));
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
         page(
@@ -329,6 +230,7 @@ pub struct SavedQuery {
 pub async fn edit_form(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     id: web::Path<Uuid>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, WebError> {
@@ -342,6 +244,7 @@ pub async fn edit_form(
         &Errors::default(),
         &apps,
         q.saved.is_some(),
+        !sudo::fresh(&session),
     );
     Ok(layout::ok(edit_page(&admin, &u, &apps, body)))
 }
@@ -351,7 +254,7 @@ pub async fn save(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
-    session: actix_session::Session,
+    session: Session,
     id: web::Path<Uuid>,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -370,6 +273,10 @@ pub async fn save(
     let p = validate(&v, &mut e).await?;
     if id == admin.id && !v.admin {
         e.admin = Some("you cannot take away your own admin rights; ask another admin".into());
+    }
+    // Making someone a dashboard admin, or setting another admin's password.
+    if v.admin && (!u.admin || (p.hash.is_some() && id != admin.id)) {
+        confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let update = UserUpdate {
@@ -413,6 +320,7 @@ pub async fn save(
                     &Errors::default(),
                     &apps,
                     true,
+                    !sudo::fresh(&session),
                 );
                 return Ok(layout::ok(
                     html! { (body) (poller(live(&u, &apps), "badge", true)) },
@@ -421,7 +329,15 @@ pub async fn save(
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, Some(&u), &v, &e, &apps, false);
+    let body = form(
+        &admin,
+        Some(&u),
+        &v,
+        &e,
+        &apps,
+        false,
+        !sudo::fresh(&session),
+    );
     if is_htmx(&req) {
         return Ok(layout::respond(StatusCode::UNPROCESSABLE_ENTITY, body));
     }
