@@ -51,10 +51,12 @@ fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
         Some("uninstalled") => {
             format!("{name} is uninstalled; accessboard no longer changes its accounts.")
         }
-        Some("synced") => format!(
-            "{name}: {} accounts confirmed as they should be; {count} people are being synced.",
-            n.u.unwrap_or(0)
-        ),
+        Some("synced") => match n.u.unwrap_or(0) {
+            0 => format!("{count} people of {name} are being synced."),
+            u => format!(
+                "{u} people of {name} are as they should be in the app; {count} are being synced."
+            ),
+        },
         _ => return html! {},
     };
     html! { p.saved role="status" { (text) } }
