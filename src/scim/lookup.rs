@@ -10,6 +10,9 @@ use super::session::ScimSession;
 
 /// Resources asked for per page when the server does not cap it lower.
 const PAGE_SIZE: u32 = 100;
+/// Resources asked for per listing page at most, where the app announces a larger
+/// `maxResults`: listings are parsed as they stream, so a page's size costs no memory.
+const LISTING_PAGE_MAX: u32 = 1_000;
 /// A guard against servers that never stop paging.
 const MAX_PAGES: u32 = 10_000;
 
@@ -300,7 +303,12 @@ impl ScimSession {
         max_pages: u64,
         mut on_page: impl FnMut(Vec<T>) -> bool,
     ) -> Result<bool, ScimError> {
-        let count = self.capabilities().await?.page_size(PAGE_SIZE);
+        // Pages at the app's announced `maxResults`: the fewest requests it allows.
+        let count = self
+            .capabilities()
+            .await?
+            .filter_max_results
+            .map_or(PAGE_SIZE, |m| m.clamp(1, LISTING_PAGE_MAX));
         let mut start: u64 = 1;
         for n in 0..MAX_PAGES {
             let query = [
