@@ -54,6 +54,11 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Mark session cookies `Secure` (behind HTTPS); unset: when `public_url` is https.
     pub secure_cookies: Option<bool>,
+    /// The IANA time zone pages show times in (`UTC`, `Europe/Paris`).
+    pub timezone: String,
+    /// `timezone`, looked up once when the settings are read.
+    #[serde(skip)]
+    pub zone: jiff::tz::TimeZone,
 }
 
 impl ServerSettings {
@@ -77,6 +82,8 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: None,
+            timezone: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
         }
     }
 }
@@ -232,6 +239,18 @@ impl Settings {
                 "server.public_url".into(),
                 format!("{:?} is not a URL", self.server.public_url),
             );
+        }
+        match jiff::tz::TimeZone::get(&self.server.timezone) {
+            Ok(zone) => self.server.zone = zone,
+            Err(_) => {
+                return err(
+                    "server.timezone".into(),
+                    format!(
+                        "{:?} is not an IANA time zone name like UTC or Europe/Paris",
+                        self.server.timezone
+                    ),
+                );
+            }
         }
         if self.database.path.as_os_str().is_empty() {
             return err("database.path".into(), "must not be empty".into());

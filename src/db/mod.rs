@@ -8,6 +8,7 @@ mod migrations;
 pub mod pairs;
 pub mod read;
 pub mod sessions;
+pub mod sort_keys;
 pub mod throttle;
 pub mod time;
 
@@ -114,6 +115,7 @@ impl Db {
             first.busy_handler(Some(busy_wait))?;
             first.execute_batch(CONNECTION_PRAGMAS)?;
             migrate(&mut first)?;
+            sort_keys::refresh(&mut first)?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_handler(Some(busy_wait))?;

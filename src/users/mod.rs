@@ -5,6 +5,7 @@
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
 mod audit;
+mod bulk;
 mod error;
 mod identities;
 mod import;
@@ -27,6 +28,7 @@ use crate::settings::Settings;
 
 pub use audit::Audit;
 use audit::{access_audited, person, update_audited};
+pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK};
 pub use error::ServiceError;
 pub use identities::IdentitySync;
 use identities::UserKey;

@@ -67,6 +67,10 @@ pub async fn require_admin(
             "Kratos cannot be reached since {since}: {why}. People and pages show what accessboard last saw; changes to people wait until it answers."
         ));
     }
+    // Only a whole page shows the message; htmx fragments and polls leave it be.
+    if req.method() == actix_web::http::Method::GET && !is_htmx_headers(req.headers()) {
+        admin.flash = super::flash::take(&session);
+    }
     req.extensions_mut().insert::<CurrentAdmin>(admin);
     let mut res = next.call(req).await?;
     let h = res.headers_mut();

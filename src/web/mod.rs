@@ -8,6 +8,7 @@
 mod assets;
 mod csrf;
 mod error;
+mod flash;
 mod guard;
 mod hashing;
 mod health;
@@ -19,6 +20,7 @@ mod poll;
 mod session;
 mod setup;
 mod throttle;
+mod times;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -158,8 +160,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, audit, import, user_delete, user_form, user_sessions,
-        users,
+        activity, app_detail, app_test, apps, audit, bulk, import, user_delete, user_form,
+        user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -181,6 +183,8 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/users/import", import::form);
     r.add(post.clone(), "/users/import/preview", import::preview);
     r.add(post.clone(), "/users/import", import::confirm);
+    r.add(post.clone(), "/users/bulk", bulk::review);
+    r.add(post.clone(), "/users/bulk/apply", bulk::apply);
     r.add(get.clone(), "/users/{id}", user_form::edit_form);
     r.add(post.clone(), "/users/{id}", user_form::save);
     r.add(
@@ -197,6 +201,7 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/apps", apps::list);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);
+    r.add(get.clone(), "/apps/{slug}/sync", apps::confirm_sync);
     r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
     r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
     r.add(post.clone(), "/apps/{slug}/test", app_test::test);

@@ -85,7 +85,7 @@ pub async fn list(
                         th scope="col" { "HTTP" } th scope="col" { "Duration" } th scope="col" { "Outcome" } th scope="col" { "Message" }
                     } }
                     tbody { @for r in &rows { tr {
-                        td { (when(Some(r.at))) }
+                        td { (when(Some(r.at), &state.service.settings().server.zone)) }
                         td { @match (&r.user_id, &r.user_email) {
                             (Some(id), Some(e)) => a href=(format!("/users/{id}")) { bdi { (e) } },
                             (None, Some(e)) => bdi { (e) },

@@ -1,6 +1,7 @@
 //! /apps/{slug}: every person's pair with that app, the last attempt in full, Retry.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -17,7 +18,7 @@ use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
 /// One pair as a table row; `oob` for the poller's out-of-band swaps.
-pub fn pair_row(csrf: &str, p: &PairRow, oob: bool) -> Markup {
+pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
     let (text, class) = status_label(p.status);
     html! {
         tr id=(pair_id("r", p.user_id, &p.app)) hx-swap-oob=[oob.then_some("true")] {
@@ -37,11 +38,11 @@ pub fn pair_row(csrf: &str, p: &PairRow, oob: bool) -> Markup {
                     } @else { (text) }
                 }
             }
-            td { (when(p.last_attempt_at)) }
+            td { (when(p.last_attempt_at, zone)) }
             td.num { (p.attempts) }
             td {
                 @if p.status == ProvisionStatus::Error {
-                    @if let Some(next) = p.next_attempt_at { "retry at " (when(Some(next))) }
+                    @if let Some(next) = p.next_attempt_at { "retry " (when(Some(next), zone)) }
                 }
             }
             td.message { @if let Some(m) = &p.last_message { (m) } }
@@ -138,7 +139,7 @@ pub async fn show(
                         th scope="col" { "Last attempt" } th scope="col" { "Attempts" } th scope="col" { "Next retry" }
                         th scope="col" { "Last message" } th scope="col" { span.sr { "Actions" } }
                     } }
-                    tbody { @for p in &rows { (pair_row(&admin.csrf, p, false)) } }
+                    tbody { @for p in &rows { (pair_row(&admin.csrf, &state.service.settings().server.zone, p, false)) } }
                 } }
                 (pagination(&format!("/apps/{slug}"), &[("status", q.status.clone())], page_no, total, PER_PAGE))
             }
@@ -184,7 +185,7 @@ pub async fn retry_one(
         .await?;
     let live = rows.iter().any(|p| p.status.is_transient());
     Ok(layout::ok(html! {
-        @for p in &rows { (pair_row(&admin.csrf, p, false)) }
+        @for p in &rows { (pair_row(&admin.csrf, &state.service.settings().server.zone, p, false)) }
         (poller(live, "row", true))
     }))
 }

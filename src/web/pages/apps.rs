@@ -80,8 +80,8 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
             }
             @if !app.counts.is_empty() {
                 ul.counts aria-label="People per status" {
-                    @for (status, n) in &app.counts {
-                        li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) { (plain_badge(*status)) " " (n) } }
+                    @for (status, n) in app.counts.iter().filter(|(s, _)| *s != ProvisionStatus::NotProvisioned) {
+                        li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) { (n) " " (plain_badge(*status)) } }
                     }
                 }
             }
@@ -89,7 +89,7 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
                 @if app.installed {
                     form method="post" action=(action("uninstall")) { (csrf_field(&admin.csrf)) button type="submit" { "Uninstall" } }
                     @if scim_url.is_some() {
-                        form method="post" action=(action("sync")) { (csrf_field(&admin.csrf)) button type="submit" { "Sync now" } }
+                        a.button href=(action("sync")) { "Sync now…" }
                     }
                 } @else {
                     form method="post" action=(action("install")) { (csrf_field(&admin.csrf)) button.primary type="submit" { "Install" } }
@@ -127,6 +127,15 @@ pub async fn list(
             @for app in &apps { (app_card(&state, &admin, app)) }
         },
     )))
+}
+
+/// An app's display name from the settings (the slug only if it has none).
+fn app_name(state: &AppState, slug: &Slug) -> String {
+    state
+        .service
+        .settings()
+        .app(slug.as_str())
+        .map_or_else(|| slug.to_string(), |a| a.name.clone())
 }
 
 /// The slug of an app in the catalogue, or a 404.
@@ -181,6 +190,49 @@ pub async fn uninstall(
     ))
 }
 
+/// GET /apps/{slug}/sync: how many people a sync touches, before it starts.
+pub async fn confirm_sync(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    slug: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    let app = slug.to_string();
+    let (apps, n) = state
+        .service
+        .db()
+        .run(move |c| {
+            let n = crate::pairs::count_marked(c, crate::pairs::Pairs::AppRelevant(&app))?;
+            Ok::<_, crate::db::DbError>((read::installed_apps(c)?, n))
+        })
+        .await?;
+    let name = apps
+        .iter()
+        .find(|a| a.slug == slug.as_str())
+        .map_or(slug.as_str(), |a| a.name.as_str());
+    Ok(layout::ok(page(
+        "Sync now",
+        &admin,
+        Nav::Apps,
+        html! {
+            p.crumbs { a href="/apps" { "Apps" } " / " }
+            h1 { "Sync everyone in " (name) "?" }
+            @if n == 0 {
+                p.impact role="status" { "Nobody has, or had, access to " (name) " while it is installed with SCIM: there is nothing to sync." }
+                p { a.button href="/apps" { "Back to apps" } }
+            } @else {
+                p.impact role="status" { (super::bulk::people(n)) " are synced with " (name)
+                    ": each account there is read and rewritten where it differs from accessboard (name, email, role, disabled or not)." }
+                form.actions method="post" action=(format!("/apps/{slug}/sync")) {
+                    (csrf_field(&admin.csrf))
+                    button.primary type="submit" { "Sync " (super::bulk::people(n)) }
+                    a.button href="/apps" { "Cancel" }
+                }
+            }
+        },
+    )))
+}
+
 /// POST /apps/{slug}/sync
 pub async fn sync_now(
     req: HttpRequest,
@@ -224,7 +276,7 @@ pub async fn check_drift(
                 &admin,
                 Nav::Apps,
                 html! {
-                    h1 { "Drift check of " (slug.as_str()) " failed" }
+                    h1 { "Drift check of " (app_name(&state, &slug)) " failed" }
                     p.alert role="alert" { (msg) }
                     p { a href="/apps" { "Back to apps" } }
                 },
@@ -265,8 +317,8 @@ pub async fn drift_report(
         &admin,
         Nav::Apps,
         html! {
-            p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (slug.as_str()) } " / " }
-            h1 { "Drift report: " (slug.as_str()) }
+            p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (app_name(&state, &slug)) } " / " }
+            h1 { "Drift report: " (app_name(&state, &slug)) }
             @match &report {
                 None => p { "No drift check has run for this app yet." },
                 Some(r) => {

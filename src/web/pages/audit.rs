@@ -72,7 +72,7 @@ pub async fn list(
                         th scope="col" { "Target" } th scope="col" { "Before" } th scope="col" { "After" }
                     } }
                     tbody { @for r in &rows { tr {
-                        td { (when(Some(r.at))) }
+                        td { (when(Some(r.at), &state.service.settings().server.zone)) }
                         td { bdi { (r.actor) } }
                         td { code { (r.action) } }
                         td { @if let Some(t) = &r.target { bdi { (t) } } @else { span.muted { "—" } } }

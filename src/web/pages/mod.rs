@@ -5,6 +5,7 @@ pub mod app_detail;
 pub mod app_test;
 pub mod apps;
 pub mod audit;
+pub mod bulk;
 pub mod import;
 pub mod recovery;
 pub mod user_delete;

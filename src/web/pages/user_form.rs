@@ -10,6 +10,7 @@ use crate::db::read::{self, AppRow, UserRow};
 use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
 use crate::users::ServiceError;
 use crate::users::password as auth;
+use crate::web::flash;
 use crate::web::guard::is_htmx;
 use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
 use crate::web::session::CurrentAdmin;
@@ -103,11 +104,11 @@ fn form(
             div.check {
                 input #admin type="checkbox" name="admin" value="on" checked[v.admin]
                     aria-describedby="admin-hint";
-                label for="admin" { "Dashboard admin" }
+                label for="admin" { "Can sign in here" }
             }
-            p.hint #admin-hint { "Admins can sign in to accessboard. This does not make them admins inside apps." }
+            p.hint #admin-hint { "They can sign in to accessboard and change everyone's access. This does not make them admins inside apps." }
             (error_for(&e.admin, "admin-error"))
-            label for="password" { "Sign-in password (admins only, optional)" }
+            label for="password" { "Sign-in password (only for those who can sign in here; optional)" }
             input #password type="password" name="password" autocomplete="new-password"
                 aria-describedby=[described(&e.password, "password-error")];
             (error_for(&e.password, "password-error"))
@@ -137,6 +138,22 @@ fn form(
             div.actions {
                 button.primary type="submit" { @if user.is_some() { "Save" } @else { "Add person" } }
                 a.button href="/users" { "Cancel" }
+            }
+        }
+    }
+}
+
+/// A person being removed: what they had, nothing to edit (a save would be refused).
+fn read_only(u: &UserRow, apps: &[AppRow]) -> Markup {
+    html! {
+        dl.facts {
+            dt { "Email" } dd { bdi { (u.email) } }
+            dt { "Can sign in here" } dd { @if u.admin { "yes, until removed" } @else { "no" } }
+            @for app in apps {
+                @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
+                    dt { (app.name) }
+                    dd { span.role { (role_label(cell.role)) } " " (badge(u.id, &app.slug, cell.status)) }
+                }
             }
         }
     }
@@ -230,7 +247,7 @@ async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebError> {
     if !v.password.is_empty() {
         if !v.admin {
             e.password = Some(
-                "only dashboard admins sign in; tick “Dashboard admin” or leave this empty".into(),
+                "only people who can sign in here have a password; tick “Can sign in here” or leave this empty".into(),
             );
         } else {
             let pw = v.password.clone();
@@ -273,6 +290,7 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: actix_session::Session,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
@@ -298,6 +316,15 @@ pub async fn create(
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
                     return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
                 }
+                let granted = roles_of(&v)
+                    .iter()
+                    .filter(|(_, r)| r.grants_access())
+                    .count();
+                let text = match granted {
+                    0 => format!("{} was added.", user.name),
+                    _ => format!("{} was added; their apps are being set up.", user.name),
+                };
+                flash::set(&session, text)?;
                 return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
             }
             Err(err) => email_error(err, &mut e)?,
@@ -335,14 +362,18 @@ pub async fn edit_form(
     let (apps, user) = load(&state, Some(*id)).await?;
     let u =
         user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
-    let body = form(
-        &admin,
-        Some(&u),
-        &from_user(&u),
-        &Errors::default(),
-        &apps,
-        q.saved.is_some(),
-    );
+    let body = if u.deleting {
+        read_only(&u, &apps)
+    } else {
+        form(
+            &admin,
+            Some(&u),
+            &from_user(&u),
+            &Errors::default(),
+            &apps,
+            q.saved.is_some(),
+        )
+    };
     Ok(layout::ok(edit_page(&admin, &u, &apps, body)))
 }
 
@@ -369,7 +400,7 @@ pub async fn save(
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
     if id == admin.id && !v.admin {
-        e.admin = Some("you cannot take away your own admin rights; ask another admin".into());
+        e.admin = Some("you cannot take away your own sign-in here; ask another admin".into());
     }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let update = UserUpdate {
