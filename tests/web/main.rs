@@ -5,6 +5,7 @@ mod support;
 
 mod web_apps;
 mod web_auth;
+mod web_bulk;
 mod web_import;
 mod web_sessions;
 mod web_sign_in;

@@ -42,7 +42,7 @@ pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
             td.num { (p.attempts) }
             td {
                 @if p.status == ProvisionStatus::Error {
-                    @if let Some(next) = p.next_attempt_at { "retry " (when(Some(next), zone)) }
+                    @if let Some(next) = p.next_attempt_at { "retry at " (when(Some(next), zone)) }
                 }
             }
             td.message { @if let Some(m) = &p.last_message { (m) } }

@@ -10,6 +10,7 @@ pub mod import;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
+pub mod user_page;
 pub mod user_sessions;
 pub mod users;
 

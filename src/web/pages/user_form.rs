@@ -143,22 +143,6 @@ fn form(
     }
 }
 
-/// A person being removed: what they had, nothing to edit (a save would be refused).
-fn read_only(u: &UserRow, apps: &[AppRow]) -> Markup {
-    html! {
-        dl.facts {
-            dt { "Email" } dd { bdi { (u.email) } }
-            dt { "Can sign in here" } dd { @if u.admin { "yes, until removed" } @else { "no" } }
-            @for app in apps {
-                @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
-                    dt { (app.name) }
-                    dd { span.role { (role_label(cell.role)) } " " (badge(u.id, &app.slug, cell.status)) }
-                }
-            }
-        }
-    }
-}
-
 pub(super) async fn load(
     state: &AppState,
     id: Option<Uuid>,
@@ -172,36 +156,6 @@ pub(super) async fn load(
             Ok::<_, crate::db::DbError>((apps, user))
         })
         .await?)
-}
-
-fn live(user: &UserRow, apps: &[AppRow]) -> bool {
-    crate::web::pages::users::any_transient(std::slice::from_ref(user), apps)
-}
-
-fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) -> Markup {
-    page(
-        &u.name,
-        admin,
-        Nav::Users,
-        html! {
-            p.crumbs { a href="/users" { "People" } " / " }
-            h1 { bdi { (u.name) } }
-            @if u.deleting {
-                p.note role="status" { span.tag.removing { "being removed" }
-                    " Apps are being told; this person disappears once every app has been told." }
-            }
-            (inner)
-            @if !u.deleting {
-                form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
-                    (csrf_field(&admin.csrf))
-                    button type="submit" { "Sign out everywhere" }
-                }
-                p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
-            }
-            p { a href=(format!("/activity?user={}", url::form_urlencoded::byte_serialize(u.email.as_bytes()).collect::<String>())) { "Provisioning activity for this person" } }
-            (poller(live(u, apps), "badge", false))
-        },
-    )
 }
 
 /// GET /users/new
@@ -363,7 +317,7 @@ pub async fn edit_form(
     let u =
         user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
     let body = if u.deleting {
-        read_only(&u, &apps)
+        super::user_page::read_only(&u, &apps)
     } else {
         form(
             &admin,
@@ -374,7 +328,9 @@ pub async fn edit_form(
             q.saved.is_some(),
         )
     };
-    Ok(layout::ok(edit_page(&admin, &u, &apps, body)))
+    Ok(layout::ok(super::user_page::edit_page(
+        &admin, &u, &apps, body,
+    )))
 }
 
 /// POST /users/{id}: htmx gets the form back (badges already "sync needed"), browsers a redirect.
@@ -446,7 +402,7 @@ pub async fn save(
                     true,
                 );
                 return Ok(layout::ok(
-                    html! { (body) (poller(live(&u, &apps), "badge", true)) },
+                    html! { (body) (poller(super::user_page::live(&u, &apps), "badge", true)) },
                 ));
             }
             Err(err) => email_error(err, &mut e)?,
@@ -458,6 +414,6 @@ pub async fn save(
     }
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
-        edit_page(&admin, &u, &apps, body),
+        super::user_page::edit_page(&admin, &u, &apps, body),
     ))
 }

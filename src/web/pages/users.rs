@@ -200,7 +200,7 @@ fn results(
                 div.empty { h2 { "No people yet" } (empty_everyone()) }
             } @else if total == 0 {
                 div.empty {
-                    h2 { "Nobody matches" }
+                    h2 { @if f.q.is_empty() { "Nobody matches these filters" } @else { "Nobody matches “" (f.q) "”" } }
                     p { "Search looks at names and email addresses; the filters at each person's app access. "
                         a href="/users" { "Show everyone" } " or " a href="/users/new" { "add a person" } "." }
                 }
