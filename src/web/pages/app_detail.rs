@@ -132,7 +132,7 @@ pub async fn show(
                 div.empty { p { @if status.is_some() { "No pairs with this status. " a href=(format!("/apps/{slug}")) { "Show all" } }
                     @else { "Nobody is listed for this app yet. " a href="/users/new" { "Add a person" } } } }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label=(format!("People in {}", app.name)) { table {
                     caption.sr { "Provisioning of each person in " (app.name) }
                     thead { tr {
                         th scope="col" { "Person" } th scope="col" { "Role" } th scope="col" { "Status" }

@@ -291,7 +291,7 @@ fn items(title: &str, hint: &str, list: &[DriftItem]) -> Markup {
             h2 { (title) " (" (list.len()) ")" }
             p.hint { (hint) }
             @if list.is_empty() { p.muted { "None." } } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label=(title) { table {
                     thead { tr { th scope="col" { "Email" } th scope="col" { "User name in the app" } th scope="col" { "Account id" } th scope="col" { "Why" } } }
                     tbody { @for i in list { tr {
                         td { bdi { (i.email) } } td { bdi { (i.user_name.as_deref().unwrap_or("—")) } }

@@ -66,7 +66,7 @@ pub async fn list(
                         p { "Changes to people, access and apps, passwords and sign-ins appear here." } }
                 }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Audit trail" { table {
                     thead { tr {
                         th scope="col" { "Time" } th scope="col" { "Who" } th scope="col" { "Action" }
                         th scope="col" { "Target" } th scope="col" { "Before" } th scope="col" { "After" }

@@ -204,7 +204,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
             div.impact role="status" {
                 @for s in &sentences { p { (s) } }
             }
-            div.table-wrap {
+            div.table-wrap tabindex="0" role="region" aria-label="Selected people" {
                 table {
                     caption.sr { "What happens to each selected person" }
                     thead { tr { th scope="col" { "Person" } th scope="col" { "What happens" } } }

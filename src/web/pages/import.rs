@@ -129,7 +129,7 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
             }
             @if can_sign_in > 0 { p { (people(can_sign_in)) " can sign in here." } }
         }
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" role="region" aria-label="Rows of the file" { table {
             thead { tr {
                 th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Can sign in here" }
                 @for app in &plan.apps { th scope="col" { (name(app.as_str())) } }

@@ -209,7 +209,7 @@ fn results(
                     div.empty { h2 { "Only you so far" } (empty_everyone()) }
                 }
                 (bulk_bar(admin, apps))
-                div.table-wrap {
+                div.table-wrap tabindex="0" role="region" aria-label="People" {
                     table.people {
                         caption.sr { "People and their access per app" }
                         thead { tr {
