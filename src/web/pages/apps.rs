@@ -130,7 +130,7 @@ pub async fn list(
 }
 
 /// An app's display name from the settings (the slug only if it has none).
-fn app_name(state: &AppState, slug: &Slug) -> String {
+pub fn app_name(state: &AppState, slug: &Slug) -> String {
     state
         .service
         .settings()
