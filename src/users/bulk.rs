@@ -75,21 +75,37 @@ pub struct BulkPlan {
     pub people: Vec<BulkPerson>,
 }
 
+/// How many people each kind of effect reaches, for sentences like "12 people lose access".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Get a role where they had none.
+    pub gain: usize,
+    /// Keep access with another role.
+    pub change: usize,
+    /// Lose access.
+    pub lose: usize,
+    /// Are synced again.
+    pub retry: usize,
+    /// Are deleted.
+    pub delete: usize,
+    /// Nothing happens to them.
+    pub unchanged: usize,
+}
+
 impl BulkPlan {
-    /// How many people each effect reaches, for sentences like "12 people lose access".
-    pub fn tally(&self) -> BTreeMap<&'static str, usize> {
-        let mut t = BTreeMap::new();
+    /// How many people each effect reaches.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
         for p in &self.people {
-            let k = match p.effect {
-                Effect::Gains(_) => "gain",
-                Effect::Loses => "lose",
-                Effect::Changes { .. } => "change",
-                Effect::Unchanged => "unchanged",
-                Effect::Retries(ref apps) if apps.is_empty() => "unchanged",
-                Effect::Retries(_) => "retry",
-                Effect::Deleted(_) => "delete",
+            let n = match &p.effect {
+                Effect::Gains(_) => &mut t.gain,
+                Effect::Loses => &mut t.lose,
+                Effect::Changes { .. } => &mut t.change,
+                Effect::Retries(apps) if !apps.is_empty() => &mut t.retry,
+                Effect::Unchanged | Effect::Retries(_) => &mut t.unchanged,
+                Effect::Deleted(_) => &mut t.delete,
             };
-            *t.entry(k).or_insert(0) += 1;
+            *n += 1;
         }
         t
     }
@@ -171,6 +187,11 @@ impl UserService {
         action: BulkAction,
     ) -> Result<BulkPlan, ServiceError> {
         check_size(&ids)?;
+        if let BulkAction::SetRole { app, .. } = &action
+            && self.settings.app(app.as_str()).is_none()
+        {
+            return Err(ServiceError::UnknownApp(app.to_string()));
+        }
         let rows = self
             .db
             .run(move |c| {
@@ -206,8 +227,11 @@ impl UserService {
         if action == BulkAction::Delete {
             // Kratos first, as for one person: an identity deleted there but not here
             // is picked up by the identity sync, never the other way round.
+            // Everyone must exist before anyone is deleted there.
             for id in &ids {
                 self.user_by(super::identities::UserKey::Id(*id)).await?;
+            }
+            for id in &ids {
                 self.identities.delete(*id).await?;
             }
         }
@@ -252,5 +276,72 @@ impl UserService {
             Ok((jobs.len(), jobs))
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::read::PairCell;
+
+    fn person(cells: &[(&str, Role, ProvisionStatus)]) -> UserRow {
+        UserRow {
+            id: Uuid::nil(),
+            email: "a@example.org".into(),
+            name: "A".into(),
+            admin: false,
+            can_sign_in: false,
+            deleting: false,
+            access: cells
+                .iter()
+                .map(|(app, role, status)| PairCell {
+                    app: (*app).into(),
+                    role: *role,
+                    status: *status,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_person_gets_the_effect_an_admin_would_expect() {
+        use ProvisionStatus::*;
+        let set = |role| BulkAction::SetRole {
+            app: Slug::parse("files").unwrap(),
+            role,
+        };
+        let user = person(&[
+            ("files", Role::User, Provisioned),
+            ("chat", Role::None, Failed),
+        ]);
+        let nobody = person(&[("files", Role::None, NotProvisioned)]);
+        assert_eq!(effect(&set(Role::None), &user), Effect::Loses);
+        assert_eq!(effect(&set(Role::User), &user), Effect::Unchanged);
+        assert_eq!(
+            effect(&set(Role::Admin), &user),
+            Effect::Changes {
+                from: Role::User,
+                to: Role::Admin
+            }
+        );
+        assert_eq!(
+            effect(&set(Role::Admin), &nobody),
+            Effect::Gains(Role::Admin)
+        );
+        assert_eq!(effect(&set(Role::None), &nobody), Effect::Unchanged);
+        assert_eq!(
+            effect(&BulkAction::Retry, &user),
+            Effect::Retries(vec!["chat".into()])
+        );
+        assert_eq!(effect(&BulkAction::Retry, &nobody), Effect::Retries(vec![]));
+        // an app that never had the account is not told; one that may hold it is
+        assert_eq!(
+            effect(&BulkAction::Delete, &user),
+            Effect::Deleted(vec!["files".into(), "chat".into()])
+        );
+        assert_eq!(
+            effect(&BulkAction::Delete, &nobody),
+            Effect::Deleted(vec![])
+        );
     }
 }

@@ -28,7 +28,7 @@ use crate::settings::Settings;
 
 pub use audit::Audit;
 use audit::{access_audited, person, update_audited};
-pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK};
+pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use error::ServiceError;
 pub use identities::IdentitySync;
 use identities::UserKey;

@@ -98,40 +98,39 @@ fn per_app_list(per_app: &BTreeMap<String, usize>, apps: &[AppRow]) -> String {
 /// The sentences of the impact: the first thing the review page says.
 pub fn impact(plan: &BulkPlan, apps: &[AppRow]) -> Vec<String> {
     let t = plan.tally();
-    let n = |k: &str| t.get(k).copied().unwrap_or(0);
     let mut out = Vec::new();
     match &plan.action {
         BulkAction::SetRole { app, role } => {
             let name = app_name(apps, app.as_str());
-            if n("gain") > 0 {
+            if t.gain > 0 {
                 out.push(format!(
                     "{} get access to {name} as {}.",
-                    people(n("gain")),
+                    people(t.gain),
                     role_label(*role)
                 ));
             }
-            if n("change") > 0 {
+            if t.change > 0 {
                 out.push(format!(
                     "{} change role in {name}, to {}.",
-                    people(n("change")),
+                    people(t.change),
                     role_label(*role)
                 ));
             }
-            if n("lose") > 0 {
+            if t.lose > 0 {
                 out.push(format!(
                     "{} lose access to {name}: their accounts there are disabled (or deleted, as {name} is set up).",
-                    people(n("lose"))
+                    people(t.lose)
                 ));
             }
         }
-        BulkAction::Retry if n("retry") > 0 => out.push(format!(
+        BulkAction::Retry if t.retry > 0 => out.push(format!(
             "{} are synced again in {}.",
-            people(n("retry")),
+            people(t.retry),
             per_app_list(&plan.per_app(), apps)
         )),
         BulkAction::Retry => {}
         BulkAction::Delete => {
-            out.push(format!("{} are deleted.", people(n("delete"))));
+            out.push(format!("{} are deleted.", people(t.delete)));
             let per_app = plan.per_app();
             if !per_app.is_empty() {
                 out.push(format!(
@@ -141,8 +140,8 @@ pub fn impact(plan: &BulkPlan, apps: &[AppRow]) -> Vec<String> {
             }
         }
     }
-    if n("unchanged") > 0 {
-        out.push(format!("Nothing changes for {}.", people(n("unchanged"))));
+    if t.unchanged > 0 {
+        out.push(format!("Nothing changes for {}.", people(t.unchanged)));
     }
     out
 }
