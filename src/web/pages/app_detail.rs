@@ -27,8 +27,8 @@ pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
                 br; span.muted { bdi { (p.email) } }
                 @if p.deleting { " " span.tag.removing { "being removed" } }
             }
-            td { (role_label(p.role)) }
-            td {
+            td data-label="Role" { (role_label(p.role)) }
+            td data-label="Status" {
                 span class=(format!("badge {class}")) {
                     @if p.status.is_transient() {
                         input.watch type="hidden" name="w" value=(watch_value(p.user_id, &p.app, p.status, p.attempts));
@@ -38,14 +38,14 @@ pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
                     } @else { (text) }
                 }
             }
-            td { (when(p.last_attempt_at, zone)) }
-            td.num { (p.attempts) }
-            td {
+            td data-label="Last attempt" { (when(p.last_attempt_at, zone)) }
+            td.num data-label="Attempts" { (p.attempts) }
+            td data-label="Next retry" {
                 @if p.status == ProvisionStatus::Error {
                     @if let Some(next) = p.next_attempt_at { "retry at " (when(Some(next), zone)) }
                 }
             }
-            td.message { @if let Some(m) = &p.last_message { (m) } }
+            td.message data-label="Last message" { @if let Some(m) = &p.last_message { (m) } }
             td {
                 @if matches!(p.status, ProvisionStatus::Error | ProvisionStatus::Failed) {
                     form method="post" action=(format!("/apps/{}/retry/{}", p.app, p.user_id))
@@ -132,7 +132,7 @@ pub async fn show(
                 div.empty { p { @if status.is_some() { "No pairs with this status. " a href=(format!("/apps/{slug}")) { "Show all" } }
                     @else { "Nobody is listed for this app yet. " a href="/users/new" { "Add a person" } } } }
             } @else {
-                div.table-wrap tabindex="0" role="region" aria-label=(format!("People in {}", app.name)) { table {
+                div.table-wrap tabindex="0" role="region" aria-label=(format!("People in {}", app.name)) { table.cards {
                     caption.sr { "Provisioning of each person in " (app.name) }
                     thead { tr {
                         th scope="col" { "Person" } th scope="col" { "Role" } th scope="col" { "Status" }

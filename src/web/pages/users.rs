@@ -210,7 +210,7 @@ fn results(
                 }
                 (bulk_bar(admin, apps))
                 div.table-wrap tabindex="0" role="region" aria-label="People" {
-                    table.people {
+                    table.people.cards {
                         caption.sr { "People and their access per app" }
                         thead { tr {
                             td {}
