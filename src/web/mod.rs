@@ -160,8 +160,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, audit, bulk, import, user_delete, user_form,
-        user_sessions, users,
+        activity, app_confirm, app_detail, app_test, apps, audit, bulk, import, user_delete,
+        user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -199,14 +199,21 @@ fn register(r: &mut impl Registry) {
         user_sessions::sign_out_everywhere,
     );
     r.add(get.clone(), "/apps", apps::list);
+    r.add(get.clone(), "/apps/{slug}/install", app_confirm::install);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);
+    r.add(
+        get.clone(),
+        "/apps/{slug}/uninstall",
+        app_confirm::uninstall,
+    );
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);
-    r.add(get.clone(), "/apps/{slug}/sync", apps::confirm_sync);
+    r.add(get.clone(), "/apps/{slug}/sync", app_confirm::sync);
     r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
     r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
     r.add(post.clone(), "/apps/{slug}/test", app_test::test);
     r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
     r.add(get.clone(), "/apps/{slug}", app_detail::show);
+    r.add(get.clone(), "/apps/{slug}/retry", app_confirm::retry_all);
     r.add(post.clone(), "/apps/{slug}/retry", app_detail::retry_all);
     r.add(
         post.clone(),

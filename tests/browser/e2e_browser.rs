@@ -134,9 +134,16 @@ fn provisions_and_revokes_through_the_browser() {
 
     // The app: installed from its card on /apps.
     b.goto(&format!("{base}/apps"));
+    b.click(&b.find("a[href='/apps/chat/install']"));
+    b.wait_for(
+        ".impact",
+        |t| t.contains("0 people get an account in App chat"),
+        SETTLE,
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "app-install"));
     b.click(&b.find("form[action='/apps/chat/install'] button[type=submit]"));
     b.wait_for("p.saved", |t| t.contains("is installed"), SETTLE);
-    b.find("form[action='/apps/chat/uninstall']");
+    b.find("a[href='/apps/chat/uninstall']");
     step("app installed");
 
     // 2. A person with the `user` role in chat.

@@ -370,6 +370,32 @@ async fn sync_now_asks_first_with_how_many_people() {
         0,
         "asking changes nothing"
     );
+    // install, uninstall and retry-all ask first too, with their counts
+    let uninstall = b.get("/apps/files/uninstall").await.body;
+    assert!(
+        uninstall.contains("stops managing the accounts of 3 people in Files"),
+        "{uninstall}"
+    );
+    let idle = b.get("/apps/files/retry").await.body;
+    assert!(idle.contains("Nobody in Files needs this now"), "{idle}");
+    dash.sql("UPDATE app_access SET status = 'failed' WHERE role = 'user'");
+    let retry = b.get("/apps/files/retry").await.body;
+    assert!(
+        retry.contains("3 people in error or failed are synced with Files again"),
+        "{retry}"
+    );
+    dash.person("w@example.org", "W", false, &[("wiki", Role::User)])
+        .await;
+    let install = b.get("/apps/wiki/install").await.body;
+    assert!(
+        install.contains("1 person has a role in Wiki. It has no SCIM settings"),
+        "{install}"
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM app_access WHERE status = 'sync_needed'"),
+        0,
+        "asking changes nothing"
+    );
     // the dashboard admin, who has no access to Files, is not listed there as noise
     let detail = b.get("/apps/files").await.body;
     assert!(!detail.contains("<bdi>Ada Admin</bdi>"), "{detail}");

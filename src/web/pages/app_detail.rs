@@ -111,10 +111,7 @@ pub async fn show(
                     }
                 }
                 @if retryable {
-                    form method="post" action=(format!("/apps/{slug}/retry")) {
-                        (csrf_field(&admin.csrf))
-                        button type="submit" { "Retry all errors and failures" }
-                    }
+                    a.button href=(format!("/apps/{slug}/retry")) { "Retry all errors and failures…" }
                 }
             }
             @if !app.installed { p.note { "This app is not installed, so nobody is provisioned in it. " a href="/apps" { "Install it on the apps page." } } }

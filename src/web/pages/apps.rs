@@ -87,12 +87,12 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
             }
             div.actions {
                 @if app.installed {
-                    form method="post" action=(action("uninstall")) { (csrf_field(&admin.csrf)) button type="submit" { "Uninstall" } }
+                    a.button href=(action("uninstall")) { "Uninstall…" }
                     @if scim_url.is_some() {
                         a.button href=(action("sync")) { "Sync now…" }
                     }
                 } @else {
-                    form method="post" action=(action("install")) { (csrf_field(&admin.csrf)) button.primary type="submit" { "Install" } }
+                    a.button.primary href=(action("install")) { "Install…" }
                 }
                 @if scim_url.is_some() {
                     form method="post" action=(action("test")) { (csrf_field(&admin.csrf)) button type="submit" { "Test connection" } }
@@ -188,49 +188,6 @@ pub async fn uninstall(
         &req,
         &format!("/apps?done=uninstalled&app={slug}"),
     ))
-}
-
-/// GET /apps/{slug}/sync: how many people a sync touches, before it starts.
-pub async fn confirm_sync(
-    state: web::Data<AppState>,
-    admin: CurrentAdmin,
-    slug: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
-    let slug = known(&state, &slug).await?;
-    let app = slug.to_string();
-    let (apps, n) = state
-        .service
-        .db()
-        .run(move |c| {
-            let n = crate::pairs::count_marked(c, crate::pairs::Pairs::AppRelevant(&app))?;
-            Ok::<_, crate::db::DbError>((read::installed_apps(c)?, n))
-        })
-        .await?;
-    let name = apps
-        .iter()
-        .find(|a| a.slug == slug.as_str())
-        .map_or(slug.as_str(), |a| a.name.as_str());
-    Ok(layout::ok(page(
-        "Sync now",
-        &admin,
-        Nav::Apps,
-        html! {
-            p.crumbs { a href="/apps" { "Apps" } " / " }
-            h1 { "Sync everyone in " (name) "?" }
-            @if n == 0 {
-                p.impact role="status" { "Nobody has, or had, access to " (name) " while it is installed with SCIM: there is nothing to sync." }
-                p { a.button href="/apps" { "Back to apps" } }
-            } @else {
-                p.impact role="status" { (super::bulk::people(n)) " are synced with " (name)
-                    ": each account there is read and rewritten where it differs from accessboard (name, email, role, disabled or not)." }
-                form.actions method="post" action=(format!("/apps/{slug}/sync")) {
-                    (csrf_field(&admin.csrf))
-                    button.primary type="submit" { "Sync " (super::bulk::people(n)) }
-                    a.button href="/apps" { "Cancel" }
-                }
-            }
-        },
-    )))
 }
 
 /// POST /apps/{slug}/sync

@@ -26,6 +26,11 @@ pub fn people(n: usize) -> String {
     }
 }
 
+/// "1 person gets" / "3 people get": the count with its verb agreed.
+pub fn people_do(n: usize, one: &str, many: &str) -> String {
+    format!("{} {}", people(n), if n == 1 { one } else { many })
+}
+
 /// The form of the people list (or of the review page), parsed.
 struct BulkForm {
     ids: Vec<Uuid>,
@@ -104,33 +109,33 @@ pub fn impact(plan: &BulkPlan, apps: &[AppRow]) -> Vec<String> {
             let name = app_name(apps, app.as_str());
             if t.gain > 0 {
                 out.push(format!(
-                    "{} get access to {name} as {}.",
-                    people(t.gain),
+                    "{} access to {name} as {}.",
+                    people_do(t.gain, "gets", "get"),
                     role_label(*role)
                 ));
             }
             if t.change > 0 {
                 out.push(format!(
-                    "{} change role in {name}, to {}.",
-                    people(t.change),
+                    "{} role in {name}, to {}.",
+                    people_do(t.change, "changes", "change"),
                     role_label(*role)
                 ));
             }
             if t.lose > 0 {
                 out.push(format!(
-                    "{} lose access to {name}: their accounts there are disabled (or deleted, as {name} is set up).",
-                    people(t.lose)
+                    "{} access to {name}: their accounts there are disabled (or deleted, as {name} is set up).",
+                    people_do(t.lose, "loses", "lose")
                 ));
             }
         }
         BulkAction::Retry if t.retry > 0 => out.push(format!(
-            "{} are synced again in {}.",
-            people(t.retry),
+            "{} synced again in {}.",
+            people_do(t.retry, "is", "are"),
             per_app_list(&plan.per_app(), apps)
         )),
         BulkAction::Retry => {}
         BulkAction::Delete => {
-            out.push(format!("{} are deleted.", people(t.delete)));
+            out.push(format!("{} deleted.", people_do(t.delete, "is", "are")));
             let per_app = plan.per_app();
             if !per_app.is_empty() {
                 out.push(format!(
@@ -305,19 +310,19 @@ pub async fn apply(
     let apps = installed(&state).await?;
     let done = match &form.action {
         BulkAction::SetRole { app, role } => format!(
-            "{} now {} in {}; apps are being updated.",
-            people(count),
+            "{} {} in {}; apps are being updated.",
+            people_do(count, "now has", "now have"),
             if role.grants_access() {
-                format!("have the role {}", role_label(*role))
+                format!("the role {}", role_label(*role))
             } else {
-                "have no access".into()
+                "no access".into()
             },
             app_name(&apps, app.as_str())
         ),
         BulkAction::Retry => format!("The failed syncs of {} are being retried.", people(count)),
         BulkAction::Delete => format!(
-            "{} are being removed; their apps are being told.",
-            people(count)
+            "{} being removed; their apps are being told.",
+            people_do(count, "is", "are")
         ),
     };
     match state

@@ -5,7 +5,7 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
-use super::bulk::people;
+use super::bulk::{people, people_do};
 use crate::domain::Role;
 use crate::settings::Settings;
 use crate::users::{ImportPlan, ImportRow, ServiceError};
@@ -124,7 +124,7 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
                 "."
             }
             @for (app, n, admins) in access_per_app(plan) {
-                p { (people(n)) " get access to " (name(app))
+                p { (people_do(n, "gets", "get")) " access to " (name(app))
                     @if admins > 0 { " (" (admins) " as admin)" } "." }
             }
             @if can_sign_in > 0 { p { (people(can_sign_in)) " can sign in here." } }

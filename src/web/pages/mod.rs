@@ -1,6 +1,7 @@
 //! The dashboard's pages, one file per job.
 
 pub mod activity;
+pub mod app_confirm;
 pub mod app_detail;
 pub mod app_test;
 pub mod apps;
