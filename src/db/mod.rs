@@ -38,6 +38,8 @@ pub enum DbError {
     Migration(String),
     #[error("the database holds a value that makes no sense: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Collation(#[from] crate::domain::CollationError),
     #[error("database task was cancelled")]
     Cancelled,
 }

@@ -10,8 +10,7 @@ const META_KEY: &str = "collation_version";
 
 /// The keys of a name and an email.
 pub fn keys(name: &str, email: &str) -> Result<(Vec<u8>, Vec<u8>), DbError> {
-    let key = |s: &str| sort_key(s).map_err(|e| DbError::Corrupt(e.to_string()));
-    Ok((key(name)?, key(&email.to_lowercase())?))
+    Ok((sort_key(name)?, sort_key(&email.to_lowercase())?))
 }
 
 /// Rewrites every stored key when they were made with another collation (or

@@ -436,3 +436,24 @@ async fn error_pages_keep_the_navigation_and_a_removed_person_is_read_only() {
     );
     assert!(!page.contains("<select"), "{page}");
 }
+
+#[actix_web::test]
+async fn sort_keys_missing_or_stale_are_rewritten_at_start() {
+    let dash = TestApp::spawn().await;
+    dash.signed_in().await;
+    dash.person("a-zoe@example.org", "Zoë", false, &[]).await;
+    dash.person("b-emile@example.org", "Émile", false, &[]).await;
+    // As a database upgraded from before migration 5: no keys, no collation recorded.
+    dash.sql("UPDATE users SET name_key = x'', email_key = x''; DELETE FROM meta WHERE key = 'collation_version'");
+    let dash = TestApp::spawn_in(dash.stop().await, false).await;
+    let b = dash.signed_in().await;
+    let list = b.get("/users").await.body;
+    assert!(
+        at(&list, "Ada Admin") < at(&list, "Émile") && at(&list, "Émile") < at(&list, "Zoë"),
+        "{list}"
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM users WHERE name_key = x''"),
+        0
+    );
+}
