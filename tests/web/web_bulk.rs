@@ -442,7 +442,8 @@ async fn sort_keys_missing_or_stale_are_rewritten_at_start() {
     let dash = TestApp::spawn().await;
     dash.signed_in().await;
     dash.person("a-zoe@example.org", "Zoë", false, &[]).await;
-    dash.person("b-emile@example.org", "Émile", false, &[]).await;
+    dash.person("b-emile@example.org", "Émile", false, &[])
+        .await;
     // As a database upgraded from before migration 5: no keys, no collation recorded.
     dash.sql("UPDATE users SET name_key = x'', email_key = x''; DELETE FROM meta WHERE key = 'collation_version'");
     let dash = TestApp::spawn_in(dash.stop().await, false).await;
