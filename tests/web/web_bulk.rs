@@ -69,6 +69,11 @@ async fn the_list_filters_by_app_and_status_and_sorts_as_a_reader_expects() {
     assert!(at(&all, "Rita Rose") < at(&all, "Zoë Zahn"));
     // by email: bea@ < edouard@ < rita@ < zoe@ (the admin's admin@ first)
     let by_email = b.get("/users?sort=email").await.body;
+    assert!(
+        by_email
+            .contains(r#"<th scope="col" aria-sort="ascending"><a href="/users?sort=email">Email"#),
+        "{by_email}"
+    );
     assert!(at(&by_email, "bea@example.org") < at(&by_email, "edouard@example.org"));
     assert!(at(&by_email, "rita@example.org") < at(&by_email, "zoe@example.org"));
 

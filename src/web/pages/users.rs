@@ -190,7 +190,7 @@ fn results(
                 .finish()
         );
         html! {
-            @if f.sort == by { a href=(href) aria-current="true" { (label) span.sr { ", sorted" } " ↓" } }
+            @if f.sort == by { a href=(href) { (label) span aria-hidden="true" { " ↓" } } }
             @else { a href=(href) { (label) } }
         }
     };
@@ -214,8 +214,8 @@ fn results(
                         caption.sr { "People and their access per app" }
                         thead { tr {
                             td {}
-                            th scope="col" { (sort_link(SortBy::Name, "Name")) }
-                            th scope="col" { (sort_link(SortBy::Email, "Email")) }
+                            th scope="col" aria-sort=[(f.sort == SortBy::Name).then_some("ascending")] { (sort_link(SortBy::Name, "Name")) }
+                            th scope="col" aria-sort=[(f.sort == SortBy::Email).then_some("ascending")] { (sort_link(SortBy::Email, "Email")) }
                             th scope="col" { "Can sign in here" }
                             @for app in apps { th scope="col" { (app.name) } }
                         } }
