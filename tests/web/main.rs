@@ -7,6 +7,7 @@ mod web_apps;
 mod web_auth;
 mod web_bulk;
 mod web_import;
+mod web_people;
 mod web_sessions;
 mod web_sign_in;
 mod web_users;

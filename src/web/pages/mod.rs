@@ -13,6 +13,7 @@ pub mod user_delete;
 pub mod user_form;
 pub mod user_page;
 pub mod user_sessions;
+mod user_values;
 pub mod users;
 
 /// Rows per page on every list.

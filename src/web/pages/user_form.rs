@@ -6,71 +6,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use super::user_values::{Errors, Values, email_error, from_form, from_user, roles_of, validate};
 use crate::db::read::{self, AppRow, UserRow};
-use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
-use crate::users::ServiceError;
-use crate::users::password as auth;
+use crate::domain::{NewUser, Role, Slug, UserUpdate};
 use crate::web::flash;
 use crate::web::guard::is_htmx;
 use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
-
-/// What the form holds: as typed, or as stored.
-#[derive(Debug, Clone, Default)]
-struct Values {
-    name: String,
-    email: String,
-    admin: bool,
-    password: String,
-    roles: Vec<(String, Role)>,
-}
-
-#[derive(Debug, Default)]
-struct Errors {
-    name: Option<String>,
-    email: Option<String>,
-    admin: Option<String>,
-    password: Option<String>,
-}
-
-impl Errors {
-    fn any(&self) -> bool {
-        self.name.is_some()
-            || self.email.is_some()
-            || self.admin.is_some()
-            || self.password.is_some()
-    }
-}
-
-fn from_form(fields: &[(String, String)], apps: &[AppRow]) -> Values {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    Values {
-        name: get("name").unwrap_or_default(),
-        email: get("email").unwrap_or_default(),
-        admin: get("admin").is_some_and(|v| v == "on"),
-        password: get("password").unwrap_or_default(),
-        roles: apps
-            .iter()
-            .map(|a| {
-                let role = get(&format!("role.{}", a.slug))
-                    .and_then(|r| Role::parse(&r).ok())
-                    .unwrap_or(Role::None);
-                (a.slug.clone(), role)
-            })
-            .collect(),
-    }
-}
-
-fn from_user(u: &UserRow) -> Values {
-    Values {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        admin: u.admin,
-        password: String::new(),
-        roles: u.access.iter().map(|c| (c.app.clone(), c.role)).collect(),
-    }
-}
 
 fn error_for(e: &Option<String>, id: &str) -> Markup {
     html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
@@ -182,61 +125,6 @@ pub async fn new_form(
             (body)
         },
     )))
-}
-
-struct Parsed {
-    name: Option<PersonName>,
-    email: Option<Email>,
-    hash: Option<String>,
-}
-
-async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebError> {
-    let name = PersonName::parse(&v.name)
-        .map_err(|x| e.name = Some(x.to_string()))
-        .ok();
-    let email = Email::parse(&v.email)
-        .map_err(|x| e.email = Some(x.to_string()))
-        .ok();
-    let mut hash = None;
-    if !v.password.is_empty() {
-        if !v.admin {
-            e.password = Some(
-                "only people who can sign in here have a password; tick “Can sign in here” or leave this empty".into(),
-            );
-        } else {
-            let pw = v.password.clone();
-            match web::block(move || auth::hash_password(&pw))
-                .await
-                .map_err(|x| WebError::Internal(x.to_string()))?
-            {
-                Ok(h) => hash = Some(h),
-                Err(x) => e.password = Some(x),
-            }
-        }
-    }
-    Ok(Parsed { name, email, hash })
-}
-
-fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
-    match err {
-        ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_) => {
-            e.email = Some(err.to_string());
-            Ok(())
-        }
-        // The form comes back as typed, so nothing is lost while Kratos is away.
-        ServiceError::Identity(_) => {
-            e.email = Some(format!("Nothing was saved: {err}. Try again in a moment."));
-            Ok(())
-        }
-        other => Err(other.into()),
-    }
-}
-
-fn roles_of(v: &Values) -> Vec<(Slug, Role)> {
-    v.roles
-        .iter()
-        .filter_map(|(s, r)| Slug::parse(s).ok().map(|s| (s, *r)))
-        .collect()
 }
 
 /// POST /users/new
