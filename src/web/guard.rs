@@ -62,7 +62,7 @@ pub async fn require_admin(
     };
     let mut admin = admin;
     if let Ok(Some((since, why))) = state.service.identity_outage().await {
-        let since = crate::db::time::rfc3339(since);
+        let since = super::times::local_text(since, &state.service.settings().server.zone);
         admin.identity_outage = Some(format!(
             "Kratos cannot be reached since {since}: {why}. People and pages show what accessboard last saw; changes to people wait until it answers."
         ));

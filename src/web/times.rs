@@ -14,14 +14,32 @@ pub fn when(ts: Option<i64>, zone: &TimeZone) -> Markup {
         // Out of jiff's range: only a corrupt row gets here; show the number rather than fail the page.
         return html! { span { (ts) } };
     };
-    let local = at.to_zoned(zone.clone());
-    let text = local.strftime("%Y-%m-%d %H:%M %Z").to_string();
+    let text = local_text(ts, zone);
     let utc = at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
     let ago = relative(ts - Timestamp::now().as_second());
     html! {
         time datetime=(crate::db::time::rfc3339(ts)) title=(utc) {
             (text) @if let Some(ago) = ago { " " span.ago { "(" (ago) ")" } }
         }
+    }
+}
+
+/// A unix time as plain text in `zone` ("2026-01-15 13:00 CET"), for sentences.
+pub fn local_text(ts: i64, zone: &TimeZone) -> String {
+    match Timestamp::from_second(ts) {
+        Ok(at) => at
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        Err(_) => ts.to_string(),
+    }
+}
+
+/// An RFC 3339 time (as stored in reports) in a `<time>` element, or as it is if unreadable.
+pub fn when_text(rfc3339: &str, zone: &TimeZone) -> Markup {
+    match rfc3339.parse::<Timestamp>() {
+        Ok(at) => when(Some(at.as_second()), zone),
+        Err(_) => html! { (rfc3339) },
     }
 }
 

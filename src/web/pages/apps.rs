@@ -8,6 +8,7 @@ use crate::domain::{ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftItem, DriftReport};
 use crate::web::layout::{self, Nav, csrf_field, page, plain_badge};
 use crate::web::session::CurrentAdmin;
+use crate::web::times::when_text;
 use crate::web::{AppState, WebError};
 
 /// The SCIM base URL without credentials, query or fragment.
@@ -279,7 +280,7 @@ pub async fn drift_report(
             @match &report {
                 None => p { "No drift check has run for this app yet." },
                 Some(r) => {
-                    p.lead { "Checked " (r.checked_at) ": the app holds " (r.remote_accounts) " accounts." }
+                    p.lead { "Checked " (when_text(&r.checked_at, &state.service.settings().server.zone)) ": the app holds " (r.remote_accounts) " accounts." }
                     (items("Missing", "People who should have an active account and do not.", &r.missing))
                     (items("Should be disabled", "Active accounts of people whose access is revoked.", &r.should_be_disabled))
                     (items("Wrong role in the app", "Accounts whose group or role attribute in the app does not match their role here.", &r.wrong_role))
