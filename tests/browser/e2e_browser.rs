@@ -277,6 +277,27 @@ fn provisions_and_revokes_through_the_browser() {
     }
     step("bulk role change of three people provisioned");
 
+    // Search as you type and the filters answer in place (htmx), keeping the URL.
+    b.fill("#q", "Cy Ch");
+    b.wait_for(
+        "#results",
+        |t| t.contains("Cy Chen") && !t.contains("Bo Berg"),
+        SETTLE,
+    );
+    b.fill("#q", "");
+    b.click(&b.find("#f-status option[value='failed']"));
+    b.wait_for(
+        "#results",
+        |t| t.contains("Nobody matches these filters"),
+        SETTLE,
+    );
+    let url = b.wait_for_url(|u| u.contains("status=failed"), SETTLE);
+    assert!(
+        url.contains("/users?"),
+        "the filters are in the address: {url}"
+    );
+    step("search and filters");
+
     // 8. Delete Ada: asked first, then back on the list with what happens next.
     b.goto(&format!("{base}/users/{user_id}/delete"));
     problems.extend(axe::check_page(&b, &axe_js, "delete-confirm"));
