@@ -37,6 +37,15 @@ async fn a_bulk_role_change_states_its_impact_then_changes_everyone_at_once() {
         list.contains(&format!(r#"name="id" value="{ana}" form="bulk""#)),
         "{list}"
     );
+    assert_eq!(list.matches(r#"form="bulk" checked"#).count(), 0);
+    assert!(
+        list.contains(r#"<a href="/users?select=page">Select everyone on this page</a>"#),
+        "{list}"
+    );
+    // "select everyone on this page" without script: the same list, every box ticked
+    let all = b.get("/users?select=page").await.body;
+    assert_eq!(all.matches(r#"form="bulk" checked"#).count(), 4, "{all}");
+    assert!(all.contains(r#"<a href="/users">Clear the selection</a>"#));
     let (a, bb, c) = (ana.to_string(), ben.to_string(), cy.to_string());
     let form = [
         ("action", "role"),

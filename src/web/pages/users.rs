@@ -27,6 +27,7 @@ pub struct ListQuery {
     app: String,
     status: String,
     sort: String,
+    select: String,
     page: Option<usize>,
 }
 
@@ -36,6 +37,8 @@ struct Filters {
     app: Option<String>,
     status: Option<StatusFilter>,
     sort: SortBy,
+    /// Every row of the page starts ticked (`select=page`): a select-all without script.
+    all: bool,
 }
 
 impl Filters {
@@ -48,6 +51,27 @@ impl Filters {
                 .map(|a| a.slug.clone()),
             status: StatusFilter::parse(&q.status),
             sort: SortBy::parse(&q.sort).unwrap_or_default(),
+            all: q.select == "page",
+        }
+    }
+
+    /// This list's address on page `page`, with every row ticked or none.
+    fn url(&self, page: usize, all: bool) -> String {
+        let mut params = self.params();
+        params.retain(|(_, v)| !v.is_empty());
+        if page > 1 {
+            params.push(("page", page.to_string()));
+        }
+        if all {
+            params.push(("select", "page".into()));
+        }
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        if query.is_empty() {
+            "/users".into()
+        } else {
+            format!("/users?{query}")
         }
     }
 
@@ -90,12 +114,12 @@ pub fn status_filter_label(s: StatusFilter) -> &'static str {
 }
 
 /// One row of the table (also returned after saves).
-pub fn user_row(u: &UserRow, apps: &[AppRow]) -> Markup {
+pub fn user_row(u: &UserRow, apps: &[AppRow], ticked: bool) -> Markup {
     html! {
         tr #(format!("u-{}", u.id.simple())) {
             td.pick {
                 @if !u.deleting {
-                    input type="checkbox" name="id" value=(u.id) form="bulk"
+                    input type="checkbox" name="id" value=(u.id) form="bulk" checked[ticked]
                         aria-label=(format!("Select {}", u.name));
                 }
             }
@@ -138,7 +162,7 @@ fn empty_everyone() -> Markup {
 }
 
 /// The bulk bar: what to do with the selected rows; the confirmation comes next.
-fn bulk_bar(admin: &CurrentAdmin, apps: &[AppRow]) -> Markup {
+fn bulk_bar(admin: &CurrentAdmin, apps: &[AppRow], f: &Filters, page: usize) -> Markup {
     html! {
         form #bulk.bulk method="post" action="/users/bulk" {
             (csrf_field(&admin.csrf))
@@ -161,6 +185,8 @@ fn bulk_bar(admin: &CurrentAdmin, apps: &[AppRow]) -> Markup {
                 }
                 button type="submit" name="action" value="retry" { "Retry…" }
                 button.danger type="submit" name="action" value="delete" { "Delete…" }
+                @if f.all { a href=(f.url(page, false)) { "Clear the selection" } }
+                @else { a href=(f.url(page, true)) { "Select everyone on this page" } }
             }
         }
     }
@@ -180,6 +206,7 @@ fn results(
             q: f.q.clone(),
             app: f.app.clone(),
             status: f.status,
+            all: false,
         }
         .params();
         params.retain(|(_, v)| !v.is_empty());
@@ -208,7 +235,7 @@ fn results(
                 @if total == 1 && !f.any() {
                     div.empty { h2 { "Only you so far" } (empty_everyone()) }
                 }
-                (bulk_bar(admin, apps))
+                (bulk_bar(admin, apps, f, page))
                 div.table-wrap tabindex="0" role="region" aria-label="People" {
                     table.people.cards {
                         caption.sr { "People and their access per app" }
@@ -219,7 +246,7 @@ fn results(
                             th scope="col" { "Can sign in here" }
                             @for app in apps { th scope="col" { (app.name) } }
                         } }
-                        tbody { @for u in rows { (user_row(u, apps)) } }
+                        tbody { @for u in rows { (user_row(u, apps, f.all)) } }
                     }
                 }
                 (pagination("/users", &f.params(), page, total, PER_PAGE))
