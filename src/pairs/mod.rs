@@ -6,6 +6,7 @@
 
 mod mark;
 pub mod queue;
+mod snapshot;
 mod state;
 mod sweep;
 
@@ -14,5 +15,8 @@ pub use mark::{
     unmanage,
 };
 pub use queue::{JobQueue, ReconcileJob};
-pub use state::{Claim, LogEntry, Settle, claim, finish, finish_with_log};
+pub use snapshot::{Standing, standing};
+pub use state::{
+    Claim, Finished, LogEntry, Settle, claim, claim_many, finish, finish_many, finish_with_log,
+};
 pub use sweep::{Progress, due_pairs, heartbeat, progress, reclaim_orphans, release};

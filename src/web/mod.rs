@@ -6,7 +6,9 @@
 //! paths are served without a signed-in dashboard admin.
 
 mod assets;
+mod client;
 mod csrf;
+mod device;
 mod error;
 mod flash;
 mod guard;
@@ -17,8 +19,10 @@ mod login;
 mod multipart;
 mod pages;
 mod poll;
+mod query_limit;
 mod session;
 mod setup;
+mod sudo;
 mod throttle;
 mod times;
 
@@ -42,6 +46,8 @@ pub struct AppState {
     pub engine: std::sync::Arc<crate::provisioning::engine::Engine>,
     /// Where the password checks of sign-in and setup run, bounded.
     pub hashing: hashing::HashPool,
+    /// Signs the device cookies of browsers that signed in before.
+    pub device_key: device::DeviceKey,
 }
 
 /// Paths served without signing in.
@@ -68,6 +74,9 @@ impl WebApp {
     /// Loads (or creates, first time) the session key from the database; blocking.
     pub fn new(app: &crate::app::App) -> Result<WebApp, WebError> {
         let key = session::load_or_create_key(app.service.db())?;
+        let device_bytes = session::load_or_create_secret(app.service.db(), device::KEY_META, 32)?;
+        let device_key = device::DeviceKey::new(&device_bytes)
+            .ok_or_else(|| WebError::Internal("the device cookie key is empty".into()))?;
         let secure = app.settings.server.cookies_secure();
         Ok(WebApp {
             state: web::Data::new(AppState {
@@ -75,6 +84,7 @@ impl WebApp {
                 queue: app.queue.clone(),
                 engine: app.engine.clone(),
                 hashing: hashing::HashPool::new(),
+                device_key,
             }),
             key,
             secure,
@@ -101,6 +111,7 @@ impl WebApp {
             .wrap(from_fn(csrf::check))
             .wrap(from_fn(guard::require_admin))
             .wrap(session::middleware(self.key, self.secure))
+            .wrap(from_fn(query_limit::check))
             .wrap(from_fn(guard::trace_request))
             .wrap(
                 DefaultHeaders::new()

@@ -5,6 +5,7 @@ mod support;
 
 mod dialects;
 mod kratos;
+mod pace;
 mod provisioning;
 mod provisioning_faults;
 mod reconcile;

@@ -3,7 +3,7 @@
 use accessboard::domain::Role;
 use reqwest::StatusCode;
 
-use crate::support::app::{ADMIN_EMAIL, TestApp};
+use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 
 /// The number of person rows in a /users page.
 fn rows(html: &str) -> usize {
@@ -399,6 +399,7 @@ async fn a_change_in_the_dashboard_is_on_the_audit_page_with_who_and_before_afte
                 ("admin", "on"),
                 ("role.files", "admin"),
                 ("password", "correct horse battery staple 42"),
+                ("current_password", ADMIN_PASSWORD),
             ],
         )
         .await;

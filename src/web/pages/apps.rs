@@ -6,6 +6,7 @@ use maud::{Markup, html};
 use crate::db::read::{self, AppRow};
 use crate::domain::{ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftItem, DriftReport};
+use crate::provisioning::sync::{self, SyncError};
 use crate::web::layout::{self, Nav, csrf_field, page, plain_badge};
 use crate::web::session::CurrentAdmin;
 use crate::web::times::when_text;
@@ -35,6 +36,7 @@ pub struct Notice {
     done: Option<String>,
     app: Option<String>,
     n: Option<usize>,
+    u: Option<usize>,
 }
 
 fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
@@ -50,7 +52,12 @@ fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
         Some("uninstalled") => {
             format!("{name} is uninstalled; accessboard no longer changes its accounts.")
         }
-        Some("synced") => format!("{count} people of {name} are being synced."),
+        Some("synced") => match n.u.unwrap_or(0) {
+            0 => format!("{count} people of {name} are being synced."),
+            u => format!(
+                "{u} people of {name} are as they should be in the app; {count} are being synced."
+            ),
+        },
         _ => return html! {},
     };
     html! { p.saved role="status" { (text) } }
@@ -191,7 +198,7 @@ pub async fn uninstall(
     ))
 }
 
-/// POST /apps/{slug}/sync
+/// POST /apps/{slug}/sync: one listing; only the pairs the app does not hold as wanted are synced.
 pub async fn sync_now(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -199,14 +206,17 @@ pub async fn sync_now(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
-    let n = state
-        .service
-        .as_actor(admin.actor())
-        .resync_app(&slug)
-        .await?;
+    let service = state.service.as_actor(admin.actor());
+    let (marked, unchanged) = match sync::sync_app(&state.engine, &service, &slug).await {
+        Ok(report) => (report.marked, report.unchanged),
+        // An app without SCIM settings: every pair marked, as before there were listings.
+        Err(SyncError::NotProvisionable(_)) => (service.resync_app(&slug).await?, 0),
+        Err(SyncError::Service(e)) => return Err(e.into()),
+        Err(SyncError::Db(e)) => return Err(e.into()),
+    };
     Ok(layout::redirect(
         &req,
-        &format!("/apps?done=synced&app={slug}&n={n}"),
+        &format!("/apps?done=synced&app={slug}&n={marked}&u={unchanged}"),
     ))
 }
 

@@ -11,6 +11,7 @@ pub mod import;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
+mod user_form_fields;
 pub mod user_page;
 pub mod user_sessions;
 mod user_values;

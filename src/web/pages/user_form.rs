@@ -1,90 +1,21 @@
 //! /users/new and /users/{id}: name, email, admin switch, a role per installed
 //! app; errors next to the field, keeping what was typed; deleting with a confirmation.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use maud::{Markup, html};
+use maud::html;
 use uuid::Uuid;
 
+use super::user_form_fields::form;
 use super::user_values::{Errors, Values, email_error, from_form, from_user, roles_of, validate};
 use crate::db::read::{self, AppRow, UserRow};
 use crate::domain::{NewUser, Role, Slug, UserUpdate};
 use crate::web::flash;
 use crate::web::guard::is_htmx;
-use crate::web::layout::{self, Nav, badge, csrf_field, page, poller, role_label};
+use crate::web::layout::{self, Nav, page, poller};
 use crate::web::session::CurrentAdmin;
-use crate::web::{AppState, WebError};
-
-fn error_for(e: &Option<String>, id: &str) -> Markup {
-    html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
-}
-
-/// The form; `user` is the stored person when editing (for badges and the URL).
-fn form(
-    admin: &CurrentAdmin,
-    user: Option<&UserRow>,
-    v: &Values,
-    e: &Errors,
-    apps: &[AppRow],
-    saved: bool,
-) -> Markup {
-    let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
-    let described = |err: &Option<String>, id: &'static str| err.as_ref().map(|_| id);
-    html! {
-        form.stack #user-form method="post" action=(action) novalidate
-            hx-post=[user.map(|_| action.clone())] hx-target="this" hx-swap="outerHTML" {
-            (csrf_field(&admin.csrf))
-            @if saved { p.saved role="status" { "Saved. Apps are being updated." } }
-            @if e.any() { p.alert role="alert" { "Please correct the marked fields." } }
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(v.name) required maxlength="200" autocomplete="off"
-                aria-invalid=[e.name.as_ref().map(|_| "true")] aria-describedby=[described(&e.name, "name-error")];
-            (error_for(&e.name, "name-error"))
-            label for="email" { "Email" }
-            input #email type="email" name="email" value=(v.email) required autocomplete="off"
-                aria-invalid=[e.email.as_ref().map(|_| "true")] aria-describedby=[described(&e.email, "email-error")];
-            (error_for(&e.email, "email-error"))
-            div.check {
-                input #admin type="checkbox" name="admin" value="on" checked[v.admin]
-                    aria-describedby="admin-hint";
-                label for="admin" { "Can sign in here" }
-            }
-            p.hint #admin-hint { "They can sign in to accessboard and change everyone's access. This does not make them admins inside apps." }
-            (error_for(&e.admin, "admin-error"))
-            label for="password" { "Sign-in password (only for those who can sign in here; optional)" }
-            input #password type="password" name="password" autocomplete="new-password"
-                aria-describedby=[described(&e.password, "password-error")];
-            (error_for(&e.password, "password-error"))
-            fieldset {
-                legend { "Access per app" }
-                @if apps.is_empty() {
-                    p.muted { "No app is installed. " a href="/apps" { "Install one" } " to grant access." }
-                }
-                @for app in apps {
-                    @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
-                    @let id = format!("role-{}", app.slug);
-                    div.app-role {
-                        label for=(id) { (app.name) }
-                        select id=(id) name=(format!("role.{}", app.slug)) {
-                            @for r in [Role::None, Role::User, Role::Admin] {
-                                option value=(r.as_str()) selected[r == role] { (role_label(r)) }
-                            }
-                        }
-                        @if let Some(u) = user {
-                            @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
-                                (badge(u.id, &app.slug, cell.status))
-                            }
-                        }
-                    }
-                }
-            }
-            div.actions {
-                button.primary type="submit" { @if user.is_some() { "Save" } @else { "Add person" } }
-                a.button href="/users" { "Cancel" }
-            }
-        }
-    }
-}
+use crate::web::{AppState, WebError, sudo};
 
 pub(super) async fn load(
     state: &AppState,
@@ -105,6 +36,7 @@ pub(super) async fn load(
 pub async fn new_form(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
     let body = form(
@@ -114,6 +46,7 @@ pub async fn new_form(
         &Errors::default(),
         &apps,
         false,
+        !sudo::fresh(&session),
     );
     Ok(layout::ok(page(
         "Add a person",
@@ -127,18 +60,40 @@ pub async fn new_form(
     )))
 }
 
+/// Asks for the admin's own password unless the rest of the form is wrong anyway (a
+/// check would be spent for nothing) or the session confirmed it a moment ago.
+async fn confirm_it_is_you(
+    state: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    v: &Values,
+    e: &mut Errors,
+) -> Result<(), WebError> {
+    if e.any() {
+        return Ok(());
+    }
+    if let Err(why) = sudo::confirm(state, session, admin, &v.current_password).await? {
+        e.current_password = Some(why);
+    }
+    Ok(())
+}
+
 /// POST /users/new
 pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
-    session: actix_session::Session,
+    session: Session,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
     let v = from_form(&fields, &apps);
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
+    // Letting someone sign in here makes them a dashboard admin.
+    if v.admin {
+        confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
+    }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let new = NewUser {
             email: email.clone(),
@@ -172,7 +127,7 @@ pub async fn create(
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, None, &v, &e, &apps, false);
+    let body = form(&admin, None, &v, &e, &apps, false, !sudo::fresh(&session));
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
         page(
@@ -198,6 +153,7 @@ pub struct SavedQuery {
 pub async fn edit_form(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     id: web::Path<Uuid>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, WebError> {
@@ -214,6 +170,7 @@ pub async fn edit_form(
             &Errors::default(),
             &apps,
             q.saved.is_some(),
+            !sudo::fresh(&session),
         )
     };
     Ok(layout::ok(super::user_page::edit_page(
@@ -226,7 +183,7 @@ pub async fn save(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
-    session: actix_session::Session,
+    session: Session,
     id: web::Path<Uuid>,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -245,6 +202,10 @@ pub async fn save(
     let p = validate(&v, &mut e).await?;
     if id == admin.id && !v.admin {
         e.admin = Some("you cannot take away your own sign-in here; ask another admin".into());
+    }
+    // Letting someone sign in here, or setting the password of another who can.
+    if v.admin && (!u.admin || (p.hash.is_some() && id != admin.id)) {
+        confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let update = UserUpdate {
@@ -288,6 +249,7 @@ pub async fn save(
                     &Errors::default(),
                     &apps,
                     true,
+                    !sudo::fresh(&session),
                 );
                 return Ok(layout::ok(
                     html! { (body) (poller(super::user_page::live(&u, &apps), "badge", true)) },
@@ -296,7 +258,15 @@ pub async fn save(
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, Some(&u), &v, &e, &apps, false);
+    let body = form(
+        &admin,
+        Some(&u),
+        &v,
+        &e,
+        &apps,
+        false,
+        !sudo::fresh(&session),
+    );
     if is_htmx(&req) {
         return Ok(layout::respond(StatusCode::UNPROCESSABLE_ENTITY, body));
     }
