@@ -59,6 +59,11 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Mark session cookies `Secure` (behind HTTPS); unset: when `public_url` is https.
     pub secure_cookies: Option<bool>,
+    /// The IANA time zone pages show times in (`UTC`, `Europe/Paris`).
+    pub timezone: String,
+    /// `timezone`, looked up once when the settings are read.
+    #[serde(skip)]
+    pub zone: jiff::tz::TimeZone,
     /// Reverse proxies whose `X-Forwarded-For` names the client; empty: the TCP peer is.
     pub trusted_proxies: Vec<Cidr>,
 }
@@ -84,6 +89,8 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: None,
+            timezone: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
             trusted_proxies: Vec::new(),
         }
     }
@@ -240,6 +247,18 @@ impl Settings {
                 "server.public_url".into(),
                 not_a_url(&self.server.public_url),
             );
+        }
+        match jiff::tz::TimeZone::get(&self.server.timezone) {
+            Ok(zone) => self.server.zone = zone,
+            Err(_) => {
+                return err(
+                    "server.timezone".into(),
+                    format!(
+                        "{:?} is not an IANA time zone name like UTC or Europe/Paris",
+                        self.server.timezone
+                    ),
+                );
+            }
         }
         if self.database.path.as_os_str().is_empty() {
             return err("database.path".into(), "must not be empty".into());

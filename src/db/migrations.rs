@@ -10,6 +10,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0002_web.sql"),
     include_str!("../../db/migrations/0003_dialects.sql"),
     include_str!("../../db/migrations/0004_audit.sql"),
+    include_str!("../../db/migrations/0005_sort_keys.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.

@@ -11,7 +11,8 @@ mod state;
 mod sweep;
 
 pub use mark::{
-    Pairs, initial_status, jobs_of_users, mark_for_sync, purge_removed_users, unmanage,
+    Pairs, count_marked, initial_status, jobs_of_users, mark_for_sync, purge_removed_users,
+    unmanage,
 };
 pub use queue::{JobQueue, ReconcileJob};
 pub use snapshot::{Standing, standing};

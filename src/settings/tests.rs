@@ -20,6 +20,21 @@ fn the_audit_section_is_read_and_refuses_unknown_keys() {
 }
 
 #[test]
+fn the_time_zone_is_an_iana_name_looked_up_once() {
+    assert_eq!(
+        Settings::from_toml("").unwrap().server.zone,
+        jiff::tz::TimeZone::UTC
+    );
+    let s = Settings::from_toml("[server]\ntimezone = \"Europe/Paris\"\n").unwrap();
+    assert_eq!(s.server.zone.iana_name(), Some("Europe/Paris"));
+    let e = Settings::from_toml("[server]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+    assert_eq!(
+        e.0,
+        "setting server.timezone: \"Mars/Olympus\" is not an IANA time zone name like UTC or Europe/Paris"
+    );
+}
+
+#[test]
 fn unknown_keys_and_bad_values_name_the_key() {
     let e = Settings::from_toml("[provisioning]\nworkerz = 3\n").unwrap_err();
     assert!(e.0.contains("unknown setting provisioning.workerz"), "{e}");

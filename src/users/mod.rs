@@ -6,6 +6,7 @@
 
 mod apps;
 mod audit;
+mod bulk;
 mod error;
 mod identities;
 mod import;
@@ -28,6 +29,7 @@ use crate::settings::Settings;
 
 pub use audit::Audit;
 use audit::{access_audited, person, update_audited};
+pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use error::ServiceError;
 pub use identities::IdentitySync;
 use identities::UserKey;

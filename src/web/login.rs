@@ -58,9 +58,10 @@ fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Markup
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
                 label for="email" { "Email" }
-                input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
+                // After a refusal the email is kept, so the password is what to type again.
+                input #email type="email" name="email" value=(email) autocomplete="username" required autofocus[email.is_empty()];
                 label for="password" { "Password" }
-                input #password type="password" name="password" autocomplete="current-password" required;
+                input #password type="password" name="password" autocomplete="current-password" required autofocus[!email.is_empty()];
                 button.primary type="submit" { "Sign in" }
             }
             p.muted { "Forgot your password? An operator can set a new one with "
@@ -169,7 +170,7 @@ pub async fn submit(
                     &csrf,
                     &form.email,
                     &next,
-                    Some("That email and password do not match a dashboard admin."),
+                    Some("That email and password do not match anyone who can sign in here."),
                 ),
             ))
         }

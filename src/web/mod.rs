@@ -10,6 +10,7 @@ mod client;
 mod csrf;
 mod device;
 mod error;
+mod flash;
 mod guard;
 mod hashing;
 mod health;
@@ -23,6 +24,7 @@ mod session;
 mod setup;
 mod sudo;
 mod throttle;
+mod times;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
@@ -169,8 +171,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, audit, import, user_delete, user_form, user_sessions,
-        users,
+        activity, app_confirm, app_detail, app_test, apps, audit, bulk, import, user_delete,
+        user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -192,6 +194,8 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/users/import", import::form);
     r.add(post.clone(), "/users/import/preview", import::preview);
     r.add(post.clone(), "/users/import", import::confirm);
+    r.add(post.clone(), "/users/bulk", bulk::review);
+    r.add(post.clone(), "/users/bulk/apply", bulk::apply);
     r.add(get.clone(), "/users/{id}", user_form::edit_form);
     r.add(post.clone(), "/users/{id}", user_form::save);
     r.add(
@@ -206,13 +210,21 @@ fn register(r: &mut impl Registry) {
         user_sessions::sign_out_everywhere,
     );
     r.add(get.clone(), "/apps", apps::list);
+    r.add(get.clone(), "/apps/{slug}/install", app_confirm::install);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);
+    r.add(
+        get.clone(),
+        "/apps/{slug}/uninstall",
+        app_confirm::uninstall,
+    );
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);
+    r.add(get.clone(), "/apps/{slug}/sync", app_confirm::sync);
     r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
     r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
     r.add(post.clone(), "/apps/{slug}/test", app_test::test);
     r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
     r.add(get.clone(), "/apps/{slug}", app_detail::show);
+    r.add(get.clone(), "/apps/{slug}/retry", app_confirm::retry_all);
     r.add(post.clone(), "/apps/{slug}/retry", app_detail::retry_all);
     r.add(
         post.clone(),

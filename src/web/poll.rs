@@ -74,7 +74,7 @@ pub async fn poll(
                 Some(r) => {
                     @if r.status.is_transient() { (mark(&mut transient)) }
                     @if r.status.as_str() != w.status || (row_view && r.attempts != w.attempts) {
-                        @if row_view { (pair_row(&admin.csrf, r, true)) }
+                        @if row_view { (pair_row(&admin.csrf, &state.service.settings().server.zone, r, true)) }
                         @else { (layout::badge_el(r.user_id, &r.app, r.status, true)) }
                     }
                 }

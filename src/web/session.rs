@@ -111,6 +111,8 @@ pub struct CurrentAdmin {
     pub csrf: String,
     /// Why the identity source (Kratos) is unreachable, for the banner on every page.
     pub identity_outage: Option<String>,
+    /// The message a change left for this page (see `flash`).
+    pub flash: Option<String>,
 }
 
 impl CurrentAdmin {
@@ -191,5 +193,6 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
         name: a.name,
         csrf,
         identity_outage: None,
+        flash: None,
     }))
 }

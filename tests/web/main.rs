@@ -5,7 +5,9 @@ mod support;
 
 mod web_apps;
 mod web_auth;
+mod web_bulk;
 mod web_import;
+mod web_people;
 mod web_reauth;
 mod web_sessions;
 mod web_sign_in;

@@ -119,6 +119,41 @@ async fn sign_ins_are_in_the_audit_trail_without_the_password() {
     );
 }
 
+#[actix_web::test]
+async fn after_a_wrong_password_the_cursor_waits_in_the_password_field() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let b = dash.browser();
+    let first = b.get("/login").await.body;
+    assert!(
+        first.contains(r#"id="email" type="email""#)
+            && first.contains("autocomplete=\"username\" required autofocus"),
+        "{first}"
+    );
+    let r = b
+        .post("/login", &[("email", ADMIN_EMAIL), ("password", "not it")])
+        .await;
+    assert!(
+        r.body.contains("do not match anyone who can sign in here"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r#"value="admin@example.org""#),
+        "the email is kept"
+    );
+    assert!(
+        r.body
+            .contains(r#"autocomplete="current-password" required autofocus"#),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body
+            .contains(r#"autocomplete="username" required autofocus"#)
+    );
+}
+
 /// `n` wrong guesses at `email` from fresh browsers, each with `headers`; the statuses.
 async fn guesses(
     dash: &TestApp,

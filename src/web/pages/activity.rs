@@ -79,13 +79,13 @@ pub async fn list(
                         p { "Requests to apps appear here once someone has access to an installed app with SCIM settings." } }
                 }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Activity" { table {
                     thead { tr {
                         th scope="col" { "Time" } th scope="col" { "Person" } th scope="col" { "App" } th scope="col" { "Operation" }
                         th scope="col" { "HTTP" } th scope="col" { "Duration" } th scope="col" { "Outcome" } th scope="col" { "Message" }
                     } }
                     tbody { @for r in &rows { tr {
-                        td { (when(Some(r.at))) }
+                        td { (when(Some(r.at), &state.service.settings().server.zone)) }
                         td { @match (&r.user_id, &r.user_email) {
                             (Some(id), Some(e)) => a href=(format!("/users/{id}")) { bdi { (e) } },
                             (None, Some(e)) => bdi { (e) },

@@ -6,6 +6,9 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
+use super::bulk::{people, people_do};
+use crate::domain::Role;
+use crate::settings::Settings;
 use crate::users::{ImportPlan, ImportRow, ServiceError};
 use crate::web::csrf::{BodyError, IMPORT_LIMIT, read_body};
 use crate::web::layout::{self, Nav, csrf_field, page, role_label};
@@ -100,19 +103,59 @@ async fn upload_of(req: &HttpRequest, mut payload: web::Payload) -> Result<Uploa
     })
 }
 
-fn preview_table(plan: &ImportPlan) -> Markup {
+/// Per app column, how many of the new people get access there, and how many as admin.
+fn access_per_app(plan: &ImportPlan) -> Vec<(&str, usize, usize)> {
+    plan.apps
+        .iter()
+        .map(|app| {
+            let roles = plan.rows.iter().filter_map(|r| match r {
+                ImportRow::Valid { user, .. } => user
+                    .access
+                    .iter()
+                    .find(|(s, _)| s == app)
+                    .map(|(_, role)| *role)
+                    .filter(|role| role.grants_access()),
+                ImportRow::Invalid(_) => None,
+            });
+            let (all, admins) = roles.fold((0, 0), |(n, a), r| {
+                (n + 1, a + usize::from(r == Role::Admin))
+            });
+            (app.as_str(), all, admins)
+        })
+        .filter(|(_, n, _)| *n > 0)
+        .collect()
+}
+
+fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
     let valid = plan.valid();
     let invalid = plan.rows.len() - valid;
+    let name = |slug: &str| {
+        settings
+            .app(slug)
+            .map_or_else(|| slug.to_owned(), |a| a.name.clone())
+    };
+    let can_sign_in = plan
+        .rows
+        .iter()
+        .filter(|r| matches!(r, ImportRow::Valid { user, .. } if user.is_admin))
+        .count();
     html! {
-        p.lead role="status" {
-            (valid) " " (if valid == 1 { "person" } else { "people" }) " will be created"
-            @if invalid > 0 { "; " (invalid) " " (if invalid == 1 { "row has" } else { "rows have" }) " errors and will be skipped" }
-            "."
+        div.impact role="status" {
+            p {
+                (people(valid)) " will be created"
+                @if invalid > 0 { "; " (invalid) " " (if invalid == 1 { "row has" } else { "rows have" }) " errors and will be skipped" }
+                "."
+            }
+            @for (app, n, admins) in access_per_app(plan) {
+                p { (people_do(n, "gets", "get")) " access to " (name(app))
+                    @if admins > 0 { " (" (admins) " as admin)" } "." }
+            }
+            @if can_sign_in > 0 { p { (people(can_sign_in)) " can sign in here." } }
         }
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" role="region" aria-label="Rows of the file" { table {
             thead { tr {
-                th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Admin" }
-                @for app in &plan.apps { th scope="col" { (app.as_str()) } }
+                th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Can sign in here" }
+                @for app in &plan.apps { th scope="col" { (name(app.as_str())) } }
             } }
             tbody {
                 @for row in plan.rows.iter().take(PREVIEW_ROWS) {
@@ -167,7 +210,12 @@ pub async fn preview(
     };
     let confirm = makes_admins(&plan) && !sudo::fresh(&session);
     Ok(layout::ok(preview_page(
-        &admin, &plan, &text, confirm, None,
+        &admin,
+        state.service.settings(),
+        &plan,
+        &text,
+        confirm,
+        None,
     )))
 }
 
@@ -182,6 +230,7 @@ fn makes_admins(plan: &ImportPlan) -> bool {
 /// password (the plan makes admins), with `error` saying why it is asked again.
 fn preview_page(
     admin: &CurrentAdmin,
+    settings: &Settings,
     plan: &ImportPlan,
     text: &str,
     confirm: bool,
@@ -192,14 +241,14 @@ fn preview_page(
         admin,
         html! {
             h2 { "Preview" }
-            (preview_table(plan))
+            (preview_table(plan, settings))
             // multipart, so the rows travel as they are (URL-encoding triples some)
             form.stack method="post" action="/users/import" enctype="multipart/form-data" {
                 (csrf_field(&admin.csrf))
                 input type="hidden" name="csv" value=(text);
                 @if confirm && valid > 0 {
                     label for="current-password" { "Your own password" }
-                    p.hint #current-password-hint { "Some rows make dashboard admins; confirm it is you. It then holds for five minutes." }
+                    p.hint #current-password-hint { "Some rows let people sign in here; confirm it is you. It then holds for five minutes." }
                     input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
                         aria-invalid=[error.map(|_| "true")]
                         aria-describedby=(if error.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
@@ -241,7 +290,14 @@ pub async fn confirm(
     {
         return Ok(layout::respond(
             StatusCode::UNPROCESSABLE_ENTITY,
-            preview_page(&admin, &plan, &text, true, Some(&why)),
+            preview_page(
+                &admin,
+                state.service.settings(),
+                &plan,
+                &text,
+                true,
+                Some(&why),
+            ),
         ));
     }
     let report = state.service.as_actor(admin.actor()).import(plan).await?;

@@ -4,19 +4,18 @@
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use maud::{Markup, html};
+use maud::html;
 use uuid::Uuid;
 
+use super::user_form_fields::form;
+use super::user_values::{Errors, Values, email_error, from_form, from_user, roles_of, validate};
 use crate::db::read::{self, AppRow, UserRow};
-use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
-use crate::users::ServiceError;
-use crate::users::password as auth;
+use crate::domain::{NewUser, Role, Slug, UserUpdate};
+use crate::web::flash;
 use crate::web::guard::is_htmx;
-use crate::web::layout::{self, Nav, csrf_field, page, poller};
+use crate::web::layout::{self, Nav, page, poller};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError, sudo};
-
-use super::user_form_fields::{Errors, Values, form, from_form, from_user};
 
 pub(super) async fn load(
     state: &AppState,
@@ -31,36 +30,6 @@ pub(super) async fn load(
             Ok::<_, crate::db::DbError>((apps, user))
         })
         .await?)
-}
-
-fn live(user: &UserRow, apps: &[AppRow]) -> bool {
-    crate::web::pages::users::any_transient(std::slice::from_ref(user), apps)
-}
-
-fn edit_page(admin: &CurrentAdmin, u: &UserRow, apps: &[AppRow], inner: Markup) -> Markup {
-    page(
-        &u.name,
-        admin,
-        Nav::Users,
-        html! {
-            p.crumbs { a href="/users" { "People" } " / " }
-            h1 { bdi { (u.name) } }
-            @if u.deleting {
-                p.note role="status" { span.tag.removing { "being removed" }
-                    " Apps are being told; this person disappears once every app has been told." }
-            }
-            (inner)
-            @if !u.deleting {
-                form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
-                    (csrf_field(&admin.csrf))
-                    button type="submit" { "Sign out everywhere" }
-                }
-                p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
-            }
-            p { a href=(format!("/activity?user={}", url::form_urlencoded::byte_serialize(u.email.as_bytes()).collect::<String>())) { "Provisioning activity for this person" } }
-            (poller(live(u, apps), "badge", false))
-        },
-    )
 }
 
 /// GET /users/new
@@ -91,39 +60,6 @@ pub async fn new_form(
     )))
 }
 
-struct Parsed {
-    name: Option<PersonName>,
-    email: Option<Email>,
-    hash: Option<String>,
-}
-
-async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebError> {
-    let name = PersonName::parse(&v.name)
-        .map_err(|x| e.name = Some(x.to_string()))
-        .ok();
-    let email = Email::parse(&v.email)
-        .map_err(|x| e.email = Some(x.to_string()))
-        .ok();
-    let mut hash = None;
-    if !v.password.is_empty() {
-        if !v.admin {
-            e.password = Some(
-                "only dashboard admins sign in; tick “Dashboard admin” or leave this empty".into(),
-            );
-        } else {
-            let pw = v.password.clone();
-            match web::block(move || auth::hash_password(&pw))
-                .await
-                .map_err(|x| WebError::Internal(x.to_string()))?
-            {
-                Ok(h) => hash = Some(h),
-                Err(x) => e.password = Some(x),
-            }
-        }
-    }
-    Ok(Parsed { name, email, hash })
-}
-
 /// Asks for the admin's own password unless the rest of the form is wrong anyway (a
 /// check would be spent for nothing) or the session confirmed it a moment ago.
 async fn confirm_it_is_you(
@@ -142,28 +78,6 @@ async fn confirm_it_is_you(
     Ok(())
 }
 
-fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
-    match err {
-        ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_) => {
-            e.email = Some(err.to_string());
-            Ok(())
-        }
-        // The form comes back as typed, so nothing is lost while Kratos is away.
-        ServiceError::Identity(_) => {
-            e.email = Some(format!("Nothing was saved: {err}. Try again in a moment."));
-            Ok(())
-        }
-        other => Err(other.into()),
-    }
-}
-
-fn roles_of(v: &Values) -> Vec<(Slug, Role)> {
-    v.roles
-        .iter()
-        .filter_map(|(s, r)| Slug::parse(s).ok().map(|s| (s, *r)))
-        .collect()
-}
-
 /// POST /users/new
 pub async fn create(
     req: HttpRequest,
@@ -176,7 +90,7 @@ pub async fn create(
     let v = from_form(&fields, &apps);
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
-    // Making someone a dashboard admin.
+    // Letting someone sign in here makes them a dashboard admin.
     if v.admin {
         confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
@@ -199,6 +113,15 @@ pub async fn create(
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
                     return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
                 }
+                let granted = roles_of(&v)
+                    .iter()
+                    .filter(|(_, r)| r.grants_access())
+                    .count();
+                let text = match granted {
+                    0 => format!("{} was added.", user.name),
+                    _ => format!("{} was added; their apps are being set up.", user.name),
+                };
+                flash::set(&session, text)?;
                 return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
             }
             Err(err) => email_error(err, &mut e)?,
@@ -237,16 +160,22 @@ pub async fn edit_form(
     let (apps, user) = load(&state, Some(*id)).await?;
     let u =
         user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
-    let body = form(
-        &admin,
-        Some(&u),
-        &from_user(&u),
-        &Errors::default(),
-        &apps,
-        q.saved.is_some(),
-        !sudo::fresh(&session),
-    );
-    Ok(layout::ok(edit_page(&admin, &u, &apps, body)))
+    let body = if u.deleting {
+        super::user_page::read_only(&u, &apps)
+    } else {
+        form(
+            &admin,
+            Some(&u),
+            &from_user(&u),
+            &Errors::default(),
+            &apps,
+            q.saved.is_some(),
+            !sudo::fresh(&session),
+        )
+    };
+    Ok(layout::ok(super::user_page::edit_page(
+        &admin, &u, &apps, body,
+    )))
 }
 
 /// POST /users/{id}: htmx gets the form back (badges already "sync needed"), browsers a redirect.
@@ -272,9 +201,9 @@ pub async fn save(
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
     if id == admin.id && !v.admin {
-        e.admin = Some("you cannot take away your own admin rights; ask another admin".into());
+        e.admin = Some("you cannot take away your own sign-in here; ask another admin".into());
     }
-    // Making someone a dashboard admin, or setting another admin's password.
+    // Letting someone sign in here, or setting the password of another who can.
     if v.admin && (!u.admin || (p.hash.is_some() && id != admin.id)) {
         confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
@@ -323,7 +252,7 @@ pub async fn save(
                     !sudo::fresh(&session),
                 );
                 return Ok(layout::ok(
-                    html! { (body) (poller(live(&u, &apps), "badge", true)) },
+                    html! { (body) (poller(super::user_page::live(&u, &apps), "badge", true)) },
                 ));
             }
             Err(err) => email_error(err, &mut e)?,
@@ -343,6 +272,6 @@ pub async fn save(
     }
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
-        edit_page(&admin, &u, &apps, body),
+        super::user_page::edit_page(&admin, &u, &apps, body),
     ))
 }

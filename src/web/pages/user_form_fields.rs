@@ -1,83 +1,22 @@
-//! The person form itself: what it holds (as typed or as stored), its errors, and its
-//! markup; the handlers that use it are in `user_form`.
+//! The person form's markup: fields with their errors beside them, the role per app,
+//! and the admin's own password when a change needs it ([`sudo`]). What it holds and
+//! how it is checked are in `user_values`; the handlers that use it in `user_form`.
 
 use maud::{Markup, html};
 
+use super::user_values::{Errors, Values};
 use crate::db::read::{AppRow, UserRow};
 use crate::domain::Role;
 use crate::web::layout::{badge, csrf_field, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::sudo;
 
-/// What the form holds: as typed, or as stored. No `Debug`: it holds passwords.
-#[derive(Clone, Default)]
-pub(super) struct Values {
-    pub(super) name: String,
-    pub(super) email: String,
-    pub(super) admin: bool,
-    pub(super) password: String,
-    /// The signed-in admin's own password, for sensitive changes ([`sudo`]).
-    pub(super) current_password: String,
-    pub(super) roles: Vec<(String, Role)>,
-}
-
-/// One message per field that needs correcting.
-#[derive(Debug, Default)]
-pub(super) struct Errors {
-    pub(super) name: Option<String>,
-    pub(super) email: Option<String>,
-    pub(super) admin: Option<String>,
-    pub(super) password: Option<String>,
-    pub(super) current_password: Option<String>,
-}
-
-impl Errors {
-    /// Whether any field needs correcting.
-    pub(super) fn any(&self) -> bool {
-        self.name.is_some()
-            || self.email.is_some()
-            || self.admin.is_some()
-            || self.password.is_some()
-            || self.current_password.is_some()
-    }
-}
-
-pub(super) fn from_form(fields: &[(String, String)], apps: &[AppRow]) -> Values {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    Values {
-        name: get("name").unwrap_or_default(),
-        email: get("email").unwrap_or_default(),
-        admin: get("admin").is_some_and(|v| v == "on"),
-        password: get("password").unwrap_or_default(),
-        current_password: get(sudo::FIELD).unwrap_or_default(),
-        roles: apps
-            .iter()
-            .map(|a| {
-                let role = get(&format!("role.{}", a.slug))
-                    .and_then(|r| Role::parse(&r).ok())
-                    .unwrap_or(Role::None);
-                (a.slug.clone(), role)
-            })
-            .collect(),
-    }
-}
-
-pub(super) fn from_user(u: &UserRow) -> Values {
-    Values {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        admin: u.admin,
-        password: String::new(),
-        current_password: String::new(),
-        roles: u.access.iter().map(|c| (c.app.clone(), c.role)).collect(),
-    }
-}
-
 fn error_for(e: &Option<String>, id: &str) -> Markup {
     html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
 }
 
-/// The form; `user` is the stored person when editing (for badges and the URL).
+/// The form; `user` is the stored person when editing (for badges and the URL);
+/// `confirm` asks for the admin's own password (the session is not fresh).
 pub(super) fn form(
     admin: &CurrentAdmin,
     user: Option<&UserRow>,
@@ -106,17 +45,17 @@ pub(super) fn form(
             div.check {
                 input #admin type="checkbox" name="admin" value="on" checked[v.admin]
                     aria-describedby="admin-hint";
-                label for="admin" { "Dashboard admin" }
+                label for="admin" { "Can sign in here" }
             }
-            p.hint #admin-hint { "Admins can sign in to accessboard. This does not make them admins inside apps." }
+            p.hint #admin-hint { "They can sign in to accessboard and change everyone's access. This does not make them admins inside apps." }
             (error_for(&e.admin, "admin-error"))
-            label for="password" { "Sign-in password (admins only, optional)" }
+            label for="password" { "Sign-in password (only for those who can sign in here; optional)" }
             input #password type="password" name="password" autocomplete="new-password"
                 aria-describedby=[described(&e.password, "password-error")];
             (error_for(&e.password, "password-error"))
             @if confirm {
                 label for="current-password" { "Your own password" }
-                p.hint #current-password-hint { "Asked to make someone a dashboard admin or to set another admin's password; it then holds for five minutes." }
+                p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes." }
                 input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
                     aria-invalid=[e.current_password.as_ref().map(|_| "true")]
                     aria-describedby=(if e.current_password.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
