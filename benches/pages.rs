@@ -204,7 +204,7 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
     let watched: Vec<String> = {
         let conn = env.read_only();
         let mut stmt = conn
-            .prepare("SELECT id FROM users WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE, email_norm LIMIT ?1")
+            .prepare("SELECT id FROM users WHERE deleted_at IS NULL ORDER BY name_key, email_norm LIMIT ?1")
             .expect("prepare");
         stmt.query_map([WATCHES as i64], |r| r.get(0))
             .expect("query")

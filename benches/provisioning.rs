@@ -3,13 +3,11 @@
 //!
 //! Prints `bench <name> <value> <unit> target <x>` lines and rewrites the `provisioning`
 //! section of docs/benchmarks.md. Arguments that do not start with `--` pick parts by name
-//! (`throughput`, `listing`, `in_process`, `e2e`); a partial run leaves the docs alone.
+//! (`throughput`, `listing`, `in_process`, `with_filter`, `without_filter`, `admins`, `sync`,
+//! `hanging`); a partial run leaves the docs alone.
 
 mod common;
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use accessboard::domain::Slug;
@@ -18,13 +16,10 @@ use common::env::{BenchEnv, Serve, people_csv, wait_provisioned};
 use common::peer::{self, Peer};
 use common::procfs::{self, CpuSplit};
 use common::report::{Report, Target, write_section};
-use common::scim_server::ScimServer;
 use common::settings::scim_app;
-use serde_json::{Value, json};
 
 const APP: &str = "files";
 const PAIRS: usize = 10_000;
-const E2E_USERS: usize = 1_000;
 const IN_PROCESS_RUNS: usize = 3;
 
 fn main() {
@@ -50,8 +45,20 @@ fn main() {
     if wanted("in_process") {
         in_process(&runtime, &mut report);
     }
-    if wanted("e2e") {
-        e2e_vs_bare_client(&runtime, &mut report);
+    if wanted("with_filter") {
+        common::pace::with_filter(&runtime, &mut report);
+    }
+    if wanted("without_filter") {
+        common::pace::without_filter(&runtime, &mut report);
+    }
+    if wanted("admins") {
+        common::pace::admins_at_once(&mut report);
+    }
+    if wanted("sync") {
+        common::pace::sync_unchanged(&runtime, &mut report);
+    }
+    if wanted("hanging") {
+        common::pace::hanging_neighbour(&mut report);
     }
     let wall = started.elapsed().as_secs_f64();
     println!("# provisioning bench took {wall:.1} s");
@@ -110,7 +117,7 @@ fn reconcile_throughput(report: &mut Report) {
         "reconcile_throughput",
         PAIRS as f64 / secs,
         "pairs/s",
-        Target::AtLeast(1000.0),
+        Target::AtLeast(2000.0),
     );
     report.figure(
         "peak_rss",
@@ -206,196 +213,4 @@ fn in_process(runtime: &tokio::runtime::Runtime, report: &mut Report) {
         fmt(&import_queued),
         fmt(&import_quiet)
     ));
-}
-
-/// 1,000 new users into scim2-server via `serve`, then the same requests from a bare client.
-fn e2e_vs_bare_client(runtime: &tokio::runtime::Runtime, report: &mut Report) {
-    let server = ScimServer::start();
-    let env = BenchEnv::new(&scim_app(APP, &server.base_url(), server.token(), ""));
-    let workers = env.settings().provisioning.workers;
-    env.import(E2E_USERS, APP);
-    let mut serve = Serve::start(&env);
-    let t0 = Instant::now();
-    env.cli(&["app", "install", APP]);
-    let done = wait_provisioned(
-        &env,
-        APP,
-        E2E_USERS as i64,
-        Duration::from_secs(300),
-        &serve.log,
-    );
-    let ab_secs = done.duration_since(t0).as_secs_f64();
-    serve.stop();
-    // Which requests a new user costs, as the activity log recorded them.
-    let ops: BTreeMap<String, i64> = {
-        let conn = env.read_only();
-        let mut stmt = conn
-            .prepare("SELECT operation || ' ' || COALESCE(http_status, 0), count(*) FROM provision_log WHERE app_slug = ?1 GROUP BY 1")
-            .expect("prepare");
-        stmt.query_map([APP], |r| Ok((r.get(0)?, r.get(1)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
-    let users: Vec<(String, String, String)> = {
-        let conn = env.read_only();
-        let mut stmt = conn
-            .prepare("SELECT id, email, name FROM users ORDER BY email")
-            .expect("prepare");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows")
-    };
-    drop(server);
-    let per_user = |op: &str| {
-        ops.iter()
-            .filter(|(k, _)| k.split(' ').next() == Some(op))
-            .map(|(_, n)| *n)
-            .sum::<i64>() as f64
-            / E2E_USERS as f64
-    };
-    let finds = per_user("find_user").round() as usize;
-    let creates = per_user("create_user").round() as usize;
-    assert!(
-        finds <= 3 && creates == 1,
-        "unexpected request plan {ops:?}"
-    );
-
-    // The bare client: same requests, same concurrency, no database, no queue, fresh server.
-    let fresh = ScimServer::start();
-    let bare_secs = runtime.block_on(bare_client(
-        fresh.base_url(),
-        fresh.token().to_owned(),
-        users,
-        finds,
-        workers,
-    ));
-    drop(fresh);
-    let ratio = ab_secs / bare_secs;
-    report.figure("e2e_vs_bare_client", ratio, "x", Target::AtMost(1.25));
-    report.note(format!(
-        "e2e_vs_bare_client: {E2E_USERS} new users into scim2-server 0.8.3 (Python, filter and PATCH announced) through `serve` \
-         ({workers} workers): {ab_secs:.2} s from `app install` to the last `provisioned`; a bare reqwest client making the same \
-         requests at the same concurrency ({workers}) against a fresh scim2-server: {bare_secs:.2} s. Requests recorded in \
-         provision_log (operation status: count): {}; per user: {finds} filtered GET /Users, {creates} POST /Users.",
-        ops.iter()
-            .map(|(k, v)| format!("{k}: {v}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ));
-}
-
-// RFC 3986 unreserved characters stay, everything else is %XX, as accessboard encodes queries.
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() * 2);
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-async fn bare_client(
-    base: String,
-    token: String,
-    users: Vec<(String, String, String)>,
-    finds: usize,
-    concurrency: usize,
-) -> f64 {
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(concurrency)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .expect("client");
-    let auth = format!("Bearer {token}");
-    let accept = "application/scim+json, application/json";
-    let started = Instant::now();
-    let spc: Value = client
-        .get(format!("{base}/ServiceProviderConfig"))
-        .header("Authorization", &auth)
-        .header("Accept", accept)
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("discovery json");
-    let count = spc["filter"]["maxResults"]
-        .as_u64()
-        .filter(|n| *n > 0)
-        .map_or(100, |n| n.min(100));
-    let users = Arc::new(users);
-    let next = Arc::new(AtomicUsize::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (client, base, auth, users, next) = (
-            client.clone(),
-            base.clone(),
-            auth.clone(),
-            users.clone(),
-            next.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some((id, email, name)) = users.get(i) else {
-                    return;
-                };
-                let keys = [
-                    format!("externalId eq {}", Value::String(id.clone())),
-                    format!("userName eq {}", Value::String(email.clone())),
-                    format!("emails.value eq {}", Value::String(email.clone())),
-                ];
-                // The same requests as serve: one key per request, or all keys in one
-                // (`or`) when serve looks a person up once.
-                let filters: Vec<String> = if finds == 1 {
-                    vec![keys.join(" or ")]
-                } else {
-                    keys.to_vec()
-                };
-                for f in filters.iter().take(finds) {
-                    let resp = client
-                        .get(format!("{base}/Users?filter={}&count={count}", encode(f)))
-                        .header("Authorization", &auth)
-                        .header("Accept", accept)
-                        .send()
-                        .await
-                        .expect("filtered GET");
-                    assert_eq!(resp.status().as_u16(), 200, "filtered GET");
-                    let page: Value = resp.json().await.expect("list json");
-                    assert_eq!(page["totalResults"], 0, "a fresh server has nobody");
-                }
-                let (given, family) = name.split_once(' ').unwrap_or((name, ""));
-                let body = json!({
-                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
-                    "externalId": id,
-                    "userName": email,
-                    "name": {"formatted": name, "givenName": given, "familyName": family},
-                    "displayName": name,
-                    "emails": [{"value": email, "primary": true, "type": "work"}],
-                    "active": true
-                });
-                let resp = client
-                    .post(format!("{base}/Users"))
-                    .header("Authorization", &auth)
-                    .header("Accept", accept)
-                    .header("Content-Type", "application/scim+json")
-                    .body(body.to_string())
-                    .send()
-                    .await
-                    .expect("POST /Users");
-                assert_eq!(resp.status().as_u16(), 201, "POST /Users");
-                let created: Value = resp.json().await.expect("created json");
-                assert!(created["id"].is_string(), "created account has an id");
-            }
-        }));
-    }
-    for t in tasks {
-        t.await.expect("bare client task");
-    }
-    started.elapsed().as_secs_f64()
 }

@@ -11,11 +11,16 @@ use crate::secret::Secret;
 
 mod apps;
 mod dialect;
+mod errors;
 mod identity;
+mod proxies;
 use apps::validate_scim;
 pub use apps::{AppSettings, AuthKind, ScimSettings, TokenAuthKind};
 pub use dialect::{Preset, RoleMap, RoleTarget};
+use errors::describe_figment_error;
+pub(crate) use errors::not_a_url;
 pub use identity::{IdentityBackend, IdentitySettings, KratosName};
+pub use proxies::Cidr;
 
 /// Everything accessboard reads from settings.toml and the environment.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -54,6 +59,13 @@ pub struct ServerSettings {
     pub public_url: String,
     /// Mark session cookies `Secure` (behind HTTPS); unset: when `public_url` is https.
     pub secure_cookies: Option<bool>,
+    /// The IANA time zone pages show times in (`UTC`, `Europe/Paris`).
+    pub timezone: String,
+    /// `timezone`, looked up once when the settings are read.
+    #[serde(skip)]
+    pub zone: jiff::tz::TimeZone,
+    /// Reverse proxies whose `X-Forwarded-For` names the client; empty: the TCP peer is.
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl ServerSettings {
@@ -77,6 +89,9 @@ impl Default for ServerSettings {
             bind: "127.0.0.1:8080".into(),
             public_url: "http://127.0.0.1:8080".into(),
             secure_cookies: None,
+            timezone: "UTC".into(),
+            zone: jiff::tz::TimeZone::UTC,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -230,8 +245,20 @@ impl Settings {
         if url::Url::parse(&self.server.public_url).is_err() {
             return err(
                 "server.public_url".into(),
-                format!("{:?} is not a URL", self.server.public_url),
+                not_a_url(&self.server.public_url),
             );
+        }
+        match jiff::tz::TimeZone::get(&self.server.timezone) {
+            Ok(zone) => self.server.zone = zone,
+            Err(_) => {
+                return err(
+                    "server.timezone".into(),
+                    format!(
+                        "{:?} is not an IANA time zone name like UTC or Europe/Paris",
+                        self.server.timezone
+                    ),
+                );
+            }
         }
         if self.database.path.as_os_str().is_empty() {
             return err("database.path".into(), "must not be empty".into());
@@ -286,47 +313,6 @@ pub(crate) fn read_secret_file(path: &Path) -> Result<Secret, String> {
         Ok(s) if !s.trim().is_empty() => Ok(Secret::new(s.trim().to_owned())),
         Ok(_) => Err(format!("{} is empty", path.display())),
         Err(e) => Err(format!("cannot read {}: {e}", path.display())),
-    }
-}
-
-fn describe_figment_error(e: figment::Error) -> SettingsError {
-    use figment::error::Kind;
-    let key = if e.path.is_empty() {
-        None
-    } else {
-        Some(e.path.join("."))
-    };
-    let what = match &e.kind {
-        Kind::UnknownField(field, _) => {
-            let full = match &key {
-                Some(k) if !k.ends_with(field.as_str()) => format!("{k}.{field}"),
-                Some(k) => k.clone(),
-                None => field.clone(),
-            };
-            return SettingsError(format!("unknown setting {full}{}", source_of(&e)));
-        }
-        Kind::MissingField(field) => {
-            let full = match &key {
-                Some(k) => format!("{k}.{field}"),
-                None => field.to_string(),
-            };
-            return SettingsError(format!("setting {full} is required{}", source_of(&e)));
-        }
-        other => other.to_string(),
-    };
-    match key {
-        Some(k) => SettingsError(format!("setting {k}: {what}{}", source_of(&e))),
-        None => SettingsError(format!("settings: {what}{}", source_of(&e))),
-    }
-}
-
-fn source_of(e: &figment::Error) -> String {
-    match &e.metadata {
-        Some(m) => match &m.source {
-            Some(src) => format!(" (in {src})"),
-            None => format!(" (from {})", m.name),
-        },
-        None => String::new(),
     }
 }
 

@@ -27,10 +27,16 @@ impl BenchEnv {
     /// Settings with the shipped defaults (workers, sweeper, log level) except the
     /// daily drift check, which is switched off so it cannot land inside a measurement.
     pub fn new(apps: &str) -> BenchEnv {
+        Self::with_server(apps, "")
+    }
+
+    /// Same, with extra `[server]` lines (e.g. `trusted_proxies`).
+    pub fn with_server(apps: &str, server_lines: &str) -> BenchEnv {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("data/accessboard.db");
         let settings_path = dir.path().join("settings.toml");
         SettingsToml::new()
+            .lines("server", server_lines)
             .database(&db_path)
             .provisioning("drift_check_interval_secs", "0")
             .apps(apps)

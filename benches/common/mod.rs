@@ -8,6 +8,7 @@
 pub mod env;
 pub mod listing;
 pub mod load;
+pub mod pace;
 pub mod peer;
 pub mod procfs;
 pub mod report;

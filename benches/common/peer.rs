@@ -16,6 +16,8 @@ pub const ENV_PORT: &str = "PEER_PORT";
 pub const ENV_WORKERS: &str = "PEER_WORKERS";
 /// Accounts `GET /Users` answers, all at once whatever `count` asks, as Nextcloud does (default 0).
 pub const ENV_LISTING: &str = "PEER_LISTING";
+/// Set to keep the accounts it is sent (and list them in pages), as a real app does.
+pub const ENV_KEEP: &str = "PEER_KEEP";
 /// The bearer token the peer is configured with (it does not check it).
 pub const TOKEN: &str = "bench-token";
 
@@ -66,10 +68,20 @@ impl Peer {
 
     /// A peer whose `GET /Users` answers `accounts` accounts in one listing.
     pub fn spawn_listing(accounts: usize) -> Peer {
+        Self::spawn_with(&[(ENV_LISTING, &accounts.to_string())])
+    }
+
+    /// A peer that keeps the accounts it is sent; `GET /__requests` says how many reads
+    /// and writes it answered.
+    pub fn spawn_keeping() -> Peer {
+        Self::spawn_with(&[(ENV_KEEP, "1"), (ENV_WORKERS, "2")])
+    }
+
+    fn spawn_with(envs: &[(&str, &str)]) -> Peer {
         let exe = std::env::current_exe().expect("the bench binary's path");
         let mut child = Command::new(exe)
             .env(ENV_PORT, "0")
-            .env(ENV_LISTING, accounts.to_string())
+            .envs(envs.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -137,6 +149,9 @@ fn with_id(body: &[u8], id: &str, schema: &str) -> Value {
 }
 
 async fn handle(req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    if std::env::var_os(ENV_KEEP).is_some() {
+        return keeping::handle(&req, &body);
+    }
     use actix_web::http::StatusCode;
     let segments: Vec<&str> = req.path().split('/').filter(|s| !s.is_empty()).collect();
     let method = req.method().clone();
@@ -215,4 +230,94 @@ fn listing() -> Option<&'static web::Bytes> {
         Some(web::Bytes::from(body.to_string()))
     })
     .as_ref()
+}
+
+/// The peer that keeps its accounts: POST, GET by id, PUT, and listings in pages.
+mod keeping {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    use actix_web::http::{Method, StatusCode};
+    use actix_web::{HttpRequest, HttpResponse};
+    use serde_json::{Value, json};
+
+    use super::{LIST, USER, empty_list, not_found, scim, with_id};
+
+    static READS: AtomicU64 = AtomicU64::new(0);
+    static WRITES: AtomicU64 = AtomicU64::new(0);
+
+    #[derive(Default)]
+    struct Store {
+        users: Vec<Value>,
+        by_id: HashMap<String, usize>,
+    }
+
+    fn store() -> &'static Mutex<Store> {
+        static STORE: std::sync::OnceLock<Mutex<Store>> = std::sync::OnceLock::new();
+        STORE.get_or_init(|| Mutex::new(Store::default()))
+    }
+
+    fn query(req: &HttpRequest, key: &str) -> Option<usize> {
+        req.query_string()
+            .split('&')
+            .find_map(|kv| kv.strip_prefix(key)?.strip_prefix('=')?.parse().ok())
+    }
+
+    pub fn handle(req: &HttpRequest, body: &[u8]) -> HttpResponse {
+        let segments: Vec<&str> = req.path().split('/').filter(|s| !s.is_empty()).collect();
+        let method = req.method().clone();
+        if segments.as_slice() == ["__requests"] {
+            return HttpResponse::Ok().json(json!({
+                "reads": READS.load(Ordering::SeqCst), "writes": WRITES.load(Ordering::SeqCst)}));
+        }
+        if method == Method::GET {
+            READS.fetch_add(1, Ordering::SeqCst);
+        } else {
+            WRITES.fetch_add(1, Ordering::SeqCst);
+        }
+        let mut store = store().lock().unwrap_or_else(|p| p.into_inner());
+        match (method, segments.as_slice()) {
+            (Method::GET, ["ServiceProviderConfig"]) => scim(
+                StatusCode::OK,
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+                    "patch": {"supported": true}, "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+                    "filter": {"supported": true, "maxResults": 200}, "changePassword": {"supported": false},
+                    "sort": {"supported": false}, "etag": {"supported": false}, "authenticationSchemes": []}),
+            ),
+            (Method::GET, ["Users"]) if req.query_string().contains("filter=") => empty_list(),
+            (Method::GET, ["Users"]) => {
+                let start = query(req, "startIndex").unwrap_or(1).max(1);
+                let count = query(req, "count").unwrap_or(200).min(200);
+                let page: Vec<&Value> = store.users.iter().skip(start - 1).take(count).collect();
+                scim(
+                    StatusCode::OK,
+                    &json!({"schemas": [LIST], "totalResults": store.users.len(), "startIndex": start,
+                        "itemsPerPage": page.len(), "Resources": page}),
+                )
+            }
+            (Method::GET, ["Groups"]) => empty_list(),
+            (Method::POST, ["Users"]) => {
+                let id = uuid::Uuid::new_v4().to_string();
+                let user = with_id(body, &id, USER);
+                let at = store.users.len();
+                store.by_id.insert(id, at);
+                store.users.push(user.clone());
+                scim(StatusCode::CREATED, &user)
+            }
+            (Method::GET, ["Users", id]) => match store.by_id.get(*id) {
+                Some(&i) => scim(StatusCode::OK, &store.users[i]),
+                None => not_found(),
+            },
+            (Method::PUT, ["Users", id]) => match store.by_id.get(*id).copied() {
+                Some(i) => {
+                    let user = with_id(body, id, USER);
+                    store.users[i] = user.clone();
+                    scim(StatusCode::OK, &user)
+                }
+                None => not_found(),
+            },
+            _ => not_found(),
+        }
+    }
 }

@@ -9,6 +9,7 @@ use crate::app::App;
 use crate::db::read;
 use crate::domain::{Actor, Slug};
 use crate::provisioning::probe;
+use crate::provisioning::sync::{self, SyncError};
 use crate::users::ServiceError;
 
 /// `app` subcommands.
@@ -24,6 +25,16 @@ pub enum AppCommand {
     Install { slug: Slug },
     /// Uninstall an app: provisioning stops; accounts in the app are left as they are.
     Uninstall { slug: Slug },
+    /// What "Sync now" does: list the app once, settle the pairs it holds as wanted, sync the rest.
+    Sync {
+        slug: Slug,
+        /// Keep going until nothing is sync_needed, syncing or error.
+        #[arg(long)]
+        wait: bool,
+        /// Give up after this many seconds (with --wait).
+        #[arg(long, value_name = "SECS")]
+        timeout: Option<u64>,
+    },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
         slug: Slug,
@@ -58,6 +69,11 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 output::table(&["SLUG", "NAME", "INSTALLED", "SCIM", "PAIRS"], &rows);
             }
         }
+        AppCommand::Sync {
+            slug,
+            wait,
+            timeout,
+        } => return sync(ctx, slug, wait, timeout).await,
         AppCommand::Install { slug } => {
             if ctx.settings.app(slug.as_str()).is_none() {
                 return Err(ServiceError::UnknownApp(slug.to_string()).into());
@@ -123,4 +139,29 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `app sync SLUG [--wait] [--timeout SECS]`: the pass, then `provision run`'s progress and exit codes.
+async fn sync(
+    ctx: &App,
+    slug: Slug,
+    wait: bool,
+    timeout: Option<u64>,
+) -> Result<ExitCode, CliError> {
+    if ctx.settings.app(slug.as_str()).is_none() {
+        return Err(ServiceError::UnknownApp(slug.to_string()).into());
+    }
+    let service = ctx.service.as_actor(Actor::cli());
+    let report = sync::sync_app(&ctx.engine, &service, &slug)
+        .await
+        .map_err(|e| match e {
+            SyncError::NotProvisionable(_) => CliError::usage(e.to_string()),
+            SyncError::Service(e) => e.into(),
+            SyncError::Db(e) => CliError::failure(e.to_string()),
+        })?;
+    eprintln!(
+        "{slug}: {} accounts listed in {} requests; {} pairs as they should be, {} to sync",
+        report.listed, report.requests, report.unchanged, report.marked
+    );
+    super::provision::run_once(ctx, wait, timeout.map(std::time::Duration::from_secs)).await
 }

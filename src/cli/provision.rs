@@ -125,7 +125,11 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
 }
 
 /// `provision run [--wait] [--timeout]`: progress on stderr, the outcome as exit status.
-async fn run_once(ctx: &App, wait: bool, timeout: Option<Duration>) -> Result<ExitCode, CliError> {
+pub(super) async fn run_once(
+    ctx: &App,
+    wait: bool,
+    timeout: Option<Duration>,
+) -> Result<ExitCode, CliError> {
     // Changes made in Kratos itself first, so this run provisions them too.
     if let Err(e) = ctx.service.sync_identities().await {
         eprintln!("accessboard: identity sync failed: {e}; pairs that need it will be retried");

@@ -10,7 +10,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0002_web.sql"),
     include_str!("../../db/migrations/0003_dialects.sql"),
     include_str!("../../db/migrations/0004_audit.sql"),
-    include_str!("../../db/migrations/0005_events.sql"),
+    include_str!("../../db/migrations/0005_sort_keys.sql"),
+    include_str!("../../db/migrations/0006_events.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.

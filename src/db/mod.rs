@@ -10,6 +10,7 @@ pub mod overview;
 pub mod pairs;
 pub mod read;
 pub mod sessions;
+pub mod sort_keys;
 pub mod throttle;
 pub mod time;
 
@@ -39,6 +40,8 @@ pub enum DbError {
     Migration(String),
     #[error("the database holds a value that makes no sense: {0}")]
     Corrupt(String),
+    #[error(transparent)]
+    Collation(#[from] crate::domain::CollationError),
     #[error("database task was cancelled")]
     Cancelled,
 }
@@ -116,6 +119,7 @@ impl Db {
             first.busy_handler(Some(busy_wait))?;
             first.execute_batch(CONNECTION_PRAGMAS)?;
             migrate(&mut first)?;
+            sort_keys::refresh(&mut first)?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
             c.busy_handler(Some(busy_wait))?;

@@ -57,6 +57,12 @@ pub(super) fn pair_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<PairRow> {
     })
 }
 
+/// Which pairs an app's list shows: those of the status asked for, or else
+/// everyone with a role or an account there; people who never had access
+/// (the dashboard's own admins, usually) are not "no access —" noise.
+const LISTED: &str =
+    "(a.status = ?2 OR (?2 IS NULL AND (a.role != 'none' OR a.status != 'not_provisioned')))";
+
 /// The pairs of one app, optionally of one status, ordered by name; with the total.
 pub fn app_pairs(
     conn: &Connection,
@@ -66,14 +72,14 @@ pub fn app_pairs(
     limit: usize,
 ) -> Result<(Vec<PairRow>, usize), DbError> {
     let total: i64 = conn.query_row(
-        "SELECT count(*) FROM app_access a WHERE a.app_slug = ?1 AND (?2 IS NULL OR a.status = ?2)",
+        &format!("SELECT count(*) FROM app_access a WHERE a.app_slug = ?1 AND {LISTED}"),
         params![app, status],
         |r| r.get(0),
     )?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PAIR_COLUMNS} FROM app_access a JOIN users u ON u.id = a.user_id
-         WHERE a.app_slug = ?1 AND (?2 IS NULL OR a.status = ?2)
-         ORDER BY u.name COLLATE NOCASE, u.email_norm LIMIT ?3 OFFSET ?4"
+         WHERE a.app_slug = ?1 AND {LISTED}
+         ORDER BY u.name_key, u.email_norm LIMIT ?3 OFFSET ?4"
     ))?;
     let rows = stmt
         .query_map(params![app, status, limit as i64, offset as i64], pair_row)?

@@ -62,13 +62,99 @@ pub struct UserQuery {
     pub search: Option<String>,
     /// Include users being removed.
     pub include_deleting: bool,
+    /// Only people with a role in this installed app (or, with `status`, a pair there in it).
+    pub app: Option<String>,
+    /// Only people with a pair in this state (in `app`, or in any installed app).
+    pub status: Option<StatusFilter>,
+    /// The order.
+    pub sort: SortBy,
     /// Rows to skip.
     pub offset: usize,
     /// Rows to return; 0 means all.
     pub limit: usize,
 }
 
-/// Users matching the query, ordered by name, with total count.
+/// The order of the people list; both by Unicode collation (see `domain::sort_key`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SortBy {
+    /// By name, then email.
+    #[default]
+    Name,
+    /// By email.
+    Email,
+}
+
+impl SortBy {
+    /// The query-string word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortBy::Name => "name",
+            SortBy::Email => "email",
+        }
+    }
+
+    /// From the query-string word; anything else is `None`.
+    pub fn parse(raw: &str) -> Option<SortBy> {
+        [SortBy::Name, SortBy::Email]
+            .into_iter()
+            .find(|s| s.as_str() == raw)
+    }
+}
+
+/// The states an admin filters people by; `Pending` covers both waiting states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// The app confirmed the account.
+    Provisioned,
+    /// Waiting for, or in, a sync.
+    Pending,
+    /// Failed for now; retried with backoff.
+    Error,
+    /// Given up on.
+    Failed,
+    /// The account is disabled.
+    Disabled,
+}
+
+impl StatusFilter {
+    /// Every filter, in the order the page offers them.
+    pub const ALL: [StatusFilter; 5] = [
+        StatusFilter::Error,
+        StatusFilter::Failed,
+        StatusFilter::Pending,
+        StatusFilter::Provisioned,
+        StatusFilter::Disabled,
+    ];
+
+    /// The query-string word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::Provisioned => "provisioned",
+            StatusFilter::Pending => "pending",
+            StatusFilter::Error => "error",
+            StatusFilter::Failed => "failed",
+            StatusFilter::Disabled => "disabled",
+        }
+    }
+
+    /// From the query-string word; anything else is `None`.
+    pub fn parse(raw: &str) -> Option<StatusFilter> {
+        StatusFilter::ALL.into_iter().find(|s| s.as_str() == raw)
+    }
+
+    /// The stored states it stands for (always two; the same one twice when there is one).
+    fn statuses(self) -> [ProvisionStatus; 2] {
+        match self {
+            StatusFilter::Provisioned => [ProvisionStatus::Provisioned; 2],
+            StatusFilter::Pending => [ProvisionStatus::SyncNeeded, ProvisionStatus::Syncing],
+            StatusFilter::Error => [ProvisionStatus::Error; 2],
+            StatusFilter::Failed => [ProvisionStatus::Failed; 2],
+            StatusFilter::Disabled => [ProvisionStatus::Deprovisioned; 2],
+        }
+    }
+}
+
+/// Users matching the query, in its order, with total count.
 pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), DbError> {
     let pattern = q
         .search
@@ -76,24 +162,51 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(super::contains_pattern);
+    // One statement whatever the filters: unset ones are NULL and short-circuit.
+    // With a status, the pair must be in it; with an app alone, the person has a role there.
     let filter = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email_norm LIKE lower(?1) ESCAPE '\\')
-                  AND (?2 OR deleted_at IS NULL)";
-    let total: i64 = if pattern.is_none() && q.include_deleting {
+        AND (?2 OR deleted_at IS NULL)
+        AND ((?5 IS NULL AND ?6 IS NULL) OR EXISTS (
+            SELECT 1 FROM app_access a JOIN apps p ON p.slug = a.app_slug
+            WHERE a.user_id = users.id AND p.in_catalogue = 1 AND p.installed = 1
+              AND (?5 IS NULL OR a.app_slug = ?5)
+              AND CASE WHEN ?6 IS NULL THEN a.role != 'none' ELSE a.status IN (?6, ?7) END))";
+    let [s1, s2] = q
+        .status
+        .map(StatusFilter::statuses)
+        .map_or([None, None], |[a, b]| [Some(a), Some(b)]);
+    let total: i64 = if pattern.is_none() && q.include_deleting && q.app.is_none() && s1.is_none() {
         // Without a filter SQLite counts the b-tree's cells instead of reading every row.
         conn.prepare_cached("SELECT count(*) FROM users")?
             .query_row([], |r| r.get(0))?
     } else {
+        // ?3 and ?4 (limit, offset) are unused here but keep the numbering of the page query.
         conn.prepare_cached(&format!("SELECT count(*) FROM users WHERE {filter}"))?
-            .query_row(params![pattern, q.include_deleting], |r| r.get(0))?
+            .query_row(
+                params![pattern, q.include_deleting, 0, 0, q.app, s1, s2],
+                |r| r.get(0),
+            )?
+    };
+    let order = match q.sort {
+        SortBy::Name => "name_key, email_norm",
+        SortBy::Email => "email_key, email_norm",
     };
     let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
-         WHERE {filter} ORDER BY name COLLATE NOCASE, email_norm LIMIT ?3 OFFSET ?4"
+         WHERE {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4"
     ))?;
     let mut rows: Vec<UserRow> = stmt
         .query_map(
-            params![pattern, q.include_deleting, limit, q.offset as i64],
+            params![
+                pattern,
+                q.include_deleting,
+                limit,
+                q.offset as i64,
+                q.app,
+                s1,
+                s2
+            ],
             |r| {
                 Ok(UserRow {
                     id: r.typed(0, "users")?,

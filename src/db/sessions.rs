@@ -27,6 +27,18 @@ pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, 
         .optional()?)
 }
 
+/// The password hash of a dashboard admin who may sign in, by id (re-authentication).
+pub fn admin_password_hash(conn: &Connection, user: Uuid) -> Result<Option<String>, DbError> {
+    Ok(conn
+        .query_row(
+            "SELECT password_hash FROM users
+             WHERE id = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
+            [user.to_string()],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
 /// The signed-in admin behind a session.
 #[derive(Debug, Clone)]
 pub struct SessionAdmin {

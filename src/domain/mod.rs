@@ -1,6 +1,7 @@
 //! Plain domain types, parsed once at the edge: no HTTP, no SQL.
 
 mod actor;
+mod collation;
 mod email;
 mod provision;
 mod role;
@@ -8,6 +9,7 @@ mod slug;
 mod user;
 
 pub use actor::Actor;
+pub use collation::{CollationError, VERSION as COLLATION_VERSION, sort_key};
 pub use email::{Email, EmailError};
 pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};
 pub use role::{Role, RoleError};

@@ -85,6 +85,19 @@ pub fn mark_for_sync(
     jobs_from(stmt.query(params_from_iter(args))?)
 }
 
+/// How many pairs [`mark_for_sync`] would mark now (the impact shown before a change).
+pub fn count_marked(conn: &rusqlite::Connection, pairs: Pairs<'_>) -> Result<usize, DbError> {
+    let (filter, args) = pairs.filter();
+    let sql = format!(
+        "SELECT count(*) FROM app_access WHERE {filter}
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)"
+    );
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params_from_iter(args), |r| r.get(0))?;
+    Ok(n as usize)
+}
+
 /// Turns rows of (user_id, app_slug, due_seq) into jobs; a NULL due_seq is skipped.
 pub(super) fn jobs_from(mut rows: Rows<'_>) -> Result<Vec<ReconcileJob>, DbError> {
     let mut jobs = Vec::new();

@@ -7,13 +7,16 @@
 mod attempt;
 mod mark;
 pub mod queue;
+mod snapshot;
 mod state;
 mod sweep;
 
 pub use attempt::{LogEntry, outcome_of};
 pub use mark::{
-    Pairs, initial_status, jobs_of_users, mark_for_sync, purge_removed_users, unmanage,
+    Pairs, count_marked, initial_status, jobs_of_users, mark_for_sync, purge_removed_users,
+    unmanage,
 };
 pub use queue::{JobQueue, ReconcileJob};
-pub use state::{Claim, Settle, claim, finish, finish_with_log};
+pub use snapshot::{Standing, standing};
+pub use state::{Claim, Finished, Settle, claim, claim_many, finish, finish_many, finish_with_log};
 pub use sweep::{Progress, due_pairs, heartbeat, progress, reclaim_orphans, release};

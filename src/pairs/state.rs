@@ -46,6 +46,33 @@ pub fn claim(
     now: i64,
 ) -> Result<Option<Claim>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let claim = claim_in(&tx, job, instance, now)?;
+    tx.commit()?;
+    Ok(claim)
+}
+
+/// Takes every due pair of `jobs` for `instance` in one transaction (a batch).
+pub fn claim_many(
+    conn: &mut Connection,
+    jobs: &[ReconcileJob],
+    instance: &str,
+    now: i64,
+) -> Result<Vec<Claim>, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut claims = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        claims.extend(claim_in(&tx, job, instance, now)?);
+    }
+    tx.commit()?;
+    Ok(claims)
+}
+
+fn claim_in(
+    tx: &Transaction<'_>,
+    job: &ReconcileJob,
+    instance: &str,
+    now: i64,
+) -> Result<Option<Claim>, DbError> {
     // Cached: every job runs these, and parsing them cost more than running them.
     let row = tx
         .prepare_cached(
@@ -68,7 +95,6 @@ pub fn claim(
         .query_row([job.user_id.to_string()], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    tx.commit()?;
     Ok(Some(Claim {
         user_id: job.user_id,
         app: job.app.clone(),
@@ -135,10 +161,59 @@ pub fn finish_with_log(
     now: i64,
 ) -> Result<Option<ReconcileJob>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    record_attempt(&tx, claim, entries, &settle, now)?;
-    let follow_up = finish_in(&tx, claim, instance, settle, now)?;
+    let follow_up = settle_in(&tx, claim, entries, instance, settle, now)?;
+    if claim.user_deleted {
+        purge_removed_users(&tx)?;
+    }
     tx.commit()?;
     Ok(follow_up)
+}
+
+/// One finished attempt of a batch: the claim, its requests and how it ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// The claim the attempt worked on.
+    pub claim: Claim,
+    /// Its requests, for the activity log.
+    pub entries: Vec<LogEntry>,
+    /// How it ended.
+    pub settle: Settle,
+}
+
+/// [`finish_with_log`] for many attempts in one transaction; returns the follow-up jobs.
+pub fn finish_many(
+    conn: &mut Connection,
+    finished: Vec<Finished>,
+    instance: &str,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut follow_ups = Vec::new();
+    let mut purge = false;
+    for f in finished {
+        purge |= f.claim.user_deleted;
+        follow_ups.extend(settle_in(
+            &tx, &f.claim, &f.entries, instance, f.settle, now,
+        )?);
+    }
+    if purge {
+        purge_removed_users(&tx)?;
+    }
+    tx.commit()?;
+    Ok(follow_ups)
+}
+
+// One attempt settled: its event and requests, then the pair's new state.
+fn settle_in(
+    tx: &Transaction<'_>,
+    claim: &Claim,
+    entries: &[LogEntry],
+    instance: &str,
+    settle: Settle,
+    now: i64,
+) -> Result<Option<ReconcileJob>, DbError> {
+    record_attempt(tx, claim, entries, &settle, now)?;
+    finish_in(tx, claim, instance, settle, now)
 }
 
 fn finish_in(
@@ -205,7 +280,7 @@ fn finish_in(
                 )?
                 .execute(
                     params![uid, claim.app, status, scim_id, attempts, now, message,
-                        (status == ProvisionStatus::Provisioned).then_some(claim.role)],
+                        confirmed_role(status, claim.role)],
                 )?;
             }
             Settle::Retry {
@@ -237,10 +312,17 @@ fn finish_in(
             }
         }
     }
-    if claim.user_deleted {
-        purge_removed_users(tx)?;
-    }
     Ok(follow_up)
+}
+
+// The role the app now confirms: the pair's own once provisioned; none once disabled
+// (out of every mapped group), so the next pass asks the app for nothing.
+fn confirmed_role(status: ProvisionStatus, role: Role) -> Option<Role> {
+    match status {
+        ProvisionStatus::Provisioned => Some(role),
+        ProvisionStatus::Deprovisioned => Some(Role::None),
+        _ => None,
+    }
 }
 
 fn job(claim: &Claim, due_seq: i64, run_at: Option<i64>) -> ReconcileJob {

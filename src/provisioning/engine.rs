@@ -1,18 +1,18 @@
-//! One unit of work: claim a pair, reconcile it against its app, record the outcome.
+//! The provisioning engine: one client and lane per app, and how an attempt's result
+//! becomes the pair's new state (done, retry with backoff, or failed).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-use tracing::Instrument;
+use std::time::Duration;
 
 use super::backoff;
-use super::reconcile::{self, Desired, Reconciled};
+use super::lanes::Lanes;
+use super::reconcile::{Desired, Reconciled};
 pub use super::targets::{DIALECT_META, EngineError, Target, client_config, load_dialects};
 use crate::db::{Db, DbError, time};
 use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus};
 use crate::identity::IdentityStore;
-use crate::pairs::{self, Claim, JobQueue, LogEntry, Pairs, ReconcileJob, Settle};
+use crate::pairs::{self, Claim, JobQueue, Pairs, Settle};
 use crate::scim::{Learned, ScimClient, ScimError};
 use crate::settings::{ScimSettings, Settings};
 
@@ -30,6 +30,8 @@ pub struct Engine {
     pub instance: String,
     /// Where the current name and email are read at reconcile time.
     pub identities: Arc<dyn IdentityStore>,
+    /// Per-app lanes and the fair share of workers.
+    pub lanes: Lanes,
     // What each app's dialect record was when last stored, so it is written only when it changes.
     pub(super) stored_dialects: std::sync::Mutex<HashMap<String, Learned>>,
 }
@@ -67,7 +69,14 @@ impl Engine {
             std::process::id(),
             &uuid::Uuid::new_v4().simple().to_string()[..12]
         );
+        let lanes = Lanes::new(
+            targets
+                .iter()
+                .map(|(slug, t)| (slug.clone(), t.scim.max_concurrency)),
+            settings.provisioning.workers,
+        );
         Ok(Arc::new(Engine {
+            lanes,
             db,
             queue,
             settings,
@@ -76,86 +85,6 @@ impl Engine {
             identities,
             stored_dialects: std::sync::Mutex::new(dialects),
         }))
-    }
-
-    /// Processes one job end to end; never fails, every outcome is recorded.
-    pub async fn process(&self, job: ReconcileJob) {
-        let span = tracing::info_span!("reconcile", app = %job.app, user_id = %job.user_id,
-            outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
-        async {
-            if let Err(e) = self.process_inner(&job).await {
-                // The pair stays claimed; the sweeper takes it back if this process dies,
-                // and the database error is what the admin needs to see in the logs.
-                tracing::error!(error = %e, "could not record a provisioning attempt");
-            }
-        }
-        .instrument(span)
-        .await
-    }
-
-    async fn process_inner(&self, job: &ReconcileJob) -> Result<(), DbError> {
-        let instance = self.instance.clone();
-        let j = job.clone();
-        let claim = self
-            .db
-            .run(move |c| pairs::claim(c, &j, &instance, time::now()))
-            .await?;
-        let Some(mut claim) = claim else {
-            tracing::debug!("not due, or held by another worker");
-            return Ok(());
-        };
-        let started = Instant::now();
-        let current = self.current_identity(&mut claim).await;
-        let (settle, calls) = match (current, self.targets.get(&claim.app)) {
-            (Err(e), _) => (self.retry_or_fail(&claim, e.to_string(), None), Vec::new()),
-            (Ok(()), Some(target)) => self.attempt(target, &claim).await,
-            (Ok(()), None) => (
-                Settle::Fail {
-                    message: format!("app {} has no [apps.scim] settings", claim.app),
-                    scim_id: None,
-                },
-                Vec::new(),
-            ),
-        };
-        let span = tracing::Span::current();
-        span.record("duration_ms", started.elapsed().as_millis() as u64);
-        span.record("outcome", outcome_of(&settle));
-        // The app's words as a field, never as the line's text: they cannot forge a line.
-        tracing::info!(
-            calls = calls.len(),
-            detail = message_of(&settle),
-            "attempt recorded"
-        );
-        let instance = self.instance.clone();
-        let follow_up = self
-            .db
-            .run(move |c| {
-                let now = time::now();
-                pairs::finish_with_log(c, &claim, &calls, &instance, settle, now)
-            })
-            .await?;
-        if let Some(next) = follow_up
-            && let Err(e) = self.queue.enqueue(&[next]).await
-        {
-            tracing::warn!(error = %e, "follow-up enqueue failed; the sweeper will pick it up");
-        }
-        Ok(())
-    }
-
-    async fn attempt(&self, target: &Target, claim: &Claim) -> (Settle, Vec<LogEntry>) {
-        let desired = desired(claim, &target.scim);
-        let session = target.client.session();
-        let result = reconcile::reconcile(&session, &desired).await;
-        self.store_dialect(&claim.app, target).await;
-        let calls = session
-            .into_calls()
-            .into_iter()
-            .inspect(|c| {
-                crate::metrics::observe_scim(&claim.app, c.operation, c.status, c.duration)
-            })
-            .map(|c| super::log_entry(&c))
-            .collect();
-        (self.settle(claim, result), calls)
     }
 
     /// With Kratos, the name and email as they are now, not as the mirror last saw them.
@@ -266,22 +195,6 @@ pub fn render_user_name(template: &str, claim: &Claim) -> String {
         .replace("{email}", &claim.email)
         .replace("{id}", &claim.user_id.to_string())
         .replace("{name}", &claim.name)
-}
-
-fn outcome_of(settle: &Settle) -> &'static str {
-    match settle {
-        Settle::Done { status, .. } => status.as_str(),
-        Settle::Retry { .. } => "error",
-        Settle::Fail { .. } => "failed",
-    }
-}
-
-fn message_of(settle: &Settle) -> &str {
-    match settle {
-        Settle::Done { message, .. }
-        | Settle::Retry { message, .. }
-        | Settle::Fail { message, .. } => message,
-    }
 }
 
 impl std::fmt::Debug for Engine {

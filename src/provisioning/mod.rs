@@ -4,13 +4,17 @@
 //! the service), `scim` and `identity`; nothing here prints or knows the command line.
 
 mod backoff;
+mod batch;
 pub mod drift;
 pub mod engine;
 mod identity_sync;
+pub mod lanes;
+mod memberships;
 pub mod on_demand;
 pub mod probe;
 pub mod reconcile;
 mod roles;
+pub mod sync;
 mod targets;
 pub mod worker;
 

@@ -5,7 +5,10 @@
 
 use super::roles;
 use crate::domain::{Deprovision, DesiredAccess, Role};
-use crate::scim::{Email, ErrorKind, Learned, Name, ScimError, ScimSession, ScimUser, UserKey};
+use crate::scim::{
+    AccountIndex, Email, ErrorKind, Learned, MemberChange, Name, ScimError, ScimSession, ScimUser,
+    UserKey, Wanted,
+};
 use crate::settings::RoleMap;
 
 /// The desired state of one pair, as the caller read it from the database and settings.
@@ -51,9 +54,65 @@ pub enum Reconciled {
     NothingToDo,
 }
 
-/// Brings the app in line with `desired` for this one person.
+/// A group membership a reconcile still needs, written in batches by the caller.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    /// The group's displayName.
+    pub group: String,
+    /// The account's id in the app.
+    pub account: String,
+    /// Names the person in messages.
+    pub who: String,
+    /// In the group, or not.
+    pub member: bool,
+    /// Whether the stored state says the app does not hold it yet (else: unknown).
+    pub known: bool,
+}
+
+/// What the account's own writes did, and the memberships still to write.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Planned {
+    /// The outcome once the memberships are confirmed.
+    pub reconciled: Reconciled,
+    /// Memberships to change; empty when the stored state says they hold.
+    pub memberships: Vec<Membership>,
+}
+
+/// Brings the app in line with `desired` for this one person, memberships included.
 pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Reconciled, ScimError> {
-    let remote = locate(session, desired).await?;
+    let planned = reconcile_account(session, desired, None).await?;
+    for m in &planned.memberships {
+        let change = MemberChange {
+            account: &m.account,
+            who: &m.who,
+            member: m.member,
+            known: m.known,
+        };
+        if let Some(result) = session.set_memberships(&m.group, &[change]).await.pop() {
+            result?;
+        }
+    }
+    Ok(planned.reconciled)
+}
+
+/// Brings the account in line with `desired` and says which memberships remain to be
+/// written. With `listed`, the account is looked up in that listing instead of the app.
+pub async fn reconcile_account(
+    session: &ScimSession,
+    desired: &Desired,
+    listed: Option<&AccountIndex>,
+) -> Result<Planned, ScimError> {
+    let remote = match listed {
+        Some(index) => index.find(&wanted(desired)).cloned(),
+        None => locate(session, desired).await?,
+    };
+    let membership = |group: &str, account: &str, member: bool, known: bool| Membership {
+        group: group.to_owned(),
+        account: account.to_owned(),
+        who: desired.user_name.clone(),
+        member,
+        known,
+    };
     match desired.access {
         DesiredAccess::Active { admin } => {
             let role = if admin { Role::Admin } else { Role::User };
@@ -62,39 +121,63 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
                 None => (create(session, desired).await?, true),
             };
             let id = id_of(&account)?;
-            for (mapped, group) in mapped_groups(desired) {
-                let want = mapped == role;
-                if known_member(desired, mapped, created) != Some(want) {
-                    session
-                        .set_membership(group, &id, &desired.user_name, want)
-                        .await?;
-                }
-            }
-            Ok(Reconciled::Provisioned { scim_id: id })
+            let memberships = mapped_groups(desired)
+                .filter_map(|(mapped, group)| {
+                    let want = mapped == role;
+                    match known_member(desired, mapped, created) {
+                        Some(is) if is == want => None,
+                        known => Some(membership(group, &id, want, known.is_some())),
+                    }
+                })
+                .collect();
+            Ok(Planned {
+                reconciled: Reconciled::Provisioned { scim_id: id },
+                memberships,
+            })
         }
         DesiredAccess::Absent => {
             let Some(account) = remote else {
-                return Ok(Reconciled::NothingToDo);
+                return Ok(Planned {
+                    reconciled: Reconciled::NothingToDo,
+                    memberships: Vec::new(),
+                });
             };
             let id = id_of(&account)?;
             // Disable first: if the app then refuses to let go of a group, the person
             // at least cannot sign in, and the error says what is left to do.
             if desired.on_deprovision == Deprovision::Delete {
                 session.delete_user(&id).await?;
-                return Ok(Reconciled::Deprovisioned { scim_id: None });
+                return Ok(Planned {
+                    reconciled: Reconciled::Deprovisioned { scim_id: None },
+                    memberships: Vec::new(),
+                });
             }
             if account.active != Some(false) {
                 session.deactivate_user(&id).await?;
             }
-            for (mapped, group) in mapped_groups(desired) {
-                if known_member(desired, mapped, false) != Some(false) {
-                    session
-                        .set_membership(group, &id, &desired.user_name, false)
-                        .await?;
-                }
-            }
-            Ok(Reconciled::Deprovisioned { scim_id: Some(id) })
+            let memberships = mapped_groups(desired)
+                .filter_map(
+                    |(mapped, group)| match known_member(desired, mapped, false) {
+                        Some(false) => None,
+                        known => Some(membership(group, &id, false, known.is_some())),
+                    },
+                )
+                .collect();
+            Ok(Planned {
+                reconciled: Reconciled::Deprovisioned { scim_id: Some(id) },
+                memberships,
+            })
         }
+    }
+}
+
+/// What a listing is searched for, for this pair.
+pub fn wanted(desired: &Desired) -> Wanted {
+    Wanted {
+        known_id: desired.known_scim_id.clone(),
+        external_id: desired.external_id.clone(),
+        user_name: desired.user_name.clone(),
+        email: desired.email.clone(),
     }
 }
 

@@ -93,6 +93,8 @@ pub fn client_config(
         filter: scim.filter,
         patch: scim.patch,
         learned: crate::scim::Learned::default(),
+        max_concurrency: scim.max_concurrency,
+        max_requests_per_second: scim.max_requests_per_second,
     })
 }
 

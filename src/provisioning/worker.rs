@@ -7,6 +7,7 @@ use apalis::prelude::*;
 use tokio::sync::watch;
 
 use super::engine::Engine;
+use super::lanes::{self, Lane};
 use crate::db::time;
 use crate::pairs::{self, ReconcileJob};
 
@@ -15,14 +16,42 @@ pub const DEAD_AFTER_SECS: i64 = 15;
 pub(super) const HEARTBEAT: Duration = Duration::from_secs(3);
 const POLL: Duration = Duration::from_millis(50);
 
+// A job only says "look at this pair": it joins its app's lane, which gathers the pairs
+// due together into one batch. A lane lost in a crash loses nothing: the pairs are still
+// due in `app_access` and the sweeper enqueues them again.
 async fn handle(job: ReconcileJob, engine: Data<Arc<Engine>>) -> Result<(), BoxDynError> {
-    engine.process(job).await;
+    match engine.lanes.get(&job.app) {
+        Some(lane) => lane.push(job),
+        None => unknown_app(&engine, job).await,
+    }
     Ok(())
 }
 
-/// Runs `provisioning.workers` jobs at once until `stop` turns true; in-flight jobs finish first.
-pub async fn run_workers(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
-    let concurrency = engine.settings.provisioning.workers;
+// A pair of an app that lost its [apps.scim] settings: claimed and failed with why.
+async fn unknown_app(engine: &Arc<Engine>, job: ReconcileJob) {
+    let lane = Arc::new(Lane::new(&job.app, 1));
+    // No request is made for it, so nothing to stop.
+    let (_never, stop) = watch::channel(false);
+    super::batch::run(engine.clone(), lane, vec![job], stop).await;
+}
+
+/// Takes jobs from the queue into the apps' lanes and runs the lanes until `stop` turns
+/// true; batches already started finish first.
+pub async fn run_workers(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
+    let lanes: Vec<_> = engine
+        .lanes
+        .all()
+        .map(|lane| tokio::spawn(lanes::run(engine.clone(), lane.clone(), stop.clone())))
+        .collect();
+    take_jobs(&engine, stop).await;
+    for lane in lanes {
+        let _ = lane.await;
+    }
+}
+
+async fn take_jobs(engine: &Arc<Engine>, mut stop: watch::Receiver<bool>) {
+    // Handing a job to its lane takes no time; a few at once keep the queue drained.
+    let concurrency = 16;
     // A fresh name per process: apalis refuses a name still registered by a crashed predecessor.
     let name = format!("accessboard-{}", engine.instance);
     let worker = WorkerBuilder::new(name)

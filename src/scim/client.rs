@@ -14,9 +14,11 @@ use super::session::ScimSession;
 
 mod body;
 mod memory;
+mod pace;
 
 use super::token::{Credential, Renewal, TokenSource};
 use body::read_capped;
+use pace::Pacer;
 
 /// The most bytes read from one answer; more is refused as "response too large".
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
@@ -44,6 +46,12 @@ struct Inner {
     learned: Mutex<Learned>,
     // Whether /ResourceTypes lists a Group resource: None until asked, Some(None) when it does not say.
     group_resource: Mutex<Option<Option<bool>>>,
+    // Group ids by displayName; the lock also serialises finding and creating a group,
+    // so concurrent batches never make two groups of one name.
+    group_ids: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
+    // `max_concurrency`: a permit per request in flight, held until its body is read.
+    in_flight: Arc<tokio::sync::Semaphore>,
+    pacer: Option<Pacer>,
 }
 
 /// One HTTP exchange, as recorded in the journal of a session.
@@ -102,6 +110,8 @@ pub(crate) struct Answer {
     /// The unread body of a streamed listing.
     pub response: Option<reqwest::Response>,
     pub timeout: Duration,
+    /// This request's place among the app's `max_concurrency`, until the body is read.
+    pub _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Answer {
@@ -165,6 +175,12 @@ impl ScimClient {
                 patch: config.patch,
                 learned: Mutex::new(config.learned),
                 group_resource: Mutex::new(None),
+                group_ids: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+                in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency.max(1))),
+                pacer: config
+                    .max_requests_per_second
+                    .filter(|r| r.is_finite() && *r > 0.0)
+                    .map(Pacer::per_second),
             }),
         })
     }
@@ -286,7 +302,23 @@ impl ScimClient {
         path: &str,
         credential: Option<&Credential>,
     ) -> Result<Answer, ScimError> {
-        let result = self.exchange_raw(req, path, credential).await;
+        // Closed never: the semaphore lives as long as the client.
+        let permit = self.inner.in_flight.clone().acquire_owned().await.ok();
+        if let Some(pacer) = &self.inner.pacer {
+            pacer.wait_turn().await;
+        }
+        let result = self
+            .exchange_raw(req, path, credential)
+            .await
+            .map(|mut answer| {
+                // A streamed listing is still being read: it holds its place until then.
+                // Any other answer is read already, and keeping the place would deadlock a
+                // caller that reads back before dropping the answer.
+                if answer.response.is_some() {
+                    answer._permit = permit;
+                }
+                answer
+            });
         // A server may echo what it was sent; an error text must never carry our secret.
         match (result, credential) {
             (Err(e), Some(c)) => Err(e.scrub(c.secret.expose())),
@@ -363,6 +395,7 @@ impl ScimClient {
                 path: path.to_owned(),
                 response: Some(resp),
                 timeout: inner.timeout,
+                _permit: None,
             });
         }
         let body = read_capped(&mut resp, req.method, path, inner.timeout).await?;
@@ -374,6 +407,7 @@ impl ScimClient {
                 path: path.to_owned(),
                 response: None,
                 timeout: inner.timeout,
+                _permit: None,
             })
         } else {
             Err(ScimError::from_response(

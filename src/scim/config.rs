@@ -74,6 +74,10 @@ pub struct ScimConfig {
     pub patch: Option<bool>,
     /// What an earlier run learned about the app.
     pub learned: super::Learned,
+    /// Requests in flight at most.
+    pub max_concurrency: usize,
+    /// Requests per second at most; `None`: no limit.
+    pub max_requests_per_second: Option<f64>,
 }
 
 impl ScimConfig {
@@ -87,6 +91,8 @@ impl ScimConfig {
             filter: None,
             patch: None,
             learned: super::Learned::default(),
+            max_concurrency: 4,
+            max_requests_per_second: None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Group lookups and membership changes that touch only the one member concerned.
+//! Groups: finding (and once making) a group, and membership changes for many accounts
+//! at once that touch only the members concerned and are confirmed by the app.
 
 use serde_json::{Value, json};
 
@@ -8,6 +9,23 @@ use super::error::{ErrorKind, ScimError};
 use super::lookup::eq_filter;
 use super::models::{Member, PatchOp, PatchOperation, ScimGroup};
 use super::session::ScimSession;
+
+/// Operations per PATCH request: servers cap request bodies, and one change per member.
+const PATCH_CHUNK: usize = 500;
+
+/// One account's wanted membership in a group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MemberChange<'a> {
+    /// The account's id in the app.
+    pub account: &'a str,
+    /// Names the person in messages.
+    pub who: &'a str,
+    /// In the group, or not.
+    pub member: bool,
+    /// Whether the change is known to be needed (the stored state says the app does not
+    /// hold it yet); when unknown, the group is read first and nothing held is written.
+    pub known: bool,
+}
 
 impl ScimSession {
     /// The group with exactly this displayName, if any.
@@ -22,11 +40,6 @@ impl ScimSession {
             |g: &ScimGroup| g.display_name.to_lowercase() == lower,
         )
         .await
-    }
-
-    /// The group with this server id; None on 404.
-    pub async fn get_group(&self, id: &str) -> Result<Option<ScimGroup>, ScimError> {
-        self.get_group_as("get_group", id).await
     }
 
     async fn get_group_as(
@@ -44,10 +57,23 @@ impl ScimSession {
         }
     }
 
-    /// POSTs an empty group; a 409 comes back as an error of kind Conflict.
-    pub async fn create_group(&self, display_name: &str) -> Result<ScimGroup, ScimError> {
+    /// POSTs a group with these members; a 409 comes back as an error of kind Conflict.
+    pub async fn create_group(
+        &self,
+        display_name: &str,
+        members: &[&str],
+    ) -> Result<ScimGroup, ScimError> {
         let group = ScimGroup {
             display_name: display_name.to_owned(),
+            members: (!members.is_empty()).then(|| {
+                members
+                    .iter()
+                    .map(|m| Member {
+                        value: (*m).to_owned(),
+                        ..Member::default()
+                    })
+                    .collect()
+            }),
             ..ScimGroup::default()
         };
         let mut req = Request::new("create_group", "POST", vec!["Groups"]);
@@ -66,18 +92,51 @@ impl ScimSession {
         Ok(created)
     }
 
-    /// Makes the account `user_id` a member of the group named `group`, or not, and
-    /// confirms it with the app: a write is only trusted once the app shows the change.
-    ///
-    /// Removal tries the forms RFC 7644 allows, starting with the one this app took last;
-    /// if none takes, the error says what the app kept. `who` names the person in messages.
+    /// [`Self::set_memberships`] for one account.
     pub async fn set_membership(
         &self,
         group: &str,
-        user_id: &str,
+        account: &str,
         who: &str,
         member: bool,
     ) -> Result<(), ScimError> {
+        let change = MemberChange {
+            account,
+            who,
+            member,
+            known: false,
+        };
+        self.set_memberships(group, &[change])
+            .await
+            .pop()
+            .unwrap_or(Ok(()))
+    }
+
+    /// Puts each account in the group named `group`, or takes it out, in as few requests
+    /// as the app allows (one PATCH with many operations, else one PUT of the group), and
+    /// answers per change whether the app shows it: a write is only trusted once confirmed.
+    ///
+    /// Removal tries the forms RFC 7644 allows, starting with the one this app took last;
+    /// changes no form achieved get an error saying what the app kept.
+    pub async fn set_memberships(
+        &self,
+        group: &str,
+        changes: &[MemberChange<'_>],
+    ) -> Vec<Result<(), ScimError>> {
+        match self.try_set_memberships(group, changes).await {
+            Ok(results) => results,
+            Err(e) => changes.iter().map(|_| Err(e.clone())).collect(),
+        }
+    }
+
+    async fn try_set_memberships(
+        &self,
+        group: &str,
+        changes: &[MemberChange<'_>],
+    ) -> Result<Vec<Result<(), ScimError>>, ScimError> {
+        if changes.is_empty() {
+            return Ok(Vec::new());
+        }
         if self.group_resource().await? == Some(false) {
             return Err(ScimError::other(
                 ErrorKind::Permanent,
@@ -89,12 +148,96 @@ impl ScimSession {
                 ),
             ));
         }
+        let adds: Vec<&str> = changes
+            .iter()
+            .filter(|c| c.member)
+            .map(|c| c.account)
+            .collect();
+        let Some((group_id, read)) = self.group_id(group, &adds).await? else {
+            // No such group: nobody is in it, as the removals wanted.
+            return Ok(changes.iter().map(|_| Ok(())).collect());
+        };
+        let mut done = vec![false; changes.len()];
+        // The group as just found or made says what holds already; where a change may
+        // already hold and nothing was read, read the group once. Only the rest is written.
+        let held_now = match read {
+            Some(g) => Some(g),
+            None if changes.iter().any(|c| !c.known) => {
+                self.get_group_as("get_group", &group_id).await?
+            }
+            None => None,
+        };
+        if let Some(members) = held_now.and_then(|g| g.members) {
+            let held: std::collections::HashSet<&str> =
+                members.iter().map(|m| m.value.as_str()).collect();
+            for (c, d) in changes.iter().zip(done.iter_mut()) {
+                *d = held.contains(c.account) == c.member;
+            }
+        }
+        let mut tried: Vec<&'static str> = Vec::new();
+        for form in self.forms(true).await? {
+            self.apply(form, &group_id, changes, true, &mut done, &mut tried)
+                .await?;
+        }
+        let tried_adding = tried.join(" and ");
+        tried.clear();
+        for form in self.forms(false).await? {
+            self.apply(form, &group_id, changes, false, &mut done, &mut tried)
+                .await?;
+        }
+        let tried_removing = tried.join(" and ");
+        Ok(changes
+            .iter()
+            .zip(done)
+            .map(|(c, ok)| {
+                if ok {
+                    return Ok(());
+                }
+                let what = if c.member {
+                    format!(
+                        "the app did not add {} to group {group:?} after {tried_adding}",
+                        c.who
+                    )
+                } else {
+                    format!(
+                        "the app kept {} in group {group:?} after {tried_removing}",
+                        c.who
+                    )
+                };
+                Err(ScimError::other(
+                    ErrorKind::Permanent,
+                    if c.member { "PUT" } else { "PATCH" },
+                    &format!("/Groups/{group_id}"),
+                    None,
+                    what,
+                ))
+            })
+            .collect())
+    }
+
+    // The id of the group named `group`: remembered, else found, else (when someone is
+    // to be added) made with those members, with the group when it was just read or made.
+    // The lock makes concurrent batches wait for one another here, so one group of a name
+    // is ever made by this process; a 409 means another made it: read it back.
+    async fn group_id(
+        &self,
+        group: &str,
+        adds: &[&str],
+    ) -> Result<Option<(String, Option<ScimGroup>)>, ScimError> {
+        let mut known = self.client().group_ids().await;
+        if let Some(id) = known.get(group) {
+            return Ok(Some((id.clone(), None)));
+        }
         let found = match self.find_group(group).await? {
             Some(g) => g,
-            None if !member => return Ok(()),
-            None => self.create_or_find_group(group).await?,
+            None if adds.is_empty() => return Ok(None),
+            None => match self.create_group(group, adds).await {
+                Ok(g) => g,
+                Err(e) if e.is_conflict() => self.find_group(group).await?.ok_or(e)?,
+                Err(e) => return Err(e),
+            },
         };
-        let Some(group_id) = found.id.clone() else {
+        let Some(id) = found.id.clone() else {
             return Err(ScimError::other(
                 ErrorKind::Permanent,
                 "GET",
@@ -103,158 +246,186 @@ impl ScimSession {
                 format!("the app did not say the id of group {group:?}"),
             ));
         };
-        // Some servers omit `members` on an empty group.
-        if found.has_member(user_id).unwrap_or(false) == member {
-            return Ok(());
-        }
-        let caps = self.capabilities().await?;
-        let forms: Vec<Form> = if member {
-            caps.patch
+        known.insert(group.to_owned(), id.clone());
+        Ok(Some((id, Some(found))))
+    }
+
+    // A group deleted in the app (by hand) while we knew its id: forget the id, so the
+    // retry finds or makes it again.
+    async fn vanished(&self, group_id: &str, method: &'static str) -> ScimError {
+        self.client()
+            .group_ids()
+            .await
+            .retain(|_, id| id != group_id);
+        ScimError::other(
+            ErrorKind::Transient,
+            method,
+            &format!("/Groups/{group_id}"),
+            Some(404),
+            "the group no longer exists in the app",
+        )
+    }
+
+    // The forms to try for adding or removing, the one that worked last first.
+    async fn forms(&self, member: bool) -> Result<Vec<Form>, ScimError> {
+        let patch = self.capabilities().await?.patch;
+        if member {
+            return Ok(patch
                 .then_some(Form::PatchAdd)
                 .into_iter()
                 .chain([Form::Put])
-                .collect()
-        } else {
-            let learned = self.client().learned().removal;
-            RemovalForm::ALL
-                .into_iter()
-                .filter(|f| caps.patch || *f == RemovalForm::Put)
-                // The form that worked last goes first.
-                .map(|f| (Some(f) != learned, f))
-                .collect::<std::collections::BTreeSet<_>>()
-                .into_iter()
-                .map(|(_, f)| Form::Remove(f))
-                .collect()
-        };
-        let mut tried: Vec<&'static str> = Vec::new();
-        for form in forms {
-            let name = form.describe();
-            if !tried.contains(&name) {
-                tried.push(name);
-            }
-            let Some(answer) = self
-                .write_membership(form, &group_id, user_id, member)
-                .await?
-            else {
-                continue;
-            };
-            if self
-                .confirmed(&group_id, answer.as_ref(), user_id, member)
-                .await?
-            {
-                if let Form::Remove(f) = form {
-                    self.client().learn(|l| l.removal = Some(f));
-                }
-                return Ok(());
-            }
+                .collect());
         }
-        let how = tried.join(" and ");
-        let what = if member {
-            format!("the app did not add {who} to group {group:?} after {how}")
-        } else {
-            format!("the app kept {who} in group {group:?} after {how}")
-        };
-        Err(ScimError::other(
-            ErrorKind::Permanent,
-            if member { "PUT" } else { "PATCH" },
-            &format!("/Groups/{group_id}"),
-            None,
-            what,
-        ))
+        let learned = self.client().learned().removal;
+        Ok(RemovalForm::ALL
+            .into_iter()
+            .filter(|f| patch || *f == RemovalForm::Put)
+            .map(|f| (Some(f) != learned, f))
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .map(|(_, f)| Form::Remove(f))
+            .collect())
     }
 
-    // POSTs the group; a 409 means another worker made it meanwhile: read it back.
-    async fn create_or_find_group(&self, group: &str) -> Result<ScimGroup, ScimError> {
-        match self.create_group(group).await {
-            Ok(g) => Ok(g),
-            Err(e) if e.is_conflict() => self.find_group(group).await?.ok_or(e),
-            Err(e) => Err(e),
-        }
-    }
-
-    // One write of one form. `Ok(None)`: the app refused this form (try the next);
-    // `Ok(Some(body))`: it answered, with the group when it sent one back.
-    async fn write_membership(
+    // Writes the changes not yet `done` in direction `member` with one form, then marks
+    // those the app shows as done.
+    async fn apply(
         &self,
         form: Form,
         group_id: &str,
-        user_id: &str,
+        changes: &[MemberChange<'_>],
+        member: bool,
+        done: &mut [bool],
+        tried: &mut Vec<&'static str>,
+    ) -> Result<(), ScimError> {
+        let pending: Vec<&str> = changes
+            .iter()
+            .zip(done.iter())
+            .filter(|(c, d)| c.member == member && !**d)
+            .map(|(c, _)| c.account)
+            .collect();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if !tried.contains(&form.describe()) {
+            tried.push(form.describe());
+        }
+        let Some(answer) = self.write_members(form, group_id, &pending, member).await? else {
+            return Ok(());
+        };
+        let members = match answer.and_then(|g| g.members) {
+            Some(listed) => listed,
+            None => match self.get_group_as("get_group", group_id).await? {
+                Some(g) => g.members.unwrap_or_default(),
+                None => return Err(self.vanished(group_id, "GET").await),
+            },
+        };
+        let held: std::collections::HashSet<&str> =
+            members.iter().map(|m| m.value.as_str()).collect();
+        let mut any = false;
+        for (c, d) in changes.iter().zip(done.iter_mut()) {
+            if c.member == member && !*d && held.contains(c.account) == member {
+                *d = true;
+                any = true;
+            }
+        }
+        if let (true, Form::Remove(f)) = (any, form) {
+            self.client().learn(|l| l.removal = Some(f));
+        }
+        Ok(())
+    }
+
+    // One form for many accounts. `Ok(None)`: the app refused this form (try the next);
+    // `Ok(Some(group))`: it answered, with the group when the last answer carried it.
+    async fn write_members(
+        &self,
+        form: Form,
+        group_id: &str,
+        accounts: &[&str],
         member: bool,
     ) -> Result<Option<Option<ScimGroup>>, ScimError> {
-        let path = format!("/Groups/{group_id}");
         let op = if member {
             "add_member"
         } else {
             "remove_member"
         };
-        let patch = match form {
-            Form::PatchAdd => Some(PatchOperation {
-                op: "add",
-                path: Some("members".to_owned()),
-                value: Some(json!([{ "value": user_id }])),
-            }),
-            Form::Remove(RemovalForm::FilterPath) => Some(PatchOperation {
-                op: "remove",
-                path: Some(format!("members[{}]", eq_filter("value", user_id))),
-                value: None,
-            }),
-            Form::Remove(RemovalForm::ValueList) => Some(PatchOperation {
-                op: "remove",
-                path: Some("members".to_owned()),
-                value: Some(json!([{ "value": user_id }])),
-            }),
-            Form::Put | Form::Remove(RemovalForm::Put) => None,
+        let values = |chunk: &[&str]| {
+            json!(
+                chunk
+                    .iter()
+                    .map(|a| json!({ "value": a }))
+                    .collect::<Vec<_>>()
+            )
         };
-        let Some(patch) = patch else {
-            return self
-                .change_members(op, group_id, |members| {
-                    let before = members.len();
-                    members.retain(|m| m.value != user_id);
-                    if member {
-                        members.push(Member {
-                            value: user_id.to_owned(),
-                            ..Member::default()
-                        });
-                    }
-                    member || members.len() != before
+        let operations: Vec<PatchOperation> = match form {
+            Form::PatchAdd => accounts
+                .chunks(PATCH_CHUNK)
+                .map(|chunk| PatchOperation {
+                    op: "add",
+                    path: Some("members".to_owned()),
+                    value: Some(values(chunk)),
                 })
-                .await
-                .map(Some);
-        };
-        let mut req = Request::new(op, "PATCH", vec!["Groups", group_id]);
-        req.body = Some(Self::to_body("PATCH", &path, &PatchOp::new(vec![patch]))?);
-        req.expect = &[400, 405, 501];
-        let answer = self.send(req).await?;
-        if answer.status == 400 {
-            let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-            // noTarget: they were not a member, which is what we wanted; the read-back says.
-            if body.get("scimType").and_then(Value::as_str) == Some("noTarget") {
-                return Ok(Some(None));
+                .collect(),
+            Form::Remove(RemovalForm::FilterPath) => accounts
+                .iter()
+                .map(|a| PatchOperation {
+                    op: "remove",
+                    path: Some(format!("members[{}]", eq_filter("value", a))),
+                    value: None,
+                })
+                .collect(),
+            Form::Remove(RemovalForm::ValueList) => accounts
+                .chunks(PATCH_CHUNK)
+                .map(|chunk| PatchOperation {
+                    op: "remove",
+                    path: Some("members".to_owned()),
+                    value: Some(values(chunk)),
+                })
+                .collect(),
+            Form::Put | Form::Remove(RemovalForm::Put) => {
+                return self
+                    .change_members(op, group_id, |members| {
+                        let before = members.len();
+                        members.retain(|m| !accounts.contains(&m.value.as_str()));
+                        if member {
+                            members.extend(accounts.iter().map(|a| Member {
+                                value: (*a).to_owned(),
+                                ..Member::default()
+                            }));
+                        }
+                        member || members.len() != before
+                    })
+                    .await
+                    .map(Some);
             }
-            return Ok(None);
-        }
-        if !answer.is_success() {
-            return Ok(None);
-        }
-        Ok(Some(serde_json::from_slice(&answer.body).ok()))
-    }
-
-    // Whether the app now shows the membership wanted: from its answer when that lists
-    // members, else from one read of the group.
-    async fn confirmed(
-        &self,
-        group_id: &str,
-        answer: Option<&ScimGroup>,
-        user_id: &str,
-        member: bool,
-    ) -> Result<bool, ScimError> {
-        if let Some(is) = answer.and_then(|g| g.has_member(user_id)) {
-            return Ok(is == member);
-        }
-        let Some(group) = self.get_group_as("get_group", group_id).await? else {
-            return Ok(!member);
         };
-        Ok(group.has_member(user_id).unwrap_or(false) == member)
+        let path = format!("/Groups/{group_id}");
+        let mut last = None;
+        let mut chunks = operations.into_iter().peekable();
+        while chunks.peek().is_some() {
+            let chunk: Vec<PatchOperation> = chunks.by_ref().take(PATCH_CHUNK).collect();
+            let mut req = Request::new(op, "PATCH", vec!["Groups", group_id]);
+            req.body = Some(Self::to_body("PATCH", &path, &PatchOp::new(chunk))?);
+            req.expect = &[400, 404, 405, 501];
+            let answer = self.send(req).await?;
+            if answer.status == 404 {
+                return Err(self.vanished(group_id, "PATCH").await);
+            }
+            if answer.status == 400 {
+                let body: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+                // noTarget: they were not members, which is what we wanted; the read-back says.
+                if body.get("scimType").and_then(Value::as_str) == Some("noTarget") {
+                    last = None;
+                    continue;
+                }
+                return Ok(None);
+            }
+            if !answer.is_success() {
+                return Ok(None);
+            }
+            last = serde_json::from_slice(&answer.body).ok();
+        }
+        Ok(Some(last))
     }
 
     // GET the group, let `change` edit the member list, PUT it back if it changed; one
@@ -269,17 +440,13 @@ impl ScimSession {
         let etag = self.capabilities().await?.etag;
         for attempt in 0..2 {
             let Some(mut group) = self.get_group_as(op, group_id).await? else {
-                return Err(ScimError::other(
-                    ErrorKind::Permanent,
-                    "GET",
-                    &path,
-                    Some(404),
-                    "the group no longer exists",
-                ));
+                return Err(self.vanished(group_id, "GET").await);
             };
             let mut members = group.members.take().unwrap_or_default();
             if !change(&mut members) {
-                return Ok(None);
+                // Nothing to write: the group as read is the answer.
+                group.members = Some(members);
+                return Ok(Some(group));
             }
             // `display` is read-only; the rest of each member is sent back untouched.
             for m in &mut members {
@@ -305,7 +472,7 @@ impl ScimSession {
 }
 
 /// One way of writing a membership change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Form {
     /// PATCH `add` with a value list.
     PatchAdd,

@@ -10,6 +10,9 @@ use super::session::ScimSession;
 
 /// Resources asked for per page when the server does not cap it lower.
 const PAGE_SIZE: u32 = 100;
+/// Resources asked for per listing page at most, where the app announces a larger
+/// `maxResults`: listings are parsed as they stream, so a page's size costs no memory.
+const LISTING_PAGE_MAX: u32 = 1_000;
 /// A guard against servers that never stop paging.
 const MAX_PAGES: u32 = 10_000;
 
@@ -196,6 +199,15 @@ impl ScimSession {
         Ok(best.map(|(_, u)| u))
     }
 
+    /// Hands every account to `each`, page by page, never holding more than a page.
+    pub async fn for_each_account(&self, mut each: impl FnMut(ScimUser)) -> Result<(), ScimError> {
+        self.scan("list_users", "Users", |page: Vec<ScimUser>| {
+            page.into_iter().for_each(&mut each);
+            false
+        })
+        .await
+    }
+
     /// Every account, page by page (for drift checks).
     pub async fn list_users(&self) -> Result<Vec<ScimUser>, ScimError> {
         let mut all = Vec::new();
@@ -275,11 +287,30 @@ impl ScimSession {
         &self,
         op: &'static str,
         collection: &'static str,
-        mut on_page: impl FnMut(Vec<T>) -> bool,
+        on_page: impl FnMut(Vec<T>) -> bool,
     ) -> Result<(), ScimError> {
-        let count = self.capabilities().await?.page_size(PAGE_SIZE);
+        self.scan_within(op, collection, u64::MAX, on_page)
+            .await
+            .map(|_| ())
+    }
+
+    /// [`Self::scan`], giving up after the first page when the whole listing would take
+    /// more than `max_pages` pages; answers whether it went through.
+    pub(crate) async fn scan_within<T: DeserializeOwned + Send + 'static>(
+        &self,
+        op: &'static str,
+        collection: &'static str,
+        max_pages: u64,
+        mut on_page: impl FnMut(Vec<T>) -> bool,
+    ) -> Result<bool, ScimError> {
+        // Pages at the app's announced `maxResults`: the fewest requests it allows.
+        let count = self
+            .capabilities()
+            .await?
+            .filter_max_results
+            .map_or(PAGE_SIZE, |m| m.clamp(1, LISTING_PAGE_MAX));
         let mut start: u64 = 1;
-        for _ in 0..MAX_PAGES {
+        for n in 0..MAX_PAGES {
             let query = [
                 ("startIndex", start.to_string()),
                 ("count", count.to_string()),
@@ -297,16 +328,19 @@ impl ScimSession {
                 })
                 .await?;
             if found {
-                return Ok(());
+                return Ok(true);
             }
             let (received, total) = (page.received, page.total_results);
+            if n == 0 && received > 0 && total.div_ceil(received) > max_pages {
+                return Ok(false);
+            }
             start += received;
             // A server that ignores startIndex sends everything at once; this still ends.
             if received == 0 || start > total {
-                return Ok(());
+                return Ok(true);
             }
         }
         tracing::warn!(collection, "stopped paging after {MAX_PAGES} pages");
-        Ok(())
+        Ok(true)
     }
 }

@@ -6,6 +6,7 @@ pub mod dialect;
 mod discovery;
 mod error;
 mod groups;
+mod index;
 mod lookup;
 pub mod models;
 mod session;
@@ -18,6 +19,8 @@ pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret, TokenAuth};
 pub use dialect::{Learned, RemovalForm};
 pub use discovery::Capabilities;
 pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
+pub use groups::MemberChange;
+pub use index::{AccountIndex, Wanted};
 pub use lookup::{UserKey, eq_filter};
 pub use models::{
     Email, ListResponse, Member, Meta, Name, PatchOp, PatchOperation, ScimGroup, ScimUser,

@@ -107,6 +107,12 @@ pub struct ScimSettings {
     /// Use PATCH (unset: as its ServiceProviderConfig announces).
     #[serde(default)]
     pub patch: Option<bool>,
+    /// Requests in flight to this app at most (within `[provisioning] workers`).
+    #[serde(default = "default_max_concurrency")]
+    pub max_concurrency: usize,
+    /// Requests per second to this app at most; unset: no limit.
+    #[serde(default)]
+    pub max_requests_per_second: Option<f64>,
 }
 
 impl ScimSettings {
@@ -160,6 +166,10 @@ pub enum TokenAuthKind {
 fn default_auth() -> AuthKind {
     AuthKind::Bearer
 }
+fn default_max_concurrency() -> usize {
+    4
+}
+
 fn default_jwt_ttl_secs() -> u64 {
     300
 }
@@ -172,6 +182,17 @@ const TEMPLATE_FIELDS: [&str; 4] = ["{email}", "{id}", "{name}", "{email_local}"
 pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), SettingsError> {
     let err =
         |key: &str, msg: String| Err(SettingsError(format!("setting {at}.scim.{key}: {msg}")));
+    if scim.max_concurrency == 0 {
+        return err("max_concurrency", "must be at least 1".into());
+    }
+    if let Some(rate) = scim.max_requests_per_second
+        && !(rate.is_finite() && rate > 0.0)
+    {
+        return err(
+            "max_requests_per_second",
+            "must be a number above 0 (leave it out for no limit)".into(),
+        );
+    }
     match url::Url::parse(&scim.base_url) {
         // Never echo this URL: it holds a password.
         Ok(u) if !u.username().is_empty() || u.password().is_some() => {
@@ -182,10 +203,7 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
         }
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
         _ => {
-            return err(
-                "base_url",
-                format!("{:?} is not an http(s) URL", scim.base_url),
-            );
+            return err("base_url", super::not_a_url(&scim.base_url));
         }
     }
     // The value behind a `*_file` key replaces the inline one; setting both is a mistake.
@@ -312,9 +330,7 @@ fn validate_oauth2(scim: &ScimSettings) -> Result<(), (&'static str, String)> {
             ));
         }
         Ok(u) if matches!(u.scheme(), "http" | "https") => {}
-        // Not echoed when it might hold credentials.
-        _ if raw.contains('@') => return Err(("token_url", "is not an http(s) URL".into())),
-        _ => return Err(("token_url", format!("{raw:?} is not an http(s) URL"))),
+        _ => return Err(("token_url", super::not_a_url(raw))),
     }
     if scim
         .client_id

@@ -84,10 +84,7 @@ impl IdentitySettings {
                 Some(_) => {
                     return err(
                         "kratos_admin_url",
-                        format!(
-                            "{:?} is not an http(s) URL",
-                            self.kratos_admin_url.as_deref().unwrap_or_default()
-                        ),
+                        super::not_a_url(self.kratos_admin_url.as_deref().unwrap_or_default()),
                     );
                 }
                 None => {

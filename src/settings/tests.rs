@@ -20,6 +20,21 @@ fn the_audit_section_is_read_and_refuses_unknown_keys() {
 }
 
 #[test]
+fn the_time_zone_is_an_iana_name_looked_up_once() {
+    assert_eq!(
+        Settings::from_toml("").unwrap().server.zone,
+        jiff::tz::TimeZone::UTC
+    );
+    let s = Settings::from_toml("[server]\ntimezone = \"Europe/Paris\"\n").unwrap();
+    assert_eq!(s.server.zone.iana_name(), Some("Europe/Paris"));
+    let e = Settings::from_toml("[server]\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
+    assert_eq!(
+        e.0,
+        "setting server.timezone: \"Mars/Olympus\" is not an IANA time zone name like UTC or Europe/Paris"
+    );
+}
+
+#[test]
 fn unknown_keys_and_bad_values_name_the_key() {
     let e = Settings::from_toml("[provisioning]\nworkerz = 3\n").unwrap_err();
     assert!(e.0.contains("unknown setting provisioning.workerz"), "{e}");
@@ -163,4 +178,56 @@ fn jwt_and_oauth2_mistakes_name_the_key_in_one_line_without_the_secret() {
         scim.client_secret.as_ref().unwrap().expose(),
         "from-file-s3cr3t"
     );
+}
+
+#[test]
+fn a_mistyped_secret_is_never_repeated_in_the_error() {
+    for (lines, key) in [
+        ("token = 918273645", "scim.token"),
+        (
+            "auth = \"basic\"\nusername = \"u\"\npassword = 55501234",
+            "scim.password",
+        ),
+        ("token = true", "scim.token"),
+    ] {
+        let e = app_with(lines).unwrap_err().0;
+        assert!(e.contains(key), "{e}");
+        assert!(
+            !e.contains("918273645") && !e.contains("55501234"),
+            "prints a secret: {e}"
+        );
+        assert!(!e.contains('\n'), "{e}");
+    }
+    let e = app_with("token = 918273645").unwrap_err().0;
+    assert!(e.contains("found a number"), "{e}");
+    let e = Settings::from_toml(
+        "[[apps]]\nslug = \"a\"\nname = \"A\"\n[apps.scim]\ntoken = \"t\"\nbase_url = \"ftp://x/?apikey=918273645\"\n",
+    )
+    .unwrap_err()
+    .0;
+    assert!(
+        e.contains("scim.base_url") && !e.contains("918273645"),
+        "{e}"
+    );
+    // A syntax error quotes the line in the parser's own message; not here.
+    let e = app_with("token = 918273645abc").unwrap_err().0;
+    assert!(!e.contains("918273645") && !e.contains('\n'), "{e}");
+    assert!(e.contains("line"), "{e}");
+}
+
+#[test]
+fn trusted_proxies_are_address_ranges() {
+    let s = Settings::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n").unwrap();
+    assert_eq!(s.server.trusted_proxies.len(), 2);
+    assert!(s.server.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+    assert!(
+        Settings::from_toml("")
+            .unwrap()
+            .server
+            .trusted_proxies
+            .is_empty()
+    );
+    let e = Settings::from_toml("[server]\ntrusted_proxies = [\"10.0.0.0/40\"]\n").unwrap_err();
+    assert!(e.0.contains("server.trusted_proxies"), "{e}");
+    assert!(e.0.contains("10.0.0.0/40"), "{e}");
 }

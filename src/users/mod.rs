@@ -4,7 +4,9 @@
 //! pairs `sync_needed`; the jobs are enqueued after commit. If the process
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
+mod apps;
 mod audit;
+mod bulk;
 mod error;
 mod identities;
 mod import;
@@ -22,11 +24,12 @@ use serde_json::json;
 use crate::db::{Conn, Db, time};
 use crate::domain::{Actor, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::identity::IdentityStore;
-use crate::pairs::{JobQueue, Pairs, ReconcileJob, mark_for_sync};
+use crate::pairs::{JobQueue, ReconcileJob};
 use crate::settings::Settings;
 
 pub use audit::Audit;
 use audit::{access_audited, person, update_audited};
+pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use error::ServiceError;
 pub use identities::IdentitySync;
 use identities::UserKey;
@@ -233,59 +236,6 @@ impl UserService {
                 Some(person(&user)),
                 None,
             )?;
-            Ok((jobs.len(), jobs))
-        })
-        .await
-    }
-
-    /// Installs an app: every pair with access is marked; returns how many.
-    #[tracing::instrument(skip_all, fields(app = %app))]
-    pub async fn install_app(&self, app: &Slug) -> Result<usize, ServiceError> {
-        let app = app.clone();
-        self.write(move |tx, now, audit| {
-            let was = store::load_apps(tx)?.get(app.as_str()).map(|a| a.installed);
-            let jobs = store::install_app(tx, &app, now)?;
-            audit.record(
-                tx,
-                now,
-                "app.install",
-                Some(app.as_str()),
-                was.map(|w| json!({ "installed": w })),
-                Some(json!({ "installed": true, "pairs_marked": jobs.len() })),
-            )?;
-            Ok((jobs.len(), jobs))
-        })
-        .await
-    }
-
-    /// Uninstalls an app: provisioning stops and its pairs become `not_provisioned`.
-    #[tracing::instrument(skip_all, fields(app = %app))]
-    pub async fn uninstall_app(&self, app: &Slug) -> Result<(), ServiceError> {
-        let app = app.clone();
-        self.write(move |tx, now, audit| {
-            let was = store::load_apps(tx)?.get(app.as_str()).map(|a| a.installed);
-            let jobs = store::uninstall_app(tx, &app, now)?;
-            audit.record(
-                tx,
-                now,
-                "app.uninstall",
-                Some(app.as_str()),
-                was.map(|w| json!({ "installed": w })),
-                Some(json!({ "installed": false })),
-            )?;
-            Ok(((), jobs))
-        })
-        .await
-    }
-
-    /// "Sync now": marks every pair of an installed app that the app should know about.
-    pub async fn resync_app(&self, app: &Slug) -> Result<usize, ServiceError> {
-        let app = app.clone();
-        self.write(move |tx, now, audit| {
-            store::app_exists(tx, &app)?;
-            let jobs = mark_for_sync(tx, Pairs::AppRelevant(app.as_str()), now)?;
-            let after = json!({ "pairs_marked": jobs.len() });
-            audit.record(tx, now, "app.sync", Some(app.as_str()), None, Some(after))?;
             Ok((jobs.len(), jobs))
         })
         .await

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::ServiceError;
 use crate::db::columns::RowExt;
+use crate::db::sort_keys;
 use crate::domain::{DesiredAccess, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::pairs::{
     Pairs, ReconcileJob, initial_status, mark_for_sync, purge_removed_users, unmanage,
@@ -139,9 +140,10 @@ pub fn insert_user(
         }
         roles.insert(slug.as_str(), *role);
     }
+    let (name_key, email_key) = sort_keys::keys(new.name.as_str(), new.email.as_str())?;
     tx.prepare_cached(
-        "INSERT INTO users (id, email, email_norm, name, is_admin, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO users (id, email, email_norm, name, is_admin, created_at, updated_at, name_key, email_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
     )?
     .execute(params![
         id.to_string(),
@@ -149,7 +151,9 @@ pub fn insert_user(
         new.email.normalized(),
         new.name.as_str(),
         new.is_admin,
-        now
+        now,
+        name_key,
+        email_key
     ])?;
     let mut insert = tx.prepare_cached(
         "INSERT INTO app_access (user_id, app_slug, role, status, desired_gen, due_seq, status_since)
@@ -202,15 +206,19 @@ pub fn update_user(
     if !identity_changed && !admin_changed {
         return Ok((user, Vec::new()));
     }
+    let (name_key, email_key) = sort_keys::keys(user.name.as_str(), user.email.as_str())?;
     tx.execute(
-        "UPDATE users SET email = ?1, email_norm = ?2, name = ?3, is_admin = ?4, updated_at = ?5 WHERE id = ?6",
+        "UPDATE users SET email = ?1, email_norm = ?2, name = ?3, is_admin = ?4, updated_at = ?5,
+                name_key = ?7, email_key = ?8 WHERE id = ?6",
         params![
             user.email.as_str(),
             user.email.normalized(),
             user.name.as_str(),
             user.is_admin,
             now,
-            user.id.to_string()
+            user.id.to_string(),
+            name_key,
+            email_key
         ],
     )?;
     if admin_changed && !user.is_admin {

@@ -85,6 +85,17 @@ fn token_in_body(content_type: &str, body: &[u8]) -> Option<String> {
     }
 }
 
+/// [`token_in_body`], on the blocking pool when the body is large (an import: up to 17 MiB).
+async fn token_in_body_off_thread(content_type: String, body: Bytes) -> Option<String> {
+    if body.len() <= FORM_LIMIT {
+        return token_in_body(&content_type, &body);
+    }
+    actix_web::web::block(move || token_in_body(&content_type, &body))
+        .await
+        .ok()
+        .flatten()
+}
+
 fn refuse(req: ServiceRequest, status: StatusCode, message: &str) -> ServiceResponse<BoxBody> {
     let res = HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
@@ -133,19 +144,23 @@ pub async fn check(
         }
     };
     let expected = req.get_session().get::<String>(CSRF).ok().flatten();
-    let sent = req
+    let in_header = req
         .headers()
         .get(HEADER)
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| {
+        .map(str::to_owned);
+    let sent = match in_header {
+        Some(t) => Some(t),
+        None => {
             let ct = req
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
-                .unwrap_or("");
-            token_in_body(ct, &body)
-        });
+                .unwrap_or("")
+                .to_owned();
+            token_in_body_off_thread(ct, body.clone()).await
+        }
+    };
     match (expected, sent) {
         (Some(e), Some(s)) if same(&e, &s) => {
             req.set_payload(Payload::from(body));

@@ -72,12 +72,12 @@ impl ResponseError for WebError {
 /// A standalone page for an error (also used for 403 and 413 by the middleware).
 pub fn error_page(status: StatusCode, message: &str) -> maud::Markup {
     let title = status.canonical_reason().unwrap_or("Error");
-    super::layout::bare(
+    super::layout::error_shell(
         title,
         html! {
             h1 { (title) }
             p.lead { (message) }
-            p { a href="/users" { "Back to the dashboard" } }
+            p { a href="/users" { "Back to the people list" } }
         },
     )
 }

@@ -62,10 +62,14 @@ pub async fn require_admin(
     };
     let mut admin = admin;
     if let Ok(Some((since, why))) = state.service.identity_outage().await {
-        let since = crate::db::time::rfc3339(since);
+        let since = super::times::local_text(since, &state.service.settings().server.zone);
         admin.identity_outage = Some(format!(
             "Kratos cannot be reached since {since}: {why}. People and pages show what accessboard last saw; changes to people wait until it answers."
         ));
+    }
+    // Only a whole page shows the message; htmx fragments and polls leave it be.
+    if req.method() == actix_web::http::Method::GET && !is_htmx_headers(req.headers()) {
+        admin.flash = super::flash::take(&session);
     }
     req.extensions_mut().insert::<CurrentAdmin>(admin);
     let mut res = next.call(req).await?;

@@ -1,20 +1,22 @@
 //! Password checks for requests that are not signed in yet run on a fixed pool of
 //! threads with a small queue: argon2id takes 19 MiB per check, and without a bound
 //! 300 parallel wrong-password posts took the process to 10 GB. Beyond the queue an
-//! attempt is refused at once (429), without hashing.
+//! attempt is refused at once (429), without hashing. Each thread keeps argon2's
+//! working memory from one check to the next, so resident memory stays at about one
+//! check's memory per thread instead of growing with every thread that ever checked.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::users::password::verify_password;
+use crate::users::password::{Scratch, verify_password_in};
 
 /// Attempts that may wait for a thread, per lane: enough for a team signing in at once
 /// (a waiting attempt holds two strings; memory is bounded by the threads, not by this).
 pub const QUEUE: usize = 64;
 
-type Job = Box<dyn FnOnce() + Send>;
+type Job = Box<dyn FnOnce(&mut Scratch) + Send>;
 
 #[derive(Default)]
 struct Lanes {
@@ -60,8 +62,8 @@ impl HashPool {
     /// Whether `password` matches `hash`, checked on the pool; `Busy` when the lane is full.
     pub async fn verify(&self, password: String, hash: String, known: bool) -> Result<bool, Busy> {
         let (tx, rx) = oneshot::channel();
-        let job: Job = Box::new(move || {
-            let _ = tx.send(verify_password(&password, &hash));
+        let job: Job = Box::new(move |scratch| {
+            let _ = tx.send(verify_password_in(scratch, &password, &hash));
         });
         {
             let mut lanes = self.shared.lanes.lock().unwrap_or_else(|p| p.into_inner());
@@ -87,6 +89,7 @@ impl Default for HashPool {
 }
 
 fn work(shared: &Shared) {
+    let mut scratch = Scratch::default();
     loop {
         let job = {
             let mut lanes = shared.lanes.lock().unwrap_or_else(|p| p.into_inner());
@@ -101,7 +104,7 @@ fn work(shared: &Shared) {
                 lanes = shared.ready.wait(lanes).unwrap_or_else(|p| p.into_inner());
             }
         };
-        job();
+        job(&mut scratch);
     }
 }
 

@@ -37,15 +37,29 @@ fn head(title: &str) -> Markup {
     }
 }
 
-/// A page for a signed-in admin: navigation, sign-out, the CSRF header for htmx.
-pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup {
-    let hx_headers = serde_json::json!({ "X-CSRF-Token": admin.csrf }).to_string();
+/// The main navigation; `current` is marked for screen readers and the eye.
+fn nav_links(current: Option<Nav>) -> Markup {
     let item = |n: Nav, href: &str, label: &str| {
         html! {
-            @if n == nav { a href=(href) aria-current="page" { (label) } }
+            @if Some(n) == current { a href=(href) aria-current="page" { (label) } }
             @else { a href=(href) { (label) } }
         }
     };
+    html! {
+        a.brand href="/" { "accessboard" }
+        nav aria-label="Main" {
+            (item(Nav::Overview, "/", "Overview"))
+            (item(Nav::Users, "/users", "People"))
+            (item(Nav::Apps, "/apps", "Apps"))
+            (item(Nav::Activity, "/activity", "Activity"))
+            (item(Nav::Audit, "/audit", "Audit"))
+        }
+    }
+}
+
+/// A page for a signed-in admin: navigation, sign-out, the CSRF header for htmx.
+pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup {
+    let hx_headers = serde_json::json!({ "X-CSRF-Token": admin.csrf }).to_string();
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -53,14 +67,7 @@ pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup
             body hx-headers=(hx_headers) {
                 a.skip href="#main" { "Skip to content" }
                 header.top {
-                    a.brand href="/" { "accessboard" }
-                    nav aria-label="Main" {
-                        (item(Nav::Overview, "/", "Overview"))
-                        (item(Nav::Users, "/users", "People"))
-                        (item(Nav::Apps, "/apps", "Apps"))
-                        (item(Nav::Activity, "/activity", "Activity"))
-                        (item(Nav::Audit, "/audit", "Audit"))
-                    }
+                    (nav_links(Some(nav)))
                     form.signout method="post" action="/logout" {
                         (csrf_field(&admin.csrf))
                         span.who title=(admin.email) { (admin.name) }
@@ -70,6 +77,25 @@ pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup
                 @if let Some(outage) = &admin.identity_outage {
                     div.alert.outage role="alert" { (outage) }
                 }
+                main #main {
+                    @if let Some(text) = &admin.flash { p.saved.flash role="status" { (text) } }
+                    (body)
+                }
+            }
+        }
+    }
+}
+
+/// An error page: the navigation stays (its links lead to sign-in when signed out),
+/// without the sign-out form, since errors are drawn without the session.
+pub fn error_shell(title: &str, body: Markup) -> Markup {
+    html! {
+        (DOCTYPE)
+        html lang="en" {
+            (head(title))
+            body {
+                a.skip href="#main" { "Skip to content" }
+                header.top { (nav_links(None)) }
                 main #main { (body) }
             }
         }
@@ -192,22 +218,7 @@ pub fn poller(active: bool, view: &str, oob: bool) -> Markup {
     }
 }
 
-/// A unix time as UTC text in a `<time>` element.
-pub fn when(ts: Option<i64>) -> Markup {
-    match ts {
-        None => html! { span.muted { "never" } },
-        Some(ts) => {
-            let fmt = time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
-            );
-            let text = time::OffsetDateTime::from_unix_timestamp(ts)
-                .ok()
-                .and_then(|t| t.format(&fmt).ok())
-                .unwrap_or_else(|| ts.to_string());
-            html! { time datetime=(crate::db::time::rfc3339(ts)) { (text) } }
-        }
-    }
-}
+pub use super::times::when;
 
 /// Page links: previous / "page x of y" / next, keeping the other query parameters.
 pub fn pagination(

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, session, throttle};
+use super::{AppState, WebError, client, device, session, throttle};
 use crate::db::sessions;
 use crate::domain::{Actor, Email};
 use crate::users::password as auth;
@@ -58,9 +58,10 @@ fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Markup
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
                 label for="email" { "Email" }
-                input #email type="email" name="email" value=(email) autocomplete="username" required autofocus;
+                // After a refusal the email is kept, so the password is what to type again.
+                input #email type="email" name="email" value=(email) autocomplete="username" required autofocus[email.is_empty()];
                 label for="password" { "Password" }
-                input #password type="password" name="password" autocomplete="current-password" required;
+                input #password type="password" name="password" autocomplete="current-password" required autofocus[!email.is_empty()];
                 button.primary type="submit" { "Sign in" }
             }
             p.muted { "Forgot your password? An operator can set a new one with "
@@ -96,12 +97,11 @@ pub async fn submit(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     let db = state.service.db().clone();
+    let server = &state.service.settings().server;
+    let secure = server.cookies_secure();
     let next = safe_next(Some(&form.next));
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_else(|| "unknown".into());
-    let keys = throttle::Keys::new(&form.email, &address);
+    let address = client::address(&req, &server.trusted_proxies)
+        .map_or_else(|| "unknown".into(), |a| a.to_string());
     let csrf = session::csrf_token(&session)?;
     // The audit trail names whoever signs in by the email typed; never the password.
     let typed: String = form
@@ -112,15 +112,6 @@ pub async fn submit(
         .take(254)
         .collect();
     let audit = state.service.as_actor(Actor::Admin(typed));
-    if let Err(wait) = throttle::reserve(&db, &keys).await? {
-        let after = serde_json::json!({ "reason": "throttled", "address": address });
-        audit.record("sign_in.failed", None, Some(after)).await?;
-        let msg = format!("Too many failed sign-ins. Wait {wait} seconds, then try again.");
-        return Ok(HttpResponse::TooManyRequests()
-            .insert_header(("Retry-After", wait.to_string()))
-            .content_type("text/html; charset=utf-8")
-            .body(form_page(&csrf, &form.email, &next, Some(&msg)).into_string()));
-    }
     let account = match Email::parse(&form.email) {
         Ok(e) => {
             let norm = e.normalized().to_owned();
@@ -128,28 +119,49 @@ pub async fn submit(
         }
         Err(_) => None,
     };
+    let device = account.as_ref().and_then(|(id, _)| {
+        device::read(&req, secure).and_then(|v| state.device_key.verify(&v, *id))
+    });
+    let keys = throttle::Keys::new(&form.email, &address, device.as_ref());
+    let slot = match throttle::reserve(&db, &keys).await? {
+        Ok(slot) => slot,
+        Err(wait) => {
+            let after = serde_json::json!({ "reason": "throttled", "address": address });
+            audit.record("sign_in.failed", None, Some(after)).await?;
+            let msg = format!("Too many failed sign-ins. Wait {wait} seconds, then try again.");
+            return Ok(HttpResponse::TooManyRequests()
+                .insert_header(("Retry-After", wait.to_string()))
+                .content_type("text/html; charset=utf-8")
+                .body(form_page(&csrf, &form.email, &next, Some(&msg)).into_string()));
+        }
+    };
+    let known = slot == throttle::Slot::Known;
     let password = form.password.clone();
     let (user, hash) = match account {
         Some((id, hash)) => (Some(id), hash),
         None => (None, DUMMY_HASH.clone()),
     };
-    let Ok(matches) = state.hashing.verify(password, hash, false).await else {
+    let Ok(matches) = state.hashing.verify(password, hash, known).await else {
         return Ok(busy(&csrf, &form.email, &next));
     };
     match user.filter(|_| matches) {
         Some(id) => {
-            throttle::succeeded(&db, &keys).await?;
+            throttle::succeeded(&db, &keys, slot).await?;
             session::start(&db, &session, id).await?;
-            let after = serde_json::json!({ "address": address });
+            let after = serde_json::json!({ "address": address, "known_browser": known });
             audit.record("sign_in.ok", None, Some(after)).await?;
             tracing::info!(user = %id, "signed in");
+            // A fresh device cookie at every sign-in: this browser is known from now on.
             Ok(HttpResponse::SeeOther()
                 .insert_header(("Location", next))
+                .cookie(device::cookie(state.device_key.issue(id), secure))
                 .finish())
         }
         None => {
             // Already counted when the slot was taken.
-            let after = serde_json::json!({ "reason": "no match", "address": address });
+            let after = serde_json::json!({
+                "reason": "no match", "address": address, "known_browser": known,
+            });
             audit.record("sign_in.failed", None, Some(after)).await?;
             tracing::info!(address = %address, "failed sign-in");
             Ok(layout::respond(
@@ -158,7 +170,7 @@ pub async fn submit(
                     &csrf,
                     &form.email,
                     &next,
-                    Some("That email and password do not match a dashboard admin."),
+                    Some("That email and password do not match anyone who can sign in here."),
                 ),
             ))
         }

@@ -6,8 +6,11 @@
 //! paths are served without a signed-in dashboard admin.
 
 mod assets;
+mod client;
 mod csrf;
+mod device;
 mod error;
+mod flash;
 mod guard;
 mod hashing;
 mod health;
@@ -16,9 +19,12 @@ mod login;
 mod multipart;
 mod pages;
 mod poll;
+mod query_limit;
 mod session;
 mod setup;
+mod sudo;
 mod throttle;
+mod times;
 mod trace;
 
 use actix_web::body::MessageBody;
@@ -43,6 +49,8 @@ pub struct AppState {
     pub hashing: hashing::HashPool,
     /// The traces of "Sync now" runs, while their pages read them.
     pub traces: trace::Traces,
+    /// Signs the device cookies of browsers that signed in before.
+    pub device_key: device::DeviceKey,
 }
 
 /// Paths served without signing in.
@@ -69,6 +77,9 @@ impl WebApp {
     /// Loads (or creates, first time) the session key from the database; blocking.
     pub fn new(app: &crate::app::App) -> Result<WebApp, WebError> {
         let key = session::load_or_create_key(app.service.db())?;
+        let device_bytes = session::load_or_create_secret(app.service.db(), device::KEY_META, 32)?;
+        let device_key = device::DeviceKey::new(&device_bytes)
+            .ok_or_else(|| WebError::Internal("the device cookie key is empty".into()))?;
         let secure = app.settings.server.cookies_secure();
         Ok(WebApp {
             state: web::Data::new(AppState {
@@ -77,6 +88,7 @@ impl WebApp {
                 engine: app.engine.clone(),
                 hashing: hashing::HashPool::new(),
                 traces: trace::Traces::default(),
+                device_key,
             }),
             key,
             secure,
@@ -103,6 +115,7 @@ impl WebApp {
             .wrap(from_fn(csrf::check))
             .wrap(from_fn(guard::require_admin))
             .wrap(session::middleware(self.key, self.secure))
+            .wrap(from_fn(query_limit::check))
             .wrap(from_fn(guard::trace_request))
             .wrap(
                 DefaultHeaders::new()
@@ -162,8 +175,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_detail, app_test, apps, audit, import, overview, person, user_delete,
-        user_form, user_sessions, users,
+        activity, app_confirm, app_detail, app_test, apps, audit, bulk, import, overview, person,
+        user_delete, user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -185,6 +198,8 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/users/import", import::form);
     r.add(post.clone(), "/users/import/preview", import::preview);
     r.add(post.clone(), "/users/import", import::confirm);
+    r.add(post.clone(), "/users/bulk", bulk::review);
+    r.add(post.clone(), "/users/bulk/apply", bulk::apply);
     r.add(get.clone(), "/users/{id}", user_form::edit_form);
     r.add(post.clone(), "/users/{id}", user_form::save);
     r.add(
@@ -201,13 +216,21 @@ fn register(r: &mut impl Registry) {
         user_sessions::sign_out_everywhere,
     );
     r.add(get.clone(), "/apps", apps::list);
+    r.add(get.clone(), "/apps/{slug}/install", app_confirm::install);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);
+    r.add(
+        get.clone(),
+        "/apps/{slug}/uninstall",
+        app_confirm::uninstall,
+    );
     r.add(post.clone(), "/apps/{slug}/uninstall", apps::uninstall);
+    r.add(get.clone(), "/apps/{slug}/sync", app_confirm::sync);
     r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
     r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
     r.add(post.clone(), "/apps/{slug}/test", app_test::test);
     r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
     r.add(get.clone(), "/apps/{slug}", app_detail::show);
+    r.add(get.clone(), "/apps/{slug}/retry", app_confirm::retry_all);
     r.add(post.clone(), "/apps/{slug}/retry", app_detail::retry_all);
     r.add(
         post.clone(),

@@ -1,5 +1,8 @@
 //! A small `multipart/form-data` reader for the CSV upload (the body is already
-//! in memory and size-limited by the CSRF middleware).
+//! in memory and size-limited by the CSRF middleware). Linear in the body: boundaries
+//! are found with `memchr::memmem` and are at most 70 characters (RFC 2046); the naive
+//! search with a long boundary took 1.7 s per 4 MiB. Callers run it off the async
+//! threads ([`parse_blocking`]).
 
 use actix_web::web::Bytes;
 
@@ -12,18 +15,19 @@ pub struct Part {
     pub data: Bytes,
 }
 
+/// The longest boundary RFC 2046 allows.
+const MAX_BOUNDARY: usize = 70;
+
 fn boundary(content_type: &str) -> Option<String> {
     content_type.split(';').map(str::trim).find_map(|p| {
-        let v = p.strip_prefix("boundary=")?;
-        Some(v.trim_matches('"').to_owned())
+        let v = p.strip_prefix("boundary=")?.trim_matches('"');
+        (!v.is_empty() && v.len() <= MAX_BOUNDARY).then(|| v.to_owned())
     })
 }
 
 fn find(haystack: &[u8], needle: &[u8], from: usize) -> Option<usize> {
-    if needle.is_empty() || haystack.len() < needle.len() {
-        return None;
-    }
-    (from..=haystack.len() - needle.len()).find(|&i| &haystack[i..i + needle.len()] == needle)
+    let rest = haystack.get(from..)?;
+    memchr::memmem::find(rest, needle).map(|i| i + from)
 }
 
 fn param(header: &str, key: &str) -> Option<String> {
@@ -35,7 +39,8 @@ fn param(header: &str, key: &str) -> Option<String> {
 
 /// Splits a body into its parts.
 pub fn parse(content_type: &str, body: &[u8]) -> Result<Vec<Part>, String> {
-    let b = boundary(content_type).ok_or("the upload has no multipart boundary")?;
+    let b = boundary(content_type)
+        .ok_or("the upload has no multipart boundary (or one over 70 characters)")?;
     let delim = format!("--{b}");
     let next_delim = format!("\r\n--{b}");
     let mut pos =
@@ -70,6 +75,13 @@ pub fn parse(content_type: &str, body: &[u8]) -> Result<Vec<Part>, String> {
     Ok(parts)
 }
 
+/// [`parse`] on the blocking pool, so a large upload never stalls the async threads.
+pub async fn parse_blocking(content_type: String, body: Bytes) -> Result<Vec<Part>, String> {
+    actix_web::web::block(move || parse(&content_type, &body))
+        .await
+        .map_err(|_| "the upload could not be read".to_owned())?
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,5 +95,7 @@ mod tests {
         assert_eq!(parts[1].name, "file");
         assert_eq!(&parts[1].data[..], b"email,name\r\na@b.c,A\r\n");
         assert!(parse("multipart/form-data", body).is_err());
+        let long = format!("multipart/form-data; boundary={}", "b".repeat(71));
+        assert!(parse(&long, body).is_err());
     }
 }

@@ -81,7 +81,7 @@ pub async fn poll(
                 Some(r) => {
                     @if r.status.is_transient() { (mark(&mut transient)) }
                     @if r.status.as_str() != w.status || (row_view && r.attempts != w.attempts) {
-                        @if row_view { (pair_row(&admin.csrf, r, true)) }
+                        @if row_view { (pair_row(&admin.csrf, &state.service.settings().server.zone, r, true)) }
                         @else { (layout::badge_el(r.user_id, &r.app, r.status, true)) }
                     }
                 }
@@ -105,7 +105,8 @@ async fn overview(
     seen: &str,
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(overview::read).await?;
-    let (markup, version) = overview::live(&admin.csrf, &o, true);
+    let (markup, version) =
+        overview::live(&admin.csrf, &o, &state.service.settings().server.zone, true);
     Ok(layout::ok(if version == seen {
         html! {}
     } else {

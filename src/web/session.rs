@@ -38,7 +38,8 @@ pub fn random_hex(bytes: usize) -> String {
     buf.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn from_hex(s: &str) -> Option<Vec<u8>> {
+/// Hex text as bytes; `None` unless it is whole bytes of hex digits.
+pub fn from_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
     }
@@ -50,23 +51,24 @@ fn from_hex(s: &str) -> Option<Vec<u8>> {
 
 /// The cookie signing key, created on first start (blocking).
 pub fn load_or_create_key(db: &Db) -> Result<Key, WebError> {
+    Ok(Key::from(&load_or_create_secret(db, KEY_META, 64)?))
+}
+
+/// `len` random bytes kept in `meta` under `name`, created on first start (blocking).
+pub fn load_or_create_secret(db: &Db, name: &str, len: usize) -> Result<Vec<u8>, WebError> {
     let conn = db.conn()?;
-    if let Some(bytes) = meta::get(&conn, KEY_META)?
-        .as_deref()
-        .and_then(from_hex)
-        .filter(|b| b.len() == 64)
-    {
-        return Ok(Key::from(&bytes));
+    let stored = |conn: &rusqlite::Connection| -> Result<Option<Vec<u8>>, WebError> {
+        Ok(meta::get(conn, name)?
+            .as_deref()
+            .and_then(from_hex)
+            .filter(|b| b.len() == len))
+    };
+    if let Some(bytes) = stored(&conn)? {
+        return Ok(bytes);
     }
-    let hex = random_hex(64);
-    meta::set_if_absent(&conn, KEY_META, &hex)?;
+    meta::set_if_absent(&conn, name, &random_hex(len))?;
     // Another process may have won the race: use whatever is stored.
-    let stored = meta::get(&conn, KEY_META)?
-        .as_deref()
-        .and_then(from_hex)
-        .filter(|b| b.len() == 64)
-        .ok_or_else(|| WebError::Internal("the stored session key is unreadable".into()))?;
-    Ok(Key::from(&stored))
+    stored(&conn)?.ok_or_else(|| WebError::Internal(format!("the stored {name} is unreadable")))
 }
 
 /// The cookie middleware: signed, HttpOnly, SameSite=Lax; `Secure` and `__Host-` over HTTPS.
@@ -109,6 +111,8 @@ pub struct CurrentAdmin {
     pub csrf: String,
     /// Why the identity source (Kratos) is unreachable, for the banner on every page.
     pub identity_outage: Option<String>,
+    /// The message a change left for this page (see `flash`).
+    pub flash: Option<String>,
 }
 
 impl CurrentAdmin {
@@ -189,5 +193,6 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
         name: a.name,
         csrf,
         identity_outage: None,
+        flash: None,
     }))
 }

@@ -5,11 +5,16 @@
 //! | key | free failures per 15 minutes | then locked for |
 //! | --- | --- | --- |
 //! | account (the email typed, known or not) | 5 | 30 s, 60 s, 120 s … 15 min |
-//! | client address (the TCP peer) | 20 | 30 s, 60 s, 120 s … 15 min |
+//! | client address (see [`super::client`]) | 20 | 30 s, 60 s, 120 s … 15 min |
+//! | a browser's device cookie for that account ([`super::device`]) | 5 | 30 s, 60 s, 120 s … 15 min |
 //!
-//! Every attempt takes its slot before the password is checked; a successful sign-in
-//! clears the account's count and gives its address its slot back.
+//! An attempt from a browser with a valid, unlocked device cookie counts against that
+//! cookie alone, so a flood of guesses from elsewhere never locks out the rightful
+//! admin; every other attempt counts against the account and the address. Every
+//! attempt takes its slot before the password is checked; a successful sign-in clears
+//! the count it took its slot from (and gives the address its slot back).
 
+use super::device::Device;
 use crate::db::throttle::{self as store, Throttle};
 use crate::db::{Db, DbError, time};
 
@@ -19,6 +24,8 @@ pub const WINDOW_SECS: i64 = 15 * 60;
 pub const ACCOUNT_FREE: i64 = 5;
 /// Failures allowed per client address per window.
 pub const ADDRESS_FREE: i64 = 20;
+/// Failures allowed per device cookie per window.
+pub const DEVICE_FREE: i64 = 5;
 /// The first lock.
 pub const FIRST_LOCK_SECS: i64 = 30;
 /// The longest lock.
@@ -28,60 +35,99 @@ pub const MAX_LOCK_SECS: i64 = 15 * 60;
 #[derive(Debug, Clone)]
 pub struct Keys {
     account: String,
-    address: String,
+    address: Option<String>,
+    device: Option<String>,
 }
 
 impl Keys {
-    /// Keys for the typed email and the client's address.
-    pub fn new(email: &str, address: &str) -> Keys {
+    /// Keys for the typed email, the client's address and the browser's device cookie.
+    pub fn new(email: &str, address: &str, device: Option<&Device>) -> Keys {
         Keys {
             account: format!("account:{}", email.trim().to_lowercase()),
-            address: format!("ip:{address}"),
+            address: Some(format!("ip:{address}")),
+            device: device.map(Device::throttle_key),
+        }
+    }
+
+    /// Keys for re-entering one's own password while signed in (see [`super::sudo`]).
+    pub fn reauth(user: uuid::Uuid) -> Keys {
+        Keys {
+            account: format!("reauth:{user}"),
+            address: None,
+            device: None,
         }
     }
 }
 
-/// Takes a slot for one attempt under both keys, before any password is checked: the
-/// attempt counts as a failure until [`succeeded`] says otherwise. Check and count are one
-/// transaction, so parallel guesses cannot all pass the check first (40 at once used to
-/// get 28 checked). `Err(seconds)` when a key is locked: the attempt is not checked.
-pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<(), i64>, DbError> {
+/// Which allowance an attempt's slot was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Slot {
+    /// The browser's device cookie: a browser that signed in to this account before.
+    Known,
+    /// The account's and the address' allowance, shared by everybody else.
+    Stranger,
+}
+
+/// Takes a slot for one attempt before any password is checked: the attempt counts as a
+/// failure until [`succeeded`] says otherwise. Check and count are one transaction, so
+/// parallel guesses cannot all pass the check first (40 at once used to get 28 checked).
+/// A valid device cookie that is not locked takes its slot from the cookie's allowance;
+/// otherwise from the account's and the address' (OWASP's "untrusted clients").
+/// `Err(seconds)` when locked: the attempt is not checked.
+pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Slot, i64>, DbError> {
     let keys = keys.clone();
     db.run(move |c| {
         let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let now = time::now();
-        let pairs = [(&keys.account, ACCOUNT_FREE), (&keys.address, ADDRESS_FREE)];
-        let mut records = Vec::with_capacity(2);
-        let mut wait = 0;
-        for (k, _) in pairs {
-            let t = store::get(&tx, k)?.unwrap_or_default();
-            wait = wait.max(t.locked_until - now);
-            records.push(t);
+        if let Some(device) = &keys.device
+            && take(&tx, &[(device, DEVICE_FREE)], now)?.is_ok()
+        {
+            tx.commit()?;
+            return Ok(Ok(Slot::Known));
         }
-        if wait > 0 {
-            return Ok(Err(wait));
-        }
-        for ((k, free), mut t) in pairs.into_iter().zip(records) {
-            if now - t.window_start > WINDOW_SECS {
-                t = Throttle {
-                    failures: 0,
-                    window_start: now,
-                    locked_until: 0,
-                };
-            }
-            t.failures += 1;
-            let lock = lock_after(t.failures, free);
-            if lock > 0 {
-                t.locked_until = now + lock;
-                // a lock keeps the window open, so the next failure doubles it
-                t.window_start = now;
-            }
-            store::put(&tx, k, t, now - 24 * 3600)?;
-        }
+        let mut shared = vec![(&keys.account, ACCOUNT_FREE)];
+        shared.extend(keys.address.as_ref().map(|a| (a, ADDRESS_FREE)));
+        let taken = take(&tx, &shared, now)?;
         tx.commit()?;
-        Ok(Ok(()))
+        Ok(taken.map(|()| Slot::Stranger))
     })
     .await
+}
+
+/// Counts one failure under every key unless one of them is locked (then how long).
+fn take(
+    tx: &rusqlite::Transaction<'_>,
+    keys: &[(&String, i64)],
+    now: i64,
+) -> Result<Result<(), i64>, DbError> {
+    let mut records = Vec::with_capacity(keys.len());
+    let mut wait = 0;
+    for (k, _) in keys {
+        let t = store::get(tx, k)?.unwrap_or_default();
+        wait = wait.max(t.locked_until - now);
+        records.push(t);
+    }
+    if wait > 0 {
+        return Ok(Err(wait));
+    }
+    for ((k, free), mut t) in keys.iter().zip(records) {
+        if now - t.window_start > WINDOW_SECS {
+            t = Throttle {
+                failures: 0,
+                window_start: now,
+                locked_until: 0,
+            };
+        }
+        t.failures += 1;
+        let lock = lock_after(t.failures, *free);
+        if lock > 0 {
+            t.locked_until = now + lock;
+            // a lock keeps the window open, so the next failure doubles it
+            t.window_start = now;
+        }
+        store::put(tx, k, t, now - 24 * 3600)?;
+    }
+    Ok(Ok(()))
 }
 
 fn lock_after(failures: i64, free: i64) -> i64 {
@@ -92,15 +138,24 @@ fn lock_after(failures: i64, free: i64) -> i64 {
     (FIRST_LOCK_SECS << doublings).min(MAX_LOCK_SECS)
 }
 
-/// After a successful sign-in: the account's failures are forgotten, and the slot the
-/// attempt took from its address is given back.
-pub async fn succeeded(db: &Db, keys: &Keys) -> Result<(), DbError> {
+/// After a successful sign-in: the count the slot came from is forgotten (a stranger's
+/// success also gives its address the slot back). A known browser's success leaves the
+/// account's count alone, so the rightful admin signing in does not reset a flood's lock.
+pub async fn succeeded(db: &Db, keys: &Keys, slot: Slot) -> Result<(), DbError> {
     let keys = keys.clone();
     db.run(move |c| {
+        if let Some(device) = &keys.device {
+            store::clear(c, device)?;
+        }
+        if slot == Slot::Known {
+            return Ok(());
+        }
         store::clear(c, &keys.account)?;
-        if let Some(mut t) = store::get(c, &keys.address)? {
+        if let Some(address) = &keys.address
+            && let Some(mut t) = store::get(c, address)?
+        {
             t.failures = (t.failures - 1).max(0);
-            store::put(c, &keys.address, t, time::now() - 24 * 3600)?;
+            store::put(c, address, t, time::now() - 24 * 3600)?;
         }
         Ok(())
     })

@@ -1,13 +1,19 @@
 //! End to end in a real browser: `accessboard serve` and a scim2-server, driven
 //! through headless Chromium over WebDriver. Setup link, install, add a person,
+//! End to end in a real browser: `accessboard serve` and a scim2-server, driven
+//! through headless Chromium over WebDriver. Setup link, install, add a person,
 //! watch the badge turn `provisioned` without a reload, the overview and the event view,
-//! Sync now with its trace, revoke, watch `disabled`.
+//! Sync now with its trace, revoke, watch `disabled`; import three people, make them
+//! admins in one confirmed bulk change, delete a person; and every page, at 1280 px and
+//! 390 px, without sideways scrolling and without a serious or critical axe-core
+//! violation (screenshots in target/e2e/).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::support::axe;
 use crate::support::env::TestEnv;
 use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
@@ -19,6 +25,14 @@ const ADMIN_NAME: &str = "Rita Root";
 const ADMIN_PASSWORD: &str = "a long enough password";
 const PERSON_EMAIL: &str = "ada@example.org";
 const PERSON_NAME: &str = "Ada Lovelace";
+/// Three people imported and changed together.
+const TRIO: [(&str, &str); 3] = [
+    ("Bo Berg", "bo@example.org"),
+    ("Cy Chen", "cy@example.org"),
+    ("Dí Díaz-Villanueva de la Concepción", "di@example.org"),
+];
+const TRIO_CSV: &str = "email,name\nbo@example.org,Bo Berg\ncy@example.org,Cy Chen\ndi@example.org,Dí Díaz-Villanueva de la Concepción\n";
+
 /// How long a badge or an account may take to change. A job enqueued while the
 /// apalis worker is idle can wait for the worker's next heartbeat (apalis-core
 /// 1.0's interval poller stops re-arming itself), then the page polls every
@@ -118,10 +132,13 @@ fn provisions_and_revokes_through_the_browser() {
         "the setup link {link} is not under the public URL {base}",
     );
     let b = WebDriver::start();
+    let axe_js = axe::source();
+    let mut problems = Vec::new();
     step("browser session");
 
     // 1. First admin through the setup link; it signs in.
     b.goto(&link);
+    problems.extend(axe::check_page(&b, &axe_js, "setup"));
     b.fill("#email", ADMIN_EMAIL);
     b.fill("#name", ADMIN_NAME);
     b.fill("#password", ADMIN_PASSWORD);
@@ -140,9 +157,16 @@ fn provisions_and_revokes_through_the_browser() {
 
     // The app: installed from its card on /apps.
     b.goto(&format!("{base}/apps"));
+    b.click(&b.find("a[href='/apps/chat/install']"));
+    b.wait_for(
+        ".impact",
+        |t| t.contains("0 people get an account in App chat"),
+        SETTLE,
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "app-install"));
     b.click(&b.find("form[action='/apps/chat/install'] button[type=submit]"));
     b.wait_for("p.saved", |t| t.contains("is installed"), SETTLE);
-    b.find("form[action='/apps/chat/uninstall']");
+    b.find("a[href='/apps/chat/uninstall']");
     step("app installed");
 
     // 2. A person with the `user` role in chat.
@@ -274,10 +298,141 @@ fn provisions_and_revokes_through_the_browser() {
     b.wait_for(&badge, |t| t == "disabled", SETTLE);
     let path = screenshot(&b, "e2e-users.png");
 
+    // 6. Three people from a CSV file, with the impact stated before anything is created.
+    b.goto(&format!("{base}/users/import"));
+    b.fill("#csv", TRIO_CSV);
+    b.click(&b.find("form[action='/users/import/preview'] button[type=submit]"));
+    b.wait_for(
+        ".impact",
+        |t| t.contains("3 people will be created"),
+        SETTLE,
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "import-preview"));
+    b.click(&b.find("form[action='/users/import'] button.primary"));
+    b.wait_for("p.saved", |t| t.contains("Created 3 people"), SETTLE);
+    step("three people imported");
+
+    // 7. Select the three on /users, make them admins in chat: review, then confirm.
+    b.goto(&format!("{base}/users"));
+    let mut trio = Vec::new();
+    for (name, email) in TRIO {
+        let boxed = b.find(&format!("input[aria-label='Select {name}']"));
+        let id = b
+            .attribute(&boxed, "value")
+            .expect("the checkbox holds the id");
+        b.click(&boxed);
+        trio.push((uuid::Uuid::parse_str(&id).expect("an id"), email));
+    }
+    b.click(&b.find("#bulk-app option[value='chat']"));
+    b.click(&b.find("#bulk-role option[value='admin']"));
+    b.click(&b.find("#bulk button[name=action][value=role]"));
+    b.wait_for(
+        ".impact",
+        |t| t.contains("3 people get access to App chat as admin"),
+        SETTLE,
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "bulk-review"));
+    b.click(&b.find("form[action='/users/bulk/apply'] button[type=submit]"));
+    b.wait_for(
+        "p.flash",
+        |t| t.contains("3 people now have the role admin in App chat"),
+        SETTLE,
+    );
+    for (id, email) in &trio {
+        b.wait_for(
+            &format!("#b-{}-chat", id.simple()),
+            |t| t == "provisioned",
+            SETTLE,
+        );
+        wait_accounts(&server, email, "one active account", |a| {
+            a.len() == 1 && a[0]["active"] != json!(false)
+        });
+    }
+    step("bulk role change of three people provisioned");
+
+    // Search as you type and the filters answer in place (htmx), keeping the URL.
+    b.fill("#q", "Cy Ch");
+    b.wait_for(
+        "#results",
+        |t| t.contains("Cy Chen") && !t.contains("Bo Berg"),
+        SETTLE,
+    );
+    b.fill("#q", "");
+    b.click(&b.find("#f-status option[value='failed']"));
+    b.wait_for(
+        "#results",
+        |t| t.contains("Nobody matches these filters"),
+        SETTLE,
+    );
+    let url = b.wait_for_url(|u| u.contains("status=failed"), SETTLE);
+    assert!(
+        url.contains("/users?"),
+        "the filters are in the address: {url}"
+    );
+    step("search and filters");
+
+    // 8. Delete Ada: asked first, then back on the list with what happens next.
+    b.goto(&format!("{base}/users/{user_id}/delete"));
+    problems.extend(axe::check_page(&b, &axe_js, "delete-confirm"));
+    b.click(&b.find(&format!(
+        "form[action='/users/{user_id}/delete'] button.danger"
+    )));
+    b.wait_for_url(|u| u == format!("{base}/users"), SETTLE);
+    b.wait_for("p.flash", |t| t.starts_with(PERSON_NAME), SETTLE);
+    step("deleted");
+
+    // 9. Every other page at both widths.
+    let (bo, _) = trio[0];
+    for (name, path) in [
+        ("overview", "/".to_owned()),
+        ("users", "/users".to_owned()),
+        (
+            "users-filtered",
+            "/users?app=chat&status=provisioned&sort=email".to_owned(),
+        ),
+        ("person-new", "/users/new".to_owned()),
+        ("person", format!("/users/{bo}")),
+        ("import", "/users/import".to_owned()),
+        ("apps", "/apps".to_owned()),
+        ("app", "/apps/chat".to_owned()),
+        ("app-sync", "/apps/chat/sync".to_owned()),
+        ("app-drift", "/apps/chat/drift".to_owned()),
+        ("activity", "/activity".to_owned()),
+        ("audit", "/audit".to_owned()),
+        ("not-found", "/no/such/page".to_owned()),
+    ] {
+        b.goto(&format!("{base}{path}"));
+        problems.extend(axe::check_page(&b, &axe_js, name));
+    }
+    b.goto(&format!("{base}/users"));
+    b.click(&b.find("form.signout button[type=submit]"));
+    b.wait_for_url(|u| u.contains("/login"), SETTLE);
+    problems.extend(axe::check_page(&b, &axe_js, "login"));
+    b.fill("#email", ADMIN_EMAIL);
+    b.fill("#password", "not the password");
+    b.click(&b.find("form[action='/login'] button[type=submit]"));
+    b.wait_for("p.alert", |t| t.contains("do not match"), SETTLE);
+    let focused = b.execute(
+        "return document.activeElement && document.activeElement.id;",
+        json!([]),
+    );
+    assert_eq!(
+        focused,
+        json!("password"),
+        "after a refused sign-in the password field has the focus"
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "login-refused"));
+    step("every page checked at 1280 and 390 px");
+    assert!(
+        problems.is_empty(),
+        "pages that scroll sideways or fail axe-core:\n{}",
+        problems.join("\n")
+    );
+
     drop(b);
     drop(serve);
     eprintln!(
-        "browser end-to-end took {:.1}s; screenshot at {}",
+        "browser end-to-end took {:.1}s; screenshots at {} and target/e2e/",
         started.elapsed().as_secs_f64(),
         path.display()
     );

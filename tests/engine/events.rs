@@ -227,3 +227,50 @@ fn counts_follow_every_change_of_the_pairs() {
     assert!(env.cli(&["app", "uninstall", "files"]).status.success());
     assert_counts_agree(&env);
 }
+
+#[test]
+fn a_batch_records_one_event_per_pair_and_each_request_once() {
+    let server = ScimServer::start();
+    let env = env_for(&server);
+    for i in 0..5 {
+        env.create_person(
+            &format!("b{i}@example.org"),
+            &format!("Batch {i}"),
+            &["files=admin"],
+        );
+    }
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
+    let db = env.db_path();
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(DISTINCT user_id) FROM provision_attempts
+             WHERE app_slug = 'files' AND outcome = 'provisioned' AND summary = 'account created, admin'"
+        ),
+        5,
+        "each person's attempt is an event of its own"
+    );
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_log WHERE attempt_id IS NULL OR method IS NULL OR path NOT LIKE '/%'"
+        ),
+        0,
+        "every request belongs to an event, with its method and path"
+    );
+    // A listing or group write made for the whole batch is journalled once, so the
+    // events' request counts add up to the journal, not to a multiple of it.
+    assert_eq!(
+        sql_i64(&db, "SELECT sum(requests) FROM provision_attempts"),
+        sql_i64(&db, "SELECT count(*) FROM provision_log")
+    );
+    assert_eq!(
+        sql_i64(
+            &db,
+            "SELECT count(*) FROM provision_log WHERE method = 'POST' AND path = '/Users'"
+        ),
+        5,
+        "one create per person, journalled once each"
+    );
+    assert_counts_agree(&env);
+}

@@ -6,6 +6,7 @@ mod support;
 mod dialects;
 mod events;
 mod kratos;
+mod pace;
 mod provisioning;
 mod provisioning_faults;
 mod reconcile;

@@ -6,5 +6,6 @@ mod support;
 mod hostile_import_files;
 mod hostile_import_random;
 mod hostile_parsing;
+mod hostile_web_inputs;
 mod hostile_web_limits;
 mod hostile_web_names;

@@ -317,7 +317,8 @@ fn audit_shows_who_changed_what_on_the_command_line_and_since_filters() {
 #[test]
 fn an_upgrade_keeps_earlier_requests_as_one_event_per_attempt() {
     let env = env();
-    // A database as version 4 left it: two attempts' requests, written with one time each.
+    // A database as version 4 left it: two people, and two attempts' requests written
+    // with one time each. Opening it runs migration 5 (sort keys), then 6 (events).
     std::fs::create_dir_all(env.db_path().parent().unwrap()).unwrap();
     let conn = rusqlite::Connection::open(env.db_path()).unwrap();
     for file in ["0001_initial", "0002_web", "0003_dialects", "0004_audit"] {
@@ -333,14 +334,29 @@ fn an_upgrade_keeps_earlier_requests_as_one_event_per_attempt() {
         "INSERT INTO provision_log (at, user_id, user_email, app_slug, operation, http_status, duration_ms, outcome, message) VALUES
            (100, 'u1', 'ann@example.org', 'files', 'find_user', 200, 3, 'ok', NULL),
            (100, 'u1', 'ann@example.org', 'files', 'create_user', 201, 4, 'ok', NULL),
-           (200, 'u1', 'ann@example.org', 'files', 'find_user', 503, 9, 'error', 'busy');",
+           (200, 'u1', 'ann@example.org', 'files', 'find_user', 503, 9, 'error', 'busy');
+         INSERT INTO users (id, email, email_norm, name, created_at, updated_at) VALUES
+           ('00000000-0000-4000-8000-000000000001', 'zoe@example.org', 'zoe@example.org', 'Zoë Zed', 1, 1),
+           ('00000000-0000-4000-8000-000000000002', 'emil@example.org', 'emil@example.org', 'Émile Ames', 1, 1);",
     )
     .unwrap();
     drop(conn);
     let out = env.cli(&["user", "list"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    let (emile, zoe) = (listed.find("Émile Ames"), listed.find("Zoë Zed"));
+    assert!(
+        emile.is_some() && emile < zoe,
+        "both people listed, in name order:\n{listed}"
+    );
     let db = env.db_path();
     let events = |sql: &str| crate::support::db::sql_i64(&db, sql);
+    assert_eq!(events("PRAGMA user_version"), 6);
+    assert_eq!(
+        events("SELECT count(*) FROM users WHERE name_key = x'' OR email_key = x''"),
+        0,
+        "migration 5's sort keys are filled in for people from before"
+    );
     assert_eq!(events("SELECT count(*) FROM provision_attempts"), 2);
     assert_eq!(
         events("SELECT requests FROM provision_attempts WHERE at = 100"),

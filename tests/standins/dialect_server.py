@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     generic.add_argument("--member-removal", choices=["filter-path", "value-list", "both", "none"])
     generic.add_argument("--no-external-id", action="store_true")
     generic.add_argument("--lowercase-username", action="store_true")
+    generic.add_argument("--single-comparison-filters", action="store_true",
+                         help="Answer 400 invalidFilter to a filter joining comparisons with or/and, as SCIM "
+                              "libraries with a one-comparison filter parser do.")
     return parser
 
 
@@ -118,6 +121,7 @@ def build_dialect(args: argparse.Namespace):
         member_removal=args.member_removal,
         no_external_id=args.no_external_id,
         lowercase_username=args.lowercase_username,
+        single_comparison_filters=args.single_comparison_filters,
     )
 
 

@@ -32,7 +32,10 @@ impl Resp {
 pub struct Browser {
     client: reqwest::Client,
     base: String,
+    /// The session cookie, `name=value`.
     pub cookie: Mutex<Option<String>>,
+    /// The device cookie a sign-in leaves, `name=value`.
+    pub device: Mutex<Option<String>>,
     pub csrf: Mutex<Option<String>>,
 }
 
@@ -53,6 +56,7 @@ impl Browser {
                 .unwrap(),
             base: base.trim_end_matches('/').to_owned(),
             cookie: Mutex::new(None),
+            device: Mutex::new(None),
             csrf: Mutex::new(None),
         }
     }
@@ -80,18 +84,27 @@ impl Browser {
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Resp {
         let mut req = req;
-        if let Some(c) = self.cookie.lock().unwrap().clone() {
-            req = req.header("Cookie", c);
+        let cookies: Vec<String> = [&self.cookie, &self.device]
+            .iter()
+            .filter_map(|c| c.lock().unwrap().clone())
+            .collect();
+        if !cookies.is_empty() {
+            req = req.header("Cookie", cookies.join("; "));
         }
         let res = req.send().await.expect("request");
         for v in res.headers().get_all("set-cookie") {
             let v = v.to_str().unwrap();
             let pair = v.split(';').next().unwrap().to_owned();
-            if pair.ends_with('=') {
-                *self.cookie.lock().unwrap() = None;
+            let jar = if pair.contains("accessboard_device=") {
+                &self.device
             } else {
-                *self.cookie.lock().unwrap() = Some(pair);
-            }
+                &self.cookie
+            };
+            *jar.lock().unwrap() = if pair.ends_with('=') {
+                None
+            } else {
+                Some(pair)
+            };
         }
         let status = res.status();
         let headers = res.headers().clone();

@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod app;
+pub mod axe;
 pub mod base64;
 pub mod browser;
 pub mod db;

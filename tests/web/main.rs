@@ -5,8 +5,11 @@ mod support;
 
 mod web_apps;
 mod web_auth;
+mod web_bulk;
 mod web_dashboard;
 mod web_import;
+mod web_people;
+mod web_reauth;
 mod web_sessions;
 mod web_sign_in;
 mod web_users;

@@ -33,7 +33,8 @@ async fn apps_show_scim_without_secrets_and_install_uninstall_and_sync() {
         "wiki has no SCIM"
     );
     assert!(
-        page.body.contains(">provisioned</span> 2"),
+        page.body
+            .contains("2 <span class=\"badge ok\">provisioned</span>"),
         "per-status counts: {}",
         page.body
     );
@@ -51,7 +52,9 @@ async fn apps_show_scim_without_secrets_and_install_uninstall_and_sync() {
             .contains("<th scope=\"col\">Wiki</th>")
     );
 
-    // sync now marks the app's people
+    // sync now asks first, then marks the app's people
+    let ask = b.get("/apps/files/sync").await;
+    assert!(ask.body.contains("are synced with Files"), "{}", ask.body);
     let r = b.post("/apps/files/sync", &[]).await;
     let page = b.get(r.header("location")).await;
     assert!(

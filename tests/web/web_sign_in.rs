@@ -118,3 +118,213 @@ async fn sign_ins_are_in_the_audit_trail_without_the_password() {
         0
     );
 }
+
+#[actix_web::test]
+async fn after_a_wrong_password_the_cursor_waits_in_the_password_field() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let b = dash.browser();
+    let first = b.get("/login").await.body;
+    assert!(
+        first.contains(r#"id="email" type="email""#)
+            && first.contains("autocomplete=\"username\" required autofocus"),
+        "{first}"
+    );
+    let r = b
+        .post("/login", &[("email", ADMIN_EMAIL), ("password", "not it")])
+        .await;
+    assert!(
+        r.body.contains("do not match anyone who can sign in here"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains(r#"value="admin@example.org""#),
+        "the email is kept"
+    );
+    assert!(
+        r.body
+            .contains(r#"autocomplete="current-password" required autofocus"#),
+        "{}",
+        r.body
+    );
+    assert!(
+        !r.body
+            .contains(r#"autocomplete="username" required autofocus"#)
+    );
+}
+
+/// `n` wrong guesses at `email` from fresh browsers, each with `headers`; the statuses.
+async fn guesses(
+    dash: &TestApp,
+    email: &str,
+    n: usize,
+    headers: &[(&str, &str)],
+) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for _ in 0..n {
+        statuses.push(
+            attempt(&dash.browser(), email, "guess guess guess", headers)
+                .await
+                .status,
+        );
+    }
+    statuses
+}
+
+/// One sign-in from `b`, with `headers`.
+async fn attempt(
+    b: &crate::support::browser::Browser,
+    email: &str,
+    password: &str,
+    headers: &[(&str, &str)],
+) -> crate::support::browser::Resp {
+    b.get("/login").await;
+    let csrf = b.csrf.lock().unwrap().clone().unwrap_or_default();
+    b.post_raw(
+        "/login",
+        &[("email", email), ("password", password), ("csrf", &csrf)],
+        headers,
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn a_flood_of_guesses_does_not_lock_out_a_browser_that_signed_in_before() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let mine = dash.signed_in().await;
+    assert!(
+        mine.device.lock().unwrap().is_some(),
+        "a device cookie after signing in"
+    );
+    mine.get("/users").await;
+    mine.post("/logout", &[]).await;
+
+    let statuses = guesses(&dash, ADMIN_EMAIL, 8, &[]).await;
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    // The account is locked for everybody else, even with the right password…
+    let stranger = attempt(&dash.browser(), ADMIN_EMAIL, ADMIN_PASSWORD, &[]).await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        stranger.body
+    );
+    // …but not for the admin's own browser.
+    let r = attempt(&mine, ADMIN_EMAIL, ADMIN_PASSWORD, &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(mine.get("/users").await.status, StatusCode::OK);
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM audit_log WHERE action = 'sign_in.ok' AND after LIKE '%\"known_browser\":true%'"
+        ),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_copied_device_cookie_gets_a_small_allowance_and_a_forged_one_none() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let mine = dash.signed_in().await;
+    let known = "SELECT count(*) FROM audit_log WHERE action = 'sign_in.failed' AND after LIKE '%\"known_browser\":true%'";
+    // A forged cookie is a stranger's attempt.
+    let forger = dash.browser();
+    *forger.device.lock().unwrap() = Some(format!(
+        "accessboard_device={}.{}.{}",
+        uuid::Uuid::new_v4(),
+        "0".repeat(32),
+        "0".repeat(64)
+    ));
+    let r = attempt(&forger, ADMIN_EMAIL, "guess guess guess", &[]).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(dash.sql_i64(known), 0);
+    // A copy of the real one: five free guesses and the one that locks it, then it is
+    // a stranger like any other (the forger already used one of those).
+    let thief = dash.browser();
+    *thief.device.lock().unwrap() = mine.device.lock().unwrap().clone();
+    let mut statuses = Vec::new();
+    for _ in 0..14 {
+        statuses.push(
+            attempt(&thief, ADMIN_EMAIL, "guess guess guess", &[])
+                .await
+                .status,
+        );
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNAUTHORIZED)
+        .count();
+    assert_eq!(checked, 6 + 5, "{statuses:?}");
+    assert_eq!(dash.sql_i64(known), 6);
+    assert_eq!(statuses.last(), Some(&StatusCode::TOO_MANY_REQUESTS));
+}
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_allowance() {
+    let dir = tempfile::tempdir().unwrap();
+    let dash = TestApp::spawn_with(dir, true, "trusted_proxies = [\"127.0.0.1/32\"]").await;
+    dash.admin().await;
+    // Twenty-one failures from one client behind the proxy, at many accounts…
+    let flood = [("X-Forwarded-For", "203.0.113.5")];
+    for i in 0..21 {
+        let r = attempt(
+            &dash.browser(),
+            &format!("nobody{i}@example.org"),
+            "guess guess guess",
+            &flood,
+        )
+        .await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNAUTHORIZED,
+            "attempt {i}: {}",
+            r.body
+        );
+    }
+    // …lock that client out…
+    let r = attempt(&dash.browser(), ADMIN_EMAIL, ADMIN_PASSWORD, &flood).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    // …and nobody else, even with a made-up address in front of the real one.
+    let admin = [("X-Forwarded-For", "203.0.113.5, 198.51.100.7")];
+    let r = attempt(&dash.browser(), ADMIN_EMAIL, ADMIN_PASSWORD, &admin).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'sign_in.ok' AND after LIKE '%198.51.100.7%'"),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    for i in 0..21 {
+        let xff = format!("203.0.113.{i}");
+        let r = attempt(
+            &dash.browser(),
+            &format!("nobody{i}@example.org"),
+            "guess guess guess",
+            &[("X-Forwarded-For", &xff)],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Every one of them was the TCP peer, 127.0.0.1, whatever the header said.
+    let r = attempt(
+        &dash.browser(),
+        ADMIN_EMAIL,
+        ADMIN_PASSWORD,
+        &[("X-Forwarded-For", "198.51.100.7")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log WHERE after LIKE '%203.0.113.%'"),
+        0
+    );
+}

@@ -3,7 +3,7 @@
 use accessboard::domain::Role;
 use reqwest::StatusCode;
 
-use crate::support::app::{ADMIN_EMAIL, TestApp};
+use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
 
 /// The number of person rows in a /users page.
 fn rows(html: &str) -> usize {
@@ -87,10 +87,9 @@ async fn search_as_you_type_returns_only_the_results_fragment() {
     dash.person("bob@example.org", "Bob Stone", false, &[])
         .await;
     let page = b.get("/users").await;
-    assert!(
-        page.body
-            .contains("hx-trigger=\"input changed delay:300ms, search\"")
-    );
+    assert!(page.body.contains(
+        "hx-trigger=\"input changed delay:300ms from:#q, search from:#q, change, submit\""
+    ));
     let r = b.get_hx("/users?q=ana").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
@@ -283,7 +282,7 @@ async fn saving_returns_the_form_already_showing_sync_needed() {
             &[("name", "Ada Admin"), ("email", ADMIN_EMAIL)],
         )
         .await;
-    assert!(r.body.contains("your own admin rights"));
+    assert!(r.body.contains("your own sign-in here"), "{}", r.body);
     assert_eq!(
         dash.sql_i64("SELECT count(*) FROM users WHERE is_admin = 1"),
         me
@@ -315,14 +314,27 @@ async fn deleting_asks_first_then_shows_being_removed() {
     );
     let r = b.post(&format!("/users/{id}/delete"), &[]).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER);
-    let page = b.get(r.header("location")).await;
-    assert!(page.body.contains("being removed"));
+    assert_eq!(
+        r.header("location"),
+        "/users",
+        "back to the list, not to a page that may be gone"
+    );
+    let list = b.get("/users").await;
+    assert!(
+        list.body
+            .contains("Ana Lima is being removed; one app is being told."),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("being removed"));
+    let page = b.get(&format!("/users/{id}")).await;
     assert!(
         page.body.contains("hx-trigger=\"every 2s\""),
         "watch the apps being told"
     );
-    let list = b.get("/users").await;
-    assert!(list.body.contains("being removed"));
+    // deleting again (another tab) lands on the list too, with a message
+    let again = b.post(&format!("/users/{id}/delete"), &[]).await;
+    assert_eq!(again.header("location"), "/users");
     // once purged, the poll says so and stops
     let w = format!("{}:files:sync_needed:0", id.simple());
     dash.sql("DELETE FROM users WHERE deleted_at IS NOT NULL");
@@ -387,6 +399,7 @@ async fn a_change_in_the_dashboard_is_on_the_audit_page_with_who_and_before_afte
                 ("admin", "on"),
                 ("role.files", "admin"),
                 ("password", "correct horse battery staple 42"),
+                ("current_password", ADMIN_PASSWORD),
             ],
         )
         .await;

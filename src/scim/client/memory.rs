@@ -1,5 +1,5 @@
 //! What a client remembers about its app between requests: the announced features
-//! (for an hour), whether it has a Group resource, and the dialect record.
+//! (for an hour), whether it has a Group resource, group ids, and the dialect record.
 
 use std::time::Instant;
 
@@ -51,6 +51,13 @@ impl ScimClient {
             .group_resource
             .lock()
             .unwrap_or_else(|p| p.into_inner()) = Some(found);
+    }
+
+    /// The known group ids by name, held while a group is found or made.
+    pub(crate) async fn group_ids(
+        &self,
+    ) -> tokio::sync::MutexGuard<'_, std::collections::HashMap<String, String>> {
+        self.inner.group_ids.lock().await
     }
 
     /// Records something learned about the app.

@@ -81,7 +81,7 @@ pub async fn list(
                         p { "Attempts appear here once someone has access to an installed app with SCIM settings." } }
                 }
             } @else {
-                (events::list(&rows, &requests))
+                (events::list(&rows, &requests, &state.service.settings().server.zone))
                 (pagination("/activity", &[("app", f.app.clone()), ("user", f.user.clone()), ("outcome", f.outcome.clone())], page_no, total, PER_PAGE))
             }
         },

@@ -1,6 +1,7 @@
 //! /apps/{slug}: every person's pair with that app, the last attempt in full, Retry.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use jiff::tz::TimeZone;
 use maud::{Markup, html};
 use uuid::Uuid;
 
@@ -17,7 +18,7 @@ use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
 /// One pair as a table row; `oob` for the poller's out-of-band swaps.
-pub fn pair_row(csrf: &str, p: &PairRow, oob: bool) -> Markup {
+pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
     let (text, class) = status_label(p.status);
     html! {
         tr id=(pair_id("r", p.user_id, &p.app)) hx-swap-oob=[oob.then_some("true")] {
@@ -26,8 +27,8 @@ pub fn pair_row(csrf: &str, p: &PairRow, oob: bool) -> Markup {
                 br; span.muted { bdi { (p.email) } }
                 @if p.deleting { " " span.tag.removing { "being removed" } }
             }
-            td { (role_label(p.role)) }
-            td {
+            td data-label="Role" { (role_label(p.role)) }
+            td data-label="Status" {
                 span class=(format!("badge {class}")) {
                     @if p.status.is_transient() {
                         input.watch type="hidden" name="w" value=(watch_value(p.user_id, &p.app, p.status, p.attempts));
@@ -37,14 +38,14 @@ pub fn pair_row(csrf: &str, p: &PairRow, oob: bool) -> Markup {
                     } @else { (text) }
                 }
             }
-            td { (when(p.last_attempt_at)) }
-            td.num { (p.attempts) }
-            td {
+            td data-label="Last attempt" { (when(p.last_attempt_at, zone)) }
+            td.num data-label="Attempts" { (p.attempts) }
+            td data-label="Next retry" {
                 @if p.status == ProvisionStatus::Error {
-                    @if let Some(next) = p.next_attempt_at { "retry at " (when(Some(next))) }
+                    @if let Some(next) = p.next_attempt_at { "retry at " (when(Some(next), zone)) }
                 }
             }
-            td.message { @if let Some(m) = &p.last_message { (m) } }
+            td.message data-label="Last message" { @if let Some(m) = &p.last_message { (m) } }
             td {
                 @if matches!(p.status, ProvisionStatus::Error | ProvisionStatus::Failed) {
                     form method="post" action=(format!("/apps/{}/retry/{}", p.app, p.user_id))
@@ -110,10 +111,7 @@ pub async fn show(
                     }
                 }
                 @if retryable {
-                    form method="post" action=(format!("/apps/{slug}/retry")) {
-                        (csrf_field(&admin.csrf))
-                        button type="submit" { "Retry all errors and failures" }
-                    }
+                    a.button href=(format!("/apps/{slug}/retry")) { "Retry all errors and failures…" }
                 }
             }
             @if !app.installed { p.note { "This app is not installed, so nobody is provisioned in it. " a href="/apps" { "Install it on the apps page." } } }
@@ -131,14 +129,14 @@ pub async fn show(
                 div.empty { p { @if status.is_some() { "No pairs with this status. " a href=(format!("/apps/{slug}")) { "Show all" } }
                     @else { "Nobody is listed for this app yet. " a href="/users/new" { "Add a person" } } } }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label=(format!("People in {}", app.name)) { table.cards {
                     caption.sr { "Provisioning of each person in " (app.name) }
                     thead { tr {
                         th scope="col" { "Person" } th scope="col" { "Role" } th scope="col" { "Status" }
                         th scope="col" { "Last attempt" } th scope="col" { "Attempts" } th scope="col" { "Next retry" }
                         th scope="col" { "Last message" } th scope="col" { span.sr { "Actions" } }
                     } }
-                    tbody { @for p in &rows { (pair_row(&admin.csrf, p, false)) } }
+                    tbody { @for p in &rows { (pair_row(&admin.csrf, &state.service.settings().server.zone, p, false)) } }
                 } }
                 (pagination(&format!("/apps/{slug}"), &[("status", q.status.clone())], page_no, total, PER_PAGE))
             }
@@ -196,7 +194,7 @@ pub async fn retry_one(
         .await?;
     let live = rows.iter().any(|p| p.status.is_transient());
     Ok(layout::ok(html! {
-        @for p in &rows { (pair_row(&admin.csrf, p, false)) }
+        @for p in &rows { (pair_row(&admin.csrf, &state.service.settings().server.zone, p, false)) }
         (poller(live, "row", true))
     }))
 }

@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use maud::html;
 
-use super::apps::known;
+use super::apps::{app_name, known};
 use crate::provisioning::probe::{self, MappingCheck};
 use crate::web::layout::{self, Nav, page};
 use crate::web::session::CurrentAdmin;
@@ -32,8 +32,8 @@ pub async fn test(
             &admin,
             Nav::Apps,
             html! {
-                p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (slug.as_str()) } " / " }
-                h1 { "Connection test: " (slug.as_str()) }
+                p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (app_name(&state, &slug)) } " / " }
+                h1 { "Connection test: " (app_name(&state, &slug)) }
                 @if report.usable {
                     p.saved role="status" { "The app can be provisioned as configured." }
                 } @else {
@@ -67,7 +67,7 @@ pub async fn refuse_install(
                 admin,
                 Nav::Apps,
                 html! {
-                    h1 { "Cannot install " (slug.as_str()) }
+                    h1 { "Cannot install " (app_name(state, slug)) }
                     p.alert role="alert" { (why) }
                     p { "Change the role mapping in settings.toml, restart, and try again." }
                     p { a href="/apps" { "Back to apps" } }

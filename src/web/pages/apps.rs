@@ -6,8 +6,10 @@ use maud::{Markup, html};
 use crate::db::read::{self, AppRow};
 use crate::domain::{ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftItem, DriftReport};
+use crate::provisioning::sync::{self, SyncError};
 use crate::web::layout::{self, Nav, csrf_field, page, plain_badge};
 use crate::web::session::CurrentAdmin;
+use crate::web::times::when_text;
 use crate::web::{AppState, WebError};
 
 /// The SCIM base URL without credentials, query or fragment.
@@ -34,6 +36,7 @@ pub struct Notice {
     done: Option<String>,
     app: Option<String>,
     n: Option<usize>,
+    u: Option<usize>,
 }
 
 fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
@@ -49,7 +52,12 @@ fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
         Some("uninstalled") => {
             format!("{name} is uninstalled; accessboard no longer changes its accounts.")
         }
-        Some("synced") => format!("{count} people of {name} are being synced."),
+        Some("synced") => match n.u.unwrap_or(0) {
+            0 => format!("{count} people of {name} are being synced."),
+            u => format!(
+                "{u} people of {name} are as they should be in the app; {count} are being synced."
+            ),
+        },
         _ => return html! {},
     };
     html! { p.saved role="status" { (text) } }
@@ -80,19 +88,19 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
             }
             @if !app.counts.is_empty() {
                 ul.counts aria-label="People per status" {
-                    @for (status, n) in &app.counts {
-                        li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) { (plain_badge(*status)) " " (n) } }
+                    @for (status, n) in app.counts.iter().filter(|(s, _)| *s != ProvisionStatus::NotProvisioned) {
+                        li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) { (n) " " (plain_badge(*status)) } }
                     }
                 }
             }
             div.actions {
                 @if app.installed {
-                    form method="post" action=(action("uninstall")) { (csrf_field(&admin.csrf)) button type="submit" { "Uninstall" } }
+                    a.button href=(action("uninstall")) { "Uninstall…" }
                     @if scim_url.is_some() {
-                        form method="post" action=(action("sync")) { (csrf_field(&admin.csrf)) button type="submit" { "Sync now" } }
+                        a.button href=(action("sync")) { "Sync now…" }
                     }
                 } @else {
-                    form method="post" action=(action("install")) { (csrf_field(&admin.csrf)) button.primary type="submit" { "Install" } }
+                    a.button.primary href=(action("install")) { "Install…" }
                 }
                 @if scim_url.is_some() {
                     form method="post" action=(action("test")) { (csrf_field(&admin.csrf)) button type="submit" { "Test connection" } }
@@ -127,6 +135,15 @@ pub async fn list(
             @for app in &apps { (app_card(&state, &admin, app)) }
         },
     )))
+}
+
+/// An app's display name from the settings (the slug only if it has none).
+pub fn app_name(state: &AppState, slug: &Slug) -> String {
+    state
+        .service
+        .settings()
+        .app(slug.as_str())
+        .map_or_else(|| slug.to_string(), |a| a.name.clone())
 }
 
 /// The slug of an app in the catalogue, or a 404.
@@ -181,7 +198,7 @@ pub async fn uninstall(
     ))
 }
 
-/// POST /apps/{slug}/sync
+/// POST /apps/{slug}/sync: one listing; only the pairs the app does not hold as wanted are synced.
 pub async fn sync_now(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -189,14 +206,17 @@ pub async fn sync_now(
     slug: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
-    let n = state
-        .service
-        .as_actor(admin.actor())
-        .resync_app(&slug)
-        .await?;
+    let service = state.service.as_actor(admin.actor());
+    let (marked, unchanged) = match sync::sync_app(&state.engine, &service, &slug).await {
+        Ok(report) => (report.marked, report.unchanged),
+        // An app without SCIM settings: every pair marked, as before there were listings.
+        Err(SyncError::NotProvisionable(_)) => (service.resync_app(&slug).await?, 0),
+        Err(SyncError::Service(e)) => return Err(e.into()),
+        Err(SyncError::Db(e)) => return Err(e.into()),
+    };
     Ok(layout::redirect(
         &req,
-        &format!("/apps?done=synced&app={slug}&n={n}"),
+        &format!("/apps?done=synced&app={slug}&n={marked}&u={unchanged}"),
     ))
 }
 
@@ -224,7 +244,7 @@ pub async fn check_drift(
                 &admin,
                 Nav::Apps,
                 html! {
-                    h1 { "Drift check of " (slug.as_str()) " failed" }
+                    h1 { "Drift check of " (app_name(&state, &slug)) " failed" }
                     p.alert role="alert" { (msg) }
                     p { a href="/apps" { "Back to apps" } }
                 },
@@ -239,7 +259,7 @@ fn items(title: &str, hint: &str, list: &[DriftItem]) -> Markup {
             h2 { (title) " (" (list.len()) ")" }
             p.hint { (hint) }
             @if list.is_empty() { p.muted { "None." } } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label=(title) { table {
                     thead { tr { th scope="col" { "Email" } th scope="col" { "User name in the app" } th scope="col" { "Account id" } th scope="col" { "Why" } } }
                     tbody { @for i in list { tr {
                         td { bdi { (i.email) } } td { bdi { (i.user_name.as_deref().unwrap_or("—")) } }
@@ -265,12 +285,12 @@ pub async fn drift_report(
         &admin,
         Nav::Apps,
         html! {
-            p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (slug.as_str()) } " / " }
-            h1 { "Drift report: " (slug.as_str()) }
+            p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (app_name(&state, &slug)) } " / " }
+            h1 { "Drift report: " (app_name(&state, &slug)) }
             @match &report {
                 None => p { "No drift check has run for this app yet." },
                 Some(r) => {
-                    p.lead { "Checked " (r.checked_at) ": the app holds " (r.remote_accounts) " accounts." }
+                    p.lead { "Checked " (when_text(&r.checked_at, &state.service.settings().server.zone)) ": the app holds " (r.remote_accounts) " accounts." }
                     (items("Missing", "People who should have an active account and do not.", &r.missing))
                     (items("Should be disabled", "Active accounts of people whose access is revoked.", &r.should_be_disabled))
                     (items("Wrong role in the app", "Accounts whose group or role attribute in the app does not match their role here.", &r.wrong_role))

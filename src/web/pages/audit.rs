@@ -66,18 +66,18 @@ pub async fn list(
                         p { "Changes to people, access and apps, passwords and sign-ins appear here." } }
                 }
             } @else {
-                div.table-wrap { table {
+                div.table-wrap tabindex="0" role="region" aria-label="Audit trail" { table.cards {
                     thead { tr {
                         th scope="col" { "Time" } th scope="col" { "Who" } th scope="col" { "Action" }
                         th scope="col" { "Target" } th scope="col" { "Before" } th scope="col" { "After" }
                     } }
                     tbody { @for r in &rows { tr {
-                        td { (when(Some(r.at))) }
-                        td { bdi { (r.actor) } }
-                        td { code { (r.action) } }
-                        td { @if let Some(t) = &r.target { bdi { (t) } } @else { span.muted { "—" } } }
-                        td.message { @if let Some(b) = &r.before { code { (b) } } @else { span.muted { "—" } } }
-                        td.message { @if let Some(a) = &r.after { code { (a) } } @else { span.muted { "—" } } }
+                        td data-label="Time" { (when(Some(r.at), &state.service.settings().server.zone)) }
+                        td data-label="Who" { bdi { (r.actor) } }
+                        td data-label="Action" { code { (r.action) } }
+                        td data-label="Target" { @if let Some(t) = &r.target { bdi { (t) } } @else { span.muted { "—" } } }
+                        td.message data-label="Before" { @if let Some(b) = &r.before { code { (b) } } @else { span.muted { "—" } } }
+                        td.message data-label="After" { @if let Some(a) = &r.after { code { (a) } } @else { span.muted { "—" } } }
                     } } }
                 } }
                 (pagination("/audit", &[("actor", f.actor.clone()), ("action", f.action.clone())], page_no, total, PER_PAGE))

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use jiff::tz::TimeZone;
 use maud::{Markup, html};
 
 use crate::db::events::{Event, Request};
@@ -24,22 +25,22 @@ fn plural(n: i64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
 }
 
-/// The list of events; `requests` holds each event's requests by id.
-pub fn list(events: &[Event], requests: &HashMap<i64, Vec<Request>>) -> Markup {
+/// The list of events, times in `zone`; `requests` holds each event's requests by id.
+pub fn list(events: &[Event], requests: &HashMap<i64, Vec<Request>>, zone: &TimeZone) -> Markup {
     html! {
         ol.events {
             @for e in events {
-                li { (item(e, requests.get(&e.id).map_or(&[][..], Vec::as_slice))) }
+                li { (item(e, requests.get(&e.id).map_or(&[][..], Vec::as_slice), zone)) }
             }
         }
     }
 }
 
-fn item(e: &Event, requests: &[Request]) -> Markup {
+fn item(e: &Event, requests: &[Request], zone: &TimeZone) -> Markup {
     html! {
         details {
             summary {
-                (when(Some(e.at))) " "
+                (when(Some(e.at), zone)) " "
                 span.event-line {
                     strong { bdi { (e.user_name) } } " · " (e.app_name) " · " (e.summary)
                     " · " (plural(e.requests, "request", "requests")) " · " (e.duration_ms) " ms"

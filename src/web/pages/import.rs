@@ -1,15 +1,19 @@
 //! /users/import: paste or upload a CSV (`email,name[,admin][,<slug>...]`),
 //! preview every row with its errors, then create the valid rows.
 
+use actix_session::Session;
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
+use super::bulk::{people, people_do};
+use crate::domain::Role;
+use crate::settings::Settings;
 use crate::users::{ImportPlan, ImportRow, ServiceError};
 use crate::web::csrf::{BodyError, IMPORT_LIMIT, read_body};
 use crate::web::layout::{self, Nav, csrf_field, page, role_label};
 use crate::web::session::CurrentAdmin;
-use crate::web::{AppState, WebError, multipart};
+use crate::web::{AppState, WebError, multipart, sudo};
 
 /// Rows shown in the preview; the rest are counted.
 const PREVIEW_ROWS: usize = 500;
@@ -48,8 +52,14 @@ pub async fn form(admin: CurrentAdmin) -> HttpResponse {
     layout::ok(shell(&admin, upload_form(&admin, "", None)))
 }
 
-/// The CSV of a request: the uploaded file when one was chosen, else the text field.
-async fn csv_of(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>, WebError> {
+/// What an import form sends: the CSV (the uploaded file when one was chosen, else the
+/// text field) and, when it makes admins, the admin's own password ([`sudo`]).
+struct Upload {
+    csv: Vec<u8>,
+    current_password: String,
+}
+
+async fn upload_of(req: &HttpRequest, mut payload: web::Payload) -> Result<Upload, WebError> {
     let body = read_body(&mut payload, IMPORT_LIMIT)
         .await
         .map_err(|e| match e {
@@ -64,32 +74,88 @@ async fn csv_of(req: &HttpRequest, mut payload: web::Payload) -> Result<Vec<u8>,
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     if ct.starts_with("multipart/form-data") {
-        let parts = multipart::parse(ct, &body).map_err(|e| WebError::BadRequest(e.to_string()))?;
+        let parts = multipart::parse_blocking(ct.to_owned(), body)
+            .await
+            .map_err(WebError::BadRequest)?;
         let file = parts
             .iter()
             .find(|p| p.name == "file" && !p.data.is_empty());
         let text = parts.iter().find(|p| p.name == "csv");
-        return Ok(file.or(text).map(|p| p.data.to_vec()).unwrap_or_default());
+        let current_password = parts
+            .iter()
+            .find(|p| p.name == sudo::FIELD)
+            .map(|p| String::from_utf8_lossy(&p.data).into_owned())
+            .unwrap_or_default();
+        return Ok(Upload {
+            csv: file.or(text).map(|p| p.data.to_vec()).unwrap_or_default(),
+            current_password,
+        });
     }
-    Ok(url::form_urlencoded::parse(&body)
-        .find(|(k, _)| k == "csv")
-        .map(|(_, v)| v.into_owned().into_bytes())
-        .unwrap_or_default())
+    let field = |name: &str| {
+        url::form_urlencoded::parse(&body)
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Upload {
+        csv: field("csv").into_bytes(),
+        current_password: field(sudo::FIELD),
+    })
 }
 
-fn preview_table(plan: &ImportPlan) -> Markup {
+/// Per app column, how many of the new people get access there, and how many as admin.
+fn access_per_app(plan: &ImportPlan) -> Vec<(&str, usize, usize)> {
+    plan.apps
+        .iter()
+        .map(|app| {
+            let roles = plan.rows.iter().filter_map(|r| match r {
+                ImportRow::Valid { user, .. } => user
+                    .access
+                    .iter()
+                    .find(|(s, _)| s == app)
+                    .map(|(_, role)| *role)
+                    .filter(|role| role.grants_access()),
+                ImportRow::Invalid(_) => None,
+            });
+            let (all, admins) = roles.fold((0, 0), |(n, a), r| {
+                (n + 1, a + usize::from(r == Role::Admin))
+            });
+            (app.as_str(), all, admins)
+        })
+        .filter(|(_, n, _)| *n > 0)
+        .collect()
+}
+
+fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
     let valid = plan.valid();
     let invalid = plan.rows.len() - valid;
+    let name = |slug: &str| {
+        settings
+            .app(slug)
+            .map_or_else(|| slug.to_owned(), |a| a.name.clone())
+    };
+    let can_sign_in = plan
+        .rows
+        .iter()
+        .filter(|r| matches!(r, ImportRow::Valid { user, .. } if user.is_admin))
+        .count();
     html! {
-        p.lead role="status" {
-            (valid) " " (if valid == 1 { "person" } else { "people" }) " will be created"
-            @if invalid > 0 { "; " (invalid) " " (if invalid == 1 { "row has" } else { "rows have" }) " errors and will be skipped" }
-            "."
+        div.impact role="status" {
+            p {
+                (people(valid)) " will be created"
+                @if invalid > 0 { "; " (invalid) " " (if invalid == 1 { "row has" } else { "rows have" }) " errors and will be skipped" }
+                "."
+            }
+            @for (app, n, admins) in access_per_app(plan) {
+                p { (people_do(n, "gets", "get")) " access to " (name(app))
+                    @if admins > 0 { " (" (admins) " as admin)" } "." }
+            }
+            @if can_sign_in > 0 { p { (people(can_sign_in)) " can sign in here." } }
         }
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" role="region" aria-label="Rows of the file" { table {
             thead { tr {
-                th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Admin" }
-                @for app in &plan.apps { th scope="col" { (app.as_str()) } }
+                th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Can sign in here" }
+                @for app in &plan.apps { th scope="col" { (name(app.as_str())) } }
             } }
             tbody {
                 @for row in plan.rows.iter().take(PREVIEW_ROWS) {
@@ -118,9 +184,10 @@ pub async fn preview(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let csv = csv_of(&req, payload).await?;
+    let csv = upload_of(&req, payload).await?.csv;
     let text = String::from_utf8_lossy(&csv).into_owned();
     if text.trim().is_empty() {
         return Ok(layout::respond(
@@ -141,23 +208,61 @@ pub async fn preview(
         }
         Err(e) => return Err(e.into()),
     };
-    let valid = plan.valid();
-    Ok(layout::ok(shell(
+    let confirm = makes_admins(&plan) && !sudo::fresh(&session);
+    Ok(layout::ok(preview_page(
         &admin,
+        state.service.settings(),
+        &plan,
+        &text,
+        confirm,
+        None,
+    )))
+}
+
+/// Whether importing `plan` would make someone a dashboard admin.
+fn makes_admins(plan: &ImportPlan) -> bool {
+    plan.rows
+        .iter()
+        .any(|r| matches!(r, ImportRow::Valid { user, .. } if user.is_admin))
+}
+
+/// The preview and its confirmation form; with `confirm`, it asks for the admin's own
+/// password (the plan makes admins), with `error` saying why it is asked again.
+fn preview_page(
+    admin: &CurrentAdmin,
+    settings: &Settings,
+    plan: &ImportPlan,
+    text: &str,
+    confirm: bool,
+    error: Option<&str>,
+) -> Markup {
+    let valid = plan.valid();
+    shell(
+        admin,
         html! {
             h2 { "Preview" }
-            (preview_table(&plan))
+            (preview_table(plan, settings))
             // multipart, so the rows travel as they are (URL-encoding triples some)
-            form.actions method="post" action="/users/import" enctype="multipart/form-data" {
+            form.stack method="post" action="/users/import" enctype="multipart/form-data" {
                 (csrf_field(&admin.csrf))
                 input type="hidden" name="csv" value=(text);
-                @if valid > 0 {
-                    button.primary type="submit" { "Create " (valid) " " (if valid == 1 { "person" } else { "people" }) }
+                @if confirm && valid > 0 {
+                    label for="current-password" { "Your own password" }
+                    p.hint #current-password-hint { "Some rows let people sign in here; confirm it is you. It then holds for five minutes." }
+                    input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
+                        aria-invalid=[error.map(|_| "true")]
+                        aria-describedby=(if error.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
+                    @if let Some(e) = error { p.field-error #current-password-error { (e) } }
                 }
-                a.button href="/users/import" { "Start over" }
+                div.actions {
+                    @if valid > 0 {
+                        button.primary type="submit" { "Create " (valid) " " (if valid == 1 { "person" } else { "people" }) }
+                    }
+                    a.button href="/users/import" { "Start over" }
+                }
             }
         },
-    )))
+    )
 }
 
 /// POST /users/import: creates the valid rows (checked again, the data may have changed).
@@ -165,10 +270,12 @@ pub async fn confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     payload: web::Payload,
 ) -> Result<HttpResponse, WebError> {
-    let csv = csv_of(&req, payload).await?;
-    let plan = match state.service.plan_import(csv).await {
+    let upload = upload_of(&req, payload).await?;
+    let text = String::from_utf8_lossy(&upload.csv).into_owned();
+    let plan = match state.service.plan_import(upload.csv).await {
         Ok(p) => p,
         Err(ServiceError::Invalid(msg)) => {
             return Ok(layout::respond(
@@ -178,6 +285,21 @@ pub async fn confirm(
         }
         Err(e) => return Err(e.into()),
     };
+    if makes_admins(&plan)
+        && let Err(why) = sudo::confirm(&state, &session, &admin, &upload.current_password).await?
+    {
+        return Ok(layout::respond(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            preview_page(
+                &admin,
+                state.service.settings(),
+                &plan,
+                &text,
+                true,
+                Some(&why),
+            ),
+        ));
+    }
     let report = state.service.as_actor(admin.actor()).import(plan).await?;
     Ok(layout::ok(shell(
         &admin,

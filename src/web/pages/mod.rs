@@ -1,10 +1,12 @@
 //! The dashboard's pages, one file per job.
 
 pub mod activity;
+pub mod app_confirm;
 pub mod app_detail;
 pub mod app_test;
 pub mod apps;
 pub mod audit;
+pub mod bulk;
 pub mod events;
 pub mod import;
 pub mod overview;
@@ -12,7 +14,10 @@ pub mod person;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
+mod user_form_fields;
+pub mod user_page;
 pub mod user_sessions;
+mod user_values;
 pub mod users;
 
 /// Rows per page on every list.

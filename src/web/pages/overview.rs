@@ -6,6 +6,7 @@
 use std::hash::{DefaultHasher, Hash, Hasher};
 
 use actix_web::{HttpResponse, web};
+use jiff::tz::TimeZone;
 use maud::{Markup, html};
 
 use super::events;
@@ -55,31 +56,31 @@ pub fn read(c: &mut Conn) -> Result<Overview, DbError> {
     })
 }
 
-fn health(app: &AppSummary) -> Markup {
+fn health(app: &AppSummary, zone: &TimeZone) -> Markup {
     html! {
         p.health {
             @match app.health {
                 Health::Idle => span.muted { "Nothing attempted yet." },
-                Health::Working => { span.badge.ok { "working" } " last success " (when(app.last_success_at)) },
-                Health::Failing => { span.badge.bad { "failing" } " last error " (when(app.last_error_at)) },
+                Health::Working => { span.badge.ok { "working" } " last success " (when(app.last_success_at, zone)) },
+                Health::Failing => { span.badge.bad { "failing" } " last error " (when(app.last_error_at, zone)) },
             }
         }
         @if app.health == Health::Failing {
             @if let Some(e) = &app.last_error { p.message { (e) } }
         } @else if let Some(at) = app.last_error_at {
-            p.muted { "Last error " (when(Some(at))) }
+            p.muted { "Last error " (when(Some(at), zone)) }
         }
     }
 }
 
-fn app_card(app: &AppSummary) -> Markup {
+fn app_card(app: &AppSummary, zone: &TimeZone) -> Markup {
     html! {
         section.card aria-labelledby=(format!("ov-{}", app.slug)) {
             h3 #(format!("ov-{}", app.slug)) { a href=(format!("/apps/{}", app.slug)) { (app.name) } }
             @if !app.scim {
                 p.muted { "Not provisioned: no SCIM settings." }
             } @else {
-                (health(app))
+                (health(app, zone))
             }
             @if app.counts.is_empty() {
                 p.muted { "Nobody has access yet." }
@@ -99,14 +100,14 @@ fn app_card(app: &AppSummary) -> Markup {
     }
 }
 
-fn attention_row(csrf: &str, p: &PairRow, app_name: &str) -> Markup {
+fn attention_row(csrf: &str, p: &PairRow, app_name: &str, zone: &TimeZone) -> Markup {
     let retry = format!("/apps/{}/retry/{}?back=overview", p.app, p.user_id);
     html! {
         tr {
             th scope="row" { a href=(format!("/users/{}", p.user_id)) { bdi { (p.name) } } }
             td { a href=(format!("/apps/{}?status={}", p.app, p.status.as_str())) { (app_name) } }
             td { (plain_badge(p.status)) }
-            td { (when(p.last_attempt_at)) }
+            td { (when(p.last_attempt_at, zone)) }
             td.message { @if let Some(m) = &p.last_message { (m) } }
             td { form method="post" action=(retry) {
                 (csrf_field(csrf))
@@ -116,8 +117,8 @@ fn attention_row(csrf: &str, p: &PairRow, app_name: &str) -> Markup {
     }
 }
 
-/// The live part of the page: apps, attention, latest events, and its fingerprint.
-pub fn live(csrf: &str, o: &Overview, oob: bool) -> (Markup, String) {
+/// The live part of the page (times in `zone`): apps, attention, latest events, and its fingerprint.
+pub fn live(csrf: &str, o: &Overview, zone: &TimeZone, oob: bool) -> (Markup, String) {
     let name_of = |slug: &str| {
         o.apps
             .iter()
@@ -134,7 +135,7 @@ pub fn live(csrf: &str, o: &Overview, oob: bool) -> (Markup, String) {
         @if o.apps.is_empty() {
             div.empty { p { "No app is installed yet. " a href="/apps" { "Install an app" } " to start provisioning." } }
         } @else {
-            div.overview { @for a in &o.apps { (app_card(a)) } }
+            div.overview { @for a in &o.apps { (app_card(a, zone)) } }
         }
         h2 #attention { "Needs attention" }
         @if o.attention.is_empty() {
@@ -146,7 +147,7 @@ pub fn live(csrf: &str, o: &Overview, oob: bool) -> (Markup, String) {
                     th scope="col" { "Person" } th scope="col" { "App" } th scope="col" { "Status" }
                     th scope="col" { "Last attempt" } th scope="col" { "Message" } th scope="col" { span.sr { "Actions" } }
                 } }
-                tbody { @for p in &o.attention { (attention_row(csrf, p, &name_of(&p.app))) } }
+                tbody { @for p in &o.attention { (attention_row(csrf, p, &name_of(&p.app), zone)) } }
             } }
             @if waiting > o.attention.len() as i64 {
                 p { (waiting) " in all; each app's page lists the rest." }
@@ -156,7 +157,7 @@ pub fn live(csrf: &str, o: &Overview, oob: bool) -> (Markup, String) {
         @if o.events.is_empty() {
             p.muted { "Nothing has happened yet." }
         } @else {
-            (events::list(&o.events, &o.requests))
+            (events::list(&o.events, &o.requests, zone))
             p { a href="/activity" { "All activity" } }
         }
     };
@@ -192,7 +193,12 @@ pub async fn show(
     admin: CurrentAdmin,
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(read).await?;
-    let (live, _) = live(&admin.csrf, &o, false);
+    let (live, _) = live(
+        &admin.csrf,
+        &o,
+        &state.service.settings().server.zone,
+        false,
+    );
     Ok(layout::ok(page(
         "Overview",
         &admin,

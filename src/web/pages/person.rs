@@ -30,7 +30,7 @@ fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str) -> Markup
             td { (role_label(p.role)) }
             td { (badge(p.user_id, &p.app, p.status)) }
             td { @match &p.scim_id { Some(id) => code.wrap { (id) }, None => span.muted { "none" } } }
-            td { (when(p.last_attempt_at)) }
+            td { (when(p.last_attempt_at, &state.service.settings().server.zone)) }
             td.message { @if let Some(m) = &p.last_message { (m) } }
             td {
                 @if managed {
@@ -114,7 +114,7 @@ pub async fn recent(state: &AppState, u: &UserRow, oob: bool) -> Result<Markup, 
             @if rows.is_empty() {
                 p.muted { "Nothing was attempted for this person yet." }
             } @else {
-                (events::list(&rows, &requests))
+                (events::list(&rows, &requests, &state.service.settings().server.zone))
                 @if total > rows.len() { p { a href=(all) { "All " (total) " events of this person" } } }
             }
         }

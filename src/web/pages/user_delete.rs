@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::user_form::load;
 use crate::db::read::AppRow;
+use crate::web::flash;
 use crate::web::layout::{self, Nav, csrf_field, page};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
@@ -50,17 +51,30 @@ pub async fn confirm_delete(
     )))
 }
 
-/// POST /users/{id}/delete
+/// POST /users/{id}/delete: back to the list, with what happens next.
 pub async fn delete(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: actix_session::Session,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, WebError> {
-    state
+    let (_, user) = load(&state, Some(*id)).await?;
+    let Some(u) = user.filter(|u| !u.deleting) else {
+        // Deleted meanwhile (another tab, another admin): the outcome is the one asked for.
+        flash::set(&session, "This person was already deleted.")?;
+        return Ok(layout::redirect(&req, "/users"));
+    };
+    let apps = state
         .service
         .as_actor(admin.actor())
         .delete_user_by_id(*id)
         .await?;
-    Ok(layout::redirect(&req, &format!("/users/{}", *id)))
+    let text = match apps {
+        0 => format!("{} was deleted.", u.name),
+        1 => format!("{} is being removed; one app is being told.", u.name),
+        n => format!("{} is being removed; {n} apps are being told.", u.name),
+    };
+    flash::set(&session, text)?;
+    Ok(layout::redirect(&req, "/users"))
 }

@@ -1,141 +1,21 @@
 //! /users/new and /users/{id}: name, email, admin switch, a role per installed
 //! app; errors next to the field, keeping what was typed; deleting with a confirmation.
 
+use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use maud::{Markup, html};
+use maud::html;
 use uuid::Uuid;
 
+use super::user_form_fields::form;
+use super::user_values::{Errors, Values, email_error, from_form, from_user, roles_of, validate};
 use crate::db::read::{self, AppRow, UserRow};
-use crate::domain::{Email, NewUser, PersonName, Role, Slug, UserUpdate};
-use crate::users::ServiceError;
-use crate::users::password as auth;
+use crate::domain::{NewUser, Role, Slug, UserUpdate};
+use crate::web::flash;
 use crate::web::guard::is_htmx;
-use crate::web::layout::{self, Nav, csrf_field, page, poller, role_label};
+use crate::web::layout::{self, Nav, page, poller};
 use crate::web::session::CurrentAdmin;
-use crate::web::{AppState, WebError};
-
-/// What the form holds: as typed, or as stored.
-#[derive(Debug, Clone, Default)]
-struct Values {
-    name: String,
-    email: String,
-    admin: bool,
-    password: String,
-    roles: Vec<(String, Role)>,
-}
-
-#[derive(Debug, Default)]
-struct Errors {
-    name: Option<String>,
-    email: Option<String>,
-    admin: Option<String>,
-    password: Option<String>,
-}
-
-impl Errors {
-    fn any(&self) -> bool {
-        self.name.is_some()
-            || self.email.is_some()
-            || self.admin.is_some()
-            || self.password.is_some()
-    }
-}
-
-fn from_form(fields: &[(String, String)], apps: &[AppRow]) -> Values {
-    let get = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-    Values {
-        name: get("name").unwrap_or_default(),
-        email: get("email").unwrap_or_default(),
-        admin: get("admin").is_some_and(|v| v == "on"),
-        password: get("password").unwrap_or_default(),
-        roles: apps
-            .iter()
-            .map(|a| {
-                let role = get(&format!("role.{}", a.slug))
-                    .and_then(|r| Role::parse(&r).ok())
-                    .unwrap_or(Role::None);
-                (a.slug.clone(), role)
-            })
-            .collect(),
-    }
-}
-
-fn from_user(u: &UserRow) -> Values {
-    Values {
-        name: u.name.clone(),
-        email: u.email.clone(),
-        admin: u.admin,
-        password: String::new(),
-        roles: u.access.iter().map(|c| (c.app.clone(), c.role)).collect(),
-    }
-}
-
-fn error_for(e: &Option<String>, id: &str) -> Markup {
-    html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
-}
-
-/// The form; `user` is the stored person when editing (for badges and the URL).
-fn form(
-    admin: &CurrentAdmin,
-    user: Option<&UserRow>,
-    v: &Values,
-    e: &Errors,
-    apps: &[AppRow],
-    saved: bool,
-) -> Markup {
-    let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
-    let described = |err: &Option<String>, id: &'static str| err.as_ref().map(|_| id);
-    html! {
-        form.stack #user-form method="post" action=(action) novalidate
-            hx-post=[user.map(|_| action.clone())] hx-target="this" hx-swap="outerHTML" {
-            (csrf_field(&admin.csrf))
-            @if saved { p.saved role="status" { "Saved. Apps are being updated." } }
-            @if e.any() { p.alert role="alert" { "Please correct the marked fields." } }
-            label for="name" { "Name" }
-            input #name type="text" name="name" value=(v.name) required maxlength="200" autocomplete="off"
-                aria-invalid=[e.name.as_ref().map(|_| "true")] aria-describedby=[described(&e.name, "name-error")];
-            (error_for(&e.name, "name-error"))
-            label for="email" { "Email" }
-            input #email type="email" name="email" value=(v.email) required autocomplete="off"
-                aria-invalid=[e.email.as_ref().map(|_| "true")] aria-describedby=[described(&e.email, "email-error")];
-            (error_for(&e.email, "email-error"))
-            div.check {
-                input #admin type="checkbox" name="admin" value="on" checked[v.admin]
-                    aria-describedby="admin-hint";
-                label for="admin" { "Dashboard admin" }
-            }
-            p.hint #admin-hint { "Admins can sign in to accessboard. This does not make them admins inside apps." }
-            (error_for(&e.admin, "admin-error"))
-            label for="password" { "Sign-in password (admins only, optional)" }
-            input #password type="password" name="password" autocomplete="new-password"
-                aria-describedby=[described(&e.password, "password-error")];
-            (error_for(&e.password, "password-error"))
-            fieldset {
-                legend { "Access per app" }
-                @if apps.is_empty() {
-                    p.muted { "No app is installed. " a href="/apps" { "Install one" } " to grant access." }
-                }
-                @for app in apps {
-                    @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
-                    @let id = format!("role-{}", app.slug);
-                    div.app-role {
-                        label for=(id) { (app.name) }
-                        select id=(id) name=(format!("role.{}", app.slug)) {
-                            @for r in [Role::None, Role::User, Role::Admin] {
-                                option value=(r.as_str()) selected[r == role] { (role_label(r)) }
-                            }
-                        }
-                    }
-                }
-            }
-            div.actions {
-                button.primary type="submit" { @if user.is_some() { "Save" } @else { "Add person" } }
-                a.button href="/users" { "Cancel" }
-            }
-        }
-    }
-}
+use crate::web::{AppState, WebError, sudo};
 
 pub(super) async fn load(
     state: &AppState,
@@ -152,52 +32,11 @@ pub(super) async fn load(
         .await?)
 }
 
-fn live(user: &UserRow, apps: &[AppRow]) -> bool {
-    crate::web::pages::users::any_transient(std::slice::from_ref(user), apps)
-}
-
-/// The person page: the form (a read-only summary while they are being removed), then
-/// what each app holds, Sync now and recent events (`parts`, see `person.rs`).
-fn edit_page(
-    admin: &CurrentAdmin,
-    u: &UserRow,
-    apps: &[AppRow],
-    inner: Markup,
-    parts: Markup,
-) -> Markup {
-    page(
-        &u.name,
-        admin,
-        Nav::Users,
-        html! {
-            p.crumbs { a href="/users" { "People" } " / " }
-            h1 { bdi { (u.name) } }
-            @if u.deleting {
-                p.note role="status" { span.tag.removing { "being removed" }
-                    " Apps are being told; this person disappears once every app has been told." }
-            }
-            @if u.deleting {
-                dl.facts { dt { "Email" } dd { bdi { (u.email) } } }
-            } @else {
-                (inner)
-            }
-            (parts)
-            @if !u.deleting {
-                form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
-                    (csrf_field(&admin.csrf))
-                    button type="submit" { "Sign out everywhere" }
-                }
-                p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
-            }
-            (poller(live(u, apps), "badge", false))
-        },
-    )
-}
-
 /// GET /users/new
 pub async fn new_form(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
     let body = form(
@@ -207,6 +46,7 @@ pub async fn new_form(
         &Errors::default(),
         &apps,
         false,
+        !sudo::fresh(&session),
     );
     Ok(layout::ok(page(
         "Add a person",
@@ -220,59 +60,22 @@ pub async fn new_form(
     )))
 }
 
-struct Parsed {
-    name: Option<PersonName>,
-    email: Option<Email>,
-    hash: Option<String>,
-}
-
-async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebError> {
-    let name = PersonName::parse(&v.name)
-        .map_err(|x| e.name = Some(x.to_string()))
-        .ok();
-    let email = Email::parse(&v.email)
-        .map_err(|x| e.email = Some(x.to_string()))
-        .ok();
-    let mut hash = None;
-    if !v.password.is_empty() {
-        if !v.admin {
-            e.password = Some(
-                "only dashboard admins sign in; tick “Dashboard admin” or leave this empty".into(),
-            );
-        } else {
-            let pw = v.password.clone();
-            match web::block(move || auth::hash_password(&pw))
-                .await
-                .map_err(|x| WebError::Internal(x.to_string()))?
-            {
-                Ok(h) => hash = Some(h),
-                Err(x) => e.password = Some(x),
-            }
-        }
+/// Asks for the admin's own password unless the rest of the form is wrong anyway (a
+/// check would be spent for nothing) or the session confirmed it a moment ago.
+async fn confirm_it_is_you(
+    state: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    v: &Values,
+    e: &mut Errors,
+) -> Result<(), WebError> {
+    if e.any() {
+        return Ok(());
     }
-    Ok(Parsed { name, email, hash })
-}
-
-fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
-    match err {
-        ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_) => {
-            e.email = Some(err.to_string());
-            Ok(())
-        }
-        // The form comes back as typed, so nothing is lost while Kratos is away.
-        ServiceError::Identity(_) => {
-            e.email = Some(format!("Nothing was saved: {err}. Try again in a moment."));
-            Ok(())
-        }
-        other => Err(other.into()),
+    if let Err(why) = sudo::confirm(state, session, admin, &v.current_password).await? {
+        e.current_password = Some(why);
     }
-}
-
-fn roles_of(v: &Values) -> Vec<(Slug, Role)> {
-    v.roles
-        .iter()
-        .filter_map(|(s, r)| Slug::parse(s).ok().map(|s| (s, *r)))
-        .collect()
+    Ok(())
 }
 
 /// POST /users/new
@@ -280,12 +83,17 @@ pub async fn create(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let (apps, _) = load(&state, None).await?;
     let v = from_form(&fields, &apps);
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
+    // Letting someone sign in here makes them a dashboard admin.
+    if v.admin {
+        confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
+    }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let new = NewUser {
             email: email.clone(),
@@ -305,12 +113,21 @@ pub async fn create(
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
                     return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
                 }
+                let granted = roles_of(&v)
+                    .iter()
+                    .filter(|(_, r)| r.grants_access())
+                    .count();
+                let text = match granted {
+                    0 => format!("{} was added.", user.name),
+                    _ => format!("{} was added; their apps are being set up.", user.name),
+                };
+                flash::set(&session, text)?;
                 return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
             }
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, None, &v, &e, &apps, false);
+    let body = form(&admin, None, &v, &e, &apps, false, !sudo::fresh(&session));
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
         page(
@@ -338,22 +155,30 @@ pub struct SavedQuery {
 pub async fn edit_form(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
+    session: Session,
     id: web::Path<Uuid>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, WebError> {
     let (apps, user) = load(&state, Some(*id)).await?;
     let u =
         user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
-    let body = form(
-        &admin,
-        Some(&u),
-        &from_user(&u),
-        &Errors::default(),
-        &apps,
-        q.saved.is_some(),
-    );
+    let body = if u.deleting {
+        super::user_page::read_only(&u)
+    } else {
+        form(
+            &admin,
+            Some(&u),
+            &from_user(&u),
+            &Errors::default(),
+            &apps,
+            q.saved.is_some(),
+            !sudo::fresh(&session),
+        )
+    };
     let parts = super::person::parts(&state, &admin, &u, q.run).await?;
-    Ok(layout::ok(edit_page(&admin, &u, &apps, body, parts)))
+    Ok(layout::ok(super::user_page::edit_page(
+        &admin, &u, &apps, body, parts,
+    )))
 }
 
 /// POST /users/{id}: htmx gets the form back (badges already "sync needed"), browsers a redirect.
@@ -361,7 +186,7 @@ pub async fn save(
     req: HttpRequest,
     state: web::Data<AppState>,
     admin: CurrentAdmin,
-    session: actix_session::Session,
+    session: Session,
     id: web::Path<Uuid>,
     fields: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
@@ -379,7 +204,11 @@ pub async fn save(
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
     if id == admin.id && !v.admin {
-        e.admin = Some("you cannot take away your own admin rights; ask another admin".into());
+        e.admin = Some("you cannot take away your own sign-in here; ask another admin".into());
+    }
+    // Letting someone sign in here, or setting the password of another who can.
+    if v.admin && (!u.admin || (p.hash.is_some() && id != admin.id)) {
+        confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let update = UserUpdate {
@@ -423,23 +252,32 @@ pub async fn save(
                     &Errors::default(),
                     &apps,
                     true,
+                    !sudo::fresh(&session),
                 );
                 // The table of what each app holds shows the new statuses, watched.
                 let held = super::person::held(&state, &admin, &u, true).await?;
                 return Ok(layout::ok(
-                    html! { (body) (held) (poller(live(&u, &apps), "badge", true)) },
+                    html! { (body) (held) (poller(super::user_page::live(&u, &apps), "badge", true)) },
                 ));
             }
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, Some(&u), &v, &e, &apps, false);
+    let body = form(
+        &admin,
+        Some(&u),
+        &v,
+        &e,
+        &apps,
+        false,
+        !sudo::fresh(&session),
+    );
     if is_htmx(&req) {
         return Ok(layout::respond(StatusCode::UNPROCESSABLE_ENTITY, body));
     }
     let parts = super::person::parts(&state, &admin, &u, None).await?;
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
-        edit_page(&admin, &u, &apps, body, parts),
+        super::user_page::edit_page(&admin, &u, &apps, body, parts),
     ))
 }

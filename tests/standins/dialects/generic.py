@@ -37,9 +37,10 @@ Membership variants of the tests:
 
 import copy
 import json
+import re
 from typing import Any
 
-from scim2_models import NotImplementedException, SCIMException, UnauthorizedException
+from scim2_models import InvalidFilterException, NotImplementedException, SCIMException, UnauthorizedException
 from scim2_server.applications.base import BaseApplication
 from scim2_server.requests import ScimRequest
 from scim2_server.routing import Operation
@@ -64,7 +65,7 @@ class Generic:
     def __init__(self, auth: AuthConfig, schema: str | None = None, resource_type: str | None = None,
                  service_provider_config: str | None = None, group_put_ignores_members: bool = False,
                  member_removal: str | None = None, no_external_id: bool = False,
-                 lowercase_username: bool = False):
+                 lowercase_username: bool = False, single_comparison_filters: bool = False):
         self.auth = auth
         config = load_config(service_provider_config)
         if auth.configured:
@@ -76,6 +77,7 @@ class Generic:
         self.member_removal = member_removal
         self.no_external_id = no_external_id
         self.lowercase_username = lowercase_username
+        self.single_comparison_filters = single_comparison_filters
 
     def handle(self, request: Request) -> Reply:
         path = BaseApplication.split_path(request.path)
@@ -90,6 +92,9 @@ class Generic:
                 and not authenticate(self.auth, request.header("Authorization")).ok):
             return self.error(UnauthorizedException())
         segments = path.strip("/").split("/") if path.strip("/") else []
+        query_filter = request.query.get("filter", "")
+        if self.single_comparison_filters and re.search(r"\s(or|and)\s", query_filter, re.IGNORECASE):
+            return self.error(InvalidFilterException(detail="only one comparison per filter is supported"))
         body: Any = ...
         if request.body.strip() and request.method in ("POST", "PUT", "PATCH"):
             try:

@@ -1,0 +1,347 @@
+//! Changes to several people at once: first a plan of what each would undergo
+//! (shown to the admin as its impact), then, once confirmed, the change itself
+//! in one transaction, with one audit entry per person as if done one by one.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::audit::{access_audited, person};
+use super::{ServiceError, UserService, store};
+use crate::db::read::{self, UserRow};
+use crate::domain::{ProvisionStatus, Role, Slug};
+
+/// At most this many people in one bulk change (a page holds 50).
+pub const MAX_BULK: usize = 500;
+
+/// What to do to every selected person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkAction {
+    /// Give each this role in this app (`none` revokes).
+    SetRole {
+        /// The app.
+        app: Slug,
+        /// The role.
+        role: Role,
+    },
+    /// Sync again every pair of theirs in error or failed.
+    Retry,
+    /// Delete them: every app is told, then they are purged.
+    Delete,
+}
+
+/// What the action does to one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Had no access to the app and gets this role.
+    Gains(Role),
+    /// Loses access to the app: the account there is disabled or deleted.
+    Loses,
+    /// Keeps access with another role.
+    Changes {
+        /// The role now.
+        from: Role,
+        /// The role after.
+        to: Role,
+    },
+    /// Already so; nothing happens.
+    Unchanged,
+    /// These apps (slugs) are synced again.
+    Retries(Vec<String>),
+    /// Deleted; these apps (slugs) hold an account to disable or delete.
+    Deleted(Vec<String>),
+}
+
+/// One person of a plan.
+#[derive(Debug, Clone)]
+pub struct BulkPerson {
+    /// Who.
+    pub id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// Their name.
+    pub name: String,
+    /// What the action does to them.
+    pub effect: Effect,
+}
+
+/// What a bulk change would do, person by person, before it is confirmed.
+#[derive(Debug, Clone)]
+pub struct BulkPlan {
+    /// The action.
+    pub action: BulkAction,
+    /// Everyone selected, in the list's order.
+    pub people: Vec<BulkPerson>,
+}
+
+/// How many people each kind of effect reaches, for sentences like "12 people lose access".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    /// Get a role where they had none.
+    pub gain: usize,
+    /// Keep access with another role.
+    pub change: usize,
+    /// Lose access.
+    pub lose: usize,
+    /// Are synced again.
+    pub retry: usize,
+    /// Are deleted.
+    pub delete: usize,
+    /// Nothing happens to them.
+    pub unchanged: usize,
+}
+
+impl BulkPlan {
+    /// How many people each effect reaches.
+    pub fn tally(&self) -> Tally {
+        let mut t = Tally::default();
+        for p in &self.people {
+            let n = match &p.effect {
+                Effect::Gains(_) => &mut t.gain,
+                Effect::Loses => &mut t.lose,
+                Effect::Changes { .. } => &mut t.change,
+                Effect::Retries(apps) if !apps.is_empty() => &mut t.retry,
+                Effect::Unchanged | Effect::Retries(_) => &mut t.unchanged,
+                Effect::Deleted(_) => &mut t.delete,
+            };
+            *n += 1;
+        }
+        t
+    }
+
+    /// Per app (slug), how many people's accounts there are touched (retry, delete).
+    pub fn per_app(&self) -> BTreeMap<String, usize> {
+        let mut t = BTreeMap::new();
+        for p in &self.people {
+            if let Effect::Retries(apps) | Effect::Deleted(apps) = &p.effect {
+                for a in apps {
+                    *t.entry(a.clone()).or_insert(0) += 1;
+                }
+            }
+        }
+        t
+    }
+}
+
+/// What `action` would do to `u` (pure: the stored state in, the effect out).
+pub fn effect(action: &BulkAction, u: &UserRow) -> Effect {
+    match action {
+        BulkAction::SetRole { app, role } => {
+            let current = u
+                .access
+                .iter()
+                .find(|c| c.app == app.as_str())
+                .map_or(Role::None, |c| c.role);
+            match (current.grants_access(), role.grants_access()) {
+                _ if current == *role => Effect::Unchanged,
+                (true, false) => Effect::Loses,
+                (false, _) => Effect::Gains(*role),
+                (true, true) => Effect::Changes {
+                    from: current,
+                    to: *role,
+                },
+            }
+        }
+        BulkAction::Retry => Effect::Retries(
+            u.access
+                .iter()
+                .filter(|c| matches!(c.status, ProvisionStatus::Error | ProvisionStatus::Failed))
+                .map(|c| c.app.clone())
+                .collect(),
+        ),
+        BulkAction::Delete => Effect::Deleted(
+            u.access
+                .iter()
+                .filter(|c| {
+                    !matches!(
+                        c.status,
+                        ProvisionStatus::NotProvisioned | ProvisionStatus::Deprovisioned
+                    )
+                })
+                .map(|c| c.app.clone())
+                .collect(),
+        ),
+    }
+}
+
+fn check_size(ids: &[Uuid]) -> Result<(), ServiceError> {
+    if ids.is_empty() {
+        return Err(ServiceError::Invalid("select at least one person".into()));
+    }
+    if ids.len() > MAX_BULK {
+        return Err(ServiceError::Invalid(format!(
+            "{} people are selected; one change takes at most {MAX_BULK}",
+            ids.len()
+        )));
+    }
+    Ok(())
+}
+
+impl UserService {
+    /// What `action` would do to each of these people; changes nothing.
+    /// Anyone unknown or already being removed makes it fail, naming them.
+    pub async fn plan_bulk(
+        &self,
+        ids: Vec<Uuid>,
+        action: BulkAction,
+    ) -> Result<BulkPlan, ServiceError> {
+        check_size(&ids)?;
+        if let BulkAction::SetRole { app, .. } = &action
+            && self.settings.app(app.as_str()).is_none()
+        {
+            return Err(ServiceError::UnknownApp(app.to_string()));
+        }
+        let rows = self
+            .db
+            .run(move |c| {
+                ids.iter()
+                    .map(|id| read::user(c, *id).map(|u| (*id, u)))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let mut people = Vec::with_capacity(rows.len());
+        for (id, row) in rows {
+            let u = row.ok_or(ServiceError::UnknownUserId(id))?;
+            if u.deleting {
+                return Err(ServiceError::BeingRemoved(u.email));
+            }
+            people.push(BulkPerson {
+                id,
+                effect: effect(&action, &u),
+                email: u.email,
+                name: u.name,
+            });
+        }
+        Ok(BulkPlan { action, people })
+    }
+
+    /// Does `action` to every one of these people in one transaction (all or
+    /// nobody); returns how many pairs were marked for sync.
+    pub async fn apply_bulk(
+        &self,
+        ids: Vec<Uuid>,
+        action: BulkAction,
+    ) -> Result<usize, ServiceError> {
+        check_size(&ids)?;
+        if action == BulkAction::Delete {
+            // Kratos first, as for one person: an identity deleted there but not here
+            // is picked up by the identity sync, never the other way round.
+            // Everyone must exist before anyone is deleted there.
+            for id in &ids {
+                self.user_by(super::identities::UserKey::Id(*id)).await?;
+            }
+            for id in &ids {
+                self.identities.delete(*id).await?;
+            }
+        }
+        self.write(move |tx, now, audit| {
+            let mut jobs = Vec::new();
+            for id in &ids {
+                let user = store::user_by_id(tx, *id)?;
+                match &action {
+                    BulkAction::SetRole { app, role } => {
+                        jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
+                    }
+                    BulkAction::Retry => {
+                        let marked = store::retry(tx, None, Some(user.id), now)?;
+                        if !marked.is_empty() {
+                            let after = json!({ "pairs_marked": marked.len() });
+                            let target = user.email.to_string();
+                            audit.record(
+                                tx,
+                                now,
+                                "pairs.retry",
+                                Some(&target),
+                                None,
+                                Some(after),
+                            )?;
+                        }
+                        jobs.extend(marked);
+                    }
+                    BulkAction::Delete => {
+                        jobs.extend(store::delete_user(tx, user.id, now)?);
+                        let target = user.email.to_string();
+                        audit.record(
+                            tx,
+                            now,
+                            "person.delete",
+                            Some(&target),
+                            Some(person(&user)),
+                            None,
+                        )?;
+                    }
+                }
+            }
+            Ok((jobs.len(), jobs))
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::read::PairCell;
+
+    fn person(cells: &[(&str, Role, ProvisionStatus)]) -> UserRow {
+        UserRow {
+            id: Uuid::nil(),
+            email: "a@example.org".into(),
+            name: "A".into(),
+            admin: false,
+            can_sign_in: false,
+            deleting: false,
+            access: cells
+                .iter()
+                .map(|(app, role, status)| PairCell {
+                    app: (*app).into(),
+                    role: *role,
+                    status: *status,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn each_person_gets_the_effect_an_admin_would_expect() {
+        use ProvisionStatus::*;
+        let set = |role| BulkAction::SetRole {
+            app: Slug::parse("files").unwrap(),
+            role,
+        };
+        let user = person(&[
+            ("files", Role::User, Provisioned),
+            ("chat", Role::None, Failed),
+        ]);
+        let nobody = person(&[("files", Role::None, NotProvisioned)]);
+        assert_eq!(effect(&set(Role::None), &user), Effect::Loses);
+        assert_eq!(effect(&set(Role::User), &user), Effect::Unchanged);
+        assert_eq!(
+            effect(&set(Role::Admin), &user),
+            Effect::Changes {
+                from: Role::User,
+                to: Role::Admin
+            }
+        );
+        assert_eq!(
+            effect(&set(Role::Admin), &nobody),
+            Effect::Gains(Role::Admin)
+        );
+        assert_eq!(effect(&set(Role::None), &nobody), Effect::Unchanged);
+        assert_eq!(
+            effect(&BulkAction::Retry, &user),
+            Effect::Retries(vec!["chat".into()])
+        );
+        assert_eq!(effect(&BulkAction::Retry, &nobody), Effect::Retries(vec![]));
+        // an app that never had the account is not told; one that may hold it is
+        assert_eq!(
+            effect(&BulkAction::Delete, &user),
+            Effect::Deleted(vec!["files".into(), "chat".into()])
+        );
+        assert_eq!(
+            effect(&BulkAction::Delete, &nobody),
+            Effect::Deleted(vec![])
+        );
+    }
+}

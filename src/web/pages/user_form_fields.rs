@@ -1,0 +1,88 @@
+//! The person form's markup: fields with their errors beside them, the role per app,
+//! and the admin's own password when a change needs it ([`sudo`]). What it holds and
+//! how it is checked are in `user_values`; the handlers that use it in `user_form`.
+
+use maud::{Markup, html};
+
+use super::user_values::{Errors, Values};
+use crate::db::read::{AppRow, UserRow};
+use crate::domain::Role;
+use crate::web::layout::{csrf_field, role_label};
+use crate::web::session::CurrentAdmin;
+use crate::web::sudo;
+
+fn error_for(e: &Option<String>, id: &str) -> Markup {
+    html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
+}
+
+/// The form; `user` is the stored person when editing (for the URL);
+/// `confirm` asks for the admin's own password (the session is not fresh).
+pub(super) fn form(
+    admin: &CurrentAdmin,
+    user: Option<&UserRow>,
+    v: &Values,
+    e: &Errors,
+    apps: &[AppRow],
+    saved: bool,
+    confirm: bool,
+) -> Markup {
+    let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
+    let described = |err: &Option<String>, id: &'static str| err.as_ref().map(|_| id);
+    html! {
+        form.stack #user-form method="post" action=(action) novalidate
+            hx-post=[user.map(|_| action.clone())] hx-target="this" hx-swap="outerHTML" {
+            (csrf_field(&admin.csrf))
+            @if saved { p.saved role="status" { "Saved. Apps are being updated." } }
+            @if e.any() { p.alert role="alert" { "Please correct the marked fields." } }
+            label for="name" { "Name" }
+            input #name type="text" name="name" value=(v.name) required maxlength="200" autocomplete="off"
+                aria-invalid=[e.name.as_ref().map(|_| "true")] aria-describedby=[described(&e.name, "name-error")];
+            (error_for(&e.name, "name-error"))
+            label for="email" { "Email" }
+            input #email type="email" name="email" value=(v.email) required autocomplete="off"
+                aria-invalid=[e.email.as_ref().map(|_| "true")] aria-describedby=[described(&e.email, "email-error")];
+            (error_for(&e.email, "email-error"))
+            div.check {
+                input #admin type="checkbox" name="admin" value="on" checked[v.admin]
+                    aria-describedby="admin-hint";
+                label for="admin" { "Can sign in here" }
+            }
+            p.hint #admin-hint { "They can sign in to accessboard and change everyone's access. This does not make them admins inside apps." }
+            (error_for(&e.admin, "admin-error"))
+            label for="password" { "Sign-in password (only for those who can sign in here; optional)" }
+            input #password type="password" name="password" autocomplete="new-password"
+                aria-describedby=[described(&e.password, "password-error")];
+            (error_for(&e.password, "password-error"))
+            @if confirm {
+                label for="current-password" { "Your own password" }
+                p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes." }
+                input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
+                    aria-invalid=[e.current_password.as_ref().map(|_| "true")]
+                    aria-describedby=(if e.current_password.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
+                (error_for(&e.current_password, "current-password-error"))
+            }
+            fieldset {
+                legend { "Access per app" }
+                @if apps.is_empty() {
+                    p.muted { "No app is installed. " a href="/apps" { "Install one" } " to grant access." }
+                }
+                @for app in apps {
+                    @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
+                    @let id = format!("role-{}", app.slug);
+                    div.app-role {
+                        label for=(id) { (app.name) }
+                        select id=(id) name=(format!("role.{}", app.slug)) {
+                            @for r in [Role::None, Role::User, Role::Admin] {
+                                option value=(r.as_str()) selected[r == role] { (role_label(r)) }
+                            }
+                        }
+                    }
+                }
+            }
+            div.actions {
+                button.primary type="submit" { @if user.is_some() { "Save" } @else { "Add person" } }
+                a.button href="/users" { "Cancel" }
+            }
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! The person page around the form: title, the "being removed" state (read-only,
+//! since a save would be refused), the provisioning part (`person.rs`), sign-out
+//! everywhere and the way to delete.
+
+use maud::{Markup, html};
+
+use crate::db::read::{AppRow, UserRow};
+use crate::web::layout::{Nav, csrf_field, page, poller};
+use crate::web::session::CurrentAdmin;
+
+/// A person being removed: nothing to edit (a save would be refused); what each app
+/// holds stays in the "In each app" table below.
+pub(super) fn read_only(u: &UserRow) -> Markup {
+    html! {
+        dl.facts {
+            dt { "Email" } dd { bdi { (u.email) } }
+            dt { "Can sign in here" } dd { @if u.admin { "yes, until removed" } @else { "no" } }
+        }
+    }
+}
+
+pub(super) fn live(user: &UserRow, apps: &[AppRow]) -> bool {
+    crate::web::pages::users::any_transient(std::slice::from_ref(user), apps)
+}
+
+pub(super) fn edit_page(
+    admin: &CurrentAdmin,
+    u: &UserRow,
+    apps: &[AppRow],
+    inner: Markup,
+    parts: Markup,
+) -> Markup {
+    page(
+        &u.name,
+        admin,
+        Nav::Users,
+        html! {
+            p.crumbs { a href="/users" { "People" } " / " }
+            h1 { bdi { (u.name) } }
+            @if u.deleting {
+                p.note role="status" { span.tag.removing { "being removed" }
+                    " Apps are being told; this person disappears once every app has been told." }
+            }
+            (inner)
+            (parts)
+            @if !u.deleting {
+                form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
+                    (csrf_field(&admin.csrf))
+                    button type="submit" { "Sign out everywhere" }
+                }
+                p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
+            }
+            (poller(live(u, apps), "badge", false))
+        },
+    )
+}

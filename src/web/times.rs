@@ -1,0 +1,93 @@
+//! Times as people read them: in `[server] timezone`, with how long ago, and
+//! the exact UTC time on hover (the `title`) and for machines (`datetime`).
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use maud::{Markup, html};
+
+/// A unix time in a `<time>` element: local date and time, "(2 min ago)", UTC in the title.
+pub fn when(ts: Option<i64>, zone: &TimeZone) -> Markup {
+    let Some(ts) = ts else {
+        return html! { span.muted { "never" } };
+    };
+    let Ok(at) = Timestamp::from_second(ts) else {
+        // Out of jiff's range: only a corrupt row gets here; show the number rather than fail the page.
+        return html! { span { (ts) } };
+    };
+    let text = local_text(ts, zone);
+    let utc = at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string();
+    let ago = relative(ts - Timestamp::now().as_second());
+    html! {
+        time datetime=(crate::db::time::rfc3339(ts)) title=(utc) {
+            (text) @if let Some(ago) = ago { " " span.ago { "(" (ago) ")" } }
+        }
+    }
+}
+
+/// A unix time as plain text in `zone` ("2026-01-15 13:00 CET"), for sentences.
+pub fn local_text(ts: i64, zone: &TimeZone) -> String {
+    match Timestamp::from_second(ts) {
+        Ok(at) => at
+            .to_zoned(zone.clone())
+            .strftime("%Y-%m-%d %H:%M %Z")
+            .to_string(),
+        Err(_) => ts.to_string(),
+    }
+}
+
+/// An RFC 3339 time (as stored in reports) in a `<time>` element, or as it is if unreadable.
+pub fn when_text(rfc3339: &str, zone: &TimeZone) -> Markup {
+    match rfc3339.parse::<Timestamp>() {
+        Ok(at) => when(Some(at.as_second()), zone),
+        Err(_) => html! { (rfc3339) },
+    }
+}
+
+/// "2 min ago" or "in 3 h" for `delta` seconds from now; nothing beyond a month.
+pub fn relative(delta: i64) -> Option<String> {
+    let secs = delta.unsigned_abs();
+    let amount = match secs {
+        0..60 => return Some("just now".into()),
+        60..3_600 => format!("{} min", secs / 60),
+        3_600..86_400 => format!("{} h", secs / 3_600),
+        86_400..172_800 => "1 day".into(),
+        172_800..2_592_000 => format!("{} days", secs / 86_400),
+        _ => return None,
+    };
+    Some(if delta < 0 {
+        format!("{amount} ago")
+    } else {
+        format!("in {amount}")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative(-5).as_deref(), Some("just now"));
+        assert_eq!(relative(-150).as_deref(), Some("2 min ago"));
+        assert_eq!(relative(-7_300).as_deref(), Some("2 h ago"));
+        assert_eq!(relative(-90_000).as_deref(), Some("1 day ago"));
+        assert_eq!(relative(180).as_deref(), Some("in 3 min"));
+        assert_eq!(relative(-40 * 86_400), None);
+    }
+
+    #[test]
+    fn shows_the_zone_and_keeps_utc_in_the_title() {
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        // 2026-01-15 12:00:00 UTC is 13:00 in Paris (CET, winter).
+        let html = when(Some(1_768_478_400), &paris).into_string();
+        assert!(html.contains("2026-01-15 13:00 CET"), "{html}");
+        assert!(
+            html.contains(r#"title="2026-01-15 12:00:00 UTC""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"datetime="2026-01-15T12:00:00Z""#),
+            "{html}"
+        );
+    }
+}
