@@ -91,7 +91,7 @@ async fn reconcile_all(
     for mut claim in claims {
         match engine.current_identity(&mut claim).await {
             Ok(()) => {
-                let d = desired(&claim, &target.scim);
+                let d = desired(&claim, &target.scim, time::now());
                 ready.push((claim, d));
             }
             Err(e) => {
@@ -217,7 +217,7 @@ impl Batch<'_> {
                 Err(e)
             }
         };
-        let settle = self.engine.settle(&claim, result);
+        let settle = self.engine.settle(&claim, result, time::now());
         let entries = log_entries(&claim.app, shared.into_iter().chain(calls));
         report(&settle, entries.len(), started, &desired);
         Some(Finished {
