@@ -5,9 +5,12 @@
 //! timer, and every `accessboard` command below is a process of its own, so each step
 //! also shows that the date survives a restart.
 
-use crate::support::db::{connect, sql_i64};
+use std::time::Duration;
+
+use crate::support::db::{connect, sql_i64, wait_until};
 use crate::support::env::{TestEnv, stderr, stdout};
 use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
 use crate::support::settings::scim_app;
 
 const DAYS: i64 = 30;
@@ -141,8 +144,21 @@ fn a_deleted_person_is_purged_only_after_the_delete() {
     let cy = env.pair("cy@example.org", "files");
     assert!(cy["delete_at"].is_string(), "kept until the delete: {cy}");
 
+    // This time a running `serve` finds the passed date at its first sweep.
     days_pass(&env, DAYS);
-    run(&env);
+    let mut serve = Serve::start(&env);
+    let db = env.db_path();
+    wait_until(
+        Duration::from_secs(30),
+        || {
+            sql_i64(
+                &db,
+                "SELECT count(*) FROM users WHERE email = 'cy@example.org'",
+            ) == 0
+        },
+        || format!("cy was never purged; log:\n{}", serve.log()),
+    );
+    serve.stop();
     assert!(server.accounts_with_email("cy@example.org").is_empty());
     let out = env.cli(&["provision", "status", "--json"]);
     assert_eq!(stdout(&out).trim(), "[]", "purged once the account is gone");
