@@ -11,6 +11,9 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0003_dialects.sql"),
     include_str!("../../db/migrations/0004_audit.sql"),
     include_str!("../../db/migrations/0005_sort_keys.sql"),
+    // 0006 belongs to another branch; the version is the position in this list, not
+    // the file's number, so the files' order here is what counts when they meet.
+    include_str!("../../db/migrations/0007_delete_at.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.

@@ -100,7 +100,7 @@ async fn reconcile_all(
     while let Some((claim, found)) = current.next().await {
         match found {
             Ok(()) => {
-                let d = desired(&claim, &target.scim);
+                let d = desired(&claim, &target.scim, time::now());
                 ready.push((claim, d));
             }
             Err(e) => {
@@ -226,7 +226,7 @@ impl Batch<'_> {
                 Err(e)
             }
         };
-        let settle = self.engine.settle(&claim, result);
+        let settle = self.engine.settle(&claim, result, time::now());
         let entries = log_entries(&claim.app, shared.into_iter().chain(calls));
         report(&settle, entries.len(), started, &desired);
         Some(Finished {
