@@ -354,7 +354,7 @@ pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError
     let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
     let mut stmt = conn.prepare_cached(
         "SELECT a.user_id, u.email, a.app_slug, a.role, a.status, a.scim_id, a.attempts,
-                a.last_attempt_at, a.last_message, a.next_attempt_at
+                a.last_attempt_at, a.last_message, a.next_attempt_at, a.delete_at
          FROM app_access a JOIN users u ON u.id = a.user_id JOIN apps p ON p.slug = a.app_slug
          WHERE p.in_catalogue = 1 AND (?1 IS NULL OR a.app_slug = ?1) AND (?2 IS NULL OR u.email_norm = ?2)
            AND (?3 IS NULL OR a.status = ?3)
@@ -374,6 +374,7 @@ pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError
                 last_attempt_at: r.get::<_, Option<i64>>(7)?.map(rfc3339),
                 last_message: r.get(8)?,
                 next_attempt_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
+                delete_at: r.get::<_, Option<i64>>(10)?.map(rfc3339),
             })
         },
     )?;

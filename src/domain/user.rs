@@ -109,4 +109,6 @@ pub struct Access {
     pub last_message: Option<String>,
     /// When the next retry is due (RFC 3339).
     pub next_attempt_at: Option<String>,
+    /// When the disabled account is to be deleted (RFC 3339; `delete_after_days`).
+    pub delete_at: Option<String>,
 }

@@ -18,6 +18,8 @@ pub enum Pairs<'a> {
     One(&'a Uuid, &'a str),
     /// Every pair of an app whose role grants access or whose account exists.
     AppRelevant(&'a str),
+    /// Disabled pairs whose deletion date (`delete_after_days`) is at or before this time.
+    DeletionDue(i64),
     /// `error` and `failed` pairs, optionally of one app and one user (retry).
     Unsettled {
         /// Only this app.
@@ -47,6 +49,10 @@ impl Pairs<'_> {
             Pairs::AppRelevant(app) => (
                 "app_slug = ?1 AND (role != 'none' OR scim_id IS NOT NULL OR status != 'not_provisioned')",
                 vec![text(app)],
+            ),
+            Pairs::DeletionDue(now) => (
+                "status = 'deprovisioned' AND delete_at <= ?1",
+                vec![Value::Integer(*now)],
             ),
             Pairs::Unsettled { app, user } => (
                 "status IN ('error', 'failed') AND (?1 IS NULL OR app_slug = ?1) AND (?2 IS NULL OR user_id = ?2)",
@@ -139,7 +145,8 @@ pub fn initial_status(marked: bool) -> crate::domain::ProvisionStatus {
 pub fn unmanage(tx: &Transaction<'_>, app: &str, now: i64) -> Result<(), DbError> {
     tx.execute(
         "UPDATE app_access SET status = 'not_provisioned', desired_gen = desired_gen + 1,
-            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1, synced_role = NULL
+            claimed_by = NULL, attempts = 0, next_attempt_at = NULL, status_since = ?1, synced_role = NULL,
+            delete_at = NULL
          WHERE app_slug = ?2 AND status != 'not_provisioned'",
         params![now, app],
     )?;
@@ -148,11 +155,14 @@ pub fn unmanage(tx: &Transaction<'_>, app: &str, now: i64) -> Result<(), DbError
 }
 
 /// Purges deleted users whose every pair is settled out of the apps; returns how many.
+///
+/// A disabled account still waiting for its deletion (`delete_at`) holds the person
+/// back: purging would drop the pair, and with it the delete.
 pub fn purge_removed_users(tx: &Transaction<'_>) -> Result<usize, DbError> {
     let n = tx.execute(
         "DELETE FROM users WHERE deleted_at IS NOT NULL AND NOT EXISTS (
             SELECT 1 FROM app_access a WHERE a.user_id = users.id
-              AND a.status NOT IN ('deprovisioned', 'not_provisioned'))",
+              AND (a.status NOT IN ('deprovisioned', 'not_provisioned') OR a.delete_at IS NOT NULL))",
         [],
     )?;
     Ok(n)

@@ -19,4 +19,6 @@ pub use mark::{
 pub use queue::{JobQueue, ReconcileJob};
 pub use snapshot::{Standing, standing};
 pub use state::{Claim, Finished, Settle, claim, claim_many, finish, finish_many, finish_with_log};
-pub use sweep::{Progress, due_pairs, heartbeat, progress, reclaim_orphans, release};
+pub use sweep::{
+    Progress, due_pairs, heartbeat, mark_due_deletions, progress, reclaim_orphans, release,
+};

@@ -22,7 +22,7 @@ pub struct Standing {
 pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT a.user_id, a.role, a.scim_id, a.desired_gen, a.attempts, a.synced_role, a.status,
-                u.email, u.name, u.deleted_at IS NOT NULL
+                u.email, u.name, u.deleted_at IS NOT NULL, a.delete_at
          FROM app_access a JOIN users u ON u.id = a.user_id
          WHERE a.app_slug = ?1
            AND (a.role != 'none' OR a.scim_id IS NOT NULL OR a.status != 'not_provisioned')
@@ -41,12 +41,24 @@ pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> 
             r.get::<_, String>(7)?,
             r.get::<_, String>(8)?,
             r.get::<_, bool>(9)?,
+            r.get::<_, Option<i64>>(10)?,
         ))
     })?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, role, scim_id, generation, attempts, synced_role, status, email, name, deleted) =
-            row?;
+        let (
+            id,
+            role,
+            scim_id,
+            generation,
+            attempts,
+            synced_role,
+            status,
+            email,
+            name,
+            deleted,
+            delete_at,
+        ) = row?;
         let user_id = Uuid::parse_str(&id)
             .map_err(|_| DbError::Corrupt(format!("app_access.user_id {id:?} is not a uuid")))?;
         out.push(Standing {
@@ -61,6 +73,7 @@ pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> 
                 name,
                 user_deleted: deleted,
                 synced_role,
+                delete_at,
             },
             status,
         });

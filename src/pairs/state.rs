@@ -36,6 +36,8 @@ pub struct Claim {
     pub user_deleted: bool,
     /// The role the app last confirmed, if any.
     pub synced_role: Option<Role>,
+    /// When the account accessboard disabled is to be deleted (`delete_after_days`).
+    pub delete_at: Option<i64>,
 }
 
 /// Takes a due pair for `instance`; `None` when it is not due or another worker has it.
@@ -80,14 +82,14 @@ fn claim_in(
              WHERE user_id = ?1 AND app_slug = ?2
                AND (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?4))
                AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
-             RETURNING role, scim_id, desired_gen, attempts, synced_role",
+             RETURNING role, scim_id, desired_gen, attempts, synced_role, delete_at",
         )?
         .query_row(
             params![job.user_id.to_string(), job.app, instance, now],
-            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.typed_opt::<Role>(4, "app_access")?)),
+            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.typed_opt::<Role>(4, "app_access")?, r.get::<_, Option<i64>>(5)?)),
         )
         .optional()?;
-    let Some((role, scim_id, generation, attempts, synced_role)) = row else {
+    let Some((role, scim_id, generation, attempts, synced_role, delete_at)) = row else {
         return Ok(None);
     };
     let (email, name, deleted): (String, String, bool) = tx
@@ -106,6 +108,7 @@ fn claim_in(
         name,
         user_deleted: deleted,
         synced_role,
+        delete_at,
     }))
 }
 
@@ -120,6 +123,8 @@ pub enum Settle {
         scim_id: Option<String>,
         /// What to tell the admin.
         message: String,
+        /// When the disabled account is to be deleted; `None` clears the date.
+        delete_at: Option<i64>,
     },
     /// Retry at `next_attempt_at` (unix seconds).
     Retry {
@@ -271,16 +276,17 @@ fn finish_in(
                 status,
                 scim_id,
                 message,
+                delete_at,
             } => {
                 tx.prepare_cached(
                     "UPDATE app_access SET status = ?3, scim_id = ?4, synced_gen = desired_gen, claimed_by = NULL,
                         attempts = ?5, next_attempt_at = NULL, last_attempt_at = ?6, last_message = ?7, status_since = ?6,
-                        synced_role = ?8
+                        synced_role = ?8, delete_at = ?9
                      WHERE user_id = ?1 AND app_slug = ?2",
                 )?
                 .execute(
                     params![uid, claim.app, status, scim_id, attempts, now, message,
-                        confirmed_role(status, claim.role)],
+                        confirmed_role(status, claim.role), delete_at],
                 )?;
             }
             Settle::Retry {

@@ -1,8 +1,8 @@
 //! Keeping pairs moving: heartbeats, orphaned claims taken back, due pairs found, progress.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
-use super::mark::jobs_from;
+use super::mark::{Pairs, jobs_from, mark_for_sync};
 use super::queue::ReconcileJob;
 use crate::db::DbError;
 
@@ -49,6 +49,16 @@ pub fn due_pairs(conn: &Connection, now: i64) -> Result<Vec<ReconcileJob>, DbErr
            AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
     )?;
     jobs_from(stmt.query([now])?)
+}
+
+/// Marks the disabled pairs whose deletion date passed (`delete_after_days`) for sync,
+/// where the reconcile deletes the account; returns how many. Their jobs come from
+/// [`due_pairs`].
+pub fn mark_due_deletions(conn: &mut Connection, now: i64) -> Result<usize, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let marked = mark_for_sync(&tx, Pairs::DeletionDue(now), now)?.len();
+    tx.commit()?;
+    Ok(marked)
 }
 
 /// How many pairs of provisioned apps are due, waiting to retry, failed, and in all.

@@ -19,6 +19,8 @@ use crate::scim::{AccountIndex, ScimCall};
 
 /// Below this many pairs an app that filters is asked once per person.
 const LIST_FROM: usize = 4;
+/// Identity lookups (Kratos) in flight at once for one batch.
+const IDENTITY_LOOKUPS: usize = 8;
 /// Outcomes written per transaction at most.
 const RECORD_MAX: usize = 500;
 
@@ -88,10 +90,17 @@ async fn reconcile_all(
     stop: watch::Receiver<bool>,
 ) {
     let mut ready = Vec::with_capacity(claims.len());
-    for mut claim in claims {
-        match engine.current_identity(&mut claim).await {
+    // With Kratos, each person's current name and email, a few lookups at once.
+    let mut current = futures::stream::iter(claims)
+        .map(|mut claim| async move {
+            let found = engine.current_identity(&mut claim).await;
+            (claim, found)
+        })
+        .buffer_unordered(IDENTITY_LOOKUPS);
+    while let Some((claim, found)) = current.next().await {
+        match found {
             Ok(()) => {
-                let d = desired(&claim, &target.scim);
+                let d = desired(&claim, &target.scim, time::now());
                 ready.push((claim, d));
             }
             Err(e) => {
@@ -217,7 +226,7 @@ impl Batch<'_> {
                 Err(e)
             }
         };
-        let settle = self.engine.settle(&claim, result);
+        let settle = self.engine.settle(&claim, result, time::now());
         let entries = log_entries(&claim.app, shared.into_iter().chain(calls));
         report(&settle, entries.len(), started, &desired);
         Some(Finished {

@@ -135,6 +135,7 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
             name: local.name.clone(),
             user_deleted: local.deleted,
             synced_role: None,
+            delete_at: None,
         };
         let user_name = render_user_name(&target.scim.user_name, &claim).to_lowercase();
         let found = local

@@ -138,29 +138,53 @@ impl Engine {
         }
     }
 
-    pub(super) fn settle(&self, claim: &Claim, result: Result<Reconciled, ScimError>) -> Settle {
+    pub(super) fn settle(
+        &self,
+        claim: &Claim,
+        result: Result<Reconciled, ScimError>,
+        now: i64,
+    ) -> Settle {
         match result {
             Ok(Reconciled::Provisioned { scim_id }) => Settle::Done {
                 status: ProvisionStatus::Provisioned,
                 message: format!("account {scim_id} is active"),
                 scim_id: Some(scim_id),
+                delete_at: None,
             },
-            Ok(Reconciled::Deprovisioned { scim_id }) => Settle::Done {
+            Ok(Reconciled::Deprovisioned { scim_id: None }) => Settle::Done {
                 status: ProvisionStatus::Deprovisioned,
-                message: match self
+                message: "account deleted".into(),
+                scim_id: None,
+                delete_at: None,
+            },
+            Ok(Reconciled::Deprovisioned {
+                scim_id: Some(scim_id),
+            }) => {
+                let after = self
                     .targets
                     .get(&claim.app)
-                    .map(|t| t.scim.on_deprovision())
-                {
-                    Some(Deprovision::Delete) => "account deleted".into(),
-                    _ => "account disabled".into(),
-                },
-                scim_id,
-            },
+                    .and_then(|t| t.scim.delete_after_secs());
+                // A date already set stands: syncing a disabled account again (drift
+                // fix, retry) must not push its deletion back.
+                let delete_at = after.map(|secs| claim.delete_at.unwrap_or(now + secs));
+                Settle::Done {
+                    status: ProvisionStatus::Deprovisioned,
+                    message: match delete_at {
+                        Some(at) => format!(
+                            "account disabled; deleted on {} unless access comes back",
+                            time::rfc3339(at)
+                        ),
+                        None => "account disabled".into(),
+                    },
+                    scim_id: Some(scim_id),
+                    delete_at,
+                }
+            }
             Ok(Reconciled::NothingToDo) => Settle::Done {
                 status: ProvisionStatus::NotProvisioned,
                 message: "no account in the app; nothing to disable".into(),
                 scim_id: None,
+                delete_at: None,
             },
             Err(e) if e.is_transient() => self.retry_or_fail(claim, e.to_string(), e.retry_after()),
             Err(e) => Settle::Fail {
@@ -171,8 +195,8 @@ impl Engine {
     }
 }
 
-/// What the app should hold for this pair, from the claim and the app's settings.
-pub fn desired(claim: &Claim, scim: &ScimSettings) -> Desired {
+/// What the app should hold for this pair, from the claim and the app's settings, at `now`.
+pub fn desired(claim: &Claim, scim: &ScimSettings, now: i64) -> Desired {
     Desired {
         external_id: claim.user_id.to_string(),
         user_name: render_user_name(&scim.user_name, claim),
@@ -182,8 +206,20 @@ pub fn desired(claim: &Claim, scim: &ScimSettings) -> Desired {
         access: DesiredAccess::of(claim.role, claim.user_deleted),
         roles: scim.roles(),
         previous_role: claim.synced_role,
-        on_deprovision: scim.on_deprovision(),
+        on_deprovision: deprovision(claim, scim, now),
         manage_names: scim.manage_names(),
+    }
+}
+
+// The second stage of `delete_after_days`: a disabled account whose date passed is
+// deleted. Without the setting (turned off since), the date is ignored and the next
+// settle clears it.
+fn deprovision(claim: &Claim, scim: &ScimSettings, now: i64) -> Deprovision {
+    let due = claim.delete_at.is_some_and(|at| at <= now);
+    if due && scim.delete_after_secs().is_some() {
+        Deprovision::Delete
+    } else {
+        scim.on_deprovision()
     }
 }
 

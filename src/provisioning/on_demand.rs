@@ -89,7 +89,7 @@ pub async fn sync_pair(
             Vec::new(),
         ),
         Ok(()) => {
-            let desired = engine::desired(&claim, &target.scim);
+            let desired = engine::desired(&claim, &target.scim, time::now());
             let observer: crate::scim::CallObserver = Arc::new(move |call: &TracedCall| {
                 // A closed receiver (the page went away) must not stop the attempt.
                 let _ = trace.send(call.clone());
@@ -101,7 +101,7 @@ pub async fn sync_pair(
             for c in &calls {
                 crate::metrics::observe_scim(&claim.app, c.operation, c.status, c.duration);
             }
-            (engine.settle(&claim, result), calls)
+            (engine.settle(&claim, result, time::now()), calls)
         }
     };
     let synced = Synced {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use super::engine::{Engine, desired};
 use super::reconcile;
-use crate::domain::{DesiredAccess, ProvisionStatus, Role, Slug};
+use crate::db::time;
+use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus, Role, Slug};
 use crate::pairs::{self, Standing};
 use crate::scim::ScimCall;
 use crate::users::{ServiceError, UserService};
@@ -58,6 +59,7 @@ pub async fn sync_app(
         }
     }
     let mut as_wanted = vec![false; standing.len()];
+    let now = time::now();
     let mut listed = 0;
     let listing = session
         .for_each_account(|account| {
@@ -66,7 +68,7 @@ pub async fn sync_app(
                 return;
             };
             let s = &standing[i];
-            let want = desired(&s.pair, &target.scim);
+            let want = desired(&s.pair, &target.scim, now);
             as_wanted[i] = holds(s, &want, &account, &learned);
         })
         .await;
@@ -126,8 +128,10 @@ fn holds(
                 && s.pair.synced_role == Some(s.pair.role)
                 && reconcile::merge(account, want, learned) == *account
         }
+        // A deletion that is due writes (the DELETE), whatever the account looks like.
         DesiredAccess::Absent => {
-            !s.pair.user_deleted
+            want.on_deprovision == Deprovision::Disable
+                && !s.pair.user_deleted
                 && s.status == ProvisionStatus::Deprovisioned
                 && account.active == Some(false)
         }

@@ -135,20 +135,31 @@ pub async fn tick(
     full: bool,
 ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let instance = engine.instance.clone();
-    let (reclaimed, jobs) = engine
+    let (reclaimed, deletions, jobs) = engine
         .db
         .run(move |c| {
             let now = time::now();
             pairs::heartbeat(c, &instance, now)?;
             let reclaimed = pairs::reclaim_orphans(c, now, DEAD_AFTER_SECS)?;
+            let deletions = if full {
+                pairs::mark_due_deletions(c, now)?
+            } else {
+                0
+            };
             let jobs = if full || reclaimed > 0 {
                 pairs::due_pairs(c, now)?
             } else {
                 Vec::new()
             };
-            Ok::<_, crate::db::DbError>((reclaimed, jobs))
+            Ok::<_, crate::db::DbError>((reclaimed, deletions, jobs))
         })
         .await?;
+    if deletions > 0 {
+        tracing::info!(
+            pairs = deletions,
+            "disabled accounts reached their deletion date"
+        );
+    }
     if reclaimed > 0 {
         tracing::info!(
             pairs = reclaimed,

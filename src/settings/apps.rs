@@ -95,6 +95,9 @@ pub struct ScimSettings {
     /// What revoking access does to the account (preset default: disable).
     #[serde(default)]
     pub on_deprovision: Option<Deprovision>,
+    /// Days an account accessboard disabled stays so before it is deleted; 0: never.
+    #[serde(default)]
+    pub delete_after_days: u32,
     /// Content-Type of request bodies (preset default).
     #[serde(default)]
     pub content_type: Option<String>,
@@ -123,6 +126,10 @@ impl ScimSettings {
     /// Disable or delete on revoke.
     pub fn on_deprovision(&self) -> Deprovision {
         self.on_deprovision.unwrap_or_default()
+    }
+    /// Seconds a disabled account waits before it is deleted; `None`: it is never deleted.
+    pub fn delete_after_secs(&self) -> Option<i64> {
+        (self.delete_after_days > 0).then(|| i64::from(self.delete_after_days) * 86_400)
     }
     /// Content-Type of request bodies.
     pub fn content_type(&self) -> &str {

@@ -166,6 +166,20 @@ pub(super) fn resolve(at: &str, scim: &mut ScimSettings) -> Result<(), SettingsE
             "Zulip refuses DELETE over SCIM; use \"disable\" (people are deactivated)",
         );
     }
+    if scim.delete_after_days > 0 {
+        if scim.preset == Preset::Zulip {
+            return err(
+                "delete_after_days",
+                "Zulip refuses DELETE over SCIM; leave it out (accounts stay deactivated)",
+            );
+        }
+        if scim.on_deprovision == Some(Deprovision::Delete) {
+            return err(
+                "delete_after_days",
+                "only works with on_deprovision = \"disable\" (\"delete\" deletes at once)",
+            );
+        }
+    }
     scim.roles = Some(roles);
     Ok(())
 }

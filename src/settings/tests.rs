@@ -231,3 +231,26 @@ fn trusted_proxies_are_address_ranges() {
     assert!(e.0.contains("server.trusted_proxies"), "{e}");
     assert!(e.0.contains("10.0.0.0/40"), "{e}");
 }
+
+#[test]
+fn delete_after_days_needs_disable_and_an_app_that_deletes() {
+    let s = app_with("token = \"t\"\ndelete_after_days = 30").unwrap();
+    let scim = s.apps[0].scim.as_ref().unwrap();
+    assert_eq!(scim.delete_after_secs(), Some(30 * 86_400));
+    let s = app_with("token = \"t\"").unwrap();
+    assert_eq!(s.apps[0].scim.as_ref().unwrap().delete_after_secs(), None);
+    for (lines, says) in [
+        (
+            "token = \"t\"\npreset = \"zulip\"\ndelete_after_days = 30",
+            "scim.delete_after_days: Zulip refuses DELETE",
+        ),
+        (
+            "token = \"t\"\non_deprovision = \"delete\"\ndelete_after_days = 30",
+            "scim.delete_after_days: only works with on_deprovision = \"disable\"",
+        ),
+    ] {
+        let e = app_with(lines).unwrap_err().to_string();
+        assert!(e.contains(says), "{e}");
+        assert!(!e.contains('\n'), "one line: {e}");
+    }
+}

@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod deletion;
 mod dialects;
 mod events;
 mod kratos;

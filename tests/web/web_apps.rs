@@ -54,7 +54,12 @@ async fn apps_show_scim_without_secrets_and_install_uninstall_and_sync() {
 
     // sync now asks first, then marks the app's people
     let ask = b.get("/apps/files/sync").await;
-    assert!(ask.body.contains("are synced with Files"), "{}", ask.body);
+    assert!(
+        ask.body
+            .contains("are checked against one listing of the accounts in Files"),
+        "{}",
+        ask.body
+    );
     let r = b.post("/apps/files/sync", &[]).await;
     let page = b.get(r.header("location")).await;
     assert!(

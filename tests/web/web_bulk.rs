@@ -272,7 +272,9 @@ async fn sync_now_asks_first_with_how_many_people() {
     );
     let confirm = b.get("/apps/files/sync").await;
     assert!(
-        confirm.body.contains("3 people are synced with Files"),
+        confirm
+            .body
+            .contains("3 people are checked against one listing of the accounts in Files"),
         "{}",
         confirm.body
     );

@@ -89,7 +89,7 @@ impl Change {
             Change::Sync => (
                 format!("Sync everyone in {name}?"),
                 format!(
-                    "{} synced with {name}: each account there is read and rewritten where it differs from accessboard (name, email, role, disabled or not).",
+                    "{} checked against one listing of the accounts in {name}; only the accounts that differ from accessboard (name, email, role, disabled or not) are rewritten.",
                     does("is", "are")
                 ),
                 format!("Sync {who}"),
