@@ -18,31 +18,6 @@ use super::settings::scim_app;
 
 const APP: &str = "files";
 
-/// `METHOD /Collection[?filter|/id]` → count, from scim2-server's access log after `from` lines.
-fn requests(server: &ScimServer, from: usize) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for line in server.log_lines().iter().skip(from) {
-        let Some(request) = line.split('"').nth(1) else {
-            continue;
-        };
-        let mut parts = request.split(' ');
-        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let path = target.split('?').next().unwrap_or(target);
-        let Some(collection) = path.split('/').find(|s| matches!(*s, "Users" | "Groups")) else {
-            continue;
-        };
-        let key = match (target.contains("filter="), path.ends_with(collection)) {
-            (true, _) => format!("{method} /{collection}?filter"),
-            (false, true) => format!("{method} /{collection}"),
-            (false, false) => format!("{method} /{collection}/id"),
-        };
-        *seen.entry(key).or_default() += 1;
-    }
-    seen
-}
-
 fn total(plan: &BTreeMap<String, usize>, part: &str) -> usize {
     plan.iter()
         .filter(|(k, _)| k.contains(part))
@@ -87,7 +62,7 @@ pub fn with_filter(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let server = ScimServer::start();
     let seen = server.log_lines().len();
     let (secs, env) = provision_through_serve(&server, N, "admin_group = \"admins\"");
-    let plan = requests(&server, seen);
+    let plan = server.requests_since(seen);
     let workers = env.settings().provisioning.workers;
     let per_person = (total(&plan, "/Users") + total(&plan, "/Groups")) as f64 / N as f64;
     let users = people(&env);
@@ -131,7 +106,7 @@ pub fn without_filter(runtime: &tokio::runtime::Runtime, report: &mut Report) {
     let server = start();
     let seen = server.log_lines().len();
     let (secs, env) = provision_through_serve(&server, N, "");
-    let plan = requests(&server, seen);
+    let plan = server.requests_since(seen);
     let workers = env.settings().provisioning.workers;
     let made = total(&plan, "/Users") + total(&plan, "/Groups");
     let users = people(&env);
@@ -182,7 +157,7 @@ pub fn admins_at_once(report: &mut Report) {
     env.cli(&["app", "install", APP]);
     wait_provisioned(&env, APP, N as i64, Duration::from_secs(600), &serve.log);
     serve.stop();
-    let plan = requests(&server, seen);
+    let plan = server.requests_since(seen);
     let groups = server.groups();
     let members = server.group_members("admins").len();
     assert_eq!(groups.len(), 1, "one admin group: {groups:?}");

@@ -12,36 +12,6 @@ use crate::support::env::{TestEnv, stderr};
 use crate::support::scim_server::ScimServer;
 use crate::support::settings::scim_app;
 
-/// `METHOD /Collection` (ids and queries cut) → how many the app was sent since `from`,
-/// leaving out discovery, which each new process does once.
-fn requests(server: &ScimServer, from: usize) -> BTreeMap<String, usize> {
-    let mut seen = BTreeMap::new();
-    for line in server.log_lines().iter().skip(from) {
-        let Some(request) = line.split('"').nth(1) else {
-            continue;
-        };
-        let mut parts = request.split(' ');
-        let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let path = target.split('?').next().unwrap_or(target);
-        let collection = path
-            .trim_start_matches('/')
-            .split('/')
-            .find(|s| matches!(*s, "Users" | "Groups"));
-        let Some(collection) = collection else {
-            continue;
-        };
-        let key = match (target.contains("filter="), path.ends_with(collection)) {
-            (true, _) => format!("{method} /{collection}?filter"),
-            (false, true) => format!("{method} /{collection}"),
-            (false, false) => format!("{method} /{collection}/id"),
-        };
-        *seen.entry(key).or_default() += 1;
-    }
-    seen
-}
-
 fn plan(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
     pairs.iter().map(|(k, n)| ((*k).to_owned(), *n)).collect()
 }
@@ -71,14 +41,14 @@ async fn each_step_costs_the_fewest_requests_with_filter_and_patch() {
     run(&env, &["provision", "run", "--wait"]);
     // One lookup, one create; not an admin, so no group request at all.
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[("GET /Users?filter", 1), ("POST /Users", 1)])
     );
 
     let seen = server.log_lines().len();
     run(&env, &["app", "sync", "files", "--wait"]);
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[("GET /Users", 1)]),
         "unchanged: one listing, no write"
     );
@@ -92,7 +62,7 @@ async fn each_step_costs_the_fewest_requests_with_filter_and_patch() {
     // The account read by its id, the group looked for and made with Ann in it (the
     // answer lists her: confirmed without another read).
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[
             ("GET /Users/id", 1),
             ("GET /Groups?filter", 1),
@@ -110,7 +80,7 @@ async fn each_step_costs_the_fewest_requests_with_filter_and_patch() {
     // Disabled with one PATCH, taken out of the group with one more; scim2-server
     // answers both without the resource, so each is confirmed by one read.
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[
             ("GET /Users/id", 2),
             ("PATCH /Users/id", 1),
@@ -124,7 +94,7 @@ async fn each_step_costs_the_fewest_requests_with_filter_and_patch() {
     let seen = server.log_lines().len();
     run(&env, &["app", "sync", "files", "--wait"]);
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[("GET /Users", 1)]),
         "a disabled account as wanted: one listing, no write"
     );
@@ -144,7 +114,7 @@ async fn without_filter_or_patch_a_batch_lists_once_instead_of_once_per_person()
     }
     let seen = server.log_lines().len();
     run(&env, &["provision", "run", "--wait"]);
-    let made = requests(&server, seen);
+    let made = server.requests_since(seen);
     assert_eq!(made.get("POST /Users"), Some(&6), "{made:?}");
     // One listing of an empty app is one page; a lookup each would be six.
     assert_eq!(made.get("GET /Users"), Some(&1), "{made:?}");
@@ -153,7 +123,7 @@ async fn without_filter_or_patch_a_batch_lists_once_instead_of_once_per_person()
     let seen = server.log_lines().len();
     run(&env, &["app", "sync", "files", "--wait"]);
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[("GET /Users", 3)]),
         "six accounts in pages of two, nothing written"
     );
@@ -172,7 +142,7 @@ async fn a_hundred_new_admins_at_once_end_in_one_group_holding_all() {
     let groups = server.groups();
     assert_eq!(groups.len(), 1, "{groups:#?}");
     assert_eq!(server.group_members("admins").len(), 100);
-    let made = requests(&server, seen);
+    let made = server.requests_since(seen);
     let group_requests: usize = made
         .iter()
         .filter(|(k, _)| k.contains("/Groups"))
@@ -317,7 +287,7 @@ async fn an_app_refusing_joined_filters_gets_one_key_per_request_from_then_on() 
         "{lines:#?}"
     );
     assert_eq!(
-        requests(&server, seen),
+        server.requests_since(seen),
         plan(&[("GET /Users?filter", 3), ("POST /Users", 1)]),
         "externalId, userName and email asked one by one, then the create"
     );

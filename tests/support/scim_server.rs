@@ -337,6 +337,34 @@ impl ScimServer {
             .collect()
     }
 
+    /// Requests the server answered after the first `from` access-log lines, counted by
+    /// `METHOD /Users` (a listing), `METHOD /Users?filter` or `METHOD /Users/id` (and the
+    /// same for `/Groups`); discovery and anything else is left out.
+    pub fn requests_since(&self, from: usize) -> BTreeMap<String, usize> {
+        let mut seen = BTreeMap::new();
+        for line in self.log_lines().iter().skip(from) {
+            let Some(request) = line.split('"').nth(1) else {
+                continue;
+            };
+            let mut parts = request.split(' ');
+            let (Some(method), Some(target)) = (parts.next(), parts.next()) else {
+                continue;
+            };
+            let path = target.split('?').next().unwrap_or(target);
+            let Some(collection) = path.split('/').find(|s| matches!(*s, "Users" | "Groups"))
+            else {
+                continue;
+            };
+            let key = match (target.contains("filter="), path.ends_with(collection)) {
+                (true, _) => format!("{method} /{collection}?filter"),
+                (false, true) => format!("{method} /{collection}"),
+                (false, false) => format!("{method} /{collection}/id"),
+            };
+            *seen.entry(key).or_default() += 1;
+        }
+        seen
+    }
+
     fn wait_ready(&mut self, limit: Duration) -> bool {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
