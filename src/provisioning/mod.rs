@@ -14,6 +14,7 @@ pub mod on_demand;
 pub mod probe;
 pub mod reconcile;
 mod roles;
+mod shape;
 pub mod sync;
 mod targets;
 pub mod worker;

@@ -4,10 +4,11 @@
 //! caller records the outcome and the session's journal.
 
 use super::roles;
+pub use super::shape::merge;
+use super::shape::{emails_of, name_of, role_attribute};
 use crate::domain::{Deprovision, DesiredAccess, Role};
 use crate::scim::{
-    AccountIndex, Email, ErrorKind, Learned, MemberChange, Name, ScimError, ScimSession, ScimUser,
-    UserKey, Wanted,
+    AccountIndex, ErrorKind, MemberChange, ScimError, ScimSession, ScimUser, UserKey, Wanted,
 };
 use crate::settings::RoleMap;
 
@@ -361,89 +362,6 @@ async fn verify(
         None,
         what,
     ))
-}
-
-/// The user attribute and value the desired role sets, when roles are attributes here.
-fn role_attribute(desired: &Desired) -> Option<(String, String)> {
-    let DesiredAccess::Active { admin } = desired.access else {
-        return None;
-    };
-    let target = if admin {
-        &desired.roles.admin
-    } else {
-        &desired.roles.user
-    };
-    let t = target.as_ref()?;
-    Some((t.attribute.clone()?, t.value.clone()?))
-}
-
-/// The account as it should be: the remote resource (unknown attributes kept) with our attributes set.
-/// Attributes the app is known not to keep (`learned`) are left as the app has them.
-pub fn merge(remote: &ScimUser, desired: &Desired, learned: &Learned) -> ScimUser {
-    let mut user = remote.clone();
-    if !learned.drops_external_id {
-        user.external_id = Some(desired.external_id.clone());
-    }
-    // Servers that lowercase userName would otherwise get a PUT on every reconcile.
-    if !learned.drops_user_name && user.user_name.to_lowercase() != desired.user_name.to_lowercase()
-    {
-        user.user_name = desired.user_name.clone();
-    }
-    user.active = Some(true);
-    let same_email = remote.emails.len() == 1
-        && remote.emails[0].value.to_lowercase() == desired.email.to_lowercase()
-        && remote.emails[0].primary != Some(false);
-    if !same_email {
-        user.emails = emails_of(&desired.email, &remote.emails);
-    }
-    if desired.manage_names {
-        user.display_name = Some(desired.display_name.clone());
-        if !learned.drops_name {
-            user.name = Some(name_of(&desired.display_name, remote.name.as_ref()));
-        }
-    }
-    if let Some((attribute, value)) = role_attribute(desired) {
-        let role = match desired.access {
-            DesiredAccess::Active { admin: true } => Role::Admin,
-            _ => Role::User,
-        };
-        let ours = roles::mapped_values(&desired.roles, &attribute);
-        let current = roles::values(remote, &attribute);
-        // A value set by hand that we do not map (a Zulip owner) stays, unless the role here changed.
-        let foreign = current.iter().any(|v| !ours.contains(v));
-        if !(foreign && desired.previous_role.is_none_or(|p| p == role)) {
-            roles::set(&mut user, &attribute, &ours, &value);
-        }
-    }
-    user
-}
-
-// The email is ours to own: one primary address. A remote entry for the same address keeps its extras.
-fn emails_of(email: &str, remote: &[Email]) -> Vec<Email> {
-    let wanted = email.to_lowercase();
-    let mut entry = remote
-        .iter()
-        .find(|e| e.value.to_lowercase() == wanted)
-        .cloned()
-        .unwrap_or_default();
-    entry.value = email.to_owned();
-    entry.primary = Some(true);
-    entry.kind.get_or_insert_with(|| "work".to_owned());
-    vec![entry]
-}
-
-// Apps want given and family names; we only hold one full name, so split at the first space.
-fn name_of(full: &str, remote: Option<&Name>) -> Name {
-    let mut name = remote.cloned().unwrap_or_default();
-    let full = full.trim();
-    let (given, family) = match full.split_once(char::is_whitespace) {
-        Some((g, f)) => (g.to_owned(), Some(f.trim().to_owned())),
-        None => (full.to_owned(), None),
-    };
-    name.formatted = Some(full.to_owned());
-    name.given_name = Some(given);
-    name.family_name = family;
-    name
 }
 
 fn id_of(user: &ScimUser) -> Result<String, ScimError> {
