@@ -89,7 +89,12 @@ impl JobQueue {
             .pragma("foreign_keys", "ON");
         // apalis' setup turns `synchronous` OFF on the connection it uses:
         // give it a throwaway one-connection pool, so no working connection keeps that.
+        // No idle timeout and no lifetime: a SQLite connection needs neither, and without
+        // them sqlx 0.9 starts no maintenance task. That task can spin without yielding
+        // once its idle count goes wrong, starving the runtime (seen at shutdown).
         let setup = SqlitePoolOptions::new()
+            .idle_timeout(None)
+            .max_lifetime(None)
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
@@ -97,6 +102,8 @@ impl JobQueue {
         sqlx::raw_sql(PLANNER_STATS).execute(&setup).await?;
         setup.close().await;
         let pool = SqlitePoolOptions::new()
+            .idle_timeout(None)
+            .max_lifetime(None)
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
             .connect_with(options)
