@@ -97,3 +97,23 @@ pub(super) fn access_audited(
     }
     Ok(jobs)
 }
+
+/// Deletes a person (their pairs marked for deprovisioning) and records `person.delete`.
+pub(super) fn delete_audited(
+    tx: &rusqlite::Transaction<'_>,
+    now: i64,
+    audit: &Audit,
+    user: &User,
+) -> Result<Vec<ReconcileJob>, ServiceError> {
+    let jobs = store::delete_user(tx, user.id, now)?;
+    let target = user.email.to_string();
+    audit.record(
+        tx,
+        now,
+        "person.delete",
+        Some(&target),
+        Some(person(user)),
+        None,
+    )?;
+    Ok(jobs)
+}

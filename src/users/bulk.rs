@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::{access_audited, person};
+use super::audit::{access_audited, delete_audited};
 use super::{ServiceError, UserService, store};
 use crate::db::read::{self, UserRow};
 use crate::domain::{ProvisionStatus, Role, Slug};
@@ -260,16 +260,7 @@ impl UserService {
                         jobs.extend(marked);
                     }
                     BulkAction::Delete => {
-                        jobs.extend(store::delete_user(tx, user.id, now)?);
-                        let target = user.email.to_string();
-                        audit.record(
-                            tx,
-                            now,
-                            "person.delete",
-                            Some(&target),
-                            Some(person(&user)),
-                            None,
-                        )?;
+                        jobs.extend(delete_audited(tx, now, audit, &user)?);
                     }
                 }
             }

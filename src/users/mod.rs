@@ -28,7 +28,7 @@ use crate::pairs::{JobQueue, ReconcileJob};
 use crate::settings::Settings;
 
 pub use audit::Audit;
-use audit::{access_audited, person, update_audited};
+use audit::{access_audited, delete_audited, person, update_audited};
 pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use error::ServiceError;
 pub use identities::IdentitySync;
@@ -226,16 +226,7 @@ impl UserService {
         self.identities.delete(id).await?;
         self.write(move |tx, now, audit| {
             let user = store::user_by_id(tx, id)?;
-            let jobs = store::delete_user(tx, id, now)?;
-            let target = user.email.to_string();
-            audit.record(
-                tx,
-                now,
-                "person.delete",
-                Some(&target),
-                Some(person(&user)),
-                None,
-            )?;
+            let jobs = delete_audited(tx, now, audit, &user)?;
             Ok((jobs.len(), jobs))
         })
         .await
