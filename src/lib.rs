@@ -1,5 +1,6 @@
 //! accessboard: a self-hosted admin dashboard that provisions people into apps over SCIM 2.0.
 
+pub mod alerts;
 pub mod app;
 pub mod cli;
 pub mod db;

@@ -9,11 +9,13 @@ use serde::Deserialize;
 
 use crate::secret::Secret;
 
+mod alerts;
 mod apps;
 mod dialect;
 mod errors;
 mod identity;
 mod proxies;
+pub use alerts::{AlertSettings, Recipients, SmtpServer, WebhookFormat};
 use apps::validate_scim;
 pub use apps::{AppSettings, AuthKind, ScimSettings, TokenAuthKind};
 pub use dialect::{Preset, RoleMap, RoleTarget};
@@ -44,6 +46,9 @@ pub struct Settings {
     /// Where people live: accessboard's database or Ory Kratos.
     #[serde(default)]
     pub identity: IdentitySettings,
+    /// Where alerts go: a webhook, email.
+    #[serde(default)]
+    pub alerts: AlertSettings,
     /// The app catalogue.
     #[serde(default)]
     pub apps: Vec<AppSettings>,
@@ -304,7 +309,8 @@ impl Settings {
                 validate_scim(&at, scim)?;
             }
         }
-        self.identity.validate()
+        self.identity.validate()?;
+        self.alerts.validate()
     }
 }
 

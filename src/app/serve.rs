@@ -59,6 +59,12 @@ pub async fn serve(app: App) -> Result<(), ServeError> {
     }
     let engine = app.engine.clone();
     let (stop, tasks) = provisioning::spawn(engine.clone(), app.service.clone());
+    // Its own task: provisioning never waits on an alert channel.
+    let alerts = crate::alerts::spawn(
+        app.service.db().clone(),
+        app.settings.clone(),
+        stop.subscribe(),
+    );
     let server = http_server(&app, listener)?;
     let handle = server.handle();
     tracing::info!(bind = %bind, url = %app.settings.server.public_url, apps = engine.targets.len(), "accessboard is serving");
@@ -92,6 +98,10 @@ pub async fn serve(app: App) -> Result<(), ServeError> {
         );
     }
     provisioning::worker::release(&engine).await;
+    if let Some(alerts) = alerts {
+        // It stops at the switch, dropping a send in flight (sent again at the next start).
+        let _ = alerts.await;
+    }
     let _ = http.await;
     tracing::info!("stopped");
     Ok(())

@@ -1,6 +1,7 @@
 //! The command line: parses arguments, loads settings, opens the [`App`] and prints
 //! what the core returns. Nothing outside this module and `main.rs` imports it.
 
+mod alerts;
 mod apps;
 mod audit;
 mod output;
@@ -56,6 +57,9 @@ pub enum Command {
         #[arg(long, default_value_t = 1000)]
         limit: usize,
     },
+    /// Alert channels ([alerts]).
+    #[command(subcommand)]
+    Alerts(alerts::AlertsCommand),
     /// Write a consistent online copy of the database to FILE.
     Backup {
         /// Where to write the copy.
@@ -164,6 +168,7 @@ pub fn main(cli: Cli) -> ExitCode {
 async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode, CliError> {
     match command {
         Command::Healthcheck { url } => Ok(crate::app::healthcheck(&settings, url).await),
+        Command::Alerts(cmd) => alerts::run(cmd, &settings).await,
         Command::Serve => {
             let ctx = App::open(settings).await?;
             crate::app::serve(ctx)

@@ -1,6 +1,7 @@
 //! Plain domain types, parsed once at the edge: no HTTP, no SQL.
 
 mod actor;
+mod alert;
 mod collation;
 mod email;
 mod provision;
@@ -9,6 +10,7 @@ mod slug;
 mod user;
 
 pub use actor::Actor;
+pub use alert::{AlertKind, Condition};
 pub use collation::{CollationError, VERSION as COLLATION_VERSION, sort_key};
 pub use email::{Email, EmailError};
 pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::engine::{Engine, render_user_name};
 use crate::db::columns::RowExt;
-use crate::db::{Db, DbError, meta, time};
-use crate::domain::{DesiredAccess, Role, Slug};
+use crate::db::{Db, DbError, alerts, meta, time};
+use crate::domain::{AlertKind, Condition, DesiredAccess, Role, Slug};
 use crate::pairs::Claim;
 use crate::scim::ScimError;
 
@@ -200,7 +200,72 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
         report.fixed = engine.mark(app, to_fix).await?;
     }
     store(&engine.db, report.clone()).await?;
+    if !report.has_drift() || report.fixed > 0 {
+        let condition = Condition::of_app(AlertKind::Drift, app.clone());
+        let resolution = if report.fixed > 0 {
+            format!(
+                "provision check --fix marked {} pairs for sync.",
+                report.fixed
+            )
+        } else {
+            "A drift check found every account in step.".to_owned()
+        };
+        engine
+            .db
+            .run(move |c| alerts::resolve(c, &condition, &resolution, time::now()))
+            .await?;
+    }
     Ok(report)
+}
+
+impl DriftReport {
+    /// Whether accessboard would change anything (accounts it does not know are not drift).
+    pub fn has_drift(&self) -> bool {
+        !(self.missing.is_empty()
+            && self.should_be_disabled.is_empty()
+            && self.wrong_role.is_empty())
+    }
+
+    /// What an alert says about it: counts only.
+    fn alert_detail(&self) -> String {
+        let mut parts = Vec::new();
+        for (n, what) in [
+            (
+                self.missing.len(),
+                "without the active account they should have",
+            ),
+            (
+                self.should_be_disabled.len(),
+                "still active though their access is revoked",
+            ),
+            (
+                self.wrong_role.len(),
+                "with another role in the app than here",
+            ),
+        ] {
+            if n > 0 {
+                parts.push(format!(
+                    "{n} {} {what}",
+                    if n == 1 { "account" } else { "accounts" }
+                ));
+            }
+        }
+        format!(
+            "The drift check found {} (of {} accounts in the app).",
+            parts.join(", "),
+            self.remote_accounts
+        )
+    }
+}
+
+/// Raises the drift alert of `app` after a periodic check found drift.
+async fn raise_drift(engine: &Engine, app: &Slug, report: &DriftReport) -> Result<(), DbError> {
+    let condition = Condition::of_app(AlertKind::Drift, app.clone());
+    let detail = report.alert_detail();
+    engine
+        .db
+        .run(move |c| alerts::raise(c, &condition, &detail, time::now()).map(|_| ()))
+        .await
 }
 
 /// The member ids of every mapped group, by group name (a group that does not exist has none).
@@ -324,7 +389,12 @@ pub async fn run_periodic(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) 
             match check(&engine, &app.slug, false).await {
                 Ok(r) => {
                     tracing::info!(app = %app.slug, missing = r.missing.len(), should_be_disabled = r.should_be_disabled.len(),
-                    wrong_role = r.wrong_role.len(), unknown = r.unknown.len(), "drift check")
+                    wrong_role = r.wrong_role.len(), unknown = r.unknown.len(), "drift check");
+                    if r.has_drift()
+                        && let Err(e) = raise_drift(&engine, &app.slug, &r).await
+                    {
+                        tracing::warn!(app = %app.slug, error = %e, "could not record the drift alert");
+                    }
                 }
                 Err(e) => tracing::warn!(app = %app.slug, error = %e, "drift check failed"),
             }

@@ -6,8 +6,8 @@ use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 use super::{ImportPlan, ImportRow, RowError, ServiceError, UserService, store};
-use crate::db::{Conn, time};
-use crate::domain::{Email, NewUser, PersonName, User, UserUpdate};
+use crate::db::{Conn, alerts, time};
+use crate::domain::{AlertKind, Condition, Email, NewUser, PersonName, User, UserUpdate};
 use crate::identity::{self, IdentityError};
 
 /// How a service call names a user.
@@ -257,12 +257,24 @@ fn apply(
     }
     let gone: Vec<Uuid> = local.into_iter().filter(|id| !seen.contains(id)).collect();
     let total = seen.len() + gone.len();
+    let held_back = Condition::global(AlertKind::IdentitySyncHeldBack);
     if gone.len() > MASS_REMOVAL && gone.len() * 2 > total {
         report.skipped.push(format!(
             "removing {} of {total} people at once; check kratos_admin_url, or delete them in accessboard",
             gone.len()
         ));
+        let detail = format!(
+            "The identity sync would remove {} of {total} people at once and held that back: a wrong kratos_admin_url is likelier than a mass departure. Nobody was removed.",
+            gone.len()
+        );
+        alerts::raise(tx, &held_back, &detail, now)?;
     } else {
+        alerts::resolve(
+            tx,
+            &held_back,
+            "An identity sync ran without holding anything back.",
+            now,
+        )?;
         for id in gone {
             jobs.extend(store::delete_user(tx, id, now)?);
             report.removed += 1;
