@@ -90,8 +90,13 @@ pub fn failures(
         MessageState::Update => format!("{name}: {} more failed", people(new)),
         _ => format!("{name}: {} failed", people(new)),
     };
+    let accounts = if new == 1 {
+        "The account"
+    } else {
+        "The accounts"
+    };
     let mut body = format!(
-        "accessboard could not bring the account of {} in {name} in step, and will not retry by itself:\n",
+        "{accounts} of {} in {name} could not be brought in step; accessboard will not retry by itself:\n",
         people(new)
     );
     for p in listed {

@@ -57,7 +57,7 @@ impl Alerts {
         let (queued, dropped) = self
             .db
             .run(move |c| {
-                let tx = c.transaction()?;
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 let mut out = Queue {
                     tx: &tx,
                     names: &names,

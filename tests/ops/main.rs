@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod durability;
+mod ops_alerts;
 mod ops_backup;
 mod ops_health;
 mod ops_metrics_logs;

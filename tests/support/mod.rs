@@ -21,5 +21,7 @@ pub mod net;
 pub mod scim_server;
 pub mod serve;
 pub mod settings;
+pub mod smtp;
 pub mod standins;
 pub mod webdriver;
+pub mod webhook;

@@ -13,6 +13,7 @@ pub struct SettingsToml {
     provisioning: Vec<(String, String)>,
     log: Vec<(String, String)>,
     identity: Vec<(String, String)>,
+    alerts: Vec<(String, String)>,
     apps: String,
 }
 
@@ -35,6 +36,7 @@ impl SettingsToml {
             provisioning: Vec::new(),
             log: Vec::new(),
             identity: Vec::new(),
+            alerts: Vec::new(),
             apps: String::new(),
         }
         .server("bind", "\"127.0.0.1:0\"")
@@ -80,13 +82,14 @@ impl SettingsToml {
     }
 
     /// `key = value` lines (as in settings.toml) into `section`: `server`,
-    /// `provisioning`, `log` or `identity`. Blank lines are skipped.
+    /// `provisioning`, `log`, `identity` or `alerts`. Blank lines are skipped.
     pub fn lines(mut self, section: &str, text: &str) -> SettingsToml {
         let keys = match section {
             "server" => &mut self.server,
             "provisioning" => &mut self.provisioning,
             "log" => &mut self.log,
             "identity" => &mut self.identity,
+            "alerts" => &mut self.alerts,
             other => panic!("no settings section [{other}] here"),
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -124,8 +127,9 @@ impl SettingsToml {
         }
         section("provisioning", &self.provisioning);
         section("log", &self.log);
-        // [identity] before the [[apps]] tables, or its keys would land in the last app.
+        // [identity] and [alerts] before the [[apps]] tables, or their keys would land in the last app.
         section("identity", &self.identity);
+        section("alerts", &self.alerts);
         text.push_str(&self.apps);
         text
     }

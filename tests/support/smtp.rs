@@ -1,0 +1,95 @@
+//! A real SMTP server for the alert tests: aiosmtpd (PyPI, pinned in
+//! `tests/standins/requirements-smtp.txt`) in a venv under target/, one process per test
+//! on a free loopback port, behind STARTTLS or TLS with a throwaway CA's certificate.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::net::free_port;
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/standins/smtp_server.py");
+
+/// A running SMTP server; killed on drop.
+pub struct SmtpServer {
+    child: Child,
+    /// Its port on 127.0.0.1.
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SmtpServer {
+    /// STARTTLS (`implicit_tls` false) or TLS from the first byte, and AUTH for `user`
+    /// with `password` when given; waits until it answers.
+    pub fn start(implicit_tls: bool, login: Option<(&str, &str)>) -> SmtpServer {
+        let venv = super::standins::ensure_venv("smtp-venv", "requirements-smtp.txt");
+        for _ in 0..3 {
+            let dir = tempfile::tempdir().expect("temp dir for the SMTP server");
+            let port = free_port();
+            let mut cmd = Command::new(venv.join("bin/python"));
+            cmd.arg(SCRIPT)
+                .args(["--port", &port.to_string()])
+                .arg("--ca-file")
+                .arg(dir.path().join("ca.pem"))
+                .arg("--out")
+                .arg(dir.path().join("received.jsonl"));
+            if let Some((user, password)) = login {
+                cmd.args(["--user", user, "--password", password]);
+            }
+            if implicit_tls {
+                cmd.arg("--implicit-tls");
+            }
+            let log = std::fs::File::create(dir.path().join("server.log")).expect("SMTP log");
+            let child = cmd
+                .env("PYTHONUNBUFFERED", "1")
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().expect("log handle"))
+                .stderr(log)
+                .spawn()
+                .expect("spawn the SMTP server");
+            let mut server = SmtpServer { child, port, dir };
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while Instant::now() < deadline {
+                if server.log().contains("ready") {
+                    return server;
+                }
+                if let Ok(Some(_)) = server.child.try_wait() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            let _ = server.child.kill();
+            eprintln!("SMTP server did not start; its log:\n{}", server.log());
+        }
+        panic!("the SMTP server did not start");
+    }
+
+    /// The certificate of the CA that signed the server's: what a client must trust
+    /// (`SSL_CERT_FILE`).
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// What it printed.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// Every message received so far: `from`, `to`, `tls`, `authenticated`, `data`.
+    pub fn received(&self) -> Vec<Value> {
+        std::fs::read_to_string(self.dir.path().join("received.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line from the SMTP server"))
+            .collect()
+    }
+}
+
+impl Drop for SmtpServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
