@@ -87,7 +87,10 @@ pub fn failures(
 ) -> Message {
     let name = app_name(settings, Some(app));
     let title = match state {
-        MessageState::Update => format!("{name}: {} more failed", people(new)),
+        MessageState::Update => format!(
+            "{name}: {new} more {} failed",
+            if new == 1 { "person" } else { "people" }
+        ),
         _ => format!("{name}: {} failed", people(new)),
     };
     let accounts = if new == 1 {
