@@ -204,8 +204,12 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
         let condition = Condition::of_app(AlertKind::Drift, app.clone());
         let resolution = if report.fixed > 0 {
             format!(
-                "provision check --fix marked {} pairs for sync.",
-                report.fixed
+                "provision check --fix marked {} for sync.",
+                if report.fixed == 1 {
+                    "1 pair".to_owned()
+                } else {
+                    format!("{} pairs", report.fixed)
+                }
             )
         } else {
             "A drift check found every account in step.".to_owned()
@@ -228,30 +232,23 @@ impl DriftReport {
 
     /// What an alert says about it: counts only.
     fn alert_detail(&self) -> String {
+        let n =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut parts = Vec::new();
-        for (n, what) in [
-            (
-                self.missing.len(),
-                "without the active account they should have",
-            ),
-            (
-                self.should_be_disabled.len(),
-                "still active though their access is revoked",
-            ),
-            (
-                self.wrong_role.len(),
-                "with another role in the app than here",
-            ),
-        ] {
-            if n > 0 {
-                parts.push(format!(
-                    "{n} {} {what}",
-                    if n == 1 { "account" } else { "accounts" }
-                ));
-            }
+        if !self.missing.is_empty() {
+            let who = n(self.missing.len(), "person", "people");
+            parts.push(format!("{who} without the active account they should have"));
+        }
+        if !self.should_be_disabled.is_empty() {
+            let what = n(self.should_be_disabled.len(), "account", "accounts");
+            parts.push(format!("{what} still active though access was revoked"));
+        }
+        if !self.wrong_role.is_empty() {
+            let what = n(self.wrong_role.len(), "account", "accounts");
+            parts.push(format!("{what} with another role in the app than here"));
         }
         format!(
-            "The drift check found {} (of {} accounts in the app).",
+            "The drift check found {} ({} accounts in the app).",
             parts.join(", "),
             self.remote_accounts
         )

@@ -302,3 +302,140 @@ fn a_hanging_webhook_never_slows_provisioning() {
     assert_no_secret("serve's log", &log);
     serve.stop();
 }
+
+/// The webhook's JSON bodies so far, waiting until there are at least `n`.
+fn wait_posts(hook: &Webhook, n: usize, serve: &Serve) -> Vec<Value> {
+    wait_until(
+        Duration::from_secs(60),
+        || hook.received().len() >= n,
+        || {
+            format!(
+                "{n} alerts expected, got {:?}; serve's log:\n{}",
+                hook.received(),
+                serve.log()
+            )
+        },
+    );
+    hook.received().into_iter().map(|r| r.body).collect()
+}
+
+#[test]
+fn drift_found_by_the_periodic_check_is_told_and_so_is_its_fix() {
+    let scim = ScimServer::start();
+    let hook = Webhook::start();
+    let env = env_with_alerts(
+        &scim_app("files", &scim.base_url(), scim.token(), ""),
+        |d| alert_lines(d, Some(&hook.url(HOOK_PATH)), None),
+    );
+    env.install("files");
+    env.create_person("ann@example.org", "Ann", &["files=user"]);
+    ok(&env.provision_run_wait(), "provision run");
+    // Deleted by hand in the app: the daily check (here every second) finds it.
+    let id = scim.users()[0]["id"].as_str().unwrap().to_owned();
+    scim.delete_user(&id);
+    let mut serve = Serve::builder(&env)
+        .env("ACCESSBOARD_PROVISIONING__DRIFT_CHECK_INTERVAL_SECS", "1")
+        .start();
+    let posts = wait_posts(&hook, 1, &serve);
+    assert_eq!(
+        (&posts[0]["kind"], &posts[0]["state"], &posts[0]["app"]),
+        (&"drift".into(), &"raised".into(), &"files".into())
+    );
+    assert_eq!(posts[0]["title"], "App files: drift found");
+    let text = posts[0]["text"].as_str().unwrap();
+    assert!(
+        text.starts_with(
+            "The drift check found 1 person without the active account they should have (0 accounts in the app)."
+        ),
+        "{text}"
+    );
+    serve.stop();
+
+    // The admin fixes it; the next start tells that it is resolved, once.
+    ok(
+        &env.cli(&["provision", "check", "--app", "files", "--fix"]),
+        "provision check --fix",
+    );
+    ok(&env.provision_run_wait(), "provision run");
+    let mut serve = Serve::start(&env);
+    let posts = wait_posts(&hook, 2, &serve);
+    assert_eq!(
+        (&posts[1]["kind"], &posts[1]["state"]),
+        (&"drift".into(), &"resolved".into())
+    );
+    assert!(
+        posts[1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("provision check --fix marked 1 pair for sync."),
+        "{}",
+        posts[1]
+    );
+    serve.stop();
+    assert_eq!(hook.received().len(), 2);
+}
+
+#[test]
+fn a_held_back_identity_sync_is_told_and_so_is_the_sync_that_goes_through() {
+    use crate::support::kratos::FakeKratos;
+    let kratos = FakeKratos::start();
+    let hook = Webhook::start();
+    let dir = tempfile::tempdir().unwrap();
+    let settings_path = dir.path().join("settings.toml");
+    SettingsToml::quick(&dir.path().join("data/accessboard.db"))
+        .identity("backend", "\"kratos\"")
+        .identity("kratos_admin_url", &format!("\"{}\"", kratos.url()))
+        .identity("sync_interval_secs", "1")
+        .lines(
+            "alerts",
+            &alert_lines(dir.path(), Some(&hook.url(HOOK_PATH)), None),
+        )
+        .write(&settings_path);
+    let env = TestEnv { dir, settings_path };
+    let ids: Vec<_> = (0..12)
+        .map(|i| {
+            kratos.add(
+                &format!("p{i}@example.org"),
+                serde_json::json!(format!("P {i}")),
+            )
+        })
+        .collect();
+    ok(&env.provision_run_wait(), "provision run");
+    assert_eq!(env.users().len(), 12);
+    // Everyone gone from Kratos at once: a wrong URL is likelier than a mass departure.
+    for id in ids {
+        kratos.remove(id);
+    }
+    let mut serve = Serve::start(&env);
+    let posts = wait_posts(&hook, 1, &serve);
+    assert_eq!(
+        (&posts[0]["kind"], &posts[0]["state"], &posts[0]["app"]),
+        (
+            &"identity_sync_held_back".into(),
+            &"raised".into(),
+            &Value::Null
+        )
+    );
+    assert!(
+        posts[0]["text"].as_str().unwrap().starts_with(
+            "The identity sync would remove 12 of 12 people at once and held that back"
+        ),
+        "{}",
+        posts[0]
+    );
+    assert_eq!(env.users().len(), 12, "nobody was removed");
+
+    // Thirty newcomers make twelve departures plausible: the sync goes through.
+    for i in 0..30 {
+        kratos.add(
+            &format!("new{i}@example.org"),
+            serde_json::json!(format!("New {i}")),
+        );
+    }
+    let posts = wait_posts(&hook, 2, &serve);
+    assert_eq!(
+        (&posts[1]["kind"], &posts[1]["state"]),
+        (&"identity_sync_held_back".into(), &"resolved".into())
+    );
+    serve.stop();
+}
