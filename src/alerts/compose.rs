@@ -1,8 +1,7 @@
 //! The words of each alert: plain text, from names, counts and times; never a secret.
 
-use jiff::tz::TimeZone;
-
 use crate::db::alerts::{ConditionRow, FailedPair, Message, MessageState};
+use crate::db::time::local_text;
 use crate::domain::{AlertKind, Condition, Slug};
 use crate::settings::Settings;
 
@@ -34,17 +33,6 @@ fn link(settings: &Settings, app: Option<&Slug>) -> Option<String> {
         Some(slug) => format!("{root}/apps/{slug}"),
         None => format!("{root}/"),
     })
-}
-
-/// A unix time in the dashboard's time zone, for sentences.
-pub fn when(ts: i64, zone: &TimeZone) -> String {
-    match jiff::Timestamp::from_second(ts) {
-        Ok(at) => at
-            .to_zoned(zone.clone())
-            .strftime("%Y-%m-%d %H:%M %Z")
-            .to_string(),
-        Err(_) => ts.to_string(),
-    }
 }
 
 fn cut(text: &str, max: usize) -> String {
@@ -169,7 +157,7 @@ pub fn raised(settings: &Settings, row: &ConditionRow, now: i64) -> Message {
     let mut body = format!(
         "{}\n(since {})",
         cut(&row.detail, 2_000),
-        when(row.raised_at, &settings.server.zone)
+        local_text(row.raised_at, &settings.server.zone)
     );
     let advice = advice(c.kind, c.app.as_ref());
     if !advice.is_empty() {
@@ -193,8 +181,8 @@ pub fn resolved(settings: &Settings, row: &ConditionRow, now: i64) -> Message {
     let at = row.resolved_at.unwrap_or(now);
     let mut body = format!(
         "Resolved at {} (raised at {}).",
-        when(at, zone),
-        when(row.raised_at, zone)
+        local_text(at, zone),
+        local_text(row.raised_at, zone)
     );
     if let Some(why) = row.resolution.as_deref().filter(|r| !r.is_empty()) {
         body.push_str(&format!("\n{}", cut(why, 2_000)));
@@ -238,7 +226,7 @@ pub fn test(settings: &Settings, now: i64) -> Message {
         body: with_link(
             format!(
                 "accessboard sent this test at {} (`accessboard alerts test`): this channel works.",
-                when(now, &settings.server.zone)
+                local_text(now, &settings.server.zone)
             ),
             settings,
             None,

@@ -46,11 +46,6 @@ impl AlertKind {
     pub fn parse(raw: &str) -> Option<AlertKind> {
         AlertKind::ALL.into_iter().find(|k| k.as_str() == raw)
     }
-
-    /// Whether conditions of this kind belong to one app.
-    pub fn is_per_app(self) -> bool {
-        !matches!(self, AlertKind::IdentitySyncHeldBack)
-    }
 }
 
 impl fmt::Display for AlertKind {

@@ -25,15 +25,7 @@ pub fn when(ts: Option<i64>, zone: &TimeZone) -> Markup {
 }
 
 /// A unix time as plain text in `zone` ("2026-01-15 13:00 CET"), for sentences.
-pub fn local_text(ts: i64, zone: &TimeZone) -> String {
-    match Timestamp::from_second(ts) {
-        Ok(at) => at
-            .to_zoned(zone.clone())
-            .strftime("%Y-%m-%d %H:%M %Z")
-            .to_string(),
-        Err(_) => ts.to_string(),
-    }
-}
+pub use crate::db::time::local_text;
 
 /// An RFC 3339 time (as stored in reports) in a `<time>` element, or as it is if unreadable.
 pub fn when_text(rfc3339: &str, zone: &TimeZone) -> Markup {
