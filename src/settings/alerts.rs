@@ -224,8 +224,12 @@ fn smtp_server(raw: &str) -> Result<SmtpServer, &'static str> {
     }
     let user = match url.username() {
         "" => None,
+        // `alerts%40example.org`: a user name that is an address.
         u => Some(
-            percent_decode(u).ok_or("holds a user name that is not valid percent-encoded UTF-8")?,
+            percent_encoding::percent_decode_str(u)
+                .decode_utf8()
+                .map_err(|_| "holds a user name that is not valid percent-encoded UTF-8")?
+                .into_owned(),
         ),
     };
     Ok(SmtpServer {
@@ -234,24 +238,6 @@ fn smtp_server(raw: &str) -> Result<SmtpServer, &'static str> {
         implicit_tls,
         user,
     })
-}
-
-/// `alerts%40example.org` → `alerts@example.org` (a user name that is an address).
-fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
