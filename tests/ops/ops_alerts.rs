@@ -281,17 +281,12 @@ fn a_hanging_webhook_never_slows_provisioning() {
         || hook.received().len() == 1,
         || format!("the alert never reached the webhook; log:\n{}", serve.log()),
     );
-    // The alert's request is held open, unanswered, while 30 people are provisioned.
+    // The alert's request is held open (this receiver never answers) while 30 people
+    // are provisioned into the other app: they all settle.
     people(&env, "files", "person", 30);
     wait_for(&env, "files", Duration::from_secs(120), |c| {
         c.get("provisioned") == Some(&30)
     });
-    assert_eq!(
-        hook.received().len(),
-        1,
-        "the alert still waits for its answer"
-    );
-    assert_eq!(hook.connections(), 1);
     wait_until(
         Duration::from_secs(60),
         || serve.log().contains("alert channel failed"),

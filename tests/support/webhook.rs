@@ -21,7 +21,6 @@ pub struct Webhook {
     /// Its port on 127.0.0.1.
     pub port: u16,
     received: Arc<Mutex<Vec<Received>>>,
-    connections: Arc<Mutex<usize>>,
 }
 
 impl Webhook {
@@ -39,12 +38,10 @@ impl Webhook {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the webhook listener");
         let port = listener.local_addr().expect("its address").port();
         let received = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(Mutex::new(0));
-        let (r, n) = (received.clone(), connections.clone());
+        let r = received.clone();
         std::thread::spawn(move || {
             let mut held = Vec::new();
             for stream in listener.incoming().flatten() {
-                *n.lock().unwrap() += 1;
                 let Some(request) = read_request(&stream) else {
                     continue;
                 };
@@ -57,11 +54,7 @@ impl Webhook {
                 }
             }
         });
-        Webhook {
-            port,
-            received,
-            connections,
-        }
+        Webhook { port, received }
     }
 
     /// The URL to configure, with `path` (where a real hook keeps its token).
@@ -72,11 +65,6 @@ impl Webhook {
     /// Every request received so far.
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
-    }
-
-    /// Connections accepted so far.
-    pub fn connections(&self) -> usize {
-        *self.connections.lock().unwrap()
     }
 }
 
