@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod columns;
 pub mod events;
+pub mod groups;
 pub mod meta;
 mod migrations;
 pub mod overview;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::DbError;
 use super::columns::RowExt;
 use super::time::rfc3339;
-use crate::domain::{Access, ProvisionStatus, Role};
+use crate::domain::{Access, ProvisionStatus, Role, Via};
 
 /// A user as listed, with their role and status per app.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -32,8 +32,12 @@ pub struct UserRow {
 pub struct PairCell {
     /// App slug.
     pub app: String,
-    /// Role there.
+    /// Role there: the highest of their own and their groups'.
     pub role: Role,
+    /// The role given to them, not through a group.
+    pub direct: Role,
+    /// The highest role their groups give them there.
+    pub groups: Role,
     /// Provisioning status.
     pub status: ProvisionStatus,
 }
@@ -225,7 +229,10 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
         let placeholders = vec!["?"; ids.len()].join(",");
         let mut stmt = conn.prepare(&format!(
-            "SELECT a.user_id, a.app_slug, a.role, a.status FROM app_access a JOIN apps p ON p.slug = a.app_slug
+            "SELECT a.user_id, a.app_slug, a.role, a.status, a.direct_role,
+                    (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
+                     WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
+             FROM app_access a JOIN apps p ON p.slug = a.app_slug
              WHERE p.in_catalogue = 1 AND a.user_id IN ({placeholders}) ORDER BY p.rowid"
         ))?;
         let mut cells = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
@@ -240,6 +247,8 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 rows[i].access.push(PairCell {
                     app: r.get(1)?,
                     role: r.typed(2, "app_access")?,
+                    direct: r.typed(4, "app_access")?,
+                    groups: group_role(r.get(5)?)?,
                     status: r.typed(3, "app_access")?,
                 });
             }
@@ -269,7 +278,10 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
         .optional()?;
     let Some(mut row) = row else { return Ok(None) };
     let mut stmt = conn.prepare_cached(
-        "SELECT a.app_slug, a.role, a.status FROM app_access a JOIN apps p ON p.slug = a.app_slug
+        "SELECT a.app_slug, a.role, a.status, a.direct_role,
+                (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
+                     WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
+         FROM app_access a JOIN apps p ON p.slug = a.app_slug
          WHERE p.in_catalogue = 1 AND a.user_id = ?1 ORDER BY p.rowid",
     )?;
     row.access = stmt
@@ -277,6 +289,8 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
             Ok(PairCell {
                 app: r.get(0)?,
                 role: r.typed(1, "app_access")?,
+                direct: r.typed(3, "app_access")?,
+                groups: group_role(r.get(4)?)?,
                 status: r.typed(2, "app_access")?,
             })
         })?
@@ -354,7 +368,11 @@ pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError
     let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
     let mut stmt = conn.prepare_cached(
         "SELECT a.user_id, u.email, a.app_slug, a.role, a.status, a.scim_id, a.attempts,
-                a.last_attempt_at, a.last_message, a.next_attempt_at, a.delete_at
+                a.last_attempt_at, a.last_message, a.next_attempt_at, a.delete_at, a.direct_role,
+                (SELECT group_concat(g.name, char(31)) FROM group_members m
+                   JOIN group_grants gg ON gg.group_id = m.group_id AND gg.app_slug = a.app_slug
+                   JOIN access_groups g ON g.id = m.group_id
+                  WHERE m.user_id = a.user_id AND gg.role = a.role)
          FROM app_access a JOIN users u ON u.id = a.user_id JOIN apps p ON p.slug = a.app_slug
          WHERE p.in_catalogue = 1 AND (?1 IS NULL OR a.app_slug = ?1) AND (?2 IS NULL OR u.email_norm = ?2)
            AND (?3 IS NULL OR a.status = ?3)
@@ -363,11 +381,13 @@ pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError
     let rows = stmt.query_map(
         params![q.app, q.email_norm, q.status, limit, q.offset as i64],
         |r| {
+            let role = r.typed(3, "app_access")?;
             Ok(Access {
                 user_id: r.typed(0, "app_access")?,
                 email: r.get(1)?,
                 app: r.get(2)?,
-                role: r.typed(3, "app_access")?,
+                role,
+                via: Via::of(role, r.typed(11, "app_access")?, names(r.get(12)?)),
                 status: r.typed(4, "app_access")?,
                 scim_id: r.get(5)?,
                 attempts: r.get(6)?,
@@ -379,4 +399,33 @@ pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError
         },
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Group names from a `group_concat(name, char(31))` (names never hold control characters).
+pub(crate) fn names(concat: Option<String>) -> Vec<String> {
+    let mut names: Vec<String> = concat
+        .as_deref()
+        .unwrap_or("")
+        .split('\u{1f}')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names
+}
+
+/// The highest role in a `group_concat` of group grants' roles.
+pub(crate) fn group_role(concat: Option<String>) -> rusqlite::Result<Role> {
+    let mut roles = Vec::new();
+    for s in concat
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        roles.push(Role::parse(s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?);
+    }
+    Ok(Role::effective(Role::None, roles))
 }

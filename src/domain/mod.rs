@@ -3,6 +3,7 @@
 mod actor;
 mod collation;
 mod email;
+mod group;
 mod provision;
 mod role;
 mod slug;
@@ -11,6 +12,7 @@ mod user;
 pub use actor::Actor;
 pub use collation::{CollationError, VERSION as COLLATION_VERSION, sort_key};
 pub use email::{Email, EmailError};
+pub use group::{GroupName, GroupNameError, MAX_GROUP_NAME, Via};
 pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};
 pub use role::{Role, RoleError};
 pub use slug::{Slug, SlugError};
