@@ -3,6 +3,7 @@
 
 mod apps;
 mod audit;
+mod groups;
 mod output;
 mod provision;
 mod sync;
@@ -38,6 +39,9 @@ pub enum Command {
     /// Manage people.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Manage groups: many people's access at once.
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
     /// Manage the app catalogue.
     #[command(subcommand)]
     App(apps::AppCommand),
@@ -185,6 +189,7 @@ async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode,
         Command::Audit { json, since, limit } => {
             audit::run(&App::open(settings).await?, json, since, limit).await
         }
+        Command::Group(cmd) => groups::run(cmd, &App::open(settings).await?).await,
         Command::App(cmd) => apps::run(cmd, &App::open(settings).await?).await,
         Command::Provision(cmd) => provision::run(cmd, App::open(settings).await?).await,
     }

@@ -165,3 +165,42 @@ pub struct GroupRef {
     /// Its name.
     pub name: String,
 }
+
+/// Group names from a `group_concat(name, char(31))` (names never hold control characters).
+pub(crate) fn names(concat: Option<String>) -> Vec<String> {
+    let mut names: Vec<String> = concat
+        .as_deref()
+        .unwrap_or("")
+        .split('\u{1f}')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect();
+    names.sort_by_key(|n| n.to_lowercase());
+    names
+}
+
+/// The highest role in a `group_concat` of group grants' roles.
+pub(crate) fn group_role(concat: Option<String>) -> rusqlite::Result<Role> {
+    let mut roles = Vec::new();
+    for s in concat
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter(|s| !s.is_empty())
+    {
+        roles.push(Role::parse(s).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+        })?);
+    }
+    Ok(Role::effective(Role::None, roles))
+}
+
+/// The names of a person's groups, by name.
+pub(crate) fn names_of(conn: &Connection, user: Uuid) -> Result<Vec<String>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT g.name FROM group_members m JOIN access_groups g ON g.id = m.group_id
+          WHERE m.user_id = ?1 ORDER BY g.name_norm",
+    )?;
+    let rows = stmt.query_map([user.to_string()], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

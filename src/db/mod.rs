@@ -1,6 +1,7 @@
 //! The SQLite database: connection pool, durable pragmas, migrations, and its
 //! modules by table (people and access reads, pairs and log, meta, sessions, throttle, audit).
 
+pub mod access;
 pub mod audit;
 pub mod columns;
 pub mod events;

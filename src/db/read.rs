@@ -5,8 +5,10 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::columns::RowExt;
-use super::time::rfc3339;
-use crate::domain::{Access, ProvisionStatus, Role, Via};
+use super::groups::group_role;
+use crate::domain::{ProvisionStatus, Role};
+
+pub use super::access::{AccessQuery, access};
 
 /// A user as listed, with their role and status per app.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -25,6 +27,8 @@ pub struct UserRow {
     pub deleting: bool,
     /// Per-app role and status, in catalogue order.
     pub access: Vec<PairCell>,
+    /// The names of their groups, by name.
+    pub groups: Vec<String>,
 }
 
 /// One cell of the users table.
@@ -220,6 +224,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                     can_sign_in: r.get(4)?,
                     deleting: r.get(5)?,
                     access: Vec::new(),
+                    groups: Vec::new(),
                 })
             },
         )?
@@ -254,6 +259,9 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             }
         }
     }
+    for row in &mut rows {
+        row.groups = super::groups::names_of(conn, row.id)?;
+    }
     Ok((rows, total as usize))
 }
 
@@ -272,6 +280,7 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
                     can_sign_in: r.get(4)?,
                     deleting: r.get(5)?,
                     access: Vec::new(),
+                    groups: Vec::new(),
                 })
             },
         )
@@ -295,6 +304,7 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
             })
         })?
         .collect::<Result<_, _>>()?;
+    row.groups = super::groups::names_of(conn, id)?;
     Ok(Some(row))
 }
 
@@ -346,86 +356,4 @@ pub fn apps(conn: &Connection) -> Result<Vec<AppRow>, DbError> {
             .sort_by_key(|(s, _)| ProvisionStatus::ALL.iter().position(|x| x == s));
     }
     Ok(apps)
-}
-
-/// Which pairs `provision status` shows.
-#[derive(Debug, Clone, Default)]
-pub struct AccessQuery {
-    /// Only this app.
-    pub app: Option<String>,
-    /// Only this user (lower-cased email).
-    pub email_norm: Option<String>,
-    /// Only these statuses.
-    pub status: Option<ProvisionStatus>,
-    /// Rows to skip.
-    pub offset: usize,
-    /// Rows to return; 0 means all.
-    pub limit: usize,
-}
-
-/// Pairs with their provisioning record, for managed apps and users being removed.
-pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError> {
-    let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.user_id, u.email, a.app_slug, a.role, a.status, a.scim_id, a.attempts,
-                a.last_attempt_at, a.last_message, a.next_attempt_at, a.delete_at, a.direct_role,
-                (SELECT group_concat(g.name, char(31)) FROM group_members m
-                   JOIN group_grants gg ON gg.group_id = m.group_id AND gg.app_slug = a.app_slug
-                   JOIN access_groups g ON g.id = m.group_id
-                  WHERE m.user_id = a.user_id AND gg.role = a.role)
-         FROM app_access a JOIN users u ON u.id = a.user_id JOIN apps p ON p.slug = a.app_slug
-         WHERE p.in_catalogue = 1 AND (?1 IS NULL OR a.app_slug = ?1) AND (?2 IS NULL OR u.email_norm = ?2)
-           AND (?3 IS NULL OR a.status = ?3)
-         ORDER BY p.rowid, u.name COLLATE NOCASE, u.email_norm LIMIT ?4 OFFSET ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![q.app, q.email_norm, q.status, limit, q.offset as i64],
-        |r| {
-            let role = r.typed(3, "app_access")?;
-            Ok(Access {
-                user_id: r.typed(0, "app_access")?,
-                email: r.get(1)?,
-                app: r.get(2)?,
-                role,
-                via: Via::of(role, r.typed(11, "app_access")?, names(r.get(12)?)),
-                status: r.typed(4, "app_access")?,
-                scim_id: r.get(5)?,
-                attempts: r.get(6)?,
-                last_attempt_at: r.get::<_, Option<i64>>(7)?.map(rfc3339),
-                last_message: r.get(8)?,
-                next_attempt_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
-                delete_at: r.get::<_, Option<i64>>(10)?.map(rfc3339),
-            })
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// Group names from a `group_concat(name, char(31))` (names never hold control characters).
-pub(crate) fn names(concat: Option<String>) -> Vec<String> {
-    let mut names: Vec<String> = concat
-        .as_deref()
-        .unwrap_or("")
-        .split('\u{1f}')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect();
-    names.sort_by_key(|n| n.to_lowercase());
-    names
-}
-
-/// The highest role in a `group_concat` of group grants' roles.
-pub(crate) fn group_role(concat: Option<String>) -> rusqlite::Result<Role> {
-    let mut roles = Vec::new();
-    for s in concat
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter(|s| !s.is_empty())
-    {
-        roles.push(Role::parse(s).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?);
-    }
-    Ok(Role::effective(Role::None, roles))
 }

@@ -53,6 +53,13 @@ impl std::fmt::Display for GroupName {
     }
 }
 
+impl std::str::FromStr for GroupName {
+    type Err = GroupNameError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        GroupName::parse(s)
+    }
+}
+
 impl Role {
     /// How much a role allows: admin > user > none.
     fn rank(self) -> u8 {

@@ -292,6 +292,7 @@ mod tests {
                     status: *status,
                 })
                 .collect(),
+            groups: Vec::new(),
         }
     }
 
