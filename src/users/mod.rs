@@ -11,6 +11,8 @@ mod error;
 mod groups;
 mod identities;
 mod import;
+mod import_groups;
+mod import_lines;
 pub mod password;
 mod roles;
 mod signin;
