@@ -33,3 +33,13 @@ CREATE INDEX group_grants_app ON group_grants (app_slug);
 ALTER TABLE app_access ADD COLUMN direct_role TEXT NOT NULL DEFAULT 'none'
     CHECK (direct_role IN ('admin', 'user', 'none'));
 UPDATE app_access SET direct_role = role;
+
+-- The groups accessboard created in apps with [apps.scim] push_groups: only these are
+-- renamed or deleted there. A row outlives its group until the app's group is deleted.
+CREATE TABLE pushed_groups (
+    app_slug TEXT NOT NULL REFERENCES apps (slug) ON DELETE CASCADE,
+    group_id TEXT NOT NULL,                    -- access_groups.id (no reference: see above)
+    scim_id  TEXT NOT NULL,                    -- the group's id in the app
+    name     TEXT NOT NULL,                    -- its displayName as last written
+    PRIMARY KEY (app_slug, group_id)
+) WITHOUT ROWID;

@@ -10,6 +10,7 @@ pub mod meta;
 mod migrations;
 pub mod overview;
 pub mod pairs;
+pub mod pushed_groups;
 pub mod read;
 pub mod sessions;
 pub mod sort_keys;

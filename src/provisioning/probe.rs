@@ -93,6 +93,17 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
     if roles.uses_groups() {
         check_groups(&session, &roles, &mut push).await;
     }
+    if target.scim.push_groups {
+        let (ok, detail) = match session.group_resource().await {
+            Ok(Some(false)) => (
+                false,
+                "the app has no Group resource; turn push_groups off for this app".into(),
+            ),
+            Ok(_) => (true, "groups granted in the app are pushed there".into()),
+            Err(e) => (false, reason(&e)),
+        };
+        push("push_groups", ok, detail);
+    }
     for t in roles.targets() {
         if let Some(attribute) = &t.attribute {
             let (ok, detail) = match user_schema_has(&session, attribute).await {
@@ -232,6 +243,17 @@ pub async fn check_mapping(engine: &Engine, app: &Slug) -> MappingCheck {
                 Ok(_) => {}
                 Err(e) => return MappingCheck::Unknown(reason(&e)),
             }
+        }
+    }
+    if target.scim.push_groups {
+        match session.group_resource().await {
+            Ok(Some(false)) => {
+                return MappingCheck::Unusable(format!(
+                    "app {app}: push_groups cannot be used: the app has no Group resource"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return MappingCheck::Unknown(reason(&e)),
         }
     }
     MappingCheck::Usable

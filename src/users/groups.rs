@@ -2,15 +2,17 @@
 //! group, recomputes the role of exactly the people it touches ([`roles::refresh`],
 //! which marks the pairs whose role moved), and records it in the audit trail.
 
-use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
+use std::collections::HashSet;
+
+use rusqlite::{Transaction, TransactionBehavior, params};
 use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::Audit;
+use super::group_store::{find, grant_of, grants, insert_group, mark_pushed, members, rename};
 use super::roles::{self, Refreshed};
 use super::{ServiceError, UserService, store};
 use crate::db::Conn;
-use crate::db::columns::RowExt;
 use crate::db::time;
 use crate::domain::{Email, GroupName, Role, Slug};
 use crate::pairs::ReconcileJob;
@@ -103,7 +105,8 @@ impl UserService {
         key: GroupKey,
         change: GroupChange,
     ) -> Result<GroupOutcome, ServiceError> {
-        self.write(move |tx, now, audit| apply(tx, now, audit, &key, &change))
+        let push = self.push_apps();
+        self.write(move |tx, now, audit| apply(tx, now, audit, &key, &change, &push))
             .await
     }
 
@@ -117,10 +120,11 @@ impl UserService {
         let audit = Audit {
             actor: self.actor.to_string(),
         };
+        let push = self.push_apps();
         self.db
             .run(move |conn: &mut Conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-                let (out, _) = apply(&tx, time::now(), &audit, &key, &change)?;
+                let (out, _) = apply(&tx, time::now(), &audit, &key, &change, &push)?;
                 // Dropped without commit: the same code path as the change, rolled back.
                 tx.rollback()?;
                 Ok::<_, ServiceError>(out)
@@ -129,17 +133,38 @@ impl UserService {
     }
 }
 
-/// The change itself, inside the caller's transaction.
+impl UserService {
+    /// The apps whose groups are pushed (`[apps.scim] push_groups`).
+    fn push_apps(&self) -> HashSet<String> {
+        self.settings
+            .apps
+            .iter()
+            .filter(|a| a.scim.as_ref().is_some_and(|s| s.push_groups))
+            .map(|a| a.slug.to_string())
+            .collect()
+    }
+}
+
+/// The change itself, inside the caller's transaction; `push` are the apps whose
+/// groups are pushed, where the members' pairs are marked even when their role stays.
 fn apply(
     tx: &Transaction<'_>,
     now: i64,
     audit: &Audit,
     key: &GroupKey,
     change: &GroupChange,
+    push: &HashSet<String>,
 ) -> Result<(GroupOutcome, Vec<ReconcileJob>), ServiceError> {
     let (id, name) = find(tx, key)?;
+    // The apps this group is pushed to before the change, and the members it touches.
+    let pushed_in: Vec<String> = grants(tx, id)?
+        .into_iter()
+        .map(|(app, _)| app)
+        .filter(|app| push.contains(app))
+        .collect();
     let mut members_changed = 0;
-    let refreshed = match change {
+    let mut touched: Vec<Uuid> = Vec::new();
+    let mut refreshed = match change {
         GroupChange::Rename(new) => {
             rename(tx, id, new, now)?;
             audit.record(
@@ -150,17 +175,26 @@ fn apply(
                 Some(json!({ "name": name })),
                 Some(json!({ "name": new.as_str() })),
             )?;
+            let marked = mark_pushed(
+                tx,
+                &members(tx, id)?,
+                &pushed_in,
+                &Refreshed::default(),
+                now,
+            )?;
             return Ok((
                 GroupOutcome {
                     group: new.to_string(),
+                    pairs_marked: marked.len(),
                     ..GroupOutcome::default()
                 },
-                Vec::new(),
+                marked,
             ));
         }
         GroupChange::Delete => {
             let members = members(tx, id)?;
             let grants = grants(tx, id)?;
+            touched.clone_from(&members);
             tx.execute("DELETE FROM access_groups WHERE id = ?1", [id.to_string()])?;
             let refreshed = roles::refresh(tx, &members, None, now)?;
             let grants: serde_json::Map<String, serde_json::Value> = grants
@@ -195,6 +229,7 @@ fn apply(
             }
             members_changed = users.len();
             let refreshed = roles::refresh(tx, &users, None, now)?;
+            touched.clone_from(&users);
             if !users.is_empty() {
                 let (action, before, after) = if adding {
                     (
@@ -231,7 +266,8 @@ fn apply(
                         params![id.to_string(), app.as_str()],
                     )?;
                 }
-                let refreshed = roles::refresh(tx, &members(tx, id)?, Some(app.as_str()), now)?;
+                touched = members(tx, id)?;
+                let refreshed = roles::refresh(tx, &touched, Some(app.as_str()), now)?;
                 audit.record(
                     tx,
                     now,
@@ -244,116 +280,19 @@ fn apply(
             }
         }
     };
+    // A pushed group's membership is part of each member's pair in that app.
+    let apps: Vec<String> = match change {
+        GroupChange::Grant(app, _) => push.get(app.as_str()).cloned().into_iter().collect(),
+        _ => pushed_in,
+    };
+    let marked = mark_pushed(tx, &touched, &apps, &refreshed, now)?;
+    refreshed.jobs.extend(marked);
     let outcome = GroupOutcome {
         group: name,
         members_changed,
         gain_access: refreshed.gained(),
         lose_access: refreshed.lost(),
-        pairs_marked: refreshed.changes.len(),
+        pairs_marked: refreshed.jobs.len(),
     };
     Ok((outcome, refreshed.jobs))
-}
-
-/// The group's id and name, or `UnknownGroup`.
-fn find(tx: &Transaction<'_>, key: &GroupKey) -> Result<(Uuid, String), ServiceError> {
-    let row: Option<(Uuid, String)> = match key {
-        GroupKey::Name(name) => tx
-            .query_row(
-                "SELECT id, name FROM access_groups WHERE name_norm = ?1",
-                [name.normalized()],
-                |r| Ok((r.typed(0, "access_groups")?, r.get(1)?)),
-            )
-            .optional()?,
-        GroupKey::Id(id) => tx
-            .query_row(
-                "SELECT id, name FROM access_groups WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.typed(0, "access_groups")?, r.get(1)?)),
-            )
-            .optional()?,
-    };
-    row.ok_or_else(|| match key {
-        GroupKey::Name(name) => ServiceError::UnknownGroup(name.to_string()),
-        GroupKey::Id(id) => ServiceError::UnknownGroupId(*id),
-    })
-}
-
-/// Fails with `GroupNameTaken` if another group has this name in any case.
-fn ensure_name_free(
-    tx: &Transaction<'_>,
-    name: &GroupName,
-    except: Option<Uuid>,
-) -> Result<(), ServiceError> {
-    let holder: Option<Uuid> = tx
-        .query_row(
-            "SELECT id FROM access_groups WHERE name_norm = ?1",
-            [name.normalized()],
-            |r| r.typed(0, "access_groups"),
-        )
-        .optional()?;
-    match holder {
-        Some(id) if Some(id) != except => Err(ServiceError::GroupNameTaken(name.to_string())),
-        _ => Ok(()),
-    }
-}
-
-/// Inserts a new group; returns its id.
-pub(super) fn insert_group(
-    tx: &Transaction<'_>,
-    name: &GroupName,
-    description: &str,
-    now: i64,
-) -> Result<Uuid, ServiceError> {
-    ensure_name_free(tx, name, None)?;
-    let id = Uuid::new_v4();
-    tx.execute(
-        "INSERT INTO access_groups (id, name, name_norm, description, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![
-            id.to_string(),
-            name.as_str(),
-            name.normalized(),
-            description,
-            now
-        ],
-    )?;
-    Ok(id)
-}
-
-fn rename(tx: &Transaction<'_>, id: Uuid, new: &GroupName, now: i64) -> Result<(), ServiceError> {
-    ensure_name_free(tx, new, Some(id))?;
-    tx.execute(
-        "UPDATE access_groups SET name = ?1, name_norm = ?2, updated_at = ?3 WHERE id = ?4",
-        params![new.as_str(), new.normalized(), now, id.to_string()],
-    )?;
-    Ok(())
-}
-
-/// The people in a group (including any being removed: their refresh skips them).
-pub(super) fn members(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<Uuid>, ServiceError> {
-    let mut stmt = tx.prepare_cached("SELECT user_id FROM group_members WHERE group_id = ?1")?;
-    let rows = stmt.query_map([id.to_string()], |r| r.typed(0, "group_members"))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-fn grants(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<(String, Role)>, ServiceError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT app_slug, role FROM group_grants WHERE group_id = ?1 ORDER BY app_slug",
-    )?;
-    let rows = stmt.query_map([id.to_string()], |r| {
-        Ok((r.get(0)?, r.typed(1, "group_grants")?))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
-/// The role a group gives in an app; `none` without a grant.
-fn grant_of(tx: &Transaction<'_>, id: Uuid, app: &Slug) -> Result<Role, ServiceError> {
-    Ok(tx
-        .query_row(
-            "SELECT role FROM group_grants WHERE group_id = ?1 AND app_slug = ?2",
-            params![id.to_string(), app.as_str()],
-            |r| r.typed(0, "group_grants"),
-        )
-        .optional()?
-        .unwrap_or(Role::None))
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::ServiceError;
 use super::audit::Audit;
-use super::groups::insert_group;
+use super::group_store::insert_group;
 use crate::db::columns::RowExt;
 use crate::domain::GroupName;
 

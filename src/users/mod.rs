@@ -8,6 +8,7 @@ mod apps;
 mod audit;
 mod bulk;
 mod error;
+mod group_store;
 mod groups;
 mod identities;
 mod import;
