@@ -85,7 +85,9 @@ fn main() {
         );
         write_section("provisioning", &body);
     } else {
-        println!("# partial run ({filters:?}): docs/benchmarks.md left as it was");
+        println!(
+            "# partial run ({filters:?}): the provisioning section of docs/benchmarks.md left as it was"
+        );
     }
 }
 

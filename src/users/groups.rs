@@ -8,7 +8,7 @@ use rusqlite::{Transaction, TransactionBehavior, params};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::Audit;
+use super::audit::{Audit, IMPORT_AUDIT_EMAILS};
 use super::group_store::{find, grant_of, grants, insert_group, mark_pushed, members, rename};
 use super::roles::{self, Refreshed};
 use super::{ServiceError, UserService, store};
@@ -224,7 +224,9 @@ fn apply(
                 };
                 if n > 0 {
                     users.push(user.id);
-                    changed_emails.push(user.email.to_string());
+                    if changed_emails.len() < IMPORT_AUDIT_EMAILS {
+                        changed_emails.push(user.email.to_string());
+                    }
                 }
             }
             members_changed = users.len();
@@ -235,12 +237,12 @@ fn apply(
                     (
                         "group.add",
                         None,
-                        Some(json!({ "members": changed_emails })),
+                        Some(json!({ "count": users.len(), "members": changed_emails })),
                     )
                 } else {
                     (
                         "group.remove",
-                        Some(json!({ "members": changed_emails })),
+                        Some(json!({ "count": users.len(), "members": changed_emails })),
                         None,
                     )
                 };
