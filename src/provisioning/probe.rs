@@ -94,12 +94,12 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
         check_groups(&session, &roles, &mut push).await;
     }
     if target.scim.push_groups {
-        let (ok, detail) = match session.group_resource().await {
-            Ok(Some(false)) => (
+        let (ok, detail) = match groups_usable(&session).await {
+            Ok(true) => (true, "groups granted in the app are pushed there".into()),
+            Ok(false) => (
                 false,
                 "the app has no Group resource; turn push_groups off for this app".into(),
             ),
-            Ok(_) => (true, "groups granted in the app are pushed there".into()),
             Err(e) => (false, reason(&e)),
         };
         push("push_groups", ok, detail);
@@ -120,6 +120,22 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
     }
     Ok(report(app, checks))
 }
+
+/// Whether the app has a usable Group resource: as its discovery says, else (no
+/// discovery) as a harmless read of `/Groups` shows; never writes.
+async fn groups_usable(session: &ScimSession) -> Result<bool, ScimError> {
+    match session.group_resource().await? {
+        Some(known) => Ok(known),
+        None => match session.find_group(PROBE_GROUP).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(false),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// A name no group has: the read that shows `/Groups` answers.
+const PROBE_GROUP: &str = "accessboard probe: no group has this name";
 
 async fn check_groups(
     session: &ScimSession,
@@ -246,8 +262,8 @@ pub async fn check_mapping(engine: &Engine, app: &Slug) -> MappingCheck {
         }
     }
     if target.scim.push_groups {
-        match session.group_resource().await {
-            Ok(Some(false)) => {
+        match groups_usable(&session).await {
+            Ok(false) => {
                 return MappingCheck::Unusable(format!(
                     "app {app}: push_groups cannot be used: the app has no Group resource"
                 ));

@@ -165,3 +165,67 @@ async fn a_group_made_by_hand_with_the_same_name_is_never_used_nor_deleted() {
         .collect();
     assert_eq!(left.len(), 1, "the hand-made group is still there");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn push_groups_on_an_app_without_groups_is_refused_by_app_test_and_install() {
+    // The Zulip stand-in has no Group resource.
+    let zulip = ScimServer::builder().dialect("zulip").start();
+    let env = TestEnv::new(&scim_app(
+        "chat",
+        &zulip.base_url(),
+        zulip.token(),
+        "preset = \"zulip\"\npush_groups = true",
+    ));
+    let out = env.cli(&["app", "test", "chat"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("push_groups"), "{}", stdout(&out));
+    let out = env.cli(&["app", "install", "chat"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("push_groups cannot be used: the app has no Group resource"),
+        "{}",
+        stderr(&out)
+    );
+    let apps: serde_json::Value =
+        serde_json::from_str(&run(&env, &["app", "list", "--json"])).unwrap();
+    assert_eq!(apps[0]["installed"], false, "nothing installed");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_nextcloud_a_member_leaving_a_pushed_group_fails_with_what_the_app_kept() {
+    // As Nextcloud up to 25: its SCIM groups only grow, and bodies must be JSON.
+    let server = ScimServer::builder()
+        .dialect("nextcloud")
+        .arg("--json-only")
+        .start();
+    let env = env_for(&server, "preset = \"nextcloud\"");
+    env.create_person("ann@example.org", "Ann", &["files=user"]);
+    run(&env, &["group", "create", "Design"]);
+    run(&env, &["group", "add", "design", "ann@example.org"]);
+    run(&env, &["group", "grant", "design", "files", "user"]);
+    run(&env, &["provision", "run", "--wait"]);
+    let ann = account_id(&server, "ann@example.org");
+    assert_eq!(server.group_members("Design"), [ann.clone()]);
+
+    run(&env, &["group", "remove", "design", "ann@example.org"]);
+    let out = env.cli(&["provision", "run", "--wait"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed pair: {}",
+        stderr(&out)
+    );
+    let status: serde_json::Value =
+        serde_json::from_str(&run(&env, &["provision", "status", "--json"])).unwrap();
+    assert_eq!(status[0]["status"], "failed");
+    let message = status[0]["last_message"].as_str().unwrap();
+    assert!(
+        message.contains("kept") && message.contains("\"Design\""),
+        "{message}"
+    );
+    assert_eq!(
+        server.group_members("Design"),
+        [ann],
+        "never a false success"
+    );
+}
