@@ -1,4 +1,4 @@
-//! /users/import: paste or upload a CSV (`email,name[,admin][,<slug>...]`),
+//! /users/import: paste or upload a CSV (`email,name[,admin][,groups][,<slug>...]`),
 //! preview every row with its errors, then create the valid rows.
 
 use actix_session::Session;
@@ -41,7 +41,8 @@ fn shell(admin: &CurrentAdmin, inner: Markup) -> Markup {
             p.crumbs { a href="/users" { "People" } " / " }
             h1 { "Import people from CSV" }
             p { "The first line names the columns: " code { "email,name" } ", then optionally " code { "admin" }
-                " (true/false) and one column per app slug with " code { "admin" } ", " code { "user" } " or " code { "none" } "." }
+                " (true/false), " code { "groups" } " (group names separated by " code { ";" } "; new ones are created)"
+                " and one column per app slug with " code { "admin" } ", " code { "user" } " or " code { "none" } "." }
             (inner)
         },
     )
