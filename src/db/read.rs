@@ -229,7 +229,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             },
         )?
         .collect::<Result<_, _>>()?;
-    // One query per page for the cells, not one per user.
+    // One query per page for the cells and one for the groups, not one per user.
     if !rows.is_empty() {
         let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
         let placeholders = vec!["?"; ids.len()].join(",");
@@ -258,9 +258,17 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 });
             }
         }
-    }
-    for row in &mut rows {
-        row.groups = super::groups::names_of(conn, row.id)?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT m.user_id, g.name FROM group_members m JOIN access_groups g ON g.id = m.group_id
+             WHERE m.user_id IN ({placeholders}) ORDER BY g.name_norm"
+        ))?;
+        let mut groups = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
+        while let Some(r) = groups.next()? {
+            let user: String = r.get(0)?;
+            if let Some(&i) = index.get(&user) {
+                rows[i].groups.push(r.get(1)?);
+            }
+        }
     }
     Ok((rows, total as usize))
 }
