@@ -322,6 +322,19 @@ mod tests {
             Effect::Gains(Role::Admin)
         );
         assert_eq!(effect(&set(Role::None), &nobody), Effect::Unchanged);
+        // Their group gives them user in Files: taking their own role away changes nothing,
+        // and their own admin is still more than the group's.
+        let mut grouped = person(&[("files", Role::User, Provisioned)]);
+        grouped.access[0].direct = Role::None;
+        grouped.access[0].groups = Role::User;
+        assert_eq!(effect(&set(Role::None), &grouped), Effect::Unchanged);
+        assert_eq!(
+            effect(&set(Role::Admin), &grouped),
+            Effect::Changes {
+                from: Role::User,
+                to: Role::Admin
+            }
+        );
         assert_eq!(
             effect(&BulkAction::Retry, &user),
             Effect::Retries(vec!["chat".into()])
