@@ -220,9 +220,17 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/groups/{id}", group_page::show);
     r.add(post.clone(), "/groups/{id}/rename", group_edit::rename);
     r.add(post.clone(), "/groups/{id}/members", group_edit::add);
-    r.add(post.clone(), "/groups/{id}/members/remove", group_edit::remove);
+    r.add(
+        post.clone(),
+        "/groups/{id}/members/remove",
+        group_edit::remove,
+    );
     r.add(post.clone(), "/groups/{id}/grant/{slug}", group_edit::grant);
-    r.add(get.clone(), "/groups/{id}/delete", group_confirm::confirm_delete);
+    r.add(
+        get.clone(),
+        "/groups/{id}/delete",
+        group_confirm::confirm_delete,
+    );
     r.add(post.clone(), "/groups/{id}/delete", group_confirm::delete);
     r.add(get.clone(), "/apps", apps::list);
     r.add(get.clone(), "/apps/{slug}/install", app_confirm::install);

@@ -53,7 +53,10 @@ fn done(
     text: String,
 ) -> Result<HttpResponse, WebError> {
     flash::set(session, text)?;
-    Ok(layout::redirect(req, &format!("/groups/{id}{query}#{anchor}")))
+    Ok(layout::redirect(
+        req,
+        &format!("/groups/{id}{query}#{anchor}"),
+    ))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -82,7 +85,14 @@ pub async fn rename(
             .await
         {
             Ok(o) => {
-                return done(&req, &session, id, "", "main", format!("Renamed to {}.", o.group));
+                return done(
+                    &req,
+                    &session,
+                    id,
+                    "",
+                    "main",
+                    format!("Renamed to {}.", o.group),
+                );
             }
             Err(e) => refusal(e)?,
         },
@@ -123,7 +133,16 @@ pub async fn remove(
     id: web::Path<Uuid>,
     form: web::Form<MemberForm>,
 ) -> Result<HttpResponse, WebError> {
-    member_change(&req, &state, &admin, &session, *id, form.into_inner(), false).await
+    member_change(
+        &req,
+        &state,
+        &admin,
+        &session,
+        *id,
+        form.into_inner(),
+        false,
+    )
+    .await
 }
 
 async fn member_change(
@@ -161,7 +180,8 @@ async fn member_change(
                     // Adding from a search keeps it, for the next person.
                     let q = form.q.trim();
                     let query = if adding && !q.is_empty() {
-                        let q: String = url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
+                        let q: String =
+                            url::form_urlencoded::byte_serialize(q.as_bytes()).collect();
                         format!("?q={q}")
                     } else {
                         String::new()
@@ -235,9 +255,17 @@ pub async fn grant(
         Ok(o) => {
             let name = super::apps::app_name(&state, &slug);
             let text = if role.grants_access() {
-                format!("{} now gives the role {role} in {name}; {}.", o.group, gain(&o))
+                format!(
+                    "{} now gives the role {role} in {name}; {}.",
+                    o.group,
+                    gain(&o)
+                )
             } else {
-                format!("{} no longer gives access to {name}; {}.", o.group, lose(&o))
+                format!(
+                    "{} no longer gives access to {name}; {}.",
+                    o.group,
+                    lose(&o)
+                )
             };
             done(&req, &session, id, "", "grants", text)
         }

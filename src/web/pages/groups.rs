@@ -121,7 +121,9 @@ pub async fn create(
             Ok(id) => {
                 flash::set(
                     &session,
-                    format!("The group {parsed} was created; add people and give it a role in apps."),
+                    format!(
+                        "The group {parsed} was created; add people and give it a role in apps."
+                    ),
                 )?;
                 return Ok(layout::redirect(&req, &format!("/groups/{id}")));
             }
@@ -156,6 +158,9 @@ pub(super) fn refusal(e: ServiceError) -> Result<String, WebError> {
 /// A refusal as a sentence: capitalised, nothing stored.
 pub(super) fn refusal_sentence(why: &str) -> String {
     let mut chars = why.chars();
-    let head: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    let head: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
     format!("{head}{}; nothing was changed.", chars.as_str())
 }

@@ -38,13 +38,7 @@ fn via(via: Option<&Via>, groups: &[GroupRef]) -> Markup {
     }
 }
 
-fn held_row(
-    state: &AppState,
-    csrf: &str,
-    p: &PairRow,
-    app_name: &str,
-    role_via: Markup,
-) -> Markup {
+fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str, role_via: Markup) -> Markup {
     let managed = state.engine.targets.contains_key(&p.app);
     let sync = format!("/users/{}/sync/{}", p.user_id, p.app);
     html! {
@@ -97,7 +91,10 @@ pub async fn held(
         .await?;
     let their_groups = their_groups.remove(&id).unwrap_or_default();
     let via_of = |app: &str| {
-        let v = access.iter().find(|a| a.app == app).and_then(|a| a.via.as_ref());
+        let v = access
+            .iter()
+            .find(|a| a.app == app)
+            .and_then(|a| a.via.as_ref());
         via(v, &their_groups)
     };
     let name_of = |slug: &str| {
