@@ -133,7 +133,7 @@ fn grants(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
             .map(|(_, why)| why)
     };
     html! {
-        section #grants aria-labelledby="grants-title" {
+        section #grants.grants aria-labelledby="grants-title" {
             h2 #grants-title { "Access per app" }
             p.hint { "Everyone in the group gets this role in the app, unless they have a higher one of their own or through another group." }
             @if let Some(e) = error_for(None) { p.alert role="alert" { (e) } }
