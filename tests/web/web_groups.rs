@@ -259,6 +259,16 @@ async fn members_found_by_search_get_the_groups_role_and_the_person_page_says_wh
         r.body
     );
     let r = b
+        .post(&format!("{at}/grant/Not%20a%20slug"), &[("role", "user")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body
+            .contains("No app &quot;Not a slug&quot; in the catalogue"),
+        "{}",
+        r.body
+    );
+    let r = b
         .post(&format!("{at}/grant/files"), &[("role", "owner")])
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);

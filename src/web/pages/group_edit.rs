@@ -13,7 +13,7 @@ use super::group_confirm;
 use super::group_page::{self, Shown};
 use super::groups::{refusal, refusal_sentence};
 use crate::domain::{Email, GroupName, Role, Slug};
-use crate::users::{GroupChange, GroupKey, GroupOutcome};
+use crate::users::{GroupChange, GroupKey, GroupOutcome, ServiceError};
 use crate::web::flash;
 use crate::web::layout;
 use crate::web::session::CurrentAdmin;
@@ -200,6 +200,12 @@ async fn member_change(
     refused(state, admin, id, shown).await
 }
 
+/// Where a grant stands: asked first (people would lose access), or done.
+enum Grant {
+    Ask(GroupOutcome),
+    Done(GroupOutcome),
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct GrantForm {
@@ -225,7 +231,7 @@ pub async fn grant(
         ..Shown::default()
     };
     let Ok(slug) = Slug::parse(&raw) else {
-        let why = format!("no app {raw:?} in the catalogue; the apps are listed in settings.toml");
+        let why = ServiceError::UnknownApp(raw).to_string();
         return refused(&state, &admin, id, refuse(None, why)).await;
     };
     let role = match Role::parse(&form.role) {
@@ -234,26 +240,24 @@ pub async fn grant(
     };
     let service = state.service.as_actor(admin.actor());
     let change = GroupChange::Grant(slug.clone(), role);
-    if form.confirmed.is_empty() {
-        match service
-            .preview_group_change(GroupKey::Id(id), change.clone())
-            .await
-        {
-            Ok(o) if o.lose_access > 0 => {
-                let name = super::apps::app_name(&state, &slug);
-                return Ok(group_confirm::revoke(&admin, id, &slug, &name, role, &o));
-            }
-            Ok(_) => {}
-            Err(e) => {
-                let at = (!matches!(e, crate::users::ServiceError::UnknownApp(_))).then_some(raw);
-                let why = refusal(e)?;
-                return refused(&state, &admin, id, refuse(at, why)).await;
+    let step = async {
+        if form.confirmed.is_empty() {
+            let preview = service
+                .preview_group_change(GroupKey::Id(id), change.clone())
+                .await?;
+            if preview.lose_access > 0 {
+                return Ok(Grant::Ask(preview));
             }
         }
-    }
-    match service.change_group(GroupKey::Id(id), change).await {
-        Ok(o) => {
-            let name = super::apps::app_name(&state, &slug);
+        service
+            .change_group(GroupKey::Id(id), change)
+            .await
+            .map(Grant::Done)
+    };
+    let name = super::apps::app_name(&state, &slug);
+    match step.await {
+        Ok(Grant::Ask(o)) => Ok(group_confirm::revoke(&admin, id, &slug, &name, role, &o)),
+        Ok(Grant::Done(o)) => {
             let text = if role.grants_access() {
                 format!(
                     "{} now gives the role {role} in {name}; {}.",
@@ -270,7 +274,8 @@ pub async fn grant(
             done(&req, &session, id, "", "grants", text)
         }
         Err(e) => {
-            let at = (!matches!(e, crate::users::ServiceError::UnknownApp(_))).then_some(raw);
+            // An app missing from the catalogue has no row to put the line beside.
+            let at = (!matches!(e, ServiceError::UnknownApp(_))).then_some(raw);
             let why = refusal(e)?;
             refused(&state, &admin, id, refuse(at, why)).await
         }
