@@ -50,7 +50,7 @@ fn table(rows: &[GroupRow]) -> Markup {
                 caption.sr { "Groups with their members and the apps they give access to" }
                 thead { tr {
                     th scope="col" { "Name" } th scope="col" { "Description" }
-                    th scope="col" { "Members" } th scope="col" { "Apps" }
+                    th.num scope="col" { "Members" } th.num scope="col" { "Apps" }
                 } }
                 tbody { @for g in rows { tr {
                     th scope="row" { a href=(format!("/groups/{}", g.id)) { bdi { (g.name) } } }
