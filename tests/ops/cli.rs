@@ -351,11 +351,15 @@ fn an_upgrade_keeps_earlier_requests_as_one_event_per_attempt() {
     );
     let db = env.db_path();
     let events = |sql: &str| crate::support::db::sql_i64(&db, sql);
-    // The latest schema version: one migration per file.
+    // The latest schema, whatever its number: one migration per file.
     let latest = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/db/migrations"))
         .unwrap()
-        .count() as i64;
-    assert_eq!(events("PRAGMA user_version"), latest);
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "sql"))
+        })
+        .count();
+    assert_eq!(events("PRAGMA user_version"), latest as i64);
     assert_eq!(
         events("SELECT count(*) FROM users WHERE name_key = x'' OR email_key = x''"),
         0,
