@@ -4,7 +4,8 @@
 //! Prints `bench <name> <value> <unit> target <x>` lines and rewrites the `provisioning`
 //! section of docs/benchmarks.md. Arguments that do not start with `--` pick parts by name
 //! (`throughput`, `listing`, `in_process`, `with_filter`, `without_filter`, `admins`, `sync`,
-//! `hanging`); a partial run leaves the docs alone.
+//! `hanging`, `groups`); a partial run leaves the docs alone, except `groups`, whose
+//! figures have their own section (`groups`) and are written whenever they run.
 
 mod common;
 
@@ -60,6 +61,19 @@ fn main() {
     if wanted("hanging") {
         common::pace::hanging_neighbour(&mut report);
     }
+    if wanted("groups") {
+        let t = Instant::now();
+        let mut groups = Report::default();
+        common::groups::grant_5000(&runtime, &mut groups);
+        common::groups::push_1000(&mut groups);
+        let body = groups.markdown(
+            "groups",
+            &machine,
+            "cargo bench --bench provisioning groups",
+            t.elapsed().as_secs_f64(),
+        );
+        write_section("groups", &body);
+    }
     let wall = started.elapsed().as_secs_f64();
     println!("# provisioning bench took {wall:.1} s");
     if filters.is_empty() {
@@ -71,7 +85,9 @@ fn main() {
         );
         write_section("provisioning", &body);
     } else {
-        println!("# partial run ({filters:?}): docs/benchmarks.md left as it was");
+        println!(
+            "# partial run ({filters:?}): the provisioning section of docs/benchmarks.md left as it was"
+        );
     }
 }
 

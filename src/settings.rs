@@ -302,6 +302,13 @@ impl Settings {
             if !seen.insert(app.slug.clone()) {
                 return err(format!("{at}.slug"), "is listed twice".into());
             }
+            if app.slug.is_reserved() {
+                return err(
+                    format!("{at}.slug"),
+                    "is reserved (email, name, admin and groups are columns of the CSV import)"
+                        .into(),
+                );
+            }
             if app.name.trim().is_empty() {
                 return err(format!("{at}.name"), "must not be empty".into());
             }

@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod env;
+pub mod groups;
 pub mod listing;
 pub mod load;
 pub mod pace;

@@ -4,6 +4,7 @@
 mod alerts;
 mod apps;
 mod audit;
+mod groups;
 mod output;
 mod provision;
 mod sync;
@@ -39,6 +40,9 @@ pub enum Command {
     /// Manage people.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// Manage groups: many people's access at once.
+    #[command(subcommand)]
+    Group(groups::GroupCommand),
     /// Manage the app catalogue.
     #[command(subcommand)]
     App(apps::AppCommand),
@@ -190,6 +194,7 @@ async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode,
         Command::Audit { json, since, limit } => {
             audit::run(&App::open(settings).await?, json, since, limit).await
         }
+        Command::Group(cmd) => groups::run(cmd, &App::open(settings).await?).await,
         Command::App(cmd) => apps::run(cmd, &App::open(settings).await?).await,
         Command::Provision(cmd) => provision::run(cmd, App::open(settings).await?).await,
     }

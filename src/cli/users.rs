@@ -48,7 +48,7 @@ pub enum UserCommand {
     Access { email: Email, app: Slug, role: Role },
     /// Delete a person; apps are told before the record goes.
     Delete { email: Email },
-    /// Create people from a CSV file (email,name[,admin][,<slug>...]).
+    /// Create people from a CSV file (email,name[,admin][,groups][,<slug>...]).
     Import { file: PathBuf },
     /// Set the dashboard password, read as one line from stdin.
     SetPassword { email: Email },
@@ -201,6 +201,12 @@ async fn import(ctx: &App, file: PathBuf) -> Result<ExitCode, CliError> {
         report.created,
         report.errors.len()
     );
+    if !report.groups_created.is_empty() {
+        println!(
+            "created groups: {}",
+            output::clean(&report.groups_created.join(", "))
+        );
+    }
     Ok(if report.errors.is_empty() {
         ExitCode::SUCCESS
     } else {

@@ -14,6 +14,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0006_events.sql"),
     include_str!("../../db/migrations/0007_delete_at.sql"),
     include_str!("../../db/migrations/0008_alerts.sql"),
+    include_str!("../../db/migrations/0009_groups.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.

@@ -1,14 +1,17 @@
 //! The SQLite database: connection pool, durable pragmas, migrations, and its
 //! modules by table (people and access reads, pairs and log, meta, sessions, throttle, audit).
 
+pub mod access;
 pub mod alerts;
 pub mod audit;
 pub mod columns;
 pub mod events;
+pub mod groups;
 pub mod meta;
 mod migrations;
 pub mod overview;
 pub mod pairs;
+pub mod pushed_groups;
 pub mod read;
 pub mod sessions;
 pub mod sort_keys;

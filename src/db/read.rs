@@ -5,8 +5,10 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::columns::RowExt;
-use super::time::rfc3339;
-use crate::domain::{Access, ProvisionStatus, Role};
+use super::groups::group_role;
+use crate::domain::{ProvisionStatus, Role};
+
+pub use super::access::{AccessQuery, access};
 
 /// A user as listed, with their role and status per app.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -25,6 +27,8 @@ pub struct UserRow {
     pub deleting: bool,
     /// Per-app role and status, in catalogue order.
     pub access: Vec<PairCell>,
+    /// The names of their groups, by name.
+    pub groups: Vec<String>,
 }
 
 /// One cell of the users table.
@@ -32,8 +36,12 @@ pub struct UserRow {
 pub struct PairCell {
     /// App slug.
     pub app: String,
-    /// Role there.
+    /// Role there: the highest of their own and their groups'.
     pub role: Role,
+    /// The role given to them, not through a group.
+    pub direct: Role,
+    /// The highest role their groups give them there.
+    pub groups: Role,
     /// Provisioning status.
     pub status: ProvisionStatus,
 }
@@ -216,16 +224,20 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                     can_sign_in: r.get(4)?,
                     deleting: r.get(5)?,
                     access: Vec::new(),
+                    groups: Vec::new(),
                 })
             },
         )?
         .collect::<Result<_, _>>()?;
-    // One query per page for the cells, not one per user.
+    // One query per page for the cells and one for the groups, not one per user.
     if !rows.is_empty() {
         let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
         let placeholders = vec!["?"; ids.len()].join(",");
         let mut stmt = conn.prepare(&format!(
-            "SELECT a.user_id, a.app_slug, a.role, a.status FROM app_access a JOIN apps p ON p.slug = a.app_slug
+            "SELECT a.user_id, a.app_slug, a.role, a.status, a.direct_role,
+                    (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
+                     WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
+             FROM app_access a JOIN apps p ON p.slug = a.app_slug
              WHERE p.in_catalogue = 1 AND a.user_id IN ({placeholders}) ORDER BY p.rowid"
         ))?;
         let mut cells = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
@@ -240,8 +252,21 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 rows[i].access.push(PairCell {
                     app: r.get(1)?,
                     role: r.typed(2, "app_access")?,
+                    direct: r.typed(4, "app_access")?,
+                    groups: group_role(r.get(5)?)?,
                     status: r.typed(3, "app_access")?,
                 });
+            }
+        }
+        let mut stmt = conn.prepare(&format!(
+            "SELECT m.user_id, g.name FROM group_members m JOIN access_groups g ON g.id = m.group_id
+             WHERE m.user_id IN ({placeholders}) ORDER BY g.name_norm"
+        ))?;
+        let mut groups = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
+        while let Some(r) = groups.next()? {
+            let user: String = r.get(0)?;
+            if let Some(&i) = index.get(&user) {
+                rows[i].groups.push(r.get(1)?);
             }
         }
     }
@@ -263,13 +288,17 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
                     can_sign_in: r.get(4)?,
                     deleting: r.get(5)?,
                     access: Vec::new(),
+                    groups: Vec::new(),
                 })
             },
         )
         .optional()?;
     let Some(mut row) = row else { return Ok(None) };
     let mut stmt = conn.prepare_cached(
-        "SELECT a.app_slug, a.role, a.status FROM app_access a JOIN apps p ON p.slug = a.app_slug
+        "SELECT a.app_slug, a.role, a.status, a.direct_role,
+                (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
+                     WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
+         FROM app_access a JOIN apps p ON p.slug = a.app_slug
          WHERE p.in_catalogue = 1 AND a.user_id = ?1 ORDER BY p.rowid",
     )?;
     row.access = stmt
@@ -277,10 +306,13 @@ pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
             Ok(PairCell {
                 app: r.get(0)?,
                 role: r.typed(1, "app_access")?,
+                direct: r.typed(3, "app_access")?,
+                groups: group_role(r.get(4)?)?,
                 status: r.typed(2, "app_access")?,
             })
         })?
         .collect::<Result<_, _>>()?;
+    row.groups = super::groups::names_of(conn, id)?;
     Ok(Some(row))
 }
 
@@ -332,51 +364,4 @@ pub fn apps(conn: &Connection) -> Result<Vec<AppRow>, DbError> {
             .sort_by_key(|(s, _)| ProvisionStatus::ALL.iter().position(|x| x == s));
     }
     Ok(apps)
-}
-
-/// Which pairs `provision status` shows.
-#[derive(Debug, Clone, Default)]
-pub struct AccessQuery {
-    /// Only this app.
-    pub app: Option<String>,
-    /// Only this user (lower-cased email).
-    pub email_norm: Option<String>,
-    /// Only these statuses.
-    pub status: Option<ProvisionStatus>,
-    /// Rows to skip.
-    pub offset: usize,
-    /// Rows to return; 0 means all.
-    pub limit: usize,
-}
-
-/// Pairs with their provisioning record, for managed apps and users being removed.
-pub fn access(conn: &Connection, q: &AccessQuery) -> Result<Vec<Access>, DbError> {
-    let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.user_id, u.email, a.app_slug, a.role, a.status, a.scim_id, a.attempts,
-                a.last_attempt_at, a.last_message, a.next_attempt_at, a.delete_at
-         FROM app_access a JOIN users u ON u.id = a.user_id JOIN apps p ON p.slug = a.app_slug
-         WHERE p.in_catalogue = 1 AND (?1 IS NULL OR a.app_slug = ?1) AND (?2 IS NULL OR u.email_norm = ?2)
-           AND (?3 IS NULL OR a.status = ?3)
-         ORDER BY p.rowid, u.name COLLATE NOCASE, u.email_norm LIMIT ?4 OFFSET ?5",
-    )?;
-    let rows = stmt.query_map(
-        params![q.app, q.email_norm, q.status, limit, q.offset as i64],
-        |r| {
-            Ok(Access {
-                user_id: r.typed(0, "app_access")?,
-                email: r.get(1)?,
-                app: r.get(2)?,
-                role: r.typed(3, "app_access")?,
-                status: r.typed(4, "app_access")?,
-                scim_id: r.get(5)?,
-                attempts: r.get(6)?,
-                last_attempt_at: r.get::<_, Option<i64>>(7)?.map(rfc3339),
-                last_message: r.get(8)?,
-                next_attempt_at: r.get::<_, Option<i64>>(9)?.map(rfc3339),
-                delete_at: r.get::<_, Option<i64>>(10)?.map(rfc3339),
-            })
-        },
-    )?;
-    Ok(rows.collect::<Result<_, _>>()?)
 }

@@ -13,6 +13,9 @@ pub struct Slug(String);
 )]
 pub struct SlugError(pub String);
 
+/// The CSV import's own columns: no app may be called so.
+pub const RESERVED_SLUGS: [&str; 4] = ["email", "name", "admin", "groups"];
+
 impl Slug {
     /// Parses a slug; no case folding, so the settings and the CLI agree exactly.
     pub fn parse(raw: &str) -> Result<Slug, SlugError> {
@@ -32,6 +35,11 @@ impl Slug {
     /// The slug text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether the slug is a column name of the CSV import, which no app may take.
+    pub fn is_reserved(&self) -> bool {
+        RESERVED_SLUGS.contains(&self.0.as_str())
     }
 }
 

@@ -97,6 +97,8 @@ pub struct Access {
     pub app: String,
     /// Role in the app.
     pub role: Role,
+    /// Where the role comes from: `"direct"` or the groups giving it; null without access.
+    pub via: Option<super::Via>,
     /// Provisioning status.
     pub status: ProvisionStatus,
     /// The account id inside the app.

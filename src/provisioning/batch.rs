@@ -12,6 +12,7 @@ use tracing::Instrument;
 use super::engine::{Engine, Target, desired};
 use super::lanes::Lane;
 use super::memberships::Memberships;
+use super::push::{self, PushStore};
 use super::reconcile::{self, Desired, Planned, wanted};
 use crate::db::time;
 use crate::pairs::{self, Claim, Finished, LogEntry, ReconcileJob, Settle};
@@ -116,8 +117,29 @@ async fn reconcile_all(
     if ready.is_empty() {
         return;
     }
+    let push = target
+        .scim
+        .push_groups
+        .then(|| PushStore::new(engine.db.clone(), &lane.app));
+    if let Err(e) = push::fill(&engine.db, &lane.app, &target.scim, &mut ready).await {
+        for (claim, _) in ready {
+            let message = format!("cannot read the groups to push: {e}");
+            let settle = engine.retry_or_fail(&claim, message, None);
+            let _ = record.send(Finished {
+                claim,
+                entries: Vec::new(),
+                settle,
+            });
+        }
+        return;
+    }
     let listing = tokio::select! {
-        listed = list_once(target, &ready) => Some(listed),
+        listed = async {
+            // Renames and deletes of pushed groups go first, journaled with the batch.
+            let upkeep = push::upkeep(&engine.db, &lane.app, &target.scim, &target.client).await;
+            let (index, calls) = list_once(target, &ready).await;
+            (index, upkeep.into_iter().chain(calls).collect::<Vec<_>>())
+        } => Some(listed),
         () = stopped(stop.clone(), GRACE) => None,
     };
     let Some((index, mut listing_calls)) = listing else {
@@ -125,7 +147,7 @@ async fn reconcile_all(
         return;
     };
     tracing::Span::current().record("listed", index.is_some());
-    let memberships = Memberships::new(target.client.clone(), ready.len());
+    let memberships = Memberships::new(target.client.clone(), ready.len(), push);
     let batch = Batch {
         engine,
         lane,

@@ -208,6 +208,7 @@ pub fn desired(claim: &Claim, scim: &ScimSettings, now: i64) -> Desired {
         previous_role: claim.synced_role,
         on_deprovision: deprovision(claim, scim, now),
         manage_names: scim.manage_names(),
+        pushed: Vec::new(),
     }
 }
 

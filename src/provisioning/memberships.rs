@@ -6,11 +6,15 @@ use std::sync::Mutex;
 
 use tokio::sync::oneshot;
 
-use super::reconcile::Membership;
-use crate::scim::{ErrorKind, MemberChange, ScimCall, ScimClient, ScimError};
+use super::push::PushStore;
+use super::reconcile::{Membership, Pushed};
+use crate::scim::{ErrorKind, MemberChange, PushedGroup, ScimCall, ScimClient, ScimError};
 
 /// Pairs whose memberships wait at most before they are written without the rest.
 const FLUSH_AT: usize = 500;
+
+/// A group of the app: its name, and ours when it is a pushed group.
+type GroupKey<'a> = (&'a str, Option<&'a Pushed>);
 
 /// What one pair gets back: whether its memberships hold, and the requests made for it.
 pub type Written = (Result<(), ScimError>, Vec<ScimCall>);
@@ -18,6 +22,7 @@ pub type Written = (Result<(), ScimError>, Vec<ScimCall>);
 /// Gathers the memberships of one batch until every pair has spoken (or enough wait).
 pub struct Memberships {
     client: ScimClient,
+    push: Option<PushStore>,
     state: Mutex<State>,
 }
 
@@ -33,10 +38,12 @@ struct Queued {
 }
 
 impl Memberships {
-    /// A writer for a batch of `pairs` pairs of the app `client` talks to.
-    pub fn new(client: ScimClient, pairs: usize) -> Memberships {
+    /// A writer for a batch of `pairs` pairs of the app `client` talks to; `push`
+    /// records the groups it makes for `push_groups`.
+    pub fn new(client: ScimClient, pairs: usize, push: Option<PushStore>) -> Memberships {
         Memberships {
             client,
+            push,
             state: Mutex::new(State {
                 outstanding: pairs,
                 queued: Vec::new(),
@@ -83,14 +90,17 @@ impl Memberships {
 
     async fn flush(&self, due: Vec<Queued>) {
         let session = self.client.session();
-        let mut by_group: BTreeMap<&str, Vec<(usize, &Membership)>> = BTreeMap::new();
+        let mut by_group: BTreeMap<GroupKey<'_>, Vec<(usize, &Membership)>> = BTreeMap::new();
         for (i, q) in due.iter().enumerate() {
             for m in &q.wanted {
-                by_group.entry(m.group.as_str()).or_default().push((i, m));
+                by_group
+                    .entry((m.group.as_str(), m.pushed.as_ref()))
+                    .or_default()
+                    .push((i, m));
             }
         }
         let mut results: Vec<Result<(), ScimError>> = due.iter().map(|_| Ok(())).collect();
-        for (group, entries) in &by_group {
+        for ((group, pushed), entries) in &by_group {
             let changes: Vec<MemberChange<'_>> = entries
                 .iter()
                 .map(|(_, m)| MemberChange {
@@ -100,7 +110,22 @@ impl Memberships {
                     known: m.known,
                 })
                 .collect();
-            let written = session.set_memberships(group, &changes).await;
+            let written = match pushed {
+                None => session.set_memberships(group, &changes).await,
+                Some(p) => {
+                    let external_id = p.group.to_string();
+                    let target = PushedGroup {
+                        name: group,
+                        external_id: &external_id,
+                        scim_id: p.scim_id.as_deref(),
+                    };
+                    let (written, made) = session.set_pushed_memberships(&target, &changes).await;
+                    if let (Some(scim_id), Some(store)) = (made, &self.push) {
+                        store.record(p.group, scim_id, (*group).to_owned()).await;
+                    }
+                    written
+                }
+            };
             for ((i, _), result) in entries.iter().zip(written) {
                 if let (Err(e), Some(slot @ Ok(()))) = (result, results.get_mut(*i)) {
                     *slot = Err(e);

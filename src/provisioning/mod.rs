@@ -12,6 +12,7 @@ pub mod lanes;
 mod memberships;
 pub mod on_demand;
 pub mod probe;
+mod push;
 pub mod reconcile;
 mod roles;
 mod shape;

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::engine::{self, Engine};
+use super::push::{self, PushStore};
 use super::reconcile;
 use crate::db::{DbError, time};
 use crate::pairs::{self, Pairs, Settle};
@@ -90,12 +91,29 @@ pub async fn sync_pair(
         ),
         Ok(()) => {
             let desired = engine::desired(&claim, &target.scim, time::now());
+            let push = target
+                .scim
+                .push_groups
+                .then(|| PushStore::new(engine.db.clone(), &claim.app));
+            let mut ready = [(claim, desired)];
+            let filled = push::fill(&engine.db, app, &target.scim, &mut ready).await;
+            let [(claim_back, desired)] = ready;
+            claim = claim_back;
             let observer: crate::scim::CallObserver = Arc::new(move |call: &TracedCall| {
                 // A closed receiver (the page went away) must not stop the attempt.
                 let _ = trace.send(call.clone());
             });
             let session = ScimSession::observed(target.client.clone(), observer);
-            let result = reconcile::reconcile(&session, &desired).await;
+            let result = match filled {
+                Ok(()) => reconcile::reconcile(&session, &desired, push.as_ref()).await,
+                Err(e) => Err(crate::scim::ScimError::other(
+                    crate::scim::ErrorKind::Transient,
+                    "GET",
+                    "/Groups",
+                    None,
+                    format!("cannot read the groups to push: {e}"),
+                )),
+            };
             engine.store_dialect(&claim.app, target).await;
             let calls: Vec<ScimCall> = session.into_calls();
             for c in &calls {

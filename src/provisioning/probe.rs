@@ -93,6 +93,17 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
     if roles.uses_groups() {
         check_groups(&session, &roles, &mut push).await;
     }
+    if target.scim.push_groups {
+        let (ok, detail) = match groups_usable(&session).await {
+            Ok(true) => (true, "groups granted in the app are pushed there".into()),
+            Ok(false) => (
+                false,
+                "the app has no Group resource; turn push_groups off for this app".into(),
+            ),
+            Err(e) => (false, reason(&e)),
+        };
+        push("push_groups", ok, detail);
+    }
     for t in roles.targets() {
         if let Some(attribute) = &t.attribute {
             let (ok, detail) = match user_schema_has(&session, attribute).await {
@@ -109,6 +120,22 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
     }
     Ok(report(app, checks))
 }
+
+/// Whether the app has a usable Group resource: as its discovery says, else (no
+/// discovery) as a harmless read of `/Groups` shows; never writes.
+async fn groups_usable(session: &ScimSession) -> Result<bool, ScimError> {
+    match session.group_resource().await? {
+        Some(known) => Ok(known),
+        None => match session.find_group(PROBE_GROUP).await {
+            Ok(_) => Ok(true),
+            Err(e) if matches!(e.status(), Some(404 | 405 | 501)) => Ok(false),
+            Err(e) => Err(e),
+        },
+    }
+}
+
+/// A name no group has: the read that shows `/Groups` answers.
+const PROBE_GROUP: &str = "accessboard probe: no group has this name";
 
 async fn check_groups(
     session: &ScimSession,
@@ -232,6 +259,17 @@ pub async fn check_mapping(engine: &Engine, app: &Slug) -> MappingCheck {
                 Ok(_) => {}
                 Err(e) => return MappingCheck::Unknown(reason(&e)),
             }
+        }
+    }
+    if target.scim.push_groups {
+        match groups_usable(&session).await {
+            Ok(false) => {
+                return MappingCheck::Unusable(format!(
+                    "app {app}: push_groups cannot be used: the app has no Group resource"
+                ));
+            }
+            Ok(_) => {}
+            Err(e) => return MappingCheck::Unknown(reason(&e)),
         }
     }
     MappingCheck::Usable

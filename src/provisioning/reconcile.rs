@@ -3,12 +3,15 @@
 //! Pure with respect to storage: it gets what should be and returns what it did; the
 //! caller records the outcome and the session's journal.
 
+use super::push::{PushStore, pushed_memberships};
+pub use super::push::{Pushed, PushedMembership};
 use super::roles;
 pub use super::shape::merge;
 use super::shape::{emails_of, name_of, role_attribute};
 use crate::domain::{Deprovision, DesiredAccess, Role};
 use crate::scim::{
-    AccountIndex, ErrorKind, MemberChange, ScimError, ScimSession, ScimUser, UserKey, Wanted,
+    AccountIndex, ErrorKind, MemberChange, PushedGroup, ScimError, ScimSession, ScimUser, UserKey,
+    Wanted,
 };
 use crate::settings::RoleMap;
 
@@ -36,6 +39,8 @@ pub struct Desired {
     pub on_deprovision: Deprovision,
     /// Whether accessboard overwrites names on update (apps like Zulip let users change theirs).
     pub manage_names: bool,
+    /// With `push_groups`: every group granted in the app, and whether the person is in it.
+    pub pushed: Vec<PushedMembership>,
 }
 
 /// What the reconcile did.
@@ -68,6 +73,8 @@ pub struct Membership {
     pub member: bool,
     /// Whether the stored state says the app does not hold it yet (else: unknown).
     pub known: bool,
+    /// One of accessboard's pushed groups (else a group roles are mapped to).
+    pub pushed: Option<Pushed>,
 }
 
 /// What the account's own writes did, and the memberships still to write.
@@ -79,8 +86,13 @@ pub struct Planned {
     pub memberships: Vec<Membership>,
 }
 
-/// Brings the app in line with `desired` for this one person, memberships included.
-pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Reconciled, ScimError> {
+/// Brings the app in line with `desired` for this one person, memberships included;
+/// `push` records the groups made for `push_groups`.
+pub async fn reconcile(
+    session: &ScimSession,
+    desired: &Desired,
+    push: Option<&PushStore>,
+) -> Result<Reconciled, ScimError> {
     let planned = reconcile_account(session, desired, None).await?;
     for m in &planned.memberships {
         let change = MemberChange {
@@ -89,7 +101,23 @@ pub async fn reconcile(session: &ScimSession, desired: &Desired) -> Result<Recon
             member: m.member,
             known: m.known,
         };
-        if let Some(result) = session.set_memberships(&m.group, &[change]).await.pop() {
+        let result = match &m.pushed {
+            None => session.set_memberships(&m.group, &[change]).await.pop(),
+            Some(p) => {
+                let external_id = p.group.to_string();
+                let group = PushedGroup {
+                    name: &m.group,
+                    external_id: &external_id,
+                    scim_id: p.scim_id.as_deref(),
+                };
+                let (mut written, made) = session.set_pushed_memberships(&group, &[change]).await;
+                if let (Some(scim_id), Some(store)) = (made, push) {
+                    store.record(p.group, scim_id, m.group.clone()).await;
+                }
+                written.pop()
+            }
+        };
+        if let Some(result) = result {
             result?;
         }
     }
@@ -113,6 +141,7 @@ pub async fn reconcile_account(
         who: desired.user_name.clone(),
         member,
         known,
+        pushed: None,
     };
     match desired.access {
         DesiredAccess::Active { admin } => {
@@ -130,6 +159,7 @@ pub async fn reconcile_account(
                         known => Some(membership(group, &id, want, known.is_some())),
                     }
                 })
+                .chain(pushed_memberships(desired, &id, true, created))
                 .collect();
             Ok(Planned {
                 reconciled: Reconciled::Provisioned { scim_id: id },
@@ -163,6 +193,7 @@ pub async fn reconcile_account(
                         known => Some(membership(group, &id, false, known.is_some())),
                     },
                 )
+                .chain(pushed_memberships(desired, &id, false, false))
                 .collect();
             Ok(Planned {
                 reconciled: Reconciled::Deprovisioned { scim_id: Some(id) },

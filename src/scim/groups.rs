@@ -8,8 +8,19 @@ use super::models::{Member, ScimGroup};
 use super::session::ScimSession;
 
 mod forms;
+mod pushed;
 
 use forms::Form;
+pub use pushed::PushedGroup;
+
+// The accounts the changes put into the group.
+fn adds_of<'a>(changes: &[MemberChange<'a>]) -> Vec<&'a str> {
+    changes
+        .iter()
+        .filter(|c| c.member)
+        .map(|c| c.account)
+        .collect()
+}
 
 /// Operations per PATCH request: servers cap request bodies, and one change per member.
 const PATCH_CHUNK: usize = 500;
@@ -63,8 +74,9 @@ impl ScimSession {
         &self,
         display_name: &str,
         members: &[&str],
+        external_id: Option<&str>,
     ) -> Result<ScimGroup, ScimError> {
-        let group = ScimGroup {
+        let mut group = ScimGroup {
             display_name: display_name.to_owned(),
             members: (!members.is_empty()).then(|| {
                 members
@@ -77,6 +89,11 @@ impl ScimSession {
             }),
             ..ScimGroup::default()
         };
+        if let Some(external_id) = external_id {
+            group
+                .extra
+                .insert("externalId".into(), external_id.to_owned().into());
+        }
         let mut req = Request::new("create_group", "POST", vec!["Groups"]);
         req.body = Some(Self::to_body("POST", "/Groups", &group)?);
         let answer = self.send(req).await?;
@@ -149,15 +166,23 @@ impl ScimSession {
                 ),
             ));
         }
-        let adds: Vec<&str> = changes
-            .iter()
-            .filter(|c| c.member)
-            .map(|c| c.account)
-            .collect();
-        let Some((group_id, read)) = self.group_id(group, &adds).await? else {
+        let Some((group_id, read)) = self.group_id(group, &adds_of(changes)).await? else {
             // No such group: nobody is in it, as the removals wanted.
             return Ok(changes.iter().map(|_| Ok(())).collect());
         };
+        self.write_changes(group, &group_id, read, changes).await
+    }
+
+    // Writes the changes to the group `group_id` (named `group`), as read or made just
+    // now (`read`), and answers per change whether the app shows it.
+    async fn write_changes(
+        &self,
+        group: &str,
+        group_id: &str,
+        read: Option<ScimGroup>,
+        changes: &[MemberChange<'_>],
+    ) -> Result<Vec<Result<(), ScimError>>, ScimError> {
+        let group_id = group_id.to_owned();
         let mut done = vec![false; changes.len()];
         // The group as just found or made says what holds already; where a change may
         // already hold and nothing was read, read the group once. Only the rest is written.
@@ -232,7 +257,7 @@ impl ScimSession {
         let found = match self.find_group(group).await? {
             Some(g) => g,
             None if adds.is_empty() => return Ok(None),
-            None => match self.create_group(group, adds).await {
+            None => match self.create_group(group, adds, None).await {
                 Ok(g) => g,
                 Err(e) if e.is_conflict() => self.find_group(group).await?.ok_or(e)?,
                 Err(e) => return Err(e),

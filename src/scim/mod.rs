@@ -19,7 +19,7 @@ pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret, TokenAuth};
 pub use dialect::{Learned, RemovalForm};
 pub use discovery::Capabilities;
 pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
-pub use groups::MemberChange;
+pub use groups::{MemberChange, PushedGroup};
 pub use index::{AccountIndex, Wanted};
 pub use lookup::{UserKey, eq_filter};
 pub use models::{

@@ -116,6 +116,12 @@ pub struct ScimSettings {
     /// Requests per second to this app at most; unset: no limit.
     #[serde(default)]
     pub max_requests_per_second: Option<f64>,
+    /// Push accessboard's groups granted in this app as its groups (issue 17).
+    #[serde(default)]
+    pub push_groups: bool,
+    /// Put before each pushed group's name in the app (e.g. `"ab-"`).
+    #[serde(default)]
+    pub group_prefix: String,
 }
 
 impl ScimSettings {
@@ -287,6 +293,14 @@ pub(super) fn validate_scim(at: &str, scim: &mut ScimSettings) -> Result<(), Set
         return err(
             "admin_group",
             "must not be empty; leave it out to not provision admin rights".into(),
+        );
+    }
+    if scim.group_prefix.chars().any(char::is_control)
+        || scim.group_prefix.chars().count() > crate::domain::MAX_GROUP_NAME
+    {
+        return err(
+            "group_prefix",
+            "must be one line of at most 100 characters".into(),
         );
     }
     super::dialect::resolve(at, scim)?;

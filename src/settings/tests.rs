@@ -254,3 +254,14 @@ fn delete_after_days_needs_disable_and_an_app_that_deletes() {
         assert!(!e.contains('\n'), "one line: {e}");
     }
 }
+
+#[test]
+fn the_import_columns_cannot_be_app_slugs() {
+    for slug in ["groups", "email", "name", "admin"] {
+        let e = Settings::from_toml(&format!(
+            "[[apps]]\nslug = \"{slug}\"\nname = \"X\"\nurl = \"https://x.example\"\n"
+        ))
+        .unwrap_err();
+        assert!(e.0.contains("is reserved"), "{slug}: {e}");
+    }
+}

@@ -44,7 +44,7 @@ pub(super) fn person(u: &User) -> serde_json::Value {
     json!({ "email": u.email.as_str(), "name": u.name.as_str(), "admin": u.is_admin })
 }
 
-/// How many created emails one `import` entry lists.
+/// How many emails one `import`, `group.add` or `group.remove` entry lists.
 pub(super) const IMPORT_AUDIT_EMAILS: usize = 100;
 
 /// Updates a person and records `person.update` when something changed.

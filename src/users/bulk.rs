@@ -128,18 +128,17 @@ impl BulkPlan {
 pub fn effect(action: &BulkAction, u: &UserRow) -> Effect {
     match action {
         BulkAction::SetRole { app, role } => {
-            let current = u
-                .access
-                .iter()
-                .find(|c| c.app == app.as_str())
-                .map_or(Role::None, |c| c.role);
-            match (current.grants_access(), role.grants_access()) {
-                _ if current == *role => Effect::Unchanged,
+            let cell = u.access.iter().find(|c| c.app == app.as_str());
+            let current = cell.map_or(Role::None, |c| c.role);
+            // Their groups' roles stay: the role they end up with may be higher than asked.
+            let after = Role::effective(*role, cell.map(|c| c.groups));
+            match (current.grants_access(), after.grants_access()) {
+                _ if current == after => Effect::Unchanged,
                 (true, false) => Effect::Loses,
-                (false, _) => Effect::Gains(*role),
+                (false, _) => Effect::Gains(after),
                 (true, true) => Effect::Changes {
                     from: current,
-                    to: *role,
+                    to: after,
                 },
             }
         }
@@ -288,9 +287,12 @@ mod tests {
                 .map(|(app, role, status)| PairCell {
                     app: (*app).into(),
                     role: *role,
+                    direct: *role,
+                    groups: Role::None,
                     status: *status,
                 })
                 .collect(),
+            groups: Vec::new(),
         }
     }
 
@@ -320,6 +322,19 @@ mod tests {
             Effect::Gains(Role::Admin)
         );
         assert_eq!(effect(&set(Role::None), &nobody), Effect::Unchanged);
+        // Their group gives them user in Files: taking their own role away changes nothing,
+        // and their own admin is still more than the group's.
+        let mut grouped = person(&[("files", Role::User, Provisioned)]);
+        grouped.access[0].direct = Role::None;
+        grouped.access[0].groups = Role::User;
+        assert_eq!(effect(&set(Role::None), &grouped), Effect::Unchanged);
+        assert_eq!(
+            effect(&set(Role::Admin), &grouped),
+            Effect::Changes {
+                from: Role::User,
+                to: Role::Admin
+            }
+        );
         assert_eq!(
             effect(&BulkAction::Retry, &user),
             Effect::Retries(vec!["chat".into()])

@@ -18,6 +18,12 @@ pub enum ServiceError {
     BeingRemoved(String),
     #[error("no app {0:?} in the catalogue; the apps are listed in settings.toml")]
     UnknownApp(String),
+    #[error("no group named {0:?}")]
+    UnknownGroup(String),
+    #[error("no group with id {0}")]
+    UnknownGroupId(Uuid),
+    #[error("a group named {0:?} already exists (names are compared ignoring case)")]
+    GroupNameTaken(String),
     #[error("{0}")]
     Invalid(String),
     #[error(transparent)]

@@ -112,7 +112,7 @@ impl UserService {
         let mut ids = HashMap::new();
         let mut refused = Vec::new();
         for row in &plan.rows {
-            let ImportRow::Valid { line, user } = row else {
+            let ImportRow::Valid { line, user, .. } = row else {
                 continue;
             };
             match self.identities.create(&user.email, &user.name).await {

@@ -1,15 +1,16 @@
-//! CSV import: `email,name[,admin][,<slug>...]`, planned (previewed) first, then applied.
+//! CSV import: `email,name[,admin][,groups][,<slug>...]`, planned (previewed) first, then applied.
 
 use std::collections::{HashMap, HashSet};
 
 use serde_json::json;
 
-use super::ServiceError;
 use super::audit::IMPORT_AUDIT_EMAILS;
+use super::import_lines::Lines;
 use super::store;
 use super::store::AppInfo;
+use super::{ServiceError, import_groups, roles};
 use crate::db::Conn;
-use crate::domain::{Email, NewUser, PersonName, Role, RoleError, Slug};
+use crate::domain::{Email, GroupName, NewUser, PersonName, Role, RoleError, Slug};
 
 /// Files larger than this are refused whole, before parsing.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
@@ -23,6 +24,8 @@ pub enum ImportRow {
         line: usize,
         /// The user.
         user: NewUser,
+        /// The groups they join.
+        groups: Vec<GroupName>,
     },
     /// Will be skipped.
     Invalid(RowError),
@@ -44,6 +47,8 @@ pub struct ImportPlan {
     pub rows: Vec<ImportRow>,
     /// The app columns, in file order.
     pub apps: Vec<Slug>,
+    /// Group names of valid rows that no group has yet: created by the import.
+    pub new_groups: Vec<GroupName>,
 }
 
 impl ImportPlan {
@@ -74,12 +79,15 @@ pub struct ImportReport {
     pub created: usize,
     /// Rows skipped, with reasons.
     pub errors: Vec<RowError>,
+    /// Groups created for the `groups` column.
+    pub groups_created: Vec<String>,
 }
 
 enum Column {
     Email,
     Name,
     Admin,
+    Groups,
     App(Slug),
 }
 
@@ -143,7 +151,7 @@ pub fn plan(
         if record.iter().all(str::is_empty) {
             continue;
         }
-        let row = parse_row(&columns, &record).and_then(|user| {
+        let row = parse_row(&columns, &record).and_then(|(user, groups)| {
             if let Some(first) = seen.get(user.email.normalized()) {
                 return Err(format!("email {} is already on line {first}", user.email));
             }
@@ -157,20 +165,28 @@ pub fn plan(
                     user.email
                 )),
                 Some(false) => Err(format!("a user with email {} already exists", user.email)),
-                None => Ok(user),
+                None => Ok((user, groups)),
             }
         });
         rows.push(match row {
-            Ok(user) => {
+            Ok((user, groups)) => {
                 seen.insert(user.email.normalized().to_owned(), line);
-                ImportRow::Valid { line, user }
+                ImportRow::Valid { line, user, groups }
             }
             Err(reason) => ImportRow::Invalid(RowError { line, reason }),
         });
     }
+    let new_groups = import_groups::unknown(
+        conn,
+        rows.iter().flat_map(|r| match r {
+            ImportRow::Valid { groups, .. } => groups.as_slice(),
+            ImportRow::Invalid(_) => &[],
+        }),
+    )?;
     Ok(ImportPlan {
         rows,
         apps: app_columns,
+        new_groups,
     })
 }
 
@@ -192,11 +208,12 @@ fn parse_header(
             "email" => Column::Email,
             "name" => Column::Name,
             "admin" => Column::Admin,
+            "groups" => Column::Groups,
             _ => match Slug::parse(&name) {
                 Ok(slug) if apps.contains_key(slug.as_str()) => Column::App(slug),
                 _ => {
                     return Err(ServiceError::Invalid(format!(
-                        "the CSV header has column {:?}, which is neither email, name, admin nor an app slug of the catalogue",
+                        "the CSV header has column {:?}, which is neither email, name, admin, groups nor an app slug of the catalogue",
                         shorten(raw)
                     )));
                 }
@@ -205,14 +222,17 @@ fn parse_header(
     }
     if !names.contains("email") || !names.contains("name") {
         return Err(ServiceError::Invalid(
-            "the CSV header must start with email,name (then optionally admin and app slugs)"
+            "the CSV header must start with email,name (then optionally admin, groups and app slugs)"
                 .into(),
         ));
     }
     Ok(columns)
 }
 
-fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<NewUser, String> {
+fn parse_row(
+    columns: &[Column],
+    record: &csv::StringRecord,
+) -> Result<(NewUser, Vec<GroupName>), String> {
     if record.len() > columns.len() {
         return Err(format!(
             "{} cells, but the header has {} columns",
@@ -224,11 +244,13 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<NewUser, 
     let mut name = None;
     let mut is_admin = false;
     let mut access = Vec::new();
+    let mut groups = Vec::new();
     for (column, cell) in columns.iter().zip(record.iter()) {
         match column {
             Column::Email => email = Some(Email::parse(cell).map_err(|e| e.to_string())?),
             Column::Name => name = Some(PersonName::parse(cell).map_err(|e| e.to_string())?),
             Column::Admin => is_admin = parse_flag(cell)?,
+            Column::Groups => groups = import_groups::parse_cell(cell)?,
             Column::App(slug) if cell.is_empty() => access.push((slug.clone(), Role::None)),
             Column::App(slug) => {
                 let role = Role::parse(cell)
@@ -237,12 +259,13 @@ fn parse_row(columns: &[Column], record: &csv::StringRecord) -> Result<NewUser, 
             }
         }
     }
-    Ok(NewUser {
+    let user = NewUser {
         email: email.ok_or("email is missing")?,
         name: name.ok_or("name is missing")?,
         is_admin,
         access,
-    })
+    };
+    Ok((user, groups))
 }
 
 fn parse_flag(cell: &str) -> Result<bool, String> {
@@ -259,38 +282,6 @@ fn shorten(cell: &str) -> String {
         cell.to_owned()
     } else {
         cell.chars().take(40).chain("…".chars()).collect()
-    }
-}
-
-/// Line numbers of records, counted from the text itself: the csv crate's own
-/// count points at the line break before a record after a CRLF or a blank line
-/// (so every row of a Windows CSV was reported one line too early).
-#[derive(Default)]
-struct Lines {
-    /// Bytes counted so far.
-    pos: usize,
-    /// Line breaks before `pos`.
-    breaks: usize,
-}
-
-impl Lines {
-    /// The 1-based line on which the record at `byte` starts; records come in order.
-    fn line_of(&mut self, text: &str, byte: u64) -> usize {
-        let bytes = text.as_bytes();
-        // the record proper starts after any line breaks the reader skipped
-        let mut start = (byte as usize).clamp(self.pos, bytes.len());
-        while bytes.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-            start += 1;
-        }
-        let chunk = &bytes[self.pos..start];
-        // \n, \r\n and a lone \r each end a line
-        self.breaks += chunk
-            .iter()
-            .enumerate()
-            .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && chunk.get(i + 1) != Some(&b'\n')))
-            .count();
-        self.pos = start;
-        self.breaks + 1
     }
 }
 
@@ -317,8 +308,9 @@ impl super::UserService {
             let mut emails = Vec::new();
             errors.extend(refused);
             let mut created = Vec::new();
+            let mut joins = Vec::new();
             for row in plan.rows {
-                let ImportRow::Valid { line, user } = row else {
+                let ImportRow::Valid { line, user, groups } = row else {
                     continue;
                 };
                 let Some(id) = ids.get(&line).copied() else {
@@ -327,6 +319,7 @@ impl super::UserService {
                 match store::insert_user(tx, &apps, &user, id, now) {
                     Ok(u) => {
                         created.push(u.id);
+                        joins.push((u.id, groups));
                         if emails.len() < IMPORT_AUDIT_EMAILS {
                             emails.push(u.email.to_string());
                         }
@@ -341,6 +334,11 @@ impl super::UserService {
                     Err(e) => return Err(e),
                 }
             }
+            let members: Vec<(uuid::Uuid, &[GroupName])> =
+                joins.iter().map(|(id, g)| (*id, g.as_slice())).collect();
+            let groups_created = import_groups::join(tx, now, audit, &members)?;
+            // Their groups may give them access; the jobs are read below.
+            roles::refresh(tx, &created, None, now)?;
             errors.sort_by_key(|e| e.line);
             let after =
                 json!({ "created": created.len(), "rows_refused": errors.len(), "emails": emails });
@@ -350,34 +348,11 @@ impl super::UserService {
                 ImportReport {
                     created: created.len(),
                     errors,
+                    groups_created,
                 },
                 jobs,
             ))
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_count_lf_crlf_cr_blank_lines_and_quoted_breaks() {
-        for text in [
-            "h\na\nb\n\nc,\"x\ny\"\nd\n",
-            "h\r\na\r\nb\r\n\r\nc,\"x\r\ny\"\r\nd\r\n",
-            "h\ra\rb\r\rc,\"x\ry\"\rd\r",
-        ] {
-            let mut reader = csv::ReaderBuilder::new()
-                .flexible(true)
-                .from_reader(text.as_bytes());
-            let mut lines = Lines::default();
-            let got: Vec<usize> = reader
-                .records()
-                .map(|r| lines.line_of(text, r.unwrap().position().unwrap().byte()))
-                .collect();
-            assert_eq!(got, [2, 3, 5, 7], "{text:?}");
-        }
     }
 }

@@ -156,8 +156,8 @@ pub fn insert_user(
         email_key
     ])?;
     let mut insert = tx.prepare_cached(
-        "INSERT INTO app_access (user_id, app_slug, role, status, desired_gen, due_seq, status_since)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)",
+        "INSERT INTO app_access (user_id, app_slug, role, direct_role, status, desired_gen, due_seq, status_since)
+         VALUES (?1, ?2, ?3, ?3, ?4, ?5, ?5, ?6)",
     )?;
     for (slug, app) in apps {
         let role = roles.get(slug.as_str()).copied().unwrap_or(Role::None);
@@ -234,18 +234,19 @@ pub fn update_user(
     Ok((user, jobs))
 }
 
-/// The role a user has in an app, if there is a row.
+/// The role a user was given in an app themselves (not through a group), if there is a row.
 pub fn role_of(tx: &Transaction<'_>, user: Uuid, app: &Slug) -> Result<Option<Role>, ServiceError> {
     Ok(tx
         .query_row(
-            "SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
+            "SELECT direct_role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
             params![user.to_string(), app.as_str()],
             |r| r.typed(0, "app_access"),
         )
         .optional()?)
 }
 
-/// Sets a role; a changed role marks the pair.
+/// Sets a person's own role; the pair is marked when the role it should have moved
+/// (a group may still give the person what their own role no longer does).
 pub fn set_access(
     tx: &Transaction<'_>,
     user: Uuid,
@@ -254,22 +255,15 @@ pub fn set_access(
     now: i64,
 ) -> Result<Vec<ReconcileJob>, ServiceError> {
     app_exists(tx, app)?;
-    let current: Option<Role> = tx
-        .query_row(
-            "SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
-            params![user.to_string(), app.as_str()],
-            |r| r.typed(0, "app_access"),
-        )
-        .optional()?;
-    if current == Some(role) {
+    if role_of(tx, user, app)? == Some(role) {
         return Ok(Vec::new());
     }
     tx.execute(
-        "INSERT INTO app_access (user_id, app_slug, role, status_since) VALUES (?1, ?2, ?3, ?4)
-         ON CONFLICT (user_id, app_slug) DO UPDATE SET role = excluded.role",
+        "INSERT INTO app_access (user_id, app_slug, direct_role, status_since) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (user_id, app_slug) DO UPDATE SET direct_role = excluded.direct_role",
         params![user.to_string(), app.as_str(), role, now],
     )?;
-    Ok(mark_for_sync(tx, Pairs::One(&user, app.as_str()), now)?)
+    Ok(super::roles::refresh(tx, &[user], Some(app.as_str()), now)?.jobs)
 }
 
 /// Marks a user deleted and their known pairs for deprovisioning; purges at once if no app knows them.
@@ -283,6 +277,11 @@ pub fn delete_user(
         params![now, user.to_string()],
     )?;
     crate::db::sessions::end_all_of(tx, user)?;
+    // They leave their groups at once; their pairs are deprovisioned whatever the groups said.
+    tx.execute(
+        "DELETE FROM group_members WHERE user_id = ?1",
+        [user.to_string()],
+    )?;
     let jobs = mark_for_sync(tx, Pairs::UserKnownToApps(&user), now)?;
     purge_removed_users(tx)?;
     Ok(jobs)

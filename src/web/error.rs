@@ -40,6 +40,9 @@ impl ResponseError for WebError {
                 StatusCode::NOT_FOUND
             }
             WebError::Service(ServiceError::UnknownApp(_)) => StatusCode::NOT_FOUND,
+            WebError::Service(ServiceError::UnknownGroup(_) | ServiceError::UnknownGroupId(_)) => {
+                StatusCode::NOT_FOUND
+            }
             WebError::Service(ServiceError::Identity(e)) if !e.is_transient() => {
                 StatusCode::BAD_GATEWAY
             }

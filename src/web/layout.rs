@@ -17,6 +17,7 @@ const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"
 pub enum Nav {
     Overview,
     Users,
+    Groups,
     Apps,
     Activity,
     Audit,
@@ -50,6 +51,7 @@ fn nav_links(current: Option<Nav>) -> Markup {
         nav aria-label="Main" {
             (item(Nav::Overview, "/", "Overview"))
             (item(Nav::Users, "/users", "People"))
+            (item(Nav::Groups, "/groups", "Groups"))
             (item(Nav::Apps, "/apps", "Apps"))
             (item(Nav::Activity, "/activity", "Activity"))
             (item(Nav::Audit, "/audit", "Audit"))

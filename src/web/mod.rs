@@ -175,8 +175,8 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_confirm, app_detail, app_test, apps, audit, bulk, import, overview, person,
-        user_delete, user_form, user_sessions, users,
+        activity, app_confirm, app_detail, app_test, apps, audit, bulk, group_confirm, group_edit,
+        group_page, groups, import, overview, person, user_delete, user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -215,6 +215,23 @@ fn register(r: &mut impl Registry) {
         "/users/{id}/sign-out",
         user_sessions::sign_out_everywhere,
     );
+    r.add(get.clone(), "/groups", groups::list);
+    r.add(post.clone(), "/groups", groups::create);
+    r.add(get.clone(), "/groups/{id}", group_page::show);
+    r.add(post.clone(), "/groups/{id}/rename", group_edit::rename);
+    r.add(post.clone(), "/groups/{id}/members", group_edit::add);
+    r.add(
+        post.clone(),
+        "/groups/{id}/members/remove",
+        group_edit::remove,
+    );
+    r.add(post.clone(), "/groups/{id}/grant/{slug}", group_edit::grant);
+    r.add(
+        get.clone(),
+        "/groups/{id}/delete",
+        group_confirm::confirm_delete,
+    );
+    r.add(post.clone(), "/groups/{id}/delete", group_confirm::delete);
     r.add(get.clone(), "/apps", apps::list);
     r.add(get.clone(), "/apps/{slug}/install", app_confirm::install);
     r.add(post.clone(), "/apps/{slug}/install", apps::install);

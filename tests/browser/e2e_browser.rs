@@ -1,12 +1,10 @@
 //! End to end in a real browser: `accessboard serve` and a scim2-server, driven
 //! through headless Chromium over WebDriver. Setup link, install, add a person,
-//! End to end in a real browser: `accessboard serve` and a scim2-server, driven
-//! through headless Chromium over WebDriver. Setup link, install, add a person,
 //! watch the badge turn `provisioned` without a reload, the overview and the event view,
 //! Sync now with its trace, revoke, watch `disabled`; import three people, make them
-//! admins in one confirmed bulk change, delete a person; and every page, at 1280 px and
-//! 390 px, without sideways scrolling and without a serious or critical axe-core
-//! violation (screenshots in target/e2e/).
+//! admins in one confirmed bulk change, put one in a group found by search, delete a
+//! person; and every page, at 1280 px and 390 px, without sideways scrolling and without
+//! a serious or critical axe-core violation (screenshots in target/e2e/).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -371,6 +369,40 @@ fn provisions_and_revokes_through_the_browser() {
     );
     step("search and filters");
 
+    // A group: created on /groups, Bo found as the name is typed (htmx) and added, a
+    // role in chat; then the confirmation of deleting it.
+    b.goto(&format!("{base}/groups"));
+    b.fill("#group-name", "Design team");
+    b.click(&b.find("form[action='/groups'] button[type=submit]"));
+    let url = b.wait_for_url(|u| u.starts_with(&format!("{base}/groups/")), SETTLE);
+    let group = url
+        .trim_start_matches(&base)
+        .split(['?', '#'])
+        .next()
+        .unwrap()
+        .to_owned();
+    b.fill("#q", "Bo B");
+    b.wait_for("#candidates", |t| t.contains("Bo Berg"), SETTLE);
+    b.click(&b.find("#candidates button[type=submit]"));
+    b.wait_for(
+        "p.flash",
+        |t| t.contains("bo@example.org was added to Design team"),
+        SETTLE,
+    );
+    b.click(&b.find("#grant-chat option[value='user']"));
+    b.click(&b.find(&format!(
+        "form[action='{group}/grant/chat'] button[type=submit]"
+    )));
+    b.wait_for(
+        "p.flash",
+        |t| t.contains("Design team now gives the role user in App chat"),
+        SETTLE,
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "group"));
+    b.goto(&format!("{base}{group}/delete"));
+    problems.extend(axe::check_page(&b, &axe_js, "group-delete"));
+    step("group created, a member added by search, a role in chat");
+
     // 8. Delete Ada: asked first, then back on the list with what happens next.
     b.goto(&format!("{base}/users/{user_id}/delete"));
     problems.extend(axe::check_page(&b, &axe_js, "delete-confirm"));
@@ -393,6 +425,7 @@ fn provisions_and_revokes_through_the_browser() {
         ("person-new", "/users/new".to_owned()),
         ("person", format!("/users/{bo}")),
         ("import", "/users/import".to_owned()),
+        ("groups", "/groups".to_owned()),
         ("apps", "/apps".to_owned()),
         ("app", "/apps/chat".to_owned()),
         ("app-sync", "/apps/chat/sync".to_owned()),

@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod cli_groups;
 mod durability;
 mod ops_alerts;
 mod ops_backup;

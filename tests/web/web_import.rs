@@ -69,3 +69,31 @@ async fn import_accepts_an_uploaded_file() {
     assert!(r.body.contains("1 person will be created"));
     assert!(r.body.contains("fi@example.org"));
 }
+
+#[actix_web::test]
+async fn the_preview_names_the_groups_the_import_creates() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    b.get("/users/import").await;
+    let csv = "email,name,groups\nana@example.org,Ana,Design; Board\nbo@example.org,Bo,design\n";
+    let r = b.post("/users/import/preview", &[("csv", csv)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        r.body
+            .contains("2 new groups are created: <bdi>Design, Board</bdi>."),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM access_groups"),
+        0,
+        "the preview changes nothing"
+    );
+    let r = b.post("/users/import", &[("csv", csv)]).await;
+    assert!(
+        r.body.contains("New groups: <bdi>Design, Board</bdi>."),
+        "{}",
+        r.body
+    );
+    assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 3);
+}

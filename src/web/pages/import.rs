@@ -1,4 +1,4 @@
-//! /users/import: paste or upload a CSV (`email,name[,admin][,<slug>...]`),
+//! /users/import: paste or upload a CSV (`email,name[,admin][,groups][,<slug>...]`),
 //! preview every row with its errors, then create the valid rows.
 
 use actix_session::Session;
@@ -41,7 +41,8 @@ fn shell(admin: &CurrentAdmin, inner: Markup) -> Markup {
             p.crumbs { a href="/users" { "People" } " / " }
             h1 { "Import people from CSV" }
             p { "The first line names the columns: " code { "email,name" } ", then optionally " code { "admin" }
-                " (true/false) and one column per app slug with " code { "admin" } ", " code { "user" } " or " code { "none" } "." }
+                " (true/false), " code { "groups" } " (group names separated by " code { ";" } "; new ones are created)"
+                " and one column per app slug with " code { "admin" } ", " code { "user" } " or " code { "none" } "." }
             (inner)
         },
     )
@@ -139,6 +140,17 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
         .iter()
         .filter(|r| matches!(r, ImportRow::Valid { user, .. } if user.is_admin))
         .count();
+    let with_groups = plan
+        .rows
+        .iter()
+        .any(|r| matches!(r, ImportRow::Valid { groups, .. } if !groups.is_empty()));
+    let group_names = |groups: &[crate::domain::GroupName]| {
+        groups
+            .iter()
+            .map(|g| g.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     html! {
         div.impact role="status" {
             p {
@@ -151,25 +163,32 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
                     @if admins > 0 { " (" (admins) " as admin)" } "." }
             }
             @if can_sign_in > 0 { p { (people(can_sign_in)) " can sign in here." } }
+            @if !plan.new_groups.is_empty() {
+                p { (plan.new_groups.len()) " new "
+                    (if plan.new_groups.len() == 1 { "group is" } else { "groups are" })
+                    " created: " bdi { (group_names(&plan.new_groups)) } "." }
+            }
         }
         div.table-wrap tabindex="0" role="region" aria-label="Rows of the file" { table {
             thead { tr {
                 th scope="col" { "Line" } th scope="col" { "Email" } th scope="col" { "Name" } th scope="col" { "Can sign in here" }
+                @if with_groups { th scope="col" { "Groups" } }
                 @for app in &plan.apps { th scope="col" { (name(app.as_str())) } }
             } }
             tbody {
                 @for row in plan.rows.iter().take(PREVIEW_ROWS) {
                     @match row {
-                        ImportRow::Valid { line, user } => tr {
+                        ImportRow::Valid { line, user, groups } => tr {
                             td { (line) } td { bdi { (user.email.as_str()) } } td { bdi { (user.name.as_str()) } }
                             td { @if user.is_admin { "yes" } @else { "no" } }
+                            @if with_groups { td { bdi { (group_names(groups)) } } }
                             @for app in &plan.apps {
                                 td { (user.access.iter().find(|(s, _)| s == app).map_or("no access", |(_, r)| role_label(*r))) }
                             }
                         },
                         ImportRow::Invalid(e) => tr.row-error {
                             td { (e.line) }
-                            td colspan=(3 + plan.apps.len()) { span.badge.bad { "error" } " " (e.reason) }
+                            td colspan=(3 + usize::from(with_groups) + plan.apps.len()) { span.badge.bad { "error" } " " (e.reason) }
                         },
                     }
                 }
@@ -306,6 +325,9 @@ pub async fn confirm(
         html! {
             h2 { "Done" }
             p.saved role="status" { "Created " (report.created) " " (if report.created == 1 { "person" } else { "people" }) ". Their apps are being updated." }
+            @if !report.groups_created.is_empty() {
+                p { "New groups: " bdi { (report.groups_created.join(", ")) } "." }
+            }
             @if !report.errors.is_empty() {
                 h3 { "Skipped rows" }
                 ul { @for e in &report.errors { li { "Line " (e.line) ": " (e.reason) } } }

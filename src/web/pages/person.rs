@@ -9,9 +9,10 @@ use uuid::Uuid;
 
 use super::events;
 use crate::db::events::{self as log, EventQuery};
+use crate::db::groups::{self, GroupRef};
 use crate::db::pairs::{self, PairRow};
-use crate::db::read::{self, UserRow};
-use crate::domain::Slug;
+use crate::db::read::{self, AccessQuery, UserRow};
+use crate::domain::{Slug, Via};
 use crate::web::guard::is_htmx;
 use crate::web::layout::{self, badge, csrf_field, role_label, when};
 use crate::web::session::CurrentAdmin;
@@ -21,13 +22,29 @@ use crate::web::{AppState, WebError};
 /// Events of the person shown on their page.
 const RECENT: usize = 10;
 
-fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str) -> Markup {
+/// Where a role comes from: their own, or the groups giving it (linked).
+fn via(via: Option<&Via>, groups: &[GroupRef]) -> Markup {
+    let link = |name: &str| match groups.iter().find(|g| g.name == name) {
+        Some(g) => html! { a href=(format!("/groups/{}", g.id)) { bdi { (name) } } },
+        None => html! { bdi { (name) } },
+    };
+    html! {
+        @match via {
+            Some(Via::Direct) => { br; span.via { "their own role" } },
+            Some(Via::Groups(names)) => { br; span.via { "through "
+                @for (i, n) in names.iter().enumerate() { @if i > 0 { ", " } (link(n)) } } },
+            None => {},
+        }
+    }
+}
+
+fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str, role_via: Markup) -> Markup {
     let managed = state.engine.targets.contains_key(&p.app);
     let sync = format!("/users/{}/sync/{}", p.user_id, p.app);
     html! {
         tr {
             th scope="row" { a href=(format!("/apps/{}", p.app)) { (app_name) } }
-            td { (role_label(p.role)) }
+            td { (role_label(p.role)) (role_via) }
             td { (badge(p.user_id, &p.app, p.status)) }
             td { @match &p.scim_id { Some(id) => code.wrap { (id) }, None => span.muted { "none" } } }
             td { (when(p.last_attempt_at, &state.service.settings().server.zone)) }
@@ -46,8 +63,8 @@ fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str) -> Markup
     }
 }
 
-/// "In each app": a table of what each installed app holds; `oob` when it refreshes
-/// the page after a save.
+/// "In each app": the person's groups, and a table of what each installed app holds,
+/// with where each role comes from; `oob` when it refreshes the page after a save.
 pub async fn held(
     state: &AppState,
     admin: &CurrentAdmin,
@@ -55,13 +72,31 @@ pub async fn held(
     oob: bool,
 ) -> Result<Markup, WebError> {
     let id = u.id;
-    let (apps, rows) = state
+    let email_norm = u.email.to_lowercase();
+    let (apps, rows, mut their_groups, access) = state
         .service
         .db()
         .run(move |c| {
-            Ok::<_, crate::db::DbError>((read::installed_apps(c)?, pairs::user_pairs(c, id)?))
+            let q = AccessQuery {
+                email_norm: Some(email_norm),
+                ..AccessQuery::default()
+            };
+            Ok::<_, crate::db::DbError>((
+                read::installed_apps(c)?,
+                pairs::user_pairs(c, id)?,
+                groups::groups_of(c, &[id])?,
+                read::access(c, &q)?,
+            ))
         })
         .await?;
+    let their_groups = their_groups.remove(&id).unwrap_or_default();
+    let via_of = |app: &str| {
+        let v = access
+            .iter()
+            .find(|a| a.app == app)
+            .and_then(|a| a.via.as_ref());
+        via(v, &their_groups)
+    };
     let name_of = |slug: &str| {
         apps.iter()
             .find(|a| a.slug == slug)
@@ -70,6 +105,16 @@ pub async fn held(
     Ok(html! {
         section #in-apps aria-labelledby="in-apps-title" hx-swap-oob=[oob.then_some("true")] {
             h2 #in-apps-title { "In each app" }
+            p #their-groups {
+                @if their_groups.is_empty() {
+                    "In no group. " a href="/groups" { "Groups" } " give many people a role at once."
+                } @else {
+                    "Groups: "
+                    @for (i, g) in their_groups.iter().enumerate() {
+                        @if i > 0 { ", " } a href=(format!("/groups/{}", g.id)) { bdi { (g.name) } }
+                    }
+                }
+            }
             @if rows.is_empty() {
                 p.muted { "No app is installed." }
             } @else {
@@ -80,7 +125,7 @@ pub async fn held(
                         th scope="col" { "Account id" } th scope="col" { "Last sync" } th scope="col" { "Message" }
                         th scope="col" { span.sr { "Actions" } }
                     } }
-                    tbody { @for p in &rows { (held_row(state, &admin.csrf, p, &name_of(&p.app))) } }
+                    tbody { @for p in &rows { (held_row(state, &admin.csrf, p, &name_of(&p.app), via_of(&p.app))) } }
                 } }
             }
         }

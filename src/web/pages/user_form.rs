@@ -218,7 +218,11 @@ pub async fn save(
         };
         let changed: Vec<(Slug, Role)> = roles_of(&v)
             .into_iter()
-            .filter(|(s, r)| u.access.iter().any(|c| c.app == s.as_str() && c.role != *r))
+            .filter(|(s, r)| {
+                u.access
+                    .iter()
+                    .any(|c| c.app == s.as_str() && c.direct != *r)
+            })
             .collect();
         match state
             .service

@@ -69,13 +69,20 @@ pub(super) fn form(
                 @for app in apps {
                     @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
                     @let id = format!("role-{}", app.slug);
+                    // The select holds their own role; a higher one from groups wins, so say so.
+                    @let through = user
+                        .and_then(|u| u.access.iter().find(|c| c.app == app.slug))
+                        .map(|c| c.groups)
+                        .filter(|r| r.grants_access());
+                    @let hint = format!("{id}-groups");
                     div.app-role {
                         label for=(id) { (app.name) }
-                        select id=(id) name=(format!("role.{}", app.slug)) {
+                        select id=(id) name=(format!("role.{}", app.slug)) aria-describedby=[through.map(|_| &hint)] {
                             @for r in [Role::None, Role::User, Role::Admin] {
                                 option value=(r.as_str()) selected[r == role] { (role_label(r)) }
                             }
                         }
+                        @if let Some(r) = through { span.hint id=(hint) { "their groups give " (role_label(r)) } }
                     }
                 }
             }

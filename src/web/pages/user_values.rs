@@ -71,7 +71,7 @@ pub(super) fn from_user(u: &UserRow) -> Values {
         admin: u.admin,
         password: String::new(),
         current_password: String::new(),
-        roles: u.access.iter().map(|c| (c.app.clone(), c.role)).collect(),
+        roles: u.access.iter().map(|c| (c.app.clone(), c.direct)).collect(),
     }
 }
 

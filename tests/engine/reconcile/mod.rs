@@ -56,12 +56,13 @@ fn person(external_id: &str, email: &str, name: &str) -> Desired {
         previous_role: None,
         on_deprovision: Deprovision::Disable,
         manage_names: true,
+        pushed: Vec::new(),
     }
 }
 
 async fn run(client: &ScimClient, desired: &Desired) -> (Reconciled, Vec<ScimCall>) {
     let session = client.session();
-    let result = reconcile(&session, desired).await;
+    let result = reconcile(&session, desired, None).await;
     let calls = session.into_calls();
     match result {
         Ok(r) => (r, calls),

@@ -8,6 +8,7 @@ use crate::support::api::{Context, done, job, pairs};
 use crate::support::env::TestEnv;
 use crate::support::settings::{plain_app, scim_app};
 
+mod groups;
 mod import;
 
 fn email(s: &str) -> Email {

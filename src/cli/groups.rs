@@ -1,0 +1,200 @@
+//! `accessboard group …`
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use super::{CliError, output};
+use crate::app::App;
+use crate::db::groups;
+use crate::domain::{Actor, Email, GroupName, Role, Slug};
+use crate::users::{GroupChange, GroupKey, GroupOutcome, ServiceError};
+
+/// `group` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GroupCommand {
+    /// List groups with their member and grant counts.
+    List {
+        /// One JSON array.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One group's members and grants.
+    Show {
+        name: GroupName,
+        /// One JSON document.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Create an empty group.
+    Create {
+        name: GroupName,
+        #[arg(long, value_name = "TEXT", default_value = "")]
+        description: String,
+    },
+    /// Rename a group.
+    Rename { name: GroupName, new: GroupName },
+    /// Delete a group; its members lose what only it gave them.
+    Delete { name: GroupName },
+    /// Add people to a group.
+    Add {
+        name: GroupName,
+        #[arg(required = true)]
+        emails: Vec<Email>,
+    },
+    /// Remove people from a group.
+    Remove {
+        name: GroupName,
+        #[arg(required = true)]
+        emails: Vec<Email>,
+    },
+    /// Give the group a role in an app (admin | user | none; none removes the grant).
+    Grant {
+        name: GroupName,
+        app: Slug,
+        role: Role,
+    },
+}
+
+/// Runs a `group` subcommand.
+pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
+    let service = &ctx.service.as_actor(Actor::cli());
+    let change =
+        |name: GroupName, change: GroupChange| service.change_group(GroupKey::Name(name), change);
+    match cmd {
+        GroupCommand::List { json } => {
+            let rows = service.db().run(|c| groups::groups(c)).await?;
+            if json {
+                output::json(&rows);
+            } else if rows.is_empty() {
+                println!("no groups yet; add one with `accessboard group create NAME`");
+            } else {
+                let body: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|g| {
+                        vec![
+                            g.name.clone(),
+                            g.members.to_string(),
+                            g.grants.to_string(),
+                            g.description.clone(),
+                        ]
+                    })
+                    .collect();
+                output::table(&["NAME", "MEMBERS", "APPS", "DESCRIPTION"], &body);
+            }
+        }
+        GroupCommand::Show { name, json } => show(ctx, name, json).await?,
+        GroupCommand::Create { name, description } => {
+            service.create_group(name.clone(), description).await?;
+            println!("created group {name}");
+        }
+        GroupCommand::Rename { name, new } => {
+            let o = change(name.clone(), GroupChange::Rename(new)).await?;
+            println!("renamed group {name} to {}", o.group);
+        }
+        GroupCommand::Delete { name } => {
+            let o = change(name, GroupChange::Delete).await?;
+            println!("deleted group {}; {}", o.group, lose(&o));
+        }
+        GroupCommand::Add { name, emails } => {
+            let o = change(name, GroupChange::Add(emails)).await?;
+            println!(
+                "added {} to {}; {}",
+                people(o.members_changed),
+                o.group,
+                gain(&o)
+            );
+        }
+        GroupCommand::Remove { name, emails } => {
+            let o = change(name, GroupChange::Remove(emails)).await?;
+            println!(
+                "removed {} from {}; {}",
+                people(o.members_changed),
+                o.group,
+                lose(&o)
+            );
+        }
+        GroupCommand::Grant { name, app, role } => {
+            let o = change(name, GroupChange::Grant(app.clone(), role)).await?;
+            if role.grants_access() {
+                println!("{} is now {role} in {app}; {}", o.group, gain(&o));
+            } else {
+                println!("{} no longer has a role in {app}; {}", o.group, lose(&o));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(ctx: &App, name: GroupName, json: bool) -> Result<(), CliError> {
+    let norm = name.normalized();
+    let detail = ctx
+        .service
+        .db()
+        .run(move |c| match groups::id_by_name(c, &norm)? {
+            Some(id) => groups::group(c, id),
+            None => Ok(None),
+        })
+        .await?
+        .ok_or_else(|| ServiceError::UnknownGroup(name.to_string()))?;
+    if json {
+        output::json(&json!({
+            "id": detail.group.id,
+            "name": detail.group.name,
+            "description": detail.group.description,
+            "members": detail.member_list,
+            "grants": detail.grant_list,
+        }));
+        return Ok(());
+    }
+    println!("{}", output::clean(&detail.group.name));
+    if !detail.group.description.is_empty() {
+        println!("{}", output::clean(&detail.group.description));
+    }
+    println!();
+    if detail.grant_list.is_empty() {
+        println!("no grants; give one with `accessboard group grant NAME SLUG ROLE`");
+    } else {
+        let rows: Vec<Vec<String>> = detail
+            .grant_list
+            .iter()
+            .map(|g| vec![g.app.clone(), g.role.to_string()])
+            .collect();
+        output::table(&["APP", "ROLE"], &rows);
+    }
+    println!();
+    if detail.member_list.is_empty() {
+        println!("no members; add some with `accessboard group add NAME EMAIL...`");
+    } else {
+        let rows: Vec<Vec<String>> = detail
+            .member_list
+            .iter()
+            .map(|m| vec![m.email.clone(), m.name.clone()])
+            .collect();
+        output::table(&["EMAIL", "NAME"], &rows);
+    }
+    Ok(())
+}
+
+fn people(n: usize) -> String {
+    if n == 1 {
+        "1 person".into()
+    } else {
+        format!("{n} people")
+    }
+}
+
+fn gain(o: &GroupOutcome) -> String {
+    match o.gain_access {
+        1 => "1 person gains access".into(),
+        n => format!("{n} people gain access"),
+    }
+}
+
+fn lose(o: &GroupOutcome) -> String {
+    match o.lose_access {
+        1 => "1 person loses access".into(),
+        n => format!("{n} people lose access"),
+    }
+}
