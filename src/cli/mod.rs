@@ -5,6 +5,7 @@ mod apps;
 mod audit;
 mod output;
 mod provision;
+mod rails;
 mod sync;
 mod users;
 

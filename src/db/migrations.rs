@@ -13,6 +13,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0005_sort_keys.sql"),
     include_str!("../../db/migrations/0006_events.sql"),
     include_str!("../../db/migrations/0007_delete_at.sql"),
+    include_str!("../../db/migrations/0008_rails.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.

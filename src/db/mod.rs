@@ -8,6 +8,7 @@ pub mod meta;
 mod migrations;
 pub mod overview;
 pub mod pairs;
+pub mod rails;
 pub mod read;
 pub mod sessions;
 pub mod sort_keys;

@@ -153,6 +153,7 @@ pub fn status_label(s: ProvisionStatus) -> (&'static str, &'static str) {
         ProvisionStatus::Failed => ("failed", "bad"),
         ProvisionStatus::Deprovisioned => ("disabled", "off"),
         ProvisionStatus::NotProvisioned => ("—", "none"),
+        ProvisionStatus::Held => ("held", "warn"),
     }
 }
 

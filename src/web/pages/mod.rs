@@ -11,6 +11,7 @@ pub mod events;
 pub mod import;
 pub mod overview;
 pub mod person;
+pub mod rails;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
