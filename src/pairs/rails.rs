@@ -182,6 +182,11 @@ pub fn resume(
     )?
     .execute([app])?;
     if was == Some(Pause::All) {
+        // Their jobs were taken and dropped while paused: new ones, under new keys.
+        tx.prepare_cached(
+            "UPDATE app_access SET due_seq = due_seq + 1 WHERE app_slug = ?1 AND status IN ('sync_needed', 'error')",
+        )?
+        .execute([app])?;
         jobs.extend(super::sweep::due_pairs_of(tx, app, now)?);
     }
     Ok((was, jobs))
@@ -211,6 +216,7 @@ pub fn admit(
                 );
                 tx.prepare_cached(
                     "UPDATE app_access SET status = 'error', next_attempt_at = ?3, last_message = ?4,
+                        due_seq = due_seq + 1,
                         status_since = CASE WHEN status = 'error' THEN status_since ELSE ?5 END
                      WHERE user_id = ?1 AND app_slug = ?2 AND status IN ('sync_needed', 'error')",
                 )?
@@ -242,14 +248,16 @@ pub fn admit(
     Ok(admitted)
 }
 
-/// Quarantines `app` in the pairs' eyes: its `error` pairs, and those that gave up while
-/// every request failed, wait for the probe as `error` with the reason.
+/// Quarantines `app` in the pairs' eyes: its `error` pairs, and those that failed since
+/// `failing_since` (`refused`: for any reason, since the credentials were refused; else
+/// those that gave up while every request failed), wait for the probe as `error`.
 pub fn quarantine_pairs(
     conn: &Connection,
     app: &str,
     reason: &str,
     failing_since: i64,
     next_probe_at: i64,
+    refused: bool,
 ) -> Result<usize, DbError> {
     let message =
         format!("waiting: the app is quarantined ({reason}); it is probed every few minutes");
@@ -257,16 +265,17 @@ pub fn quarantine_pairs(
         .prepare_cached(
             "UPDATE app_access SET status = 'error', next_attempt_at = ?3, last_message = ?2
              WHERE app_slug = ?1 AND (status = 'error'
-                OR (status = 'failed' AND last_attempt_at >= ?4 AND last_message LIKE 'gave up after %'))",
+                OR (status = 'failed' AND last_attempt_at >= ?4 AND (?5 OR last_message LIKE 'gave up after %')))",
         )?
-        .execute(params![app, message, next_probe_at, failing_since])?)
+        .execute(params![app, message, next_probe_at, failing_since, refused])?)
 }
 
 /// A quarantined app answered again: its waiting pairs are due at once, with their
 /// attempts counted afresh. Returns their jobs.
 pub fn recovered(tx: &Transaction<'_>, app: &str, now: i64) -> Result<Vec<ReconcileJob>, DbError> {
     tx.prepare_cached(
-        "UPDATE app_access SET attempts = 0, next_attempt_at = NULL WHERE app_slug = ?1 AND status = 'error'",
+        "UPDATE app_access SET attempts = 0, next_attempt_at = NULL, due_seq = due_seq + 1
+         WHERE app_slug = ?1 AND status IN ('error', 'sync_needed')",
     )?
     .execute([app])?;
     super::sweep::due_pairs_of(tx, app, now)

@@ -74,10 +74,16 @@ pub async fn observe(engine: &Arc<Engine>, app: &str, signals: &[Signal]) {
             if answered {
                 return recover(c, &slug, now).map(|jobs| jobs.map(Change::Recovered));
             }
-            if rails::of(c, &slug)?.is_some_and(|r| r.quarantined()) {
+            if let Some(r) = rails::of(c, &slug)?.filter(|r| r.quarantined()) {
+                // Attempts in flight when it began: they wait with the others.
+                let (reason, since) = (r.quarantine_reason.unwrap_or_default(), r.failing_since);
+                let next = r.next_probe_at.unwrap_or(now + every);
+                let from = since.unwrap_or(now).min(now - 60);
+                pairs::rails::quarantine_pairs(c, &slug, &reason, from, next, refused.is_some())?;
                 return Ok(None);
             }
             let since = rails::note_failing(c, &slug, now)?;
+            let was_refused = refused.is_some();
             let reason = match (refused, outage) {
                 (Some(refused), _) => refused,
                 (None, Some(outage)) if after > 0 && now - since >= after => format!(
@@ -86,9 +92,23 @@ pub async fn observe(engine: &Arc<Engine>, app: &str, signals: &[Signal]) {
                 ),
                 _ => return Ok(None),
             };
+            // The batch's outcomes were stamped a moment before: a refusal takes the pairs
+            // that failed in the last minute with it, whatever the clock read then.
+            let from = if was_refused {
+                since.min(now - 60)
+            } else {
+                since
+            };
             let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             rails::quarantine(&tx, &slug, &reason, now, now + every)?;
-            let waiting = pairs::rails::quarantine_pairs(&tx, &slug, &reason, since, now + every)?;
+            let waiting = pairs::rails::quarantine_pairs(
+                &tx,
+                &slug,
+                &reason,
+                from,
+                now + every,
+                was_refused,
+            )?;
             tx.commit()?;
             Ok(Some(Change::Quarantined { reason, waiting }))
         })

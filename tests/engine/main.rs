@@ -10,6 +10,7 @@ mod kratos;
 mod pace;
 mod provisioning;
 mod provisioning_faults;
+mod rails;
 mod reconcile;
 mod scim_auth;
 mod scim_client;
