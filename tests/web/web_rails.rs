@@ -48,7 +48,7 @@ fn ids(env: &TestEnv, from: usize, to: usize) -> Vec<String> {
         .collect()
 }
 
-fn revoke_form<'a>(ids: &'a [String], force: bool) -> Vec<(&'a str, &'a str)> {
+fn revoke_form(ids: &[String], force: bool) -> Vec<(&str, &str)> {
     let mut form = vec![("action", "role"), ("app", "files"), ("role", "none")];
     form.extend(ids.iter().map(|id| ("id", id.as_str())));
     if force {
