@@ -19,7 +19,9 @@ pub struct Listed<'a> {
     #[serde(flatten)]
     app: &'a read::AppRow,
     /// Paused (for revocations by the guard, or entirely by an admin).
-    paused: Option<Pause>,
+    paused: bool,
+    /// How far: `revocations` or `all`.
+    paused_for: Option<Pause>,
     /// Why.
     pause_reason: Option<&'a str>,
     /// Who caused it.
@@ -41,7 +43,8 @@ pub fn listed<'a>(apps: &'a [read::AppRow], states: &'a [AppRails]) -> Vec<Liste
             let s = states.iter().find(|s| s.app == app.slug);
             Listed {
                 app,
-                paused: s.and_then(|s| s.paused),
+                paused: s.is_some_and(|s| s.paused.is_some()),
+                paused_for: s.and_then(|s| s.paused),
                 pause_reason: s.and_then(|s| s.pause_reason.as_deref()),
                 paused_by: s.and_then(|s| s.paused_by.as_deref()),
                 paused_at: s.and_then(|s| s.paused_at).map(time::rfc3339),

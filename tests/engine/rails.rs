@@ -86,7 +86,8 @@ fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
     );
     assert_eq!(env.pair_counts("files").get("held"), Some(&30));
     let app = app_json(&env);
-    assert_eq!(app["paused"], "revocations", "{app}");
+    assert_eq!(app["paused"], true, "{app}");
+    assert_eq!(app["paused_for"], "revocations", "{app}");
     let reason = app["pause_reason"].as_str().unwrap_or_default();
     assert!(reason.contains("of 100 accounts revoked"), "{reason}");
     assert!(
@@ -124,7 +125,7 @@ fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(inactive(&server), 30);
-    assert_eq!(app_json(&env)["paused"], Value::Null);
+    assert_eq!(app_json(&env)["paused"], false);
     let audit = stdout(&env.cli(&["audit", "--json"]));
     assert!(audit.contains("app.guard_tripped") && audit.contains("app.resume"));
 
@@ -149,7 +150,7 @@ fn five_of_a_hundred_do_not_trip_the_guard() {
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(inactive(&server), 5);
-    assert_eq!(app_json(&env)["paused"], Value::Null);
+    assert_eq!(app_json(&env)["paused"], false);
 }
 
 #[test]
@@ -170,7 +171,8 @@ fn a_paused_app_gets_no_request_until_it_is_resumed() {
         server.requests_since(from)
     );
     let app = app_json(&env);
-    assert_eq!(app["paused"], "all");
+    assert_eq!(app["paused"], true);
+    assert_eq!(app["paused_for"], "all");
     assert_eq!(app["pause_reason"], "upgrade to 31");
 
     ok(&env.cli(&["app", "resume", "files"]), "app resume");
