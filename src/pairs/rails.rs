@@ -85,7 +85,7 @@ pub fn guard(
         let paused = rails::of(tx, app)?.is_some_and(|r| r.paused.is_some());
         let since = now - rules.window_secs;
         if paused {
-            hold(tx, app, since.min(now))?;
+            hold(tx, app, since)?;
             continue;
         }
         if rules.window_secs <= 0 {

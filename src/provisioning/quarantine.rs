@@ -127,6 +127,11 @@ fn recover(
     app: &str,
     now: i64,
 ) -> Result<Option<Vec<pairs::ReconcileJob>>, DbError> {
+    // The usual case, an app that was not failing, costs one read and no write lock.
+    let failing = rails::of(c, app)?.is_some_and(|r| r.failing_since.is_some() || r.quarantined());
+    if !failing {
+        return Ok(None);
+    }
     let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
     let jobs = if rails::note_success(&tx, app)? {
         Some(pairs::rails::recovered(&tx, app, now)?)
