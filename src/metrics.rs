@@ -62,10 +62,51 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
+// Each provisioned app: (slug, paused, quarantined).
+fn rails_of_apps(c: &rusqlite::Connection) -> Result<Vec<(String, bool, bool)>, DbError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT p.slug, COALESCE(r.paused IS NOT NULL, 0), COALESCE(r.quarantined_at IS NOT NULL, 0)
+         FROM apps p LEFT JOIN app_rails r ON r.app_slug = p.slug
+         WHERE p.installed = 1 AND p.scim_enabled = 1 AND p.in_catalogue = 1 ORDER BY p.slug",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn write_rails(out: &mut String, rails: &[(String, bool, bool)]) {
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_app_paused 1 while the app is paused (for revocations by the guard, or entirely)."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_app_paused gauge");
+    for (app, paused, _) in rails {
+        let _ = writeln!(
+            out,
+            "accessboard_app_paused{{app=\"{}\"}} {}",
+            label(app),
+            u8::from(*paused)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_app_quarantined 1 while the app is quarantined (probed, not tried pair by pair)."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_app_quarantined gauge");
+    for (app, _, quarantined) in rails {
+        let _ = writeln!(
+            out,
+            "accessboard_app_quarantined{{app=\"{}\"}} {}",
+            label(app),
+            u8::from(*quarantined)
+        );
+    }
+}
+
 /// The whole exposition.
 pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
-    let (pairs, oldest) = db
+    let (pairs, oldest, rails) = db
         .run(|c| {
+            let rails = rails_of_apps(c)?;
             let mut stmt = c.prepare_cached(
                 "SELECT app_slug, status, count(*) FROM app_access GROUP BY app_slug, status",
             )?;
@@ -83,7 +124,7 @@ pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
                 [],
                 |r| r.get(0),
             )?;
-            Ok::<_, DbError>((pairs, oldest))
+            Ok::<_, DbError>((pairs, oldest, rails))
         })
         .await?;
     let (queued, running) = queue.counts().await.unwrap_or((0, 0));
@@ -115,6 +156,7 @@ pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
     let _ = writeln!(out, "# TYPE accessboard_oldest_sync_needed_seconds gauge");
     let age = oldest.map(|t| (time::now() - t).max(0)).unwrap_or(0);
     let _ = writeln!(out, "accessboard_oldest_sync_needed_seconds {age}");
+    write_rails(&mut out, &rails);
     let Ok(r) = REGISTRY.lock() else {
         return Ok(out);
     };

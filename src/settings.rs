@@ -137,6 +137,16 @@ pub struct ProvisioningSettings {
     pub drift_check_interval_secs: u64,
     /// Days the provisioning log is kept; 0 keeps it for ever.
     pub log_retention_days: u32,
+    /// The revocation guard's window: revocations marked this recently are counted.
+    pub revoke_guard_window_secs: u64,
+    /// The guard trips above this share (percent) of an app's accounts revoked in the window.
+    pub revoke_guard_percent: u32,
+    /// ... and only from this many people on.
+    pub revoke_guard_min: u32,
+    /// An app whose every request failed this long is quarantined.
+    pub quarantine_after_secs: u64,
+    /// A quarantined app is probed this often.
+    pub quarantine_probe_secs: u64,
 }
 
 impl Default for ProvisioningSettings {
@@ -150,6 +160,11 @@ impl Default for ProvisioningSettings {
             request_timeout_secs: 15,
             drift_check_interval_secs: 86400,
             log_retention_days: 90,
+            revoke_guard_window_secs: 300,
+            revoke_guard_percent: 20,
+            revoke_guard_min: 10,
+            quarantine_after_secs: 900,
+            quarantine_probe_secs: 300,
         }
     }
 }
@@ -279,6 +294,7 @@ impl Settings {
             ("sweep_interval_secs", p.sweep_interval_secs),
             ("backoff_base_secs", p.backoff_base_secs),
             ("request_timeout_secs", p.request_timeout_secs),
+            ("quarantine_probe_secs", p.quarantine_probe_secs),
         ] {
             if v == 0 {
                 return err(format!("provisioning.{key}"), "must be at least 1".into());
@@ -288,6 +304,12 @@ impl Settings {
             return err(
                 "provisioning.max_attempts".into(),
                 "must be at least 1".into(),
+            );
+        }
+        if p.revoke_guard_percent > 100 {
+            return err(
+                "provisioning.revoke_guard_percent".into(),
+                "must be between 0 and 100".into(),
             );
         }
         if p.backoff_max_secs < p.backoff_base_secs {

@@ -6,6 +6,7 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
+use crate::db::rails as rails_db;
 use crate::db::read;
 use crate::domain::{Actor, Slug};
 use crate::provisioning::probe;
@@ -35,6 +36,15 @@ pub enum AppCommand {
         #[arg(long, value_name = "SECS")]
         timeout: Option<u64>,
     },
+    /// Pause an app entirely (maintenance): nothing is sent to it until it is resumed.
+    Pause {
+        slug: Slug,
+        /// Why, shown in the banner and `app list`.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+    },
+    /// Resume an app: end a pause, let held revocations go, probe a quarantined app now.
+    Resume { slug: Slug },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
         slug: Slug,
@@ -48,9 +58,13 @@ pub enum AppCommand {
 pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
     match cmd {
         AppCommand::List { json } => {
-            let apps = ctx.service.db().run(|c| read::apps(c)).await?;
+            let (apps, states) = ctx
+                .service
+                .db()
+                .run(|c| Ok::<_, crate::db::DbError>((read::apps(c)?, rails_db::all(c)?)))
+                .await?;
             if json {
-                output::json(&apps);
+                output::json(&super::rails::listed(&apps, &states));
             } else {
                 let rows: Vec<Vec<String>> = apps
                     .iter()
@@ -67,8 +81,11 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
                     })
                     .collect();
                 output::table(&["SLUG", "NAME", "INSTALLED", "SCIM", "PAIRS"], &rows);
+                super::rails::print_notes(&states);
             }
         }
+        AppCommand::Pause { slug, reason } => return super::rails::pause(ctx, slug, reason).await,
+        AppCommand::Resume { slug } => return super::rails::resume(ctx, slug).await,
         AppCommand::Sync {
             slug,
             wait,

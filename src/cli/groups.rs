@@ -36,7 +36,12 @@ pub enum GroupCommand {
     /// Rename a group.
     Rename { name: GroupName, new: GroupName },
     /// Delete a group; its members lose what only it gave them.
-    Delete { name: GroupName },
+    Delete {
+        name: GroupName,
+        /// A planned revocation: the revocation guard lets it through, uncounted.
+        #[arg(long)]
+        force: bool,
+    },
     /// Add people to a group.
     Add {
         name: GroupName,
@@ -48,12 +53,18 @@ pub enum GroupCommand {
         name: GroupName,
         #[arg(required = true)]
         emails: Vec<Email>,
+        /// A planned revocation: the revocation guard lets it through, uncounted.
+        #[arg(long)]
+        force: bool,
     },
     /// Give the group a role in an app (admin | user | none; none removes the grant).
     Grant {
         name: GroupName,
         app: Slug,
         role: Role,
+        /// A planned revocation: the revocation guard lets it through, uncounted.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -62,6 +73,22 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
     let service = &ctx.service.as_actor(Actor::cli());
     let change =
         |name: GroupName, change: GroupChange| service.change_group(GroupKey::Name(name), change);
+    // A change that can take access away says how many lose it before it is made, and
+    // whether the revocation guard held it after.
+    let revoking = |name: GroupName, change: GroupChange, force: bool| async move {
+        let key = GroupKey::Name(name);
+        let ahead = service
+            .preview_group_change(key.clone(), change.clone())
+            .await?;
+        if ahead.lose_access > 0 {
+            println!("{}: {} …", ahead.group, will_lose(&ahead));
+        }
+        let done = service
+            .lifting_guard(force)
+            .change_group(key, change)
+            .await?;
+        Ok::<_, CliError>(done)
+    };
     match cmd {
         GroupCommand::List { json } => {
             let rows = service.db().run(|c| groups::groups(c)).await?;
@@ -93,9 +120,10 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             let o = change(name.clone(), GroupChange::Rename(new)).await?;
             println!("renamed group {name} to {}", o.group);
         }
-        GroupCommand::Delete { name } => {
-            let o = change(name, GroupChange::Delete).await?;
+        GroupCommand::Delete { name, force } => {
+            let o = revoking(name, GroupChange::Delete, force).await?;
             println!("deleted group {}; {}", o.group, lose(&o));
+            super::rails::warn_held(ctx).await?;
         }
         GroupCommand::Add { name, emails } => {
             let o = change(name, GroupChange::Add(emails)).await?;
@@ -106,22 +134,33 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 gain(&o)
             );
         }
-        GroupCommand::Remove { name, emails } => {
-            let o = change(name, GroupChange::Remove(emails)).await?;
+        GroupCommand::Remove {
+            name,
+            emails,
+            force,
+        } => {
+            let o = revoking(name, GroupChange::Remove(emails), force).await?;
             println!(
                 "removed {} from {}; {}",
                 people(o.members_changed),
                 o.group,
                 lose(&o)
             );
+            super::rails::warn_held(ctx).await?;
         }
-        GroupCommand::Grant { name, app, role } => {
-            let o = change(name, GroupChange::Grant(app.clone(), role)).await?;
+        GroupCommand::Grant {
+            name,
+            app,
+            role,
+            force,
+        } => {
+            let o = revoking(name, GroupChange::Grant(app.clone(), role), force).await?;
             if role.grants_access() {
                 println!("{} is now {role} in {app}; {}", o.group, gain(&o));
             } else {
                 println!("{} no longer has a role in {app}; {}", o.group, lose(&o));
             }
+            super::rails::warn_held(ctx).await?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -189,6 +228,13 @@ fn gain(o: &GroupOutcome) -> String {
     match o.gain_access {
         1 => "1 person gains access".into(),
         n => format!("{n} people gain access"),
+    }
+}
+
+fn will_lose(o: &GroupOutcome) -> String {
+    match o.lose_access {
+        1 => "1 person will lose access".into(),
+        n => format!("{n} people will lose access"),
     }
 }
 

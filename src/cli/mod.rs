@@ -7,6 +7,7 @@ mod audit;
 mod groups;
 mod output;
 mod provision;
+mod rails;
 mod sync;
 mod users;
 

@@ -136,9 +136,13 @@ pub(super) async fn run_once(
     }
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let outcome = run_until_settled(&ctx.engine, &ctx.service, wait, deadline, |p| {
+        let held = match p.held {
+            0 => String::new(),
+            n => format!(", {n} held"),
+        };
         eprintln!(
-            "{}/{} settled, {} errors, {} failed",
-            p.total - p.pending - p.errors,
+            "{}/{} settled, {} errors, {} failed{held}",
+            p.total - p.pending - p.errors - p.held,
             p.total,
             p.errors,
             p.failed
@@ -148,6 +152,10 @@ pub(super) async fn run_once(
     .map_err(|e| CliError::failure(e.to_string()))?;
     Ok(match outcome {
         RunOutcome::Settled => ExitCode::SUCCESS,
+        RunOutcome::SomeFailed(p) if p.held > 0 => {
+            super::rails::explain_held(ctx, p.held).await?;
+            ExitCode::from(1)
+        }
         RunOutcome::SomeFailed(_) => ExitCode::from(1),
         RunOutcome::TimedOut { unsettled } => {
             eprintln!("timed out with {unsettled} pairs unsettled");

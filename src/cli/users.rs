@@ -45,9 +45,21 @@ pub enum UserCommand {
         admin: Option<bool>,
     },
     /// Set a role in one app.
-    Access { email: Email, app: Slug, role: Role },
+    Access {
+        email: Email,
+        app: Slug,
+        role: Role,
+        /// A planned revocation: the revocation guard lets it through, uncounted.
+        #[arg(long)]
+        force: bool,
+    },
     /// Delete a person; apps are told before the record goes.
-    Delete { email: Email },
+    Delete {
+        email: Email,
+        /// A planned revocation: the revocation guard lets it through, uncounted.
+        #[arg(long)]
+        force: bool,
+    },
     /// Create people from a CSV file (email,name[,admin][,groups][,<slug>...]).
     Import { file: PathBuf },
     /// Set the dashboard password, read as one line from stdin.
@@ -148,16 +160,28 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             let user = service.update_user(&email, update).await?;
             println!("updated {}", user.email);
         }
-        UserCommand::Access { email, app, role } => {
-            service.set_access(&email, &app, role).await?;
+        UserCommand::Access {
+            email,
+            app,
+            role,
+            force,
+        } => {
+            service
+                .lifting_guard(force)
+                .set_access(&email, &app, role)
+                .await?;
             println!("{email} is now {role} in {app}");
+            super::rails::warn_held(ctx).await?;
         }
-        UserCommand::Delete { email } => match service.delete_user(&email).await? {
-            0 => println!("deleted {email}"),
-            n => {
-                println!("deleted {email}; {n} apps are being told, the record goes once they are")
+        UserCommand::Delete { email, force } => {
+            match service.lifting_guard(force).delete_user(&email).await? {
+                0 => println!("deleted {email}"),
+                n => println!(
+                    "deleted {email}; {n} apps are being told, the record goes once they are"
+                ),
             }
-        },
+            super::rails::warn_held(ctx).await?;
+        }
         UserCommand::Import { file } => return import(ctx, file).await,
         UserCommand::Sync { email, app } => return super::sync::run(ctx, email, app).await,
         UserCommand::SignOut { email } => {

@@ -14,7 +14,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0006_events.sql"),
     include_str!("../../db/migrations/0007_delete_at.sql"),
     include_str!("../../db/migrations/0008_alerts.sql"),
-    include_str!("../../db/migrations/0009_groups.sql"),
+    include_str!("../../db/migrations/0009_rails.sql"),
+    include_str!("../../db/migrations/0010_groups.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.
@@ -31,4 +32,64 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     migrations
         .to_latest(conn)
         .map_err(|e| DbError::Migration(format!("cannot migrate the database: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Migration 8 copies app_access into a table that allows `held`: rows, the
+    // counts the overview reads, and the triggers that keep them must all survive.
+    #[test]
+    fn the_rails_migration_keeps_pairs_and_their_counts() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before_rails = MIGRATIONS
+            .iter()
+            .position(|sql| sql.contains("CREATE TABLE app_rails"))
+            .unwrap();
+        Migrations::new(
+            MIGRATIONS[..before_rails]
+                .iter()
+                .map(|sql| M::up(sql))
+                .collect(),
+        )
+        .to_latest(&mut conn)
+        .unwrap();
+        conn.execute_batch(
+            "INSERT INTO apps (slug, name, url, installed, scim_enabled) VALUES ('files', 'Files', 'http://f', 1, 1);
+             INSERT INTO users (id, email, email_norm, name, created_at, updated_at)
+               VALUES ('u1', 'a@example.org', 'a@example.org', 'A', 1, 1), ('u2', 'b@example.org', 'b@example.org', 'B', 1, 1);
+             INSERT INTO app_access (user_id, app_slug, role, status, scim_id, delete_at)
+               VALUES ('u1', 'files', 'user', 'provisioned', 's1', NULL), ('u2', 'files', 'none', 'deprovisioned', 's2', 99);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+        assert_eq!(
+            count("SELECT count(*) FROM app_access WHERE delete_at = 99 AND scim_id = 's2'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT n FROM app_status_counts WHERE status = 'provisioned'"),
+            1
+        );
+        conn.execute(
+            "UPDATE app_access SET status = 'held' WHERE user_id = 'u1'",
+            [],
+        )
+        .unwrap();
+        assert_eq!(
+            count("SELECT n FROM app_status_counts WHERE status = 'held'"),
+            1
+        );
+        assert_eq!(
+            count("SELECT n FROM app_status_counts WHERE status = 'provisioned'"),
+            0
+        );
+        assert!(
+            conn.execute("UPDATE app_access SET status = 'gone'", [])
+                .is_err(),
+            "the CHECK constraint still stands"
+        );
+    }
 }

@@ -12,6 +12,7 @@ mod migrations;
 pub mod overview;
 pub mod pairs;
 pub mod pushed_groups;
+pub mod rails;
 pub mod read;
 pub mod sessions;
 pub mod sort_keys;

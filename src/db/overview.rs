@@ -10,7 +10,7 @@ use crate::domain::ProvisionStatus;
 
 /// How an app is doing, as far as provisioning shows.
 ///
-/// Pausing an app and quarantining a failing one are planned; they become variants here.
+/// Whether it is paused or quarantined is `db::rails`' (the banners above the overview).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
     /// Nothing was attempted yet.

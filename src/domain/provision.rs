@@ -22,20 +22,24 @@ pub enum ProvisionStatus {
     Failed,
     /// The app is not installed or has no SCIM settings: nothing to do.
     NotProvisioned,
+    /// A revocation the guard holds back (the app is paused for revocations) until an
+    /// admin resumes the app or changes the pair again.
+    Held,
 }
 
 /// A status string the database or a user gave that is not a known state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "status {0:?} is not one of sync_needed, syncing, provisioned, deprovisioned, error, failed, not_provisioned"
+    "status {0:?} is not one of sync_needed, syncing, provisioned, deprovisioned, error, failed, not_provisioned, held"
 )]
 pub struct StatusError(pub String);
 
 impl ProvisionStatus {
     /// Every state, in the order the UI lists them.
-    pub const ALL: [ProvisionStatus; 7] = [
+    pub const ALL: [ProvisionStatus; 8] = [
         ProvisionStatus::SyncNeeded,
         ProvisionStatus::Syncing,
+        ProvisionStatus::Held,
         ProvisionStatus::Error,
         ProvisionStatus::Failed,
         ProvisionStatus::Provisioned,
@@ -53,6 +57,7 @@ impl ProvisionStatus {
             ProvisionStatus::Error => "error",
             ProvisionStatus::Failed => "failed",
             ProvisionStatus::NotProvisioned => "not_provisioned",
+            ProvisionStatus::Held => "held",
         }
     }
 
@@ -65,6 +70,8 @@ impl ProvisionStatus {
     }
 
     /// Whether the pair is at rest: no job will touch it without a new change.
+    ///
+    /// `held` is not: it waits for an admin, and `provision run --wait` counts it as unsettled.
     pub fn is_settled(self) -> bool {
         matches!(
             self,
@@ -75,9 +82,10 @@ impl ProvisionStatus {
         )
     }
 
-    /// Whether the status can still change on its own (the UI polls these).
+    /// Whether the status can still change on its own (the UI polls these); a held
+    /// pair waits for an admin, so pages do not poll for it.
     pub fn is_transient(self) -> bool {
-        !self.is_settled()
+        !self.is_settled() && self != ProvisionStatus::Held
     }
 }
 

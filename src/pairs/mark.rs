@@ -20,6 +20,8 @@ pub enum Pairs<'a> {
     AppRelevant(&'a str),
     /// Disabled pairs whose deletion date (`delete_after_days`) is at or before this time.
     DeletionDue(i64),
+    /// The `held` revocations of an app (`app resume`).
+    Held(&'a str),
     /// `error` and `failed` pairs, optionally of one app and one user (retry).
     Unsettled {
         /// Only this app.
@@ -54,6 +56,7 @@ impl Pairs<'_> {
                 "status = 'deprovisioned' AND delete_at <= ?1",
                 vec![Value::Integer(*now)],
             ),
+            Pairs::Held(app) => ("app_slug = ?1 AND status = 'held'", vec![text(app)]),
             Pairs::Unsettled { app, user } => (
                 "status IN ('error', 'failed') AND (?1 IS NULL OR app_slug = ?1) AND (?2 IS NULL OR user_id = ?2)",
                 vec![opt(app.map(str::to_owned)), opt(user.map(Uuid::to_string))],
@@ -75,8 +78,13 @@ pub fn mark_for_sync(
     args.push(Value::Integer(now));
     let n = args.len();
     // A held pair gets no job of its own (NULL due_seq): its worker runs it again.
+    // revoked_at notes a revocation of an account the app holds active, for the guard
+    // (`rails::guard`); an earlier one keeps its time, and access coming back clears it.
     let sql = format!(
         "UPDATE app_access SET
+            revoked_at = CASE WHEN scim_id IS NOT NULL AND status NOT IN ('deprovisioned', 'not_provisioned')
+                AND (role = 'none' OR user_id IN (SELECT id FROM users WHERE deleted_at IS NOT NULL))
+                THEN COALESCE(revoked_at, ?{n}) END,
             desired_gen = desired_gen + 1,
             due_seq = due_seq + 1,
             attempts = 0,

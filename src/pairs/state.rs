@@ -48,7 +48,10 @@ pub fn claim(
     now: i64,
 ) -> Result<Option<Claim>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let claim = claim_in(&tx, job, instance, now)?;
+    let claim = match super::rails::admit(&tx, std::slice::from_ref(job), now)?.first() {
+        Some(job) => claim_in(&tx, job, instance, now)?,
+        None => None,
+    };
     tx.commit()?;
     Ok(claim)
 }
@@ -61,8 +64,9 @@ pub fn claim_many(
     now: i64,
 ) -> Result<Vec<Claim>, DbError> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let jobs = super::rails::admit(&tx, jobs, now)?;
     let mut claims = Vec::with_capacity(jobs.len());
-    for job in jobs {
+    for job in &jobs {
         claims.extend(claim_in(&tx, job, instance, now)?);
     }
     tx.commit()?;

@@ -41,14 +41,26 @@ pub fn reclaim_orphans(conn: &Connection, now: i64, dead_after: i64) -> Result<u
     Ok(n)
 }
 
-/// Every pair that is due now: `sync_needed`, or `error` whose retry time passed.
+/// Every pair that is due now: `sync_needed`, or `error` whose retry time passed; an
+/// app paused entirely has none.
 pub fn due_pairs(conn: &Connection, now: i64) -> Result<Vec<ReconcileJob>, DbError> {
     let mut stmt = conn.prepare_cached(
         "SELECT user_id, app_slug, due_seq FROM app_access
          WHERE (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))
-           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
+           AND app_slug NOT IN (SELECT app_slug FROM app_rails WHERE paused = 'all')",
     )?;
     jobs_from(stmt.query([now])?)
+}
+
+/// [`due_pairs`] of one app, paused or not (resuming it).
+pub fn due_pairs_of(conn: &Connection, app: &str, now: i64) -> Result<Vec<ReconcileJob>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT user_id, app_slug, due_seq FROM app_access
+         WHERE app_slug = ?2 AND (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))
+           AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+    )?;
+    jobs_from(stmt.query(params![now, app])?)
 }
 
 /// Marks the disabled pairs whose deletion date passed (`delete_after_days`) for sync,
@@ -61,15 +73,20 @@ pub fn mark_due_deletions(conn: &mut Connection, now: i64) -> Result<usize, DbEr
     Ok(marked)
 }
 
-/// How many pairs of provisioned apps are due, waiting to retry, failed, and in all.
+/// How many pairs of provisioned apps are due, waiting to retry, failed, held, and in all.
+/// The pairs of an app paused entirely count as held: nothing moves them until a resume.
 pub fn progress(conn: &Connection, now: i64) -> Result<Progress, DbError> {
     Ok(conn.query_row(
-        "SELECT COALESCE(SUM(status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1)), 0),
-                COALESCE(SUM(status = 'error' AND COALESCE(next_attempt_at, 0) > ?1), 0),
-                COALESCE(SUM(status = 'failed'), 0), count(*)
-         FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)",
+        "SELECT COALESCE(SUM(NOT paused AND (status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))), 0),
+                COALESCE(SUM(NOT paused AND status = 'error' AND COALESCE(next_attempt_at, 0) > ?1), 0),
+                COALESCE(SUM(status = 'failed'), 0),
+                COALESCE(SUM(status = 'held' OR (paused AND status IN ('sync_needed', 'error'))), 0),
+                count(*)
+         FROM (SELECT status, next_attempt_at,
+                      app_slug IN (SELECT app_slug FROM app_rails WHERE paused = 'all') AS paused
+               FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1))",
         [now],
-        |r| Ok(Progress { pending: r.get(0)?, errors: r.get(1)?, failed: r.get(2)?, total: r.get(3)? }),
+        |r| Ok(Progress { pending: r.get(0)?, errors: r.get(1)?, failed: r.get(2)?, held: r.get(3)?, total: r.get(4)? }),
     )?)
 }
 
@@ -82,6 +99,8 @@ pub struct Progress {
     pub errors: i64,
     /// `failed`.
     pub failed: i64,
+    /// `held` by the revocation guard, or waiting in an app paused entirely.
+    pub held: i64,
     /// All pairs of provisioned apps.
     pub total: i64,
 }

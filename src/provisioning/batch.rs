@@ -13,6 +13,7 @@ use super::engine::{Engine, Target, desired};
 use super::lanes::Lane;
 use super::memberships::Memberships;
 use super::push::{self, PushStore};
+use super::quarantine::{self, Signal};
 use super::reconcile::{self, Desired, Planned, wanted};
 use crate::db::time;
 use crate::pairs::{self, Claim, Finished, LogEntry, ReconcileJob, Settle};
@@ -56,7 +57,7 @@ pub async fn run(
             return;
         }
         let (record, recorded) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(record_outcomes(engine.clone(), recorded));
+        let writer = tokio::spawn(record_outcomes(engine.clone(), lane.app.clone(), recorded));
         match engine.targets.get(&lane.app) {
             Some(target) => reconcile_all(&engine, &lane, target, claims, &record, stop).await,
             None => {
@@ -65,11 +66,12 @@ pub async fn run(
                         message: format!("app {} has no [apps.scim] settings", claim.app),
                         scim_id: None,
                     };
-                    let _ = record.send(Finished {
+                    let finished = Finished {
                         claim,
                         entries: Vec::new(),
                         settle,
-                    });
+                    };
+                    let _ = record.send((finished, Signal::Neutral));
                 }
             }
         }
@@ -87,7 +89,7 @@ async fn reconcile_all(
     lane: &Lane,
     target: &Target,
     claims: Vec<Claim>,
-    record: &mpsc::UnboundedSender<Finished>,
+    record: &mpsc::UnboundedSender<(Finished, Signal)>,
     stop: watch::Receiver<bool>,
 ) {
     let mut ready = Vec::with_capacity(claims.len());
@@ -106,11 +108,12 @@ async fn reconcile_all(
             }
             Err(e) => {
                 let settle = engine.retry_or_fail(&claim, e.to_string(), None);
-                let _ = record.send(Finished {
+                let finished = Finished {
                     claim,
                     entries: Vec::new(),
                     settle,
-                });
+                };
+                let _ = record.send((finished, Signal::Neutral));
             }
         }
     }
@@ -125,11 +128,12 @@ async fn reconcile_all(
         for (claim, _) in ready {
             let message = format!("cannot read the groups to push: {e}");
             let settle = engine.retry_or_fail(&claim, message, None);
-            let _ = record.send(Finished {
+            let finished = Finished {
                 claim,
                 entries: Vec::new(),
                 settle,
-            });
+            };
+            let _ = record.send((finished, Signal::Neutral));
         }
         return;
     }
@@ -202,7 +206,7 @@ impl Batch<'_> {
         claim: Claim,
         desired: Desired,
         shared: Vec<ScimCall>,
-    ) -> Option<Finished> {
+    ) -> Option<(Finished, Signal)> {
         let span = tracing::info_span!("reconcile", app = %claim.app, user_id = %claim.user_id,
             outcome = tracing::field::Empty, duration_ms = tracing::field::Empty);
         self.attempt_in(claim, desired, shared)
@@ -215,7 +219,7 @@ impl Batch<'_> {
         claim: Claim,
         desired: Desired,
         shared: Vec<ScimCall>,
-    ) -> Option<Finished> {
+    ) -> Option<(Finished, Signal)> {
         let started = Instant::now();
         let (planned, mut calls) = {
             let _lane = self.lane.limit.acquire().await;
@@ -248,14 +252,16 @@ impl Batch<'_> {
                 Err(e)
             }
         };
+        let signal = Signal::of(&result);
         let settle = self.engine.settle(&claim, result, time::now());
         let entries = log_entries(&claim.app, shared.into_iter().chain(calls));
         report(&settle, entries.len(), started, &desired);
-        Some(Finished {
+        let finished = Finished {
             claim,
             entries,
             settle,
-        })
+        };
+        Some((finished, signal))
     }
 }
 
@@ -326,17 +332,22 @@ pub fn log_entries(app: &str, calls: impl IntoIterator<Item = ScimCall>) -> Vec<
         .collect()
 }
 
-// Writes outcomes as they come, as many per transaction as have arrived meanwhile, and
-// enqueues the follow-ups they call for.
-async fn record_outcomes(engine: Arc<Engine>, mut recorded: mpsc::UnboundedReceiver<Finished>) {
+// Writes outcomes as they come, as many per transaction as have arrived meanwhile,
+// enqueues the follow-ups they call for, and notes what they say about the app's health.
+async fn record_outcomes(
+    engine: Arc<Engine>,
+    app: String,
+    mut recorded: mpsc::UnboundedReceiver<(Finished, Signal)>,
+) {
     while let Some(first) = recorded.recv().await {
-        let mut finished = vec![first];
-        while finished.len() < RECORD_MAX {
+        let mut arrived = vec![first];
+        while arrived.len() < RECORD_MAX {
             match recorded.try_recv() {
-                Ok(f) => finished.push(f),
+                Ok(f) => arrived.push(f),
                 Err(_) => break,
             }
         }
+        let (finished, signals): (Vec<_>, Vec<_>) = arrived.into_iter().unzip();
         let instance = engine.instance.clone();
         let n = finished.len();
         let follow_ups = engine
@@ -356,5 +367,7 @@ async fn record_outcomes(engine: Arc<Engine>, mut recorded: mpsc::UnboundedRecei
                 tracing::error!(pairs = n, error = %e, "could not record provisioning attempts")
             }
         }
+        // After the outcomes: a quarantine sets the waiting pairs these attempts left.
+        quarantine::observe(&engine, &app, &signals).await;
     }
 }

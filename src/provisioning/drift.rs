@@ -379,8 +379,17 @@ pub async fn run_periodic(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) 
             _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
             _ = stop.wait_for(|s| *s) => return,
         }
+        let resting = match engine.db.run(|c| crate::db::rails::all(c)).await {
+            Ok(states) => states
+                .into_iter()
+                .filter(|r| r.quarantined() || r.paused == Some(crate::db::rails::Pause::All))
+                .map(|r| r.app)
+                .collect(),
+            Err(_) => Vec::new(),
+        };
         for app in &engine.settings.apps {
-            if app.scim.is_none() {
+            // Nothing is sent to a paused or quarantined app, not even a listing.
+            if app.scim.is_none() || resting.iter().any(|r| r == app.slug.as_str()) {
                 continue;
             }
             match check(&engine, &app.slug, false).await {

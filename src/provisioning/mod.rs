@@ -13,6 +13,7 @@ mod memberships;
 pub mod on_demand;
 pub mod probe;
 mod push;
+pub mod quarantine;
 pub mod reconcile;
 mod roles;
 mod shape;
@@ -67,7 +68,8 @@ pub(crate) fn log_entry(call: &ScimCall) -> LogEntry {
 pub enum RunOutcome {
     /// Every pair settled, none failed.
     Settled,
-    /// Nothing is due any more, but some pairs failed (or, without `wait`, wait to retry).
+    /// Nothing is due any more, but some pairs failed or are held (or, without `wait`,
+    /// wait to retry).
     SomeFailed(Progress),
     /// The deadline passed with pairs unsettled.
     TimedOut {
@@ -114,7 +116,7 @@ pub async fn run_until_settled(
         }
         let unsettled = p.pending + if wait { p.errors } else { 0 };
         if unsettled == 0 {
-            break if p.failed == 0 && (wait || p.errors == 0) {
+            break if p.failed == 0 && p.held == 0 && (wait || p.errors == 0) {
                 RunOutcome::Settled
             } else {
                 RunOutcome::SomeFailed(p)

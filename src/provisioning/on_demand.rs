@@ -48,6 +48,11 @@ pub enum OnDemandError {
     /// A worker holds the pair right now.
     #[error("a worker is syncing this person in {0} right now; its result shows in a moment")]
     Busy(String),
+    /// The app is paused or quarantined: nothing is sent to it now.
+    #[error(
+        "{0} is paused or quarantined, so nothing is sent to it now; `accessboard app resume {0}` (or Resume on the dashboard) lifts that"
+    )]
+    Resting(String),
     /// The database failed.
     #[error(transparent)]
     Db(#[from] DbError),
@@ -210,7 +215,16 @@ fn mark_and_claim(
     };
     // Marked without a queued job: this call runs it. Should a sweeper's worker take it
     // first, the claim says so and that worker records the attempt.
-    pairs::claim(c, &job, instance, now)?.ok_or_else(|| OnDemandError::Busy(slug.to_owned()))
+    match pairs::claim(c, &job, instance, now)? {
+        Some(claim) => Ok(claim),
+        None if resting(c, slug)? => Err(OnDemandError::Resting(slug.to_owned())),
+        None => Err(OnDemandError::Busy(slug.to_owned())),
+    }
+}
+
+// Whether the app's pause or quarantine kept the claim from being made.
+fn resting(c: &rusqlite::Connection, slug: &str) -> Result<bool, DbError> {
+    Ok(crate::db::rails::of(c, slug)?.is_some_and(|r| r.paused.is_some() || r.quarantined()))
 }
 
 fn message_of(settle: &Settle) -> &str {

@@ -48,6 +48,21 @@ pub async fn sync_app(
         return Err(SyncError::NotProvisionable(app.clone()));
     };
     let slug = app.to_string();
+    let rails = engine
+        .db
+        .run(move |c| crate::db::rails::of(c, &slug))
+        .await?;
+    if rails.is_some_and(|r| r.quarantined() || r.paused == Some(crate::db::rails::Pause::All)) {
+        // Nothing is sent to a paused or quarantined app: the pairs are marked and wait.
+        let marked = service.resync_app(app).await?;
+        return Ok(SyncReport {
+            listed: 0,
+            unchanged: 0,
+            marked,
+            requests: 0,
+        });
+    }
+    let slug = app.to_string();
     let standing = engine.db.run(move |c| pairs::standing(c, &slug)).await?;
     let session = target.client.session();
     let learned = target.client.learned();

@@ -154,6 +154,7 @@ pub async fn tick(
             Ok::<_, crate::db::DbError>((reclaimed, deletions, jobs))
         })
         .await?;
+    super::quarantine::probe_due(engine).await?;
     if deletions > 0 {
         tracing::info!(
             pairs = deletions,

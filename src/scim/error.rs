@@ -203,6 +203,12 @@ impl ScimError {
         self.details.kind == ErrorKind::Transient
     }
 
+    /// True for a 401 or 403 that retrying cannot fix: the app refuses the credentials
+    /// (after a fresh token, where the token can be renewed).
+    pub fn refuses_credentials(&self) -> bool {
+        !self.is_transient() && matches!(self.details.status, Some(401 | 403))
+    }
+
     /// True for a 409 (the resource already exists).
     pub fn is_conflict(&self) -> bool {
         self.details.kind == ErrorKind::Conflict

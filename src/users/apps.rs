@@ -4,8 +4,10 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{ServiceError, UserService, store};
-use crate::domain::Slug;
-use crate::pairs::{Pairs, mark_for_sync};
+use crate::db::alerts;
+use crate::db::rails::{self, Pause};
+use crate::domain::{AlertKind, Condition, Slug};
+use crate::pairs::{self, Pairs, mark_for_sync};
 
 impl UserService {
     /// Installs an app: every pair with access is marked; returns how many.
@@ -81,5 +83,75 @@ impl UserService {
             Ok((jobs.len(), jobs))
         })
         .await
+    }
+}
+
+/// What `app resume` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resumed {
+    /// How far the app was paused, if it was.
+    pub was: Option<Pause>,
+    /// Held revocations let go.
+    pub released: usize,
+    /// The app is quarantined: its probe is due now.
+    pub quarantined: bool,
+}
+
+impl UserService {
+    /// Pauses an app entirely (maintenance): nothing is sent to it until it is resumed.
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    pub async fn pause_app(&self, app: &Slug, reason: Option<String>) -> Result<(), ServiceError> {
+        let app = app.clone();
+        self.write(move |tx, now, audit| {
+            store::app_exists(tx, &app)?;
+            let reason = reason.unwrap_or_else(|| "paused by an admin".into());
+            rails::pause(tx, app.as_str(), Pause::All, &reason, &audit.actor, now)?;
+            let after = json!({ "paused": "all", "reason": reason });
+            audit.record(tx, now, "app.pause", Some(app.as_str()), None, Some(after))?;
+            Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    /// Ends a pause, lets the held revocations go and makes a quarantined app's probe due now.
+    #[tracing::instrument(skip_all, fields(app = %app))]
+    pub async fn resume_app(&self, app: &Slug) -> Result<Resumed, ServiceError> {
+        let app = app.clone();
+        // Resuming is the admin's decision on the held revocations: not guarded again.
+        self.lifting_guard(true)
+            .write(move |tx, now, audit| {
+                store::app_exists(tx, &app)?;
+                let before = rails::of(tx, app.as_str())?;
+                let (was, jobs) = pairs::rails::resume(tx, app.as_str(), now)?;
+                let released: usize = jobs.len();
+                let quarantined = rails::probe_now(tx, app.as_str(), now)?;
+                if was == Some(Pause::Revocations) {
+                    let condition = Condition::of_app(AlertKind::RevocationGuard, app.clone());
+                    let said = format!("{released} held revocations let go by {}", audit.actor);
+                    alerts::resolve(tx, &condition, &said, now)?;
+                }
+                let before = before.map(|b| {
+                    json!({ "paused": b.paused.map(Pause::as_str), "reason": b.pause_reason,
+                        "quarantined": b.quarantined_at.is_some() })
+                });
+                let after = json!({ "paused": null, "pairs_released": released });
+                audit.record(
+                    tx,
+                    now,
+                    "app.resume",
+                    Some(app.as_str()),
+                    before,
+                    Some(after),
+                )?;
+                Ok((
+                    Resumed {
+                        was,
+                        released,
+                        quarantined,
+                    },
+                    jobs,
+                ))
+            })
+            .await
     }
 }

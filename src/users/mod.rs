@@ -29,9 +29,10 @@ use serde_json::json;
 use crate::db::{Conn, Db, time};
 use crate::domain::{Actor, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::identity::IdentityStore;
-use crate::pairs::{JobQueue, ReconcileJob};
+use crate::pairs::{JobQueue, ReconcileJob, rails};
 use crate::settings::Settings;
 
+pub use apps::Resumed;
 pub use audit::Audit;
 use audit::{access_audited, delete_audited, person, update_audited};
 pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
@@ -50,6 +51,8 @@ pub struct UserService {
     settings: Arc<Settings>,
     identities: Arc<dyn IdentityStore>,
     actor: Actor,
+    // `--force`: this service's changes pass the revocation guard, uncounted.
+    lift_guard: bool,
 }
 
 impl UserService {
@@ -66,6 +69,7 @@ impl UserService {
             settings,
             identities,
             actor: Actor::System,
+            lift_guard: false,
         }
     }
 
@@ -73,6 +77,15 @@ impl UserService {
     pub fn as_actor(&self, actor: Actor) -> Self {
         UserService {
             actor,
+            ..self.clone()
+        }
+    }
+
+    /// The same service, with the revocation guard lifted for its changes (`--force`, a
+    /// confirmed bulk action): revocations are carried out and not counted.
+    pub fn lifting_guard(&self, lift: bool) -> Self {
+        UserService {
+            lift_guard: lift,
             ..self.clone()
         }
     }
@@ -278,15 +291,33 @@ impl UserService {
         let audit = Audit {
             actor: self.actor.to_string(),
         };
+        let rules = guard_rules(&self.settings);
+        let lift = self.lift_guard;
         let (out, jobs) = self
             .db
             .run(move |conn: &mut Conn| {
                 // IMMEDIATE takes the write lock up front, so a busy database
                 // waits on busy_timeout instead of failing mid-transaction.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let out = f(&tx, time::now(), &audit)?;
+                let now = time::now();
+                let (out, jobs) = f(&tx, now, &audit)?;
+                let (jobs, tripped) = rails::guard(&tx, jobs, &rules, lift, &audit.actor, now)?;
+                for t in tripped {
+                    tracing::warn!(app = %t.app, held = t.held, reason = %t.reason,
+                        "revocation guard tripped: the app is paused for revocations");
+                    let after =
+                        json!({ "paused": "revocations", "held": t.held, "reason": t.reason });
+                    audit.record(
+                        &tx,
+                        now,
+                        "app.guard_tripped",
+                        Some(&t.app),
+                        None,
+                        Some(after),
+                    )?;
+                }
                 tx.commit()?;
-                Ok::<_, ServiceError>(out)
+                Ok::<_, ServiceError>((out, jobs))
             })
             .await?;
         self.enqueue(&jobs).await;
@@ -298,6 +329,16 @@ impl UserService {
         if let Err(e) = self.queue.enqueue(jobs).await {
             tracing::warn!(error = %e, jobs = jobs.len(), "enqueue failed; the sweeper will pick these pairs up");
         }
+    }
+}
+
+/// The revocation guard's rules from `[provisioning]`.
+fn guard_rules(settings: &Settings) -> rails::GuardRules {
+    let p = &settings.provisioning;
+    rails::GuardRules {
+        window_secs: i64::try_from(p.revoke_guard_window_secs).unwrap_or(i64::MAX),
+        percent: i64::from(p.revoke_guard_percent),
+        min: i64::from(p.revoke_guard_min),
     }
 }
 

@@ -155,6 +155,7 @@ pub fn status_label(s: ProvisionStatus) -> (&'static str, &'static str) {
         ProvisionStatus::Failed => ("failed", "bad"),
         ProvisionStatus::Deprovisioned => ("disabled", "off"),
         ProvisionStatus::NotProvisioned => ("—", "none"),
+        ProvisionStatus::Held => ("held", "warn"),
     }
 }
 

@@ -176,7 +176,8 @@ impl Registry for Recorder {
 fn register(r: &mut impl Registry) {
     use pages::{
         activity, app_confirm, app_detail, app_test, apps, audit, bulk, group_confirm, group_edit,
-        group_page, groups, import, overview, person, user_delete, user_form, user_sessions, users,
+        group_page, groups, import, overview, person, rails, user_delete, user_form, user_sessions,
+        users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -254,6 +255,8 @@ fn register(r: &mut impl Registry) {
         "/apps/{slug}/retry/{id}",
         app_detail::retry_one,
     );
+    r.add(get.clone(), "/apps/{slug}/resume", rails::confirm);
+    r.add(post.clone(), "/apps/{slug}/resume", rails::resume);
     r.add(get.clone(), "/activity", activity::list);
     r.add(get, "/audit", audit::list);
 }

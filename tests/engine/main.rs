@@ -11,6 +11,7 @@ mod pace;
 mod provisioning;
 mod provisioning_faults;
 mod pushed_groups;
+mod rails;
 mod reconcile;
 mod scim_auth;
 mod scim_client;

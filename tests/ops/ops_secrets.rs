@@ -165,7 +165,8 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
         || {
             pair_counts(&db, "chat").get("provisioned") == Some(&2)
                 && pair_counts(&db, "docs").get("provisioned") == Some(&2)
-                && pair_counts(&db, "wrong").get("failed") == Some(&1)
+                // refused credentials quarantine the app: its pair waits for the probe
+                && pair_counts(&db, "wrong").get("error") == Some(&1)
                 && pair_counts(&db, "down").get("failed") == Some(&1)
                 && pair_counts(&db, "nc").get("provisioned") == Some(&1)
                 && pair_counts(&db, "oidc").get("provisioned") == Some(&1)
@@ -213,7 +214,7 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
         .map(|(_, o)| o.clone())
         .unwrap_or_default();
     assert!(
-        status.contains("failed") && status.contains("401"),
+        status.contains("quarantined") && status.contains("401"),
         "the failure is shown, with what the app said: {status}"
     );
 

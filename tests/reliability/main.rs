@@ -6,3 +6,4 @@ mod support;
 mod reliability_concurrency;
 mod reliability_crashes;
 mod reliability_outages;
+mod reliability_quarantine;

@@ -142,7 +142,8 @@ fn crash_and_restart(n: usize) {
     eprintln!("figure: {n} pairs provisioned, 3 crashes, settled {took:?} after the last restart");
     serve.crash();
 
-    // Revoking half, with three more crashes while the changes are still coming in.
+    // Revoking half, with three more crashes while the changes are still coming in: a
+    // planned wave, so the revocation guard is lifted for it (`--force`).
     let half = n / 2;
     let revoker = {
         let settings = env.settings();
@@ -154,6 +155,7 @@ fn crash_and_restart(n: usize) {
                 for i in 0..half {
                     let email = Email::parse(&format!("p{i}@example.org")).unwrap();
                     ctx.service
+                        .lifting_guard(true)
                         .set_access(&email, &files, Role::None)
                         .await
                         .unwrap();

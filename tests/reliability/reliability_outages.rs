@@ -14,14 +14,18 @@ use crate::support::serve::Serve;
 use crate::support::settings::scim_app;
 
 /// A TCP relay in front of an app that can be cut and restored.
-struct Relay {
-    port: u16,
+pub(crate) struct Relay {
+    pub(crate) port: u16,
     down: tokio::sync::watch::Sender<bool>,
+    // Connections accepted, up or down: what the app would have seen.
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Relay {
-    fn start(target: u16) -> Relay {
+    pub(crate) fn start(target: u16) -> Relay {
         let (down, rx) = tokio::sync::watch::channel(false);
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
@@ -35,6 +39,7 @@ impl Relay {
                     let Ok((mut inbound, _)) = l.accept().await else {
                         continue;
                     };
+                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     if *rx.borrow() {
                         continue; // dropped: the client sees the connection closed
                     }
@@ -56,11 +61,17 @@ impl Relay {
         Relay {
             port: port_rx.recv().unwrap(),
             down,
+            accepted,
         }
     }
 
-    fn set_down(&self, d: bool) {
+    pub(crate) fn set_down(&self, d: bool) {
         self.down.send_replace(d);
+    }
+
+    /// Connections accepted so far.
+    pub(crate) fn accepted(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -148,7 +159,7 @@ fn outage(secs: u64) {
     drop(serve);
 }
 
-fn port_of(url: &str) -> u16 {
+pub(crate) fn port_of(url: &str) -> u16 {
     let after = url.split("://").nth(1).unwrap_or(url);
     let host = after.split('/').next().unwrap_or(after);
     host.rsplit(':')

@@ -10,6 +10,7 @@ mod web_dashboard;
 mod web_groups;
 mod web_import;
 mod web_people;
+mod web_rails;
 mod web_reauth;
 mod web_sessions;
 mod web_sign_in;

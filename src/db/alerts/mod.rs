@@ -16,6 +16,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::DbError;
 use crate::domain::{AlertKind, Condition, Slug};
 
+/// The condition `kind` of one app, named by its slug as stored.
+pub fn of_app(kind: AlertKind, app: &str) -> Result<Condition, DbError> {
+    let slug = Slug::parse(app)
+        .map_err(|_| DbError::Corrupt(format!("an app's slug {app:?} is not a slug")))?;
+    Ok(Condition::of_app(kind, slug))
+}
+
 /// A condition as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConditionRow {

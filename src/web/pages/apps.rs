@@ -119,12 +119,14 @@ pub async fn list(
     q: web::Query<Notice>,
 ) -> Result<HttpResponse, WebError> {
     let apps = state.service.db().run(|c| read::apps(c)).await?;
+    let banners = super::rails::banners(&state).await?;
     Ok(layout::ok(page(
         "Apps",
         &admin,
         Nav::Apps,
         html! {
             h1 { "Apps" }
+            (banners)
             (notice(&q, &apps))
             @if apps.is_empty() {
                 div.empty {

@@ -31,10 +31,23 @@ pub fn people_do(n: usize, one: &str, many: &str) -> String {
     format!("{} {}", people(n), if n == 1 { one } else { many })
 }
 
+/// The box on a confirmation that takes access away: ticked, the revocation guard lets
+/// that one change through (a form field `force=1`).
+pub(super) fn planned() -> Markup {
+    html! {
+        label.check {
+            input type="checkbox" name="force" value="1";
+            " This revocation is planned: carry it out even if the revocation guard would hold it"
+        }
+    }
+}
+
 /// The form of the people list (or of the review page), parsed.
 struct BulkForm {
     ids: Vec<Uuid>,
     action: BulkAction,
+    // "This revocation is planned": the revocation guard lets it through.
+    force: bool,
 }
 
 fn parse(fields: &[(String, String)]) -> Result<BulkForm, WebError> {
@@ -68,7 +81,8 @@ fn parse(fields: &[(String, String)]) -> Result<BulkForm, WebError> {
             )));
         }
     };
-    Ok(BulkForm { ids, action })
+    let force = get("force") == Some("1");
+    Ok(BulkForm { ids, action, force })
 }
 
 fn app_name<'a>(apps: &'a [AppRow], slug: &'a str) -> &'a str {
@@ -226,6 +240,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
                 (csrf_field(&admin.csrf))
                 (hidden_action(&plan.action))
                 @for p in &plan.people { input type="hidden" name="id" value=(p.id); }
+                @if changes && revokes(&plan.action) { (planned()) }
                 @if changes {
                     @if danger { button.danger type="submit" { "Confirm for " (people(plan.people.len())) } }
                     @else { button.primary type="submit" { "Confirm for " (people(plan.people.len())) } }
@@ -234,6 +249,14 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
             }
         },
     )
+}
+
+fn revokes(action: &BulkAction) -> bool {
+    match action {
+        BulkAction::SetRole { role, .. } => !role.grants_access(),
+        BulkAction::Delete => true,
+        BulkAction::Retry => false,
+    }
 }
 
 async fn installed(state: &AppState) -> Result<Vec<AppRow>, WebError> {
@@ -328,10 +351,20 @@ pub async fn apply(
     match state
         .service
         .as_actor(admin.actor())
+        .lifting_guard(form.force)
         .apply_bulk(form.ids, form.action)
         .await
     {
         Ok(_) => {
+            let held = state.service.db().run(|c| super::rails::read(c)).await?;
+            let done = match held.iter().find(|r| r.held() > 0) {
+                Some(r) => format!(
+                    "{done} The revocation guard holds {} of them in {}: see the overview to resume.",
+                    r.held(),
+                    app_name(&apps, r.app())
+                ),
+                None => done,
+            };
             flash::set(&session, done)?;
             Ok(layout::redirect(&req, "/users"))
         }

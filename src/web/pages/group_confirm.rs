@@ -43,6 +43,7 @@ pub(super) fn revoke(
                 (csrf_field(&admin.csrf))
                 input type="hidden" name="role" value=(role.as_str());
                 input type="hidden" name="confirmed" value="yes";
+                (super::bulk::planned())
                 button.danger type="submit" { "Set " (role_label(role)) " for " (super::bulk::people(o.lose_access)) }
                 a.button href=(format!("/groups/{id}#grants")) { "Cancel" }
             }
@@ -95,11 +96,20 @@ pub async fn confirm_delete(
             }
             form.actions method="post" action=(format!("/groups/{id}/delete")) {
                 (csrf_field(&admin.csrf))
+                @if o.lose_access > 0 { (super::bulk::planned()) }
                 button.danger type="submit" { "Delete " bdi { (g.name) } }
                 a.button href=(format!("/groups/{id}")) { "Keep" }
             }
         },
     )))
+}
+
+/// The delete confirmation's form.
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteForm {
+    /// "This revocation is planned": the revocation guard lets it through.
+    force: String,
 }
 
 /// POST /groups/{id}/delete: back to the list, saying how many people lost access.
@@ -109,10 +119,12 @@ pub async fn delete(
     admin: CurrentAdmin,
     session: Session,
     id: web::Path<Uuid>,
+    form: web::Form<DeleteForm>,
 ) -> Result<HttpResponse, WebError> {
     let text = match state
         .service
         .as_actor(admin.actor())
+        .lifting_guard(form.force == "1")
         .change_group(GroupKey::Id(*id), GroupChange::Delete)
         .await
     {

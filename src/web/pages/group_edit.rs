@@ -212,6 +212,8 @@ pub struct GrantForm {
     role: String,
     /// Set by the confirmation page: the admin saw how many people lose access.
     confirmed: String,
+    /// "This revocation is planned": the revocation guard lets it through.
+    force: String,
 }
 
 /// POST /groups/{id}/grant/{slug}: the group's role in one app (`none` takes it away).
@@ -238,7 +240,10 @@ pub async fn grant(
         Ok(r) => r,
         Err(e) => return refused(&state, &admin, id, refuse(Some(raw), e.to_string())).await,
     };
-    let service = state.service.as_actor(admin.actor());
+    let service = state
+        .service
+        .as_actor(admin.actor())
+        .lifting_guard(form.force == "1");
     let change = GroupChange::Grant(slug.clone(), role);
     let step = async {
         if form.confirmed.is_empty() {

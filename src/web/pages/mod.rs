@@ -15,6 +15,7 @@ pub mod groups;
 pub mod import;
 pub mod overview;
 pub mod person;
+pub mod rails;
 pub mod recovery;
 pub mod user_delete;
 pub mod user_form;

@@ -193,6 +193,7 @@ pub async fn show(
     admin: CurrentAdmin,
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(read).await?;
+    let banners = super::rails::banners(&state).await?;
     let (live, _) = live(
         &admin.csrf,
         &o,
@@ -205,6 +206,7 @@ pub async fn show(
         Nav::Overview,
         html! {
             h1 { "Overview" }
+            (banners)
             (live)
         },
     )))

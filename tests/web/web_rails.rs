@@ -1,0 +1,140 @@
+//! The revocation guard on the dashboard, with the real `serve` and a real scim2-server:
+//! a confirmed bulk revocation of 30 of 100 is held and says so on `/` and `/apps`,
+//! Resume asks first and lets them go, and "This revocation is planned" passes the guard.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::support::browser::Browser;
+use crate::support::db::wait_until;
+use crate::support::env::{BOSS_EMAIL, BOSS_PASSWORD, TestEnv, stderr};
+use crate::support::scim_server::ScimServer;
+use crate::support::serve::Serve;
+use crate::support::settings::scim_app;
+
+fn inactive(server: &ScimServer) -> usize {
+    server
+        .users()
+        .iter()
+        .filter(|u| u["active"] == false)
+        .count()
+}
+
+fn disables_since(server: &ScimServer, from: usize) -> usize {
+    server
+        .requests_since(from)
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with("PATCH /Users")
+                || k.starts_with("PUT /Users")
+                || k.starts_with("DELETE /Users")
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
+fn ids(env: &TestEnv, from: usize, to: usize) -> Vec<String> {
+    let mut people: Vec<Value> = env
+        .users()
+        .into_iter()
+        .filter(|u| u["email"].as_str().is_some_and(|e| e.starts_with('p')))
+        .collect();
+    people.sort_by_key(|u| u["email"].as_str().unwrap_or_default().to_owned());
+    people[from..to]
+        .iter()
+        .map(|u| u["id"].as_str().expect("an id").to_owned())
+        .collect()
+}
+
+fn revoke_form(ids: &[String], force: bool) -> Vec<(&str, &str)> {
+    let mut form = vec![("action", "role"), ("app", "files"), ("role", "none")];
+    form.extend(ids.iter().map(|id| ("id", id.as_str())));
+    if force {
+        form.push(("force", "1"));
+    }
+    form
+}
+
+#[test]
+fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
+    let server = ScimServer::start();
+    let env = TestEnv::new(&scim_app("files", &server.base_url(), server.token(), ""));
+    env.install("files");
+    env.create_boss();
+    env.import(
+        "email,name,files",
+        (0..100).map(|i| format!("p{i:03}@example.org,Person {i},user")),
+    );
+    let out = env.provision_run_wait();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let from = server.log_lines().len();
+    let mut serve = Serve::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let b = rt.block_on(Browser::sign_in(&serve.base(), BOSS_EMAIL, BOSS_PASSWORD));
+
+    let first = ids(&env, 0, 30);
+    let review = rt.block_on(b.post("/users/bulk", &revoke_form(&first, false)));
+    assert!(
+        review.body.contains("This revocation is planned"),
+        "{}",
+        review.body
+    );
+    let done = rt.block_on(b.post("/users/bulk/apply", &revoke_form(&first, false)));
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let list = rt.block_on(b.get("/users")).body;
+    assert!(
+        list.contains("The revocation guard holds 30 of them"),
+        "{list}"
+    );
+    assert_eq!(env.pair_counts("files").get("held"), Some(&30));
+    for page in ["/", "/apps"] {
+        let body = rt.block_on(b.get(page)).body;
+        assert!(
+            body.contains("is paused for revocations: 30 revocations held")
+                && body.contains(BOSS_EMAIL)
+                && body.contains("href=\"/apps/files/resume\""),
+            "{page}: {body}"
+        );
+    }
+    let metrics = serve.metrics();
+    assert_eq!(
+        metrics.get("accessboard_pairs{app=\"files\",status=\"held\"}"),
+        Some(&30.0)
+    );
+    assert_eq!(
+        metrics.get("accessboard_app_paused{app=\"files\"}"),
+        Some(&1.0)
+    );
+    // Workers run all along; held means nothing is sent.
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(disables_since(&server, from), 0);
+
+    // Resume asks first, then lets them go.
+    let confirm = rt.block_on(b.get("/apps/files/resume")).body;
+    assert!(
+        confirm.contains("30 revocations held by the guard will be carried out"),
+        "{confirm}"
+    );
+    let r = rt.block_on(b.post("/apps/files/resume", &[]));
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    wait_until(
+        Duration::from_secs(60),
+        || inactive(&server) == 30,
+        || format!("{:?}\n{}", env.pair_counts("files"), serve.log()),
+    );
+    assert!(!rt.block_on(b.get("/")).body.contains("is paused"));
+
+    // A planned wave, confirmed as such, passes the guard.
+    let second = ids(&env, 30, 60);
+    let done = rt.block_on(b.post("/users/bulk/apply", &revoke_form(&second, true)));
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(env.pair_counts("files").get("held"), None);
+    wait_until(
+        Duration::from_secs(60),
+        || inactive(&server) == 60,
+        || format!("{:?}\n{}", env.pair_counts("files"), serve.log()),
+    );
+    serve.stop();
+}
