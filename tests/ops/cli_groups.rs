@@ -95,7 +95,8 @@ fn every_group_command_works_and_says_who_gains_or_loses_access() {
     );
     assert_eq!(
         ok(&["group", "delete", "Designers"]).trim(),
-        "deleted group Designers; 1 person loses access"
+        "Designers: 1 person will lose access …\ndeleted group Designers; 1 person loses access",
+        "said before it is done, and after"
     );
     assert!(ok(&["group", "list"]).contains("no groups yet"));
 }

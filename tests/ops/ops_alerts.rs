@@ -172,7 +172,10 @@ fn failed_pairs_are_told_once_by_slack_webhook_and_email_and_so_is_their_resolut
     let smtp = SmtpServer::start(false, Some((SMTP_USER, SMTP_PASSWORD)));
     let hook = Webhook::start();
     let ca = smtp.ca_file().to_str().unwrap().to_owned();
-    let wrong = scim_app("files", &scim.base_url(), WRONG_TOKEN, "");
+    // Nothing listens where the app is said to be: every attempt fails, and after
+    // max_attempts the pairs are `failed` (well before quarantine_after_secs).
+    let down = format!("http://127.0.0.1:{}/scim", free_port());
+    let wrong = scim_app("files", &down, WRONG_TOKEN, "");
     let env = env_with_alerts(&wrong, |d| {
         format!(
             "alert_batch_secs = 1\nwebhook_format = \"slack\"\n{}",
@@ -202,7 +205,7 @@ fn failed_pairs_are_told_once_by_slack_webhook_and_email_and_so_is_their_resolut
     assert_eq!(named, 20, "twenty people named:\n{text}");
     assert!(text.contains("and 5 more."), "{text}");
     assert!(
-        text.contains("answered 401"),
+        text.contains("could not connect"),
         "the reason is given:\n{text}"
     );
     assert!(
@@ -216,10 +219,11 @@ fn failed_pairs_are_told_once_by_slack_webhook_and_email_and_so_is_their_resolut
     );
     serve.stop();
 
-    // Fixed: the right token. A restart does not tell the failures again; the retry
-    // that provisions everyone is told once as resolved.
+    // Fixed: the right address and token. A restart does not tell the failures again;
+    // the retry that provisions everyone is told once as resolved.
     let text = std::fs::read_to_string(&env.settings_path)
         .unwrap()
+        .replace(&down, &scim.base_url())
         .replace(WRONG_TOKEN, scim.token());
     std::fs::write(&env.settings_path, text).unwrap();
     let mut serve = Serve::builder(&env).env("SSL_CERT_FILE", &ca).start();

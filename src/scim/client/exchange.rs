@@ -1,0 +1,176 @@
+//! One exchange with the app: its place among the app's requests in flight and its
+//! turn at the pacer, the request itself with capped reading, and its journal entry.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use reqwest::header::{self, HeaderValue};
+
+use super::body::read_capped;
+use super::{Answer, Request, ScimCall, ScimClient, encode};
+use crate::scim::error::{ErrorKind, ScimError, parse_retry_after};
+use crate::scim::token::Credential;
+
+/// What every request accepts: SCIM's media type, and plain JSON, which many apps send.
+const ACCEPT: &str = "application/scim+json, application/json";
+
+impl ScimClient {
+    /// Journals one exchange (and logs it without credentials), then hands its result on.
+    pub(super) fn record(
+        &self,
+        req: &Request<'_>,
+        path: String,
+        started: Instant,
+        result: Result<Answer, ScimError>,
+        journal: &Mutex<Vec<ScimCall>>,
+    ) -> Result<Answer, ScimError> {
+        let (status, error) = match &result {
+            Ok(a) => (Some(a.status), None),
+            Err(e) => (e.status(), Some(e.to_string())),
+        };
+        let duration = started.elapsed();
+        tracing::debug!(
+            operation = req.op,
+            method = req.method,
+            path = %path,
+            status,
+            duration_ms = duration.as_millis() as u64,
+            error = error.as_deref(),
+            "scim call"
+        );
+        let call = ScimCall {
+            operation: req.op,
+            method: req.method,
+            path,
+            status,
+            duration,
+            error,
+        };
+        journal.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        result
+    }
+
+    pub(super) async fn exchange(
+        &self,
+        req: &Request<'_>,
+        path: &str,
+        credential: Option<&Credential>,
+    ) -> Result<Answer, ScimError> {
+        // Closed never: the semaphore lives as long as the client.
+        let permit = self.inner.in_flight.clone().acquire_owned().await.ok();
+        if let Some(pacer) = &self.inner.pacer {
+            pacer.wait_turn().await;
+        }
+        let result = self
+            .exchange_raw(req, path, credential)
+            .await
+            .map(|mut answer| {
+                // A streamed listing is still being read: it holds its place until then.
+                // Any other answer is read already, and keeping the place would deadlock a
+                // caller that reads back before dropping the answer.
+                if answer.response.is_some() {
+                    answer._permit = permit;
+                }
+                answer
+            });
+        // A server may echo what it was sent; an error text must never carry our secret.
+        match (result, credential) {
+            (Err(e), Some(c)) => Err(e.scrub(c.secret.expose())),
+            (result, _) => result,
+        }
+    }
+
+    async fn exchange_raw(
+        &self,
+        req: &Request<'_>,
+        path: &str,
+        credential: Option<&Credential>,
+    ) -> Result<Answer, ScimError> {
+        let inner = &self.inner;
+        let mut url = inner.base.clone();
+        {
+            let mut segs = url.path_segments_mut().map_err(|()| {
+                ScimError::invalid_config("scim.base_url cannot have paths under it")
+            })?;
+            segs.pop_if_empty();
+            for s in &req.segments {
+                segs.push(s);
+            }
+        }
+        if !req.query.is_empty() {
+            let q: Vec<String> = req
+                .query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+                .collect();
+            url.set_query(Some(&q.join("&")));
+        }
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| {
+            ScimError::other(
+                ErrorKind::Permanent,
+                req.method,
+                path,
+                None,
+                "unknown HTTP method",
+            )
+        })?;
+        let mut builder = inner
+            .http
+            .request(method, url)
+            .header(header::ACCEPT, ACCEPT);
+        if let Some(c) = credential {
+            builder = builder.header(header::AUTHORIZATION, c.header.clone());
+        }
+        if let Some(body) = &req.body {
+            builder = builder
+                .header(header::CONTENT_TYPE, inner.content_type.clone())
+                .body(body.clone());
+        }
+        if let Some(tag) = req.if_match
+            && let Ok(v) = HeaderValue::from_str(tag)
+        {
+            builder = builder.header(header::IF_MATCH, v);
+        }
+        let mut resp = builder
+            .send()
+            .await
+            .map_err(|e| ScimError::from_transport(req.method, path, &e, inner.timeout))?;
+        let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
+        if req.stream && (200..300).contains(&status) {
+            return Ok(Answer {
+                status,
+                body: Vec::new(),
+                method: req.method,
+                path: path.to_owned(),
+                response: Some(resp),
+                timeout: inner.timeout,
+                _permit: None,
+            });
+        }
+        let body = read_capped(&mut resp, req.method, path, inner.timeout).await?;
+        if (200..300).contains(&status) || req.expect.contains(&status) {
+            Ok(Answer {
+                status,
+                body,
+                method: req.method,
+                path: path.to_owned(),
+                response: None,
+                timeout: inner.timeout,
+                _permit: None,
+            })
+        } else {
+            Err(ScimError::from_response(
+                req.method,
+                path,
+                status,
+                &body,
+                retry_after,
+            ))
+        }
+    }
+}
