@@ -36,7 +36,8 @@ pub struct Tripped {
 }
 
 // Audit actions whose entries name the people behind a wave of revocations.
-const REVOKING_ACTIONS: &str = "'access.set', 'person.delete', 'import', 'identity.sync'";
+const REVOKING_ACTIONS: &str = "'access.set', 'person.delete', 'import', 'identity.sync',
+    'group.remove', 'group.delete', 'group.grant'";
 
 /// Runs the revocation guard over the pairs a change just marked (`jobs`), in the
 /// change's transaction: revocations of a paused app are held, and an app whose
