@@ -122,13 +122,16 @@ pub enum StatusFilter {
     Failed,
     /// The account is disabled.
     Disabled,
+    /// A revocation the revocation guard holds.
+    Held,
 }
 
 impl StatusFilter {
     /// Every filter, in the order the page offers them.
-    pub const ALL: [StatusFilter; 5] = [
+    pub const ALL: [StatusFilter; 6] = [
         StatusFilter::Error,
         StatusFilter::Failed,
+        StatusFilter::Held,
         StatusFilter::Pending,
         StatusFilter::Provisioned,
         StatusFilter::Disabled,
@@ -142,6 +145,7 @@ impl StatusFilter {
             StatusFilter::Error => "error",
             StatusFilter::Failed => "failed",
             StatusFilter::Disabled => "disabled",
+            StatusFilter::Held => "held",
         }
     }
 
@@ -158,6 +162,7 @@ impl StatusFilter {
             StatusFilter::Error => [ProvisionStatus::Error; 2],
             StatusFilter::Failed => [ProvisionStatus::Failed; 2],
             StatusFilter::Disabled => [ProvisionStatus::Deprovisioned; 2],
+            StatusFilter::Held => [ProvisionStatus::Held; 2],
         }
     }
 }

@@ -98,6 +98,19 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
             "{page}: {body}"
         );
     }
+    // The banner leads to the people held: the first 30 (p000–p029), not the others.
+    let banner = rt.block_on(b.get("/")).body;
+    assert!(
+        banner.contains("href=\"/users?app=files&amp;status=held\""),
+        "{banner}"
+    );
+    let held = rt.block_on(b.get("/users?app=files&status=held")).body;
+    assert!(
+        held.contains("p000@example.org")
+            && held.contains("p029@example.org")
+            && !held.contains("p030@example.org"),
+        "{held}"
+    );
     let metrics = serve.metrics();
     assert_eq!(
         metrics.get("accessboard_pairs{app=\"files\",status=\"held\"}"),

@@ -81,7 +81,13 @@ pub async fn banners(state: &AppState) -> Result<Markup, WebError> {
                         ". Its pairs wait; one probe runs every few minutes and they resume when it answers."
                     }
                 }
-                p { a.button href=(format!("/apps/{slug}/resume")) { "Resume " (name) "…" } }
+                p {
+                    @if r.held > 0 {
+                        a.button href=(format!("/users?app={slug}&status=held")) { "Who is held" }
+                        " "
+                    }
+                    a.button href=(format!("/apps/{slug}/resume")) { "Resume " (name) "…" }
+                }
             }
         }
     })

@@ -103,6 +103,7 @@ pub fn status_filter_label(s: StatusFilter) -> &'static str {
         StatusFilter::Error => "in error",
         StatusFilter::Failed => "failed",
         StatusFilter::Disabled => "disabled",
+        StatusFilter::Held => "held by the revocation guard",
     }
 }
 
