@@ -2,8 +2,6 @@
 //! app for revocations (pairs `held`, no disable request made), `app resume` lets them
 //! go, `--force` passes a planned one, and a handful never trips it.
 
-use serde_json::Value;
-
 use crate::support::env::{TestEnv, ok, stderr, stdout};
 use crate::support::scim_server::ScimServer;
 use crate::support::settings::scim_app;
@@ -43,37 +41,6 @@ fn revoke(env: &TestEnv, from: usize, to: usize, force: bool) -> String {
     said
 }
 
-// Requests that change an account (disable, delete, replace) since `from`.
-fn writes_since(server: &ScimServer, from: usize) -> usize {
-    server
-        .requests_since(from)
-        .iter()
-        .filter(|(k, _)| {
-            k.starts_with("PATCH /Users")
-                || k.starts_with("PUT /Users")
-                || k.starts_with("DELETE /Users")
-        })
-        .map(|(_, n)| n)
-        .sum()
-}
-
-fn inactive(server: &ScimServer) -> usize {
-    server
-        .users()
-        .iter()
-        .filter(|u| u["active"] == false)
-        .count()
-}
-
-fn app_json(env: &TestEnv) -> Value {
-    let out = env.cli(&["app", "list", "--json"]);
-    ok(&out, "app list --json");
-    let apps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("app list --json");
-    apps.into_iter()
-        .find(|a| a["slug"] == "files")
-        .expect("files is listed")
-}
-
 #[test]
 fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
     let server = ScimServer::start();
@@ -85,7 +52,7 @@ fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
         "the command line says so: {said}"
     );
     assert_eq!(env.pair_counts("files").get("held"), Some(&30));
-    let app = app_json(&env);
+    let app = env.app("files");
     assert_eq!(app["paused"], true, "{app}");
     assert_eq!(app["paused_for"], "revocations", "{app}");
     let reason = app["pause_reason"].as_str().unwrap_or_default();
@@ -107,12 +74,12 @@ fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
         "{err}"
     );
     assert_eq!(
-        writes_since(&server, from),
+        server.account_writes_since(from),
         0,
         "{:?}",
         server.requests_since(from)
     );
-    assert_eq!(inactive(&server), 0);
+    assert_eq!(server.inactive_users(), 0);
 
     // Resume lets them go.
     let out = env.cli(&["app", "resume", "files"]);
@@ -124,8 +91,8 @@ fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
     );
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(inactive(&server), 30);
-    assert_eq!(app_json(&env)["paused"], false);
+    assert_eq!(server.inactive_users(), 30);
+    assert_eq!(env.app("files")["paused"], false);
     let audit = stdout(&env.cli(&["audit", "--json"]));
     assert!(audit.contains("app.guard_tripped") && audit.contains("app.resume"));
 
@@ -135,7 +102,7 @@ fn revoking_thirty_of_a_hundred_is_held_until_resume_and_force_passes() {
     assert_eq!(env.pair_counts("files").get("held"), None);
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(inactive(&server), 60);
+    assert_eq!(server.inactive_users(), 60);
     revoke(&env, 60, 65, false);
     assert_eq!(env.pair_counts("files").get("held"), None);
 }
@@ -149,8 +116,8 @@ fn five_of_a_hundred_do_not_trip_the_guard() {
     assert_eq!(env.pair_counts("files").get("held"), None);
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(inactive(&server), 5);
-    assert_eq!(app_json(&env)["paused"], false);
+    assert_eq!(server.inactive_users(), 5);
+    assert_eq!(env.app("files")["paused"], false);
 }
 
 #[test]
@@ -170,7 +137,7 @@ fn a_paused_app_gets_no_request_until_it_is_resumed() {
         "{:?}",
         server.requests_since(from)
     );
-    let app = app_json(&env);
+    let app = env.app("files");
     assert_eq!(app["paused"], true);
     assert_eq!(app["paused_for"], "all");
     assert_eq!(app["pause_reason"], "upgrade to 31");
@@ -222,8 +189,8 @@ fn deleting_the_group_that_gives_everyone_access_is_held_unless_forced() {
     );
     assert_eq!(env.pair_counts("files").get("held"), Some(&(PEOPLE as i64)));
     assert_eq!(env.provision_run_wait().status.code(), Some(1));
-    assert_eq!(writes_since(&server, from), 0, "nobody was disabled");
-    assert_eq!(inactive(&server), 0);
+    assert_eq!(server.account_writes_since(from), 0, "nobody was disabled");
+    assert_eq!(server.inactive_users(), 0);
 
     // The alert is raised with the change (the alerts task tells it, see ops_alerts).
     let db = env.db_path();
@@ -252,14 +219,14 @@ fn deleting_the_group_that_gives_everyone_access_is_held_unless_forced() {
     );
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(inactive(&server), 0, "access came back through Staff");
+    assert_eq!(server.inactive_users(), 0, "access came back through Staff");
     let out = env.cli(&["group", "grant", "Staff", "files", "none", "--force"]);
     ok(&out, "group grant none --force");
     assert!(!stderr(&out).contains("held"), "{}", stderr(&out));
     let out = env.provision_run_wait();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
-        inactive(&server),
+        server.inactive_users(),
         PEOPLE,
         "the planned revocation was carried out"
     );

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::reliability_outages::{Relay, port_of};
 use crate::support::db::{only, sql_i64, wait_for, wait_until};
-use crate::support::env::{TestEnv, ok, stderr, stdout};
+use crate::support::env::{TestEnv, stderr, stdout};
 use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
 use crate::support::settings::scim_app;
@@ -19,15 +19,6 @@ backoff_max_secs = 1
 sweep_interval_secs = 1
 quarantine_after_secs = 2
 quarantine_probe_secs = 2";
-
-fn files(env: &TestEnv) -> Value {
-    let out = env.cli(&["app", "list", "--json"]);
-    ok(&out, "app list --json");
-    let apps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("app list --json");
-    apps.into_iter()
-        .find(|a| a["slug"] == "files")
-        .expect("files is listed")
-}
 
 fn quarantined(env: &TestEnv) -> bool {
     sql_i64(
@@ -86,7 +77,7 @@ fn an_app_down_past_the_threshold_is_probed_not_retried_and_recovers_by_itself()
         let m = p["last_message"].as_str().unwrap_or_default();
         assert!(m.contains("quarantined"), "{p}");
     }
-    let app = files(&env);
+    let app = env.app("files");
     assert_eq!(app["quarantined"], true, "{app}");
     assert!(
         app["quarantine_reason"]
@@ -139,7 +130,7 @@ fn credentials_refused_after_a_fresh_token_quarantine_at_once() {
     env.create_person("ann@example.org", "Ann", &["files=user"]);
     let out = env.cli(&["provision", "run", "--timeout", "30"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let app = files(&env);
+    let app = env.app("files");
     assert_eq!(app["quarantined"], true, "{app}");
     assert!(
         app["quarantine_reason"]

@@ -172,6 +172,16 @@ impl TestEnv {
         self.cli(&["provision", "run", "--wait", "--timeout", "60"])
     }
 
+    /// The app `slug`, as `app list --json` shows it.
+    pub fn app(&self, slug: &str) -> Value {
+        let out = self.cli(&["app", "list", "--json"]);
+        ok(&out, "app list --json");
+        let apps: Vec<Value> = serde_json::from_slice(&out.stdout).expect("app list --json");
+        apps.into_iter()
+            .find(|a| a["slug"] == slug)
+            .expect("the app is listed")
+    }
+
     /// The pair of `email` and `app`, as `provision status --json` shows it.
     pub fn pair(&self, email: &str, app: &str) -> Value {
         let out = self.cli(&[

@@ -182,6 +182,11 @@ impl ScimServer {
         self.list("/Users")
     }
 
+    /// How many accounts the server holds disabled (`active: false`).
+    pub fn inactive_users(&self) -> usize {
+        self.users().iter().filter(|u| u["active"] == false).count()
+    }
+
     /// The accounts with this email, as userName or in `emails`, ignoring case.
     pub fn accounts_with_email(&self, email: &str) -> Vec<Value> {
         self.users()
@@ -335,6 +340,20 @@ impl ScimServer {
             .filter(|l| l.contains("\" ") && l.contains(" HTTP/1."))
             .map(str::to_owned)
             .collect()
+    }
+
+    /// Requests that changed an account (PATCH, PUT or DELETE on `/Users/id`) after the
+    /// first `from` access-log lines.
+    pub fn account_writes_since(&self, from: usize) -> usize {
+        self.requests_since(from)
+            .iter()
+            .filter(|(k, _)| {
+                k.starts_with("PATCH /Users")
+                    || k.starts_with("PUT /Users")
+                    || k.starts_with("DELETE /Users")
+            })
+            .map(|(_, n)| n)
+            .sum()
     }
 
     /// Requests the server answered after the first `from` access-log lines, counted by

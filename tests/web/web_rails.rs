@@ -14,27 +14,6 @@ use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
 use crate::support::settings::scim_app;
 
-fn inactive(server: &ScimServer) -> usize {
-    server
-        .users()
-        .iter()
-        .filter(|u| u["active"] == false)
-        .count()
-}
-
-fn disables_since(server: &ScimServer, from: usize) -> usize {
-    server
-        .requests_since(from)
-        .iter()
-        .filter(|(k, _)| {
-            k.starts_with("PATCH /Users")
-                || k.starts_with("PUT /Users")
-                || k.starts_with("DELETE /Users")
-        })
-        .map(|(_, n)| n)
-        .sum()
-}
-
 fn ids(env: &TestEnv, from: usize, to: usize) -> Vec<String> {
     let mut people: Vec<Value> = env
         .users()
@@ -122,7 +101,7 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     );
     // Workers run all along; held means nothing is sent.
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(disables_since(&server, from), 0);
+    assert_eq!(server.account_writes_since(from), 0);
 
     // Resume asks first, then lets them go.
     let confirm = rt.block_on(b.get("/apps/files/resume")).body;
@@ -134,7 +113,7 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     wait_until(
         Duration::from_secs(60),
-        || inactive(&server) == 30,
+        || server.inactive_users() == 30,
         || format!("{:?}\n{}", env.pair_counts("files"), serve.log()),
     );
     assert!(!rt.block_on(b.get("/")).body.contains("is paused"));
@@ -146,7 +125,7 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     assert_eq!(env.pair_counts("files").get("held"), None);
     wait_until(
         Duration::from_secs(60),
-        || inactive(&server) == 60,
+        || server.inactive_users() == 60,
         || format!("{:?}\n{}", env.pair_counts("files"), serve.log()),
     );
     serve.stop();
