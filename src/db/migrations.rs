@@ -16,6 +16,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0008_alerts.sql"),
     include_str!("../../db/migrations/0009_rails.sql"),
     include_str!("../../db/migrations/0010_groups.sql"),
+    include_str!("../../db/migrations/0011_proof.sql"),
 ];
 
 /// Brings the schema up to this binary's version; refuses a newer database.

@@ -22,7 +22,7 @@ pub struct Standing {
 pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> {
     let mut stmt = conn.prepare(
         "SELECT a.user_id, a.role, a.scim_id, a.desired_gen, a.attempts, a.synced_role, a.status,
-                u.email, u.name, u.deleted_at IS NOT NULL, a.delete_at
+                u.email, u.name, u.deleted_at IS NOT NULL, a.delete_at, a.scim_user_name
          FROM app_access a JOIN users u ON u.id = a.user_id
          WHERE a.app_slug = ?1
            AND (a.role != 'none' OR a.scim_id IS NOT NULL OR a.status != 'not_provisioned')
@@ -42,6 +42,7 @@ pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> 
             r.get::<_, String>(8)?,
             r.get::<_, bool>(9)?,
             r.get::<_, Option<i64>>(10)?,
+            r.get::<_, Option<String>>(11)?,
         ))
     })?;
     let mut out = Vec::new();
@@ -58,6 +59,7 @@ pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> 
             name,
             deleted,
             delete_at,
+            scim_user_name,
         ) = row?;
         let user_id = Uuid::parse_str(&id)
             .map_err(|_| DbError::Corrupt(format!("app_access.user_id {id:?} is not a uuid")))?;
@@ -67,6 +69,7 @@ pub fn standing(conn: &Connection, app: &str) -> Result<Vec<Standing>, DbError> 
                 app: app.to_owned(),
                 role,
                 scim_id,
+                scim_user_name,
                 generation,
                 attempts,
                 email,

@@ -24,6 +24,9 @@ pub struct Claim {
     pub role: Role,
     /// The account id in the app, if known.
     pub scim_id: Option<String>,
+    /// The userName the app held when it last confirmed the pair (proves the account at
+    /// `scim_id` is still this person's after their userName changed).
+    pub scim_user_name: Option<String>,
     /// The desired generation this sync works towards.
     pub generation: i64,
     /// Attempts before this one.
@@ -86,14 +89,15 @@ fn claim_in(
              WHERE user_id = ?1 AND app_slug = ?2
                AND (status = 'sync_needed' OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?4))
                AND app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1)
-             RETURNING role, scim_id, desired_gen, attempts, synced_role, delete_at",
+             RETURNING role, scim_id, desired_gen, attempts, synced_role, delete_at, scim_user_name",
         )?
         .query_row(
             params![job.user_id.to_string(), job.app, instance, now],
-            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.typed_opt::<Role>(4, "app_access")?, r.get::<_, Option<i64>>(5)?)),
+            |r| Ok((r.typed::<Role>(0, "app_access")?, r.get::<_, Option<String>>(1)?, r.get::<_, i64>(2)?, r.get::<_, i64>(3)?, r.typed_opt::<Role>(4, "app_access")?, r.get::<_, Option<i64>>(5)?, r.get::<_, Option<String>>(6)?)),
         )
         .optional()?;
-    let Some((role, scim_id, generation, attempts, synced_role, delete_at)) = row else {
+    let Some((role, scim_id, generation, attempts, synced_role, delete_at, scim_user_name)) = row
+    else {
         return Ok(None);
     };
     let (email, name, deleted): (String, String, bool) = tx
@@ -106,6 +110,7 @@ fn claim_in(
         app: job.app.clone(),
         role,
         scim_id,
+        scim_user_name,
         generation,
         attempts,
         email,
@@ -129,6 +134,8 @@ pub enum Settle {
         message: String,
         /// When the disabled account is to be deleted; `None` clears the date.
         delete_at: Option<i64>,
+        /// The userName the app holds for the account (`None` once deleted).
+        user_name: Option<String>,
     },
     /// Retry at `next_attempt_at` (unix seconds).
     Retry {
@@ -281,16 +288,17 @@ fn finish_in(
                 scim_id,
                 message,
                 delete_at,
+                user_name,
             } => {
                 tx.prepare_cached(
                     "UPDATE app_access SET status = ?3, scim_id = ?4, synced_gen = desired_gen, claimed_by = NULL,
                         attempts = ?5, next_attempt_at = NULL, last_attempt_at = ?6, last_message = ?7, status_since = ?6,
-                        synced_role = ?8, delete_at = ?9
+                        synced_role = ?8, delete_at = ?9, scim_user_name = ?10
                      WHERE user_id = ?1 AND app_slug = ?2",
                 )?
                 .execute(
                     params![uid, claim.app, status, scim_id, attempts, now, message,
-                        confirmed_role(status, claim.role), delete_at],
+                        confirmed_role(status, claim.role), delete_at, user_name],
                 )?;
             }
             Settle::Retry {

@@ -129,6 +129,7 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
             app: app.to_string(),
             role: local.role,
             scim_id: local.scim_id.clone(),
+            scim_user_name: None,
             generation: 0,
             attempts: 0,
             email: local.email.clone(),

@@ -145,20 +145,37 @@ impl Engine {
         now: i64,
     ) -> Settle {
         match result {
-            Ok(Reconciled::Provisioned { scim_id }) => Settle::Done {
+            Ok(Reconciled::Provisioned { scim_id, user_name }) => Settle::Done {
                 status: ProvisionStatus::Provisioned,
                 message: format!("account {scim_id} is active"),
                 scim_id: Some(scim_id),
                 delete_at: None,
+                user_name: Some(user_name),
             },
-            Ok(Reconciled::Deprovisioned { scim_id: None }) => Settle::Done {
+            Ok(Reconciled::Deprovisioned { scim_id: None, .. }) => Settle::Done {
                 status: ProvisionStatus::Deprovisioned,
                 message: "account deleted".into(),
                 scim_id: None,
                 delete_at: None,
+                user_name: None,
             },
             Ok(Reconciled::Deprovisioned {
                 scim_id: Some(scim_id),
+                user_name,
+                only_deactivated: true,
+            }) => Settle::Done {
+                status: ProvisionStatus::Deprovisioned,
+                // No date: asking again would meet the same app.
+                message: "account disabled: the app answered the DELETE but only deactivated it"
+                    .into(),
+                scim_id: Some(scim_id),
+                delete_at: None,
+                user_name,
+            },
+            Ok(Reconciled::Deprovisioned {
+                scim_id: Some(scim_id),
+                user_name,
+                only_deactivated: false,
             }) => {
                 let after = self
                     .targets
@@ -178,6 +195,7 @@ impl Engine {
                     },
                     scim_id: Some(scim_id),
                     delete_at,
+                    user_name,
                 }
             }
             Ok(Reconciled::NothingToDo) => Settle::Done {
@@ -185,6 +203,7 @@ impl Engine {
                 message: "no account in the app; nothing to disable".into(),
                 scim_id: None,
                 delete_at: None,
+                user_name: None,
             },
             Err(e) if e.is_transient() => self.retry_or_fail(claim, e.to_string(), e.retry_after()),
             Err(e) => Settle::Fail {
@@ -203,6 +222,7 @@ pub fn desired(claim: &Claim, scim: &ScimSettings, now: i64) -> Desired {
         email: claim.email.clone(),
         display_name: claim.name.clone(),
         known_scim_id: claim.scim_id.clone(),
+        previous_user_name: claim.scim_user_name.clone(),
         access: DesiredAccess::of(claim.role, claim.user_deleted),
         roles: scim.roles(),
         previous_role: claim.synced_role,

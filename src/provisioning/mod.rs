@@ -3,6 +3,7 @@
 //! Depends on `pairs` (the state it works on), `users` (the identity sync goes through
 //! the service), `scim` and `identity`; nothing here prints or knows the command line.
 
+mod account;
 mod backoff;
 mod batch;
 pub mod drift;
@@ -12,6 +13,7 @@ pub mod lanes;
 mod memberships;
 pub mod on_demand;
 pub mod probe;
+mod proof;
 mod push;
 pub mod quarantine;
 pub mod reconcile;

@@ -3,15 +3,14 @@
 //! Pure with respect to storage: it gets what should be and returns what it did; the
 //! caller records the outcome and the session's journal.
 
+use super::account::{create, id_of, locate, proved, update};
+use super::proof::is_theirs;
 use super::push::{PushStore, pushed_memberships};
 pub use super::push::{Pushed, PushedMembership};
-use super::roles;
 pub use super::shape::merge;
-use super::shape::{emails_of, name_of, role_attribute};
 use crate::domain::{Deprovision, DesiredAccess, Role};
 use crate::scim::{
-    AccountIndex, ErrorKind, MemberChange, PushedGroup, ScimError, ScimSession, ScimUser, UserKey,
-    Wanted,
+    AccountIndex, MemberChange, PushedGroup, ScimError, ScimSession, ScimUser, Wanted,
 };
 use crate::settings::RoleMap;
 
@@ -28,6 +27,8 @@ pub struct Desired {
     pub display_name: String,
     /// The account id stored by an earlier reconcile.
     pub known_scim_id: Option<String>,
+    /// The userName the app held when it last confirmed the pair.
+    pub previous_user_name: Option<String>,
     /// Whether the account should be active, and as admin.
     pub access: DesiredAccess,
     /// How accessboard's roles are expressed in the app (groups and/or a user attribute).
@@ -50,11 +51,17 @@ pub enum Reconciled {
     Provisioned {
         /// The account's id in the app.
         scim_id: String,
+        /// Its userName, as the app holds it.
+        user_name: String,
     },
     /// The account was disabled (id kept) or deleted (no id).
     Deprovisioned {
         /// The disabled account's id; None once deleted.
         scim_id: Option<String>,
+        /// Its userName, as the app holds it; None once deleted.
+        user_name: Option<String>,
+        /// A DELETE was answered with success but the app kept the account, inactive.
+        only_deactivated: bool,
     },
     /// Access is absent and the app has no account: nothing to do.
     NothingToDo,
@@ -132,7 +139,7 @@ pub async fn reconcile_account(
     listed: Option<&AccountIndex>,
 ) -> Result<Planned, ScimError> {
     let remote = match listed {
-        Some(index) => index.find(&wanted(desired)).cloned(),
+        Some(index) => find_listed(index, desired)?,
         None => locate(session, desired).await?,
     };
     let membership = |group: &str, account: &str, member: bool, known: bool| Membership {
@@ -151,6 +158,7 @@ pub async fn reconcile_account(
                 None => (create(session, desired).await?, true),
             };
             let id = id_of(&account)?;
+            let user_name = account.user_name.clone();
             let memberships = mapped_groups(desired)
                 .filter_map(|(mapped, group)| {
                     let want = mapped == role;
@@ -162,7 +170,10 @@ pub async fn reconcile_account(
                 .chain(pushed_memberships(desired, &id, true, created))
                 .collect();
             Ok(Planned {
-                reconciled: Reconciled::Provisioned { scim_id: id },
+                reconciled: Reconciled::Provisioned {
+                    scim_id: id,
+                    user_name,
+                },
                 memberships,
             })
         }
@@ -177,9 +188,8 @@ pub async fn reconcile_account(
             // Disable first: if the app then refuses to let go of a group, the person
             // at least cannot sign in, and the error says what is left to do.
             if desired.on_deprovision == Deprovision::Delete {
-                session.delete_user(&id).await?;
                 return Ok(Planned {
-                    reconciled: Reconciled::Deprovisioned { scim_id: None },
+                    reconciled: delete(session, desired, &account, &id).await?,
                     memberships: Vec::new(),
                 });
             }
@@ -196,7 +206,11 @@ pub async fn reconcile_account(
                 .chain(pushed_memberships(desired, &id, false, false))
                 .collect();
             Ok(Planned {
-                reconciled: Reconciled::Deprovisioned { scim_id: Some(id) },
+                reconciled: Reconciled::Deprovisioned {
+                    scim_id: Some(id),
+                    user_name: Some(account.user_name.clone()),
+                    only_deactivated: false,
+                },
                 memberships,
             })
         }
@@ -233,170 +247,48 @@ fn known_member(desired: &Desired, mapped: Role, created: bool) -> Option<bool> 
     desired.previous_role.map(|p| p == mapped)
 }
 
-/// The remote account: stored id, else externalId, else userName, else email (ignoring case).
-async fn locate(session: &ScimSession, desired: &Desired) -> Result<Option<ScimUser>, ScimError> {
-    if let Some(id) = &desired.known_scim_id {
-        // A 404 means someone deleted it in the app; look further rather than trust the stale id.
-        if let Some(user) = session.get_user(id).await? {
-            return Ok(Some(user));
-        }
-    }
-    session.find_user_by_any(&user_keys(desired)).await
-}
-
-async fn create(session: &ScimSession, desired: &Desired) -> Result<ScimUser, ScimError> {
-    let mut new = ScimUser {
-        external_id: Some(desired.external_id.clone()),
-        user_name: desired.user_name.clone(),
-        name: Some(name_of(&desired.display_name, None)),
-        display_name: Some(desired.display_name.clone()),
-        emails: emails_of(&desired.email, &[]),
-        active: Some(true),
-        ..ScimUser::default()
+// The person's account in a batch's listing: the one at the stored id when still theirs,
+// else the one their keys find, proved theirs.
+fn find_listed(index: &AccountIndex, desired: &Desired) -> Result<Option<ScimUser>, ScimError> {
+    let mut want = wanted(desired);
+    let stale = match index.find(&want) {
+        Some(user) if is_theirs(user, desired) => return Ok(Some(user.clone())),
+        Some(user) if want.known_id.is_some() && user.id == want.known_id => Some(user.clone()),
+        found => return proved(found.cloned(), desired, None),
     };
-    if let Some((attribute, value)) = role_attribute(desired) {
-        roles::set(&mut new, &attribute, &[], &value);
-    }
-    match session.create_user(&new).await {
-        Ok(created) => verify(session, desired, &new, created).await,
-        Err(conflict) if conflict.is_conflict() => {
-            // It exists after all (made meanwhile, or our lookup could not see it): adopt it, once.
-            let keys = [
-                UserKey::UserName(&desired.user_name),
-                UserKey::Email(&desired.email),
-                UserKey::ExternalId(&desired.external_id),
-            ];
-            let mut found = session.find_user_by_any(&keys).await?;
-            if found.is_none() && session.capabilities().await?.filter {
-                // The filter missed an account the app says exists: it does not work.
-                found = session.list_user_matching(&keys).await?;
-                if found.is_some() {
-                    session.client().learn(|l| l.filter_broken = true);
-                }
-            }
-            match found {
-                Some(existing) => update(session, desired, existing).await,
-                None => Err(conflict),
-            }
-        }
-        Err(e) if e.status().is_some_and(|s| s >= 500) => {
-            // Nextcloud answers 500 to a duplicate; a lost answer may have created it.
-            // Look before concluding, by listing: the filter may be why we did not see it.
-            match session.list_user_matching(&user_keys(desired)).await? {
-                Some(existing) => {
-                    session.client().learn(|l| l.filter_broken = true);
-                    update(session, desired, existing).await
-                }
-                None => Err(e),
-            }
-        }
-        Err(e) => Err(e),
-    }
+    want.known_id = None;
+    proved(index.find(&want).cloned(), desired, stale.as_ref())
 }
 
-fn user_keys(desired: &Desired) -> [UserKey<'_>; 3] {
-    [
-        UserKey::ExternalId(&desired.external_id),
-        UserKey::UserName(&desired.user_name),
-        UserKey::Email(&desired.email),
-    ]
-}
-
-/// PUTs the remote account merged with ours, unless nothing would change; one retry on a stale ETag.
-async fn update(
+/// DELETEs the account, then reads it once: an app whose DELETE only deactivates keeps
+/// it, and an account still active is disabled as well, never reported deleted.
+async fn delete(
     session: &ScimSession,
     desired: &Desired,
-    mut remote: ScimUser,
-) -> Result<ScimUser, ScimError> {
-    let id = id_of(&remote)?;
-    for attempt in 0..2 {
-        let merged = merge(&remote, desired, &session.client().learned());
-        if merged == remote {
-            return Ok(remote);
-        }
-        match session.replace_user(&merged).await {
-            Ok(mut saved) => {
-                saved.id.get_or_insert(id);
-                return verify(session, desired, &merged, saved).await;
-            }
-            Err(e) if e.status() == Some(412) && attempt == 0 => {
-                remote = session.get_user(&id).await?.ok_or(e)?;
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(remote)
-}
-
-/// Compares what the app answered to a write with what was sent; where the answer
-/// lacks what matters, reads the account once. A pair is only provisioned on what the
-/// app confirmed.
-async fn verify(
-    session: &ScimSession,
-    desired: &Desired,
-    sent: &ScimUser,
-    answer: ScimUser,
-) -> Result<ScimUser, ScimError> {
-    // Zulip and Nextcloud's PUT never keep these; comparing them would PUT on every run.
-    if sent.external_id.is_some() && answer.external_id().is_none() {
-        session.client().learn(|l| l.drops_external_id = true);
-    }
-    if answer.user_name.to_lowercase() != sent.user_name.to_lowercase() {
-        session.client().learn(|l| l.drops_user_name = true);
-    }
-    // Nextcloud answers `name` as it keeps it (formatted only), whatever we sent.
-    if sent.name.is_some() && answer.name != sent.name {
-        session.client().learn(|l| l.drops_name = true);
-    }
-    let attribute = role_attribute(desired).map(|(a, _)| a);
-    let wanted = attribute.as_ref().map(|a| roles::values(sent, a));
-    let holds = |u: &ScimUser| {
-        u.active != Some(false)
-            && attribute
-                .as_ref()
-                .is_none_or(|a| Some(roles::values(u, a)) == wanted)
+    account: &ScimUser,
+    id: &str,
+) -> Result<Reconciled, ScimError> {
+    session.delete_user(id).await?;
+    let kept = session
+        .get_user(id)
+        .await?
+        .filter(|u| is_theirs(u, desired));
+    let Some(kept) = kept else {
+        return Ok(Reconciled::Deprovisioned {
+            scim_id: None,
+            user_name: None,
+            only_deactivated: false,
+        });
     };
-    // An answer without `active` or without the attribute proves nothing: read it back.
-    let answer_says = answer.active.is_some()
-        && attribute
-            .as_ref()
-            .is_none_or(|a| !roles::values(&answer, a).is_empty());
-    if answer_says && holds(&answer) {
-        return Ok(answer);
+    if kept.active != Some(false) {
+        // The app answered the DELETE but keeps the account active: disabling is the least.
+        session.deactivate_user(id).await?;
+    } else {
+        session.client().learn(|l| l.delete_deactivates = true);
     }
-    let id = id_of(&answer)?;
-    let Some(read) = session.get_user(&id).await? else {
-        return Err(ScimError::other(
-            ErrorKind::Transient,
-            "GET",
-            &format!("/Users/{id}"),
-            Some(404),
-            "the account vanished right after it was written",
-        ));
-    };
-    if holds(&read) {
-        return Ok(read);
-    }
-    let what = match (&attribute, &wanted) {
-        (Some(a), Some(w)) if roles::values(&read, a) != *w => format!(
-            "the app kept {a}={} for {} after PUT (wanted {})",
-            roles::values(&read, a).join(","),
-            desired.user_name,
-            w.join(",")
-        ),
-        _ => format!("the app kept {} inactive after PUT", desired.user_name),
-    };
-    Err(ScimError::other(
-        ErrorKind::Permanent,
-        "PUT",
-        &format!("/Users/{id}"),
-        None,
-        what,
-    ))
-}
-
-fn id_of(user: &ScimUser) -> Result<String, ScimError> {
-    user.id
-        .clone()
-        .ok_or_else(|| ScimError::missing_id("GET", "/Users"))
+    Ok(Reconciled::Deprovisioned {
+        scim_id: Some(id.to_owned()),
+        user_name: Some(account.user_name.clone()),
+        only_deactivated: true,
+    })
 }

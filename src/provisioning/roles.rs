@@ -113,6 +113,26 @@ pub fn set(user: &mut ScimUser, attribute: &str, ours: &[String], value: &str) {
     }
 }
 
+/// Takes the values in `ours` out of `attribute`: a multi-valued attribute keeps the
+/// others, a single value of ours is cleared (a PUT without it clears it in the app).
+pub fn unset(user: &mut ScimUser, attribute: &str, ours: &[String]) {
+    let keep = |v: &Value| as_text(v).is_none_or(|t| !ours.contains(&t));
+    let (map, name) = match path(attribute) {
+        Path::Multi(name) | Path::Single(name) => (Some(&mut user.extra), name),
+        Path::Extension { urn, name } => {
+            (user.extra.get_mut(urn).and_then(Value::as_object_mut), name)
+        }
+    };
+    let Some(map) = map else { return };
+    match map.get_mut(name) {
+        Some(Value::Array(list)) => list.retain(keep),
+        Some(v) if !keep(v) => {
+            map.remove(name);
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,6 +176,23 @@ mod tests {
         assert_eq!(u, before, "already holds it: untouched");
         set(&mut u, "roles", &ours, "administrator");
         assert_eq!(values(&u, "roles"), ["billing", "administrator"]);
+    }
+
+    #[test]
+    fn unset_takes_only_our_values_out() {
+        let mut u = ScimUser::default();
+        u.extra.insert(
+            "roles".into(),
+            json!([{"value": "billing"}, {"value": "administrator"}]),
+        );
+        unset(&mut u, "roles", &["administrator".into()]);
+        assert_eq!(values(&u, "roles"), ["billing"]);
+        u.extra.insert("role".into(), json!("administrator"));
+        unset(&mut u, "role", &["administrator".into()]);
+        assert!(values(&u, "role").is_empty());
+        u.extra.insert("role".into(), json!("owner"));
+        unset(&mut u, "role", &["administrator".into()]);
+        assert_eq!(values(&u, "role"), ["owner"], "a value set by hand stays");
     }
 
     #[test]

@@ -22,6 +22,30 @@ pub(super) fn role_attribute(desired: &Desired) -> Option<(String, String)> {
     Some((t.attribute.clone()?, t.value.clone()?))
 }
 
+/// The attribute holding the admin role, when demoting must take it away: the role here
+/// is `user` and no attribute value stands for it.
+pub(super) fn demoted_attribute(desired: &Desired) -> Option<String> {
+    if desired.access != (DesiredAccess::Active { admin: false }) {
+        return None;
+    }
+    if desired
+        .roles
+        .user
+        .as_ref()
+        .is_some_and(|t| t.attribute.is_some())
+    {
+        return None;
+    }
+    desired.roles.admin.as_ref()?.attribute.clone()
+}
+
+/// The role attribute accessboard manages for this pair, whatever its wanted value.
+pub(super) fn managed_attribute(desired: &Desired) -> Option<String> {
+    role_attribute(desired)
+        .map(|(a, _)| a)
+        .or_else(|| demoted_attribute(desired))
+}
+
 /// The account as it should be: the remote resource (unknown attributes kept) with our attributes set.
 /// Attributes the app is known not to keep (`learned`) are left as the app has them.
 pub fn merge(remote: &ScimUser, desired: &Desired, learned: &Learned) -> ScimUser {
@@ -38,14 +62,14 @@ pub fn merge(remote: &ScimUser, desired: &Desired, learned: &Learned) -> ScimUse
     let same_email = remote.emails.len() == 1
         && remote.emails[0].value.to_lowercase() == desired.email.to_lowercase()
         && remote.emails[0].primary != Some(false);
-    if !same_email {
+    if !same_email && !learned.drops_emails {
         user.emails = emails_of(&desired.email, &remote.emails);
     }
     if desired.manage_names {
-        user.display_name = Some(desired.display_name.clone());
-        if !learned.drops_name {
-            user.name = Some(name_of(&desired.display_name, remote.name.as_ref()));
+        if !learned.drops_display_name {
+            user.display_name = Some(desired.display_name.clone());
         }
+        user.name = kept_name(&desired.display_name, remote.name.as_ref(), learned);
     }
     if let Some((attribute, value)) = role_attribute(desired) {
         let role = match desired.access {
@@ -59,6 +83,12 @@ pub fn merge(remote: &ScimUser, desired: &Desired, learned: &Learned) -> ScimUse
         if !(foreign && desired.previous_role.is_none_or(|p| p == role)) {
             roles::set(&mut user, &attribute, &ours, &value);
         }
+    } else if let Some(attribute) = demoted_attribute(desired) {
+        roles::unset(
+            &mut user,
+            &attribute,
+            &roles::mapped_values(&desired.roles, &attribute),
+        );
     }
     user
 }
@@ -75,6 +105,24 @@ pub(super) fn emails_of(email: &str, remote: &[Email]) -> Vec<Email> {
     entry.primary = Some(true);
     entry.kind.get_or_insert_with(|| "work".to_owned());
     vec![entry]
+}
+
+// The name in the form the app keeps: formatted, the parts, or both; what it drops is
+// left as it answers, so an unchanged account compares equal and a rename still arrives.
+fn kept_name(full: &str, remote: Option<&Name>, learned: &Learned) -> Option<Name> {
+    if learned.drops_name_formatted && learned.drops_name_parts {
+        return remote.cloned();
+    }
+    let ours = name_of(full, remote);
+    let mut name = remote.cloned().unwrap_or_default();
+    if !learned.drops_name_formatted {
+        name.formatted = ours.formatted;
+    }
+    if !learned.drops_name_parts {
+        name.given_name = ours.given_name;
+        name.family_name = ours.family_name;
+    }
+    Some(name)
 }
 
 // Apps want given and family names; we only hold one full name, so split at the first space.

@@ -137,6 +137,10 @@ fn holds(
     account: &crate::scim::ScimUser,
     learned: &crate::scim::Learned,
 ) -> bool {
+    if !super::proof::is_theirs(account, want) {
+        // The stored id now answers someone else: the reconcile looks the person up again.
+        return false;
+    }
     match want.access {
         DesiredAccess::Active { .. } => {
             s.status == ProvisionStatus::Provisioned

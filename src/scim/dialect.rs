@@ -35,6 +35,40 @@ impl RemovalForm {
     }
 }
 
+/// What a filter on one attribute has shown: an empty answer counts as "no such
+/// account" only once the filter was seen to find an account known to exist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterTrust {
+    /// Not tried on a known account yet: an empty answer is checked by a listing.
+    #[default]
+    Unproved,
+    /// It found an account known to exist.
+    Proved,
+    /// It answered nothing for an account known to exist: a listing is used instead.
+    Lies,
+}
+
+/// The trust earned by the filter on each attribute a person is looked up by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FilterTrusts {
+    /// `externalId eq`.
+    #[serde(default)]
+    pub external_id: FilterTrust,
+    /// `userName eq`.
+    #[serde(default)]
+    pub user_name: FilterTrust,
+    /// `emails.value eq`.
+    #[serde(default)]
+    pub email: FilterTrust,
+    /// `displayName eq` on groups.
+    #[serde(default)]
+    pub group_name: FilterTrust,
+}
+
+/// Where one filter's trust is kept in the record.
+pub type TrustSlot = fn(&mut Learned) -> &mut FilterTrust;
+
 /// The stored record of one app's dialect.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Learned {
@@ -47,12 +81,29 @@ pub struct Learned {
     /// The app does not rename accounts (Nextcloud: the userName is the account's id).
     #[serde(default)]
     pub drops_user_name: bool,
-    /// The app does not keep the structured `name` as sent (Nextcloud keeps only `formatted`).
+    /// The app does not keep `name.formatted` (django-scim2-server keeps only the parts).
     #[serde(default)]
-    pub drops_name: bool,
+    pub drops_name_formatted: bool,
+    /// The app does not keep `name.givenName`/`familyName` (Nextcloud, Zulip keep only `formatted`).
+    #[serde(default)]
+    pub drops_name_parts: bool,
     /// The app does not take several filters joined with `or`: one key per request.
     #[serde(default)]
     pub combined_filter_broken: bool,
+    /// The app does not keep or return emails (scim-server-php, Zulip): no account can be
+    /// found by email there, and comparing emails would write on every run.
+    #[serde(default)]
+    pub drops_emails: bool,
+    /// The app does not keep `displayName` (django-scim2-server): never compare it.
+    #[serde(default)]
+    pub drops_display_name: bool,
+    /// What each lookup filter has shown.
+    #[serde(default)]
+    pub filters: FilterTrusts,
+    /// A DELETE answered with success left the account there, inactive: the app only
+    /// deactivates (django-scim2-server).
+    #[serde(default)]
+    pub delete_deactivates: bool,
     /// The member-removal form the app took last.
     #[serde(default)]
     pub removal: Option<RemovalForm>,

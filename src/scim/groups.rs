@@ -50,8 +50,28 @@ impl ScimSession {
             &[display_name.to_owned()],
             |g: &ScimGroup| g.display_name == display_name,
             |g: &ScimGroup| g.display_name.to_lowercase() == lower,
+            Some(|l| &mut l.filters.group_name),
         )
         .await
+    }
+
+    /// After a group is made: asks the displayName filter once, unless already proved or
+    /// caught lying, so that its later empty answers can be believed (or are not).
+    pub async fn prove_group_filter(&self, display_name: &str, id: &str) -> Result<(), ScimError> {
+        let learned = self.client().learned();
+        let caps = self.capabilities().await?;
+        if !caps.filter
+            || learned.filter_broken
+            || learned.filters.group_name != super::dialect::FilterTrust::Unproved
+        {
+            return Ok(());
+        }
+        let found = self.find_group(display_name).await?;
+        if found.is_none_or(|g| g.id.as_deref() != Some(id)) {
+            self.client()
+                .learn(|l| l.filters.group_name = super::dialect::FilterTrust::Lies);
+        }
+        Ok(())
     }
 
     async fn get_group_as(
@@ -258,7 +278,12 @@ impl ScimSession {
             Some(g) => g,
             None if adds.is_empty() => return Ok(None),
             None => match self.create_group(group, adds, None).await {
-                Ok(g) => g,
+                Ok(g) => {
+                    if let Some(id) = &g.id {
+                        self.prove_group_filter(group, id).await?;
+                    }
+                    g
+                }
                 Err(e) if e.is_conflict() => self.find_group(group).await?.ok_or(e)?,
                 Err(e) => return Err(e),
             },

@@ -4,6 +4,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::client::Request;
+use super::dialect::{FilterTrust, Learned, TrustSlot};
 use super::error::ScimError;
 use super::models::{ListResponse, ScimUser};
 use super::session::ScimSession;
@@ -33,6 +34,36 @@ impl UserKey<'_> {
             UserKey::ExternalId(_) => "externalId",
             UserKey::UserName(_) => "userName",
             UserKey::Email(_) => "emails.value",
+        }
+    }
+
+    /// What the filter on this key's attribute has shown.
+    pub fn trust(&self, learned: &Learned) -> FilterTrust {
+        match self {
+            UserKey::ExternalId(_) => learned.filters.external_id,
+            UserKey::UserName(_) => learned.filters.user_name,
+            UserKey::Email(_) => learned.filters.email,
+        }
+    }
+
+    fn set_trust(&self, learned: &mut Learned, trust: FilterTrust) {
+        let slot = match self {
+            UserKey::ExternalId(_) => &mut learned.filters.external_id,
+            UserKey::UserName(_) => &mut learned.filters.user_name,
+            UserKey::Email(_) => &mut learned.filters.email,
+        };
+        // A filter caught lying stays distrusted.
+        if *slot != FilterTrust::Lies {
+            *slot = trust;
+        }
+    }
+
+    // Whether the app keeps nothing this key could match.
+    fn never_kept(&self, learned: &Learned) -> bool {
+        match self {
+            UserKey::ExternalId(_) => learned.drops_external_id,
+            UserKey::UserName(_) => false,
+            UserKey::Email(_) => learned.drops_emails,
         }
     }
 
@@ -89,43 +120,156 @@ impl ScimSession {
             &key.candidates(),
             |u| key.matches(u),
             |u| key.loosely_matches(u),
+            None,
         )
         .await
     }
 
     /// The account matching the earliest of `keys` (in order of trust): one request with
-    /// every key where the app filters, else one listing.
+    /// every key where the app filters, else one listing. An empty filter answer is
+    /// believed only for attributes whose filter found a known account before.
     pub async fn find_user_by_any(
         &self,
         keys: &[UserKey<'_>],
     ) -> Result<Option<ScimUser>, ScimError> {
         let caps = self.capabilities().await?;
-        if !caps.filter {
+        let learned = self.client().learned();
+        if !caps.filter || learned.filter_broken {
             return self.scan_for_best(keys).await;
         }
-        if keys.len() > 1 && !self.client().learned().combined_filter_broken {
-            match self
-                .find_by_combined_filter(keys, caps.page_size(PAGE_SIZE))
-                .await?
+        // Attributes the app never keeps find nothing either way; lying filters are not asked.
+        let relevant: Vec<UserKey<'_>> = keys
+            .iter()
+            .copied()
+            .filter(|k| !k.never_kept(&learned))
+            .collect();
+        let asked: Vec<UserKey<'_>> = relevant
+            .iter()
+            .copied()
+            .filter(|k| k.trust(&learned) != FilterTrust::Lies)
+            .collect();
+        let answered = self
+            .filter_for_best(&asked, caps.page_size(PAGE_SIZE))
+            .await?;
+        match answered {
+            Some(Some(user)) => {
+                self.learn_trust(&asked, &user, FilterTrust::Proved);
+                return Ok(Some(user));
+            }
+            Some(None)
+                if relevant
+                    .iter()
+                    .all(|k| k.trust(&self.client().learned()) == FilterTrust::Proved) =>
             {
-                Some(found) => return Ok(found),
-                None => {
-                    tracing::info!(
-                        "the app does not take a filter joined with `or`; one key per request from now on"
-                    );
-                    self.client().learn(|l| l.combined_filter_broken = true);
-                }
+                return Ok(None);
             }
+            _ => {}
         }
-        for (i, key) in keys.iter().enumerate() {
-            if !self.capabilities().await?.filter {
-                return self.scan_for_best(&keys[i..]).await;
+        // An empty answer not yet proved, or a filter that failed: a listing decides.
+        let listed = self.scan_for_best(keys).await?;
+        if let (Some(None), Some(user)) = (&answered, &listed) {
+            tracing::info!(
+                "a filter answered nothing for an account that exists; listing from now on for it"
+            );
+            self.learn_trust(&asked, user, FilterTrust::Lies);
+        }
+        Ok(listed)
+    }
+
+    /// After an account is made (`id`, found by `keys`): asks each filter not yet proved for
+    /// it once, so later empty answers can be believed, or are known to lie.
+    pub async fn prove_filters(&self, keys: &[UserKey<'_>], id: &str) -> Result<(), ScimError> {
+        let caps = self.capabilities().await?;
+        let learned = self.client().learned();
+        if !caps.filter || learned.filter_broken {
+            return Ok(());
+        }
+        for key in keys {
+            if key.never_kept(&learned) || key.trust(&learned) != FilterTrust::Unproved {
+                continue;
             }
-            if let Some(found) = self.find_user(*key).await? {
+            let Some(found) = self.filter_once(*key, caps.page_size(PAGE_SIZE)).await? else {
+                return Ok(());
+            };
+            let trust = match found {
+                Some(u) if u.id.as_deref() == Some(id) => FilterTrust::Proved,
+                _ => FilterTrust::Lies,
+            };
+            self.client().learn(|l| key.set_trust(l, trust));
+        }
+        Ok(())
+    }
+
+    // `Ok(None)`: the filter cannot be used (an error, or it ignored the filter); else
+    // what it found, best key first: one request with every key joined by `or` where the
+    // app takes that, else one per key until one finds the account.
+    async fn filter_for_best(
+        &self,
+        keys: &[UserKey<'_>],
+        count: u32,
+    ) -> Result<Option<Option<ScimUser>>, ScimError> {
+        if keys.len() > 1 && !self.client().learned().combined_filter_broken {
+            if let Some(found) = self.find_by_combined_filter(keys, count).await? {
                 return Ok(Some(found));
             }
+            tracing::info!(
+                "the app does not take a filter joined with `or`; one key per request from now on"
+            );
+            self.client().learn(|l| l.combined_filter_broken = true);
         }
-        Ok(None)
+        for key in keys {
+            match self.filter_once(*key, count).await? {
+                None => return Ok(None),
+                Some(Some(user)) => return Ok(Some(Some(user))),
+                Some(None) => {}
+            }
+        }
+        Ok(Some(None))
+    }
+
+    // One filter request per candidate value of `key`; `Ok(None)` when the filter cannot be used.
+    async fn filter_once(
+        &self,
+        key: UserKey<'_>,
+        count: u32,
+    ) -> Result<Option<Option<ScimUser>>, ScimError> {
+        for value in key.candidates() {
+            let query = [
+                ("filter", eq_filter(key.attribute(), &value)),
+                ("count", count.to_string()),
+            ];
+            let mut req = Request::new("find_user", "GET", vec!["Users"]);
+            req.query = &query;
+            req.expect = &[400, 500, 501];
+            let answer = self.send(req).await?;
+            if !answer.is_success() {
+                if answer.status == 500 {
+                    tracing::info!("the server fails on filters; listing from now on");
+                    self.client().learn(|l| l.filter_broken = true);
+                }
+                return Ok(None);
+            }
+            let page: ListResponse<ScimUser> = answer.json()?;
+            if page.resources.iter().any(|u| !key.loosely_matches(u)) {
+                // Canaille does this: it ignores the filter and lists everyone.
+                tracing::info!("the server ignores filters; matching locally from now on");
+                self.client().learn(|l| l.filter_broken = true);
+                return Ok(None);
+            }
+            if let Some(found) = page.resources.into_iter().find(|u| key.matches(u)) {
+                return Ok(Some(Some(found)));
+            }
+        }
+        Ok(Some(None))
+    }
+
+    // Records `trust` for the filters of `keys` that `user` matches.
+    fn learn_trust(&self, keys: &[UserKey<'_>], user: &ScimUser, trust: FilterTrust) {
+        self.client().learn(|l| {
+            for key in keys.iter().filter(|k| k.matches(user)) {
+                key.set_trust(l, trust);
+            }
+        });
     }
 
     // `Ok(None)`: the app cannot be trusted with this filter (400/501, or it answered
@@ -219,7 +363,10 @@ impl ScimSession {
         Ok(all)
     }
 
-    /// Finds one resource by `attribute eq value`, trusting the filter only when announced and honoured.
+    /// Finds one resource by `attribute eq value`, trusting the filter only when announced and
+    /// honoured; with `trust`, an empty answer is believed only once that filter was proved
+    /// (else a listing decides, and a filter caught missing a resource is not asked again).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) async fn find_resource<T: DeserializeOwned + Send + 'static>(
         &self,
         op: &'static str,
@@ -228,9 +375,16 @@ impl ScimSession {
         candidates: &[String],
         matches: impl Fn(&T) -> bool,
         loosely_matches: impl Fn(&T) -> bool,
+        trust: Option<TrustSlot>,
     ) -> Result<Option<T>, ScimError> {
         let caps = self.capabilities().await?;
-        if caps.filter {
+        let trusted = |learned: &mut Learned| trust.map(|slot| *slot(learned));
+        let mut learned = self.client().learned();
+        let asked = caps.filter
+            && !learned.filter_broken
+            && trusted(&mut learned) != Some(FilterTrust::Lies);
+        let mut answered_empty = false;
+        if asked {
             let mut usable = true;
             for value in candidates {
                 let query = [
@@ -266,12 +420,21 @@ impl ScimSession {
                     break;
                 }
                 if let Some(found) = page.resources.into_iter().find(|r| matches(r)) {
+                    if let Some(slot) = trust {
+                        self.client().learn(|l| {
+                            if *slot(l) == FilterTrust::Unproved {
+                                *slot(l) = FilterTrust::Proved;
+                            }
+                        });
+                    }
                     return Ok(Some(found));
                 }
             }
-            if usable {
+            let mut now = self.client().learned();
+            if usable && matches!(trusted(&mut now), None | Some(FilterTrust::Proved)) {
                 return Ok(None);
             }
+            answered_empty = usable;
         }
         let mut found = None;
         self.scan(op, collection, |page: Vec<T>| {
@@ -279,6 +442,13 @@ impl ScimSession {
             found.is_some()
         })
         .await?;
+        if let (true, Some(_), Some(slot)) = (answered_empty, &found, trust) {
+            tracing::info!(
+                collection,
+                "a filter answered nothing for a resource that exists; listing from now on"
+            );
+            self.client().learn(|l| *slot(l) = FilterTrust::Lies);
+        }
         Ok(found)
     }
 

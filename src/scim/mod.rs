@@ -16,7 +16,7 @@ mod trace;
 
 pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
 pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret, TokenAuth};
-pub use dialect::{Learned, RemovalForm};
+pub use dialect::{FilterTrust, FilterTrusts, Learned, RemovalForm};
 pub use discovery::Capabilities;
 pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
 pub use groups::{MemberChange, PushedGroup};

@@ -8,6 +8,7 @@ mod dialects;
 mod events;
 mod kratos;
 mod pace;
+mod proof;
 mod provisioning;
 mod provisioning_faults;
 mod pushed_groups;

@@ -20,6 +20,12 @@ async fn scim_peer() -> MockServer {
 }
 
 async fn mount_discovery_and_lookups(mock: &MockServer) {
+    // The account made, read back by its id (a create's answer without every attribute).
+    Mock::given(method("GET"))
+        .and(path("/Users/acct-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(account()))
+        .mount(mock)
+        .await;
     Mock::given(method("GET"))
         .and(path("/ServiceProviderConfig"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
@@ -44,11 +50,15 @@ async fn mount_discovery_and_lookups(mock: &MockServer) {
         .await;
 }
 
-fn created() -> ResponseTemplate {
-    ResponseTemplate::new(201).set_body_json(json!({
+fn account() -> Value {
+    json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "id": "acct-1", "userName": "ann@example.org", "active": true
-    }))
+    })
+}
+
+fn created() -> ResponseTemplate {
+    ResponseTemplate::new(201).set_body_json(account())
 }
 
 /// An installed app pointing at `mock`, and one user granted access to it.

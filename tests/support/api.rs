@@ -36,6 +36,7 @@ pub fn done(status: ProvisionStatus, scim_id: Option<&str>, message: &str) -> pa
         scim_id: scim_id.map(str::to_owned),
         message: message.to_owned(),
         delete_at: None,
+        user_name: None,
     }
 }
 

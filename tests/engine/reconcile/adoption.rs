@@ -172,7 +172,8 @@ async fn conflict_on_post_is_adopted_and_put_once() {
     assert_eq!(
         r,
         Reconciled::Provisioned {
-            scim_id: "u9".into()
+            scim_id: "u9".into(),
+            user_name: "kim@example.org".into(),
         }
     );
     let requests = mock.received_requests().await.unwrap();

@@ -51,6 +51,7 @@ fn person(external_id: &str, email: &str, name: &str) -> Desired {
         email: email.to_owned(),
         display_name: name.to_owned(),
         known_scim_id: None,
+        previous_user_name: None,
         access: DesiredAccess::Active { admin: false },
         roles: RoleMap::default(),
         previous_role: None,
@@ -72,7 +73,7 @@ async fn run(client: &ScimClient, desired: &Desired) -> (Reconciled, Vec<ScimCal
 
 fn scim_id(r: &Reconciled) -> String {
     match r {
-        Reconciled::Provisioned { scim_id } => scim_id.clone(),
+        Reconciled::Provisioned { scim_id, .. } => scim_id.clone(),
         other => panic!("expected Provisioned, got {other:?}"),
     }
 }
@@ -202,7 +203,9 @@ async fn revoke_disables_and_grant_reactivates(server: ScimServer) {
     assert_eq!(
         r,
         Reconciled::Deprovisioned {
-            scim_id: Some(id.clone())
+            scim_id: Some(id.clone()),
+            user_name: Some("cy@example.org".into()),
+            only_deactivated: false,
         }
     );
     assert!(ops(&calls).contains(&"deactivate_user"), "{calls:#?}");
@@ -219,7 +222,9 @@ async fn revoke_disables_and_grant_reactivates(server: ScimServer) {
     assert_eq!(
         r,
         Reconciled::Deprovisioned {
-            scim_id: Some(id.clone())
+            scim_id: Some(id.clone()),
+            user_name: Some("cy@example.org".into()),
+            only_deactivated: false,
         }
     );
     assert!(!ops(&calls).contains(&"deactivate_user"), "{calls:#?}");
@@ -251,7 +256,14 @@ async fn delete_mode_deletes_the_account(server: ScimServer) {
         ..di
     };
     let (r, calls) = run(&client, &gone).await;
-    assert_eq!(r, Reconciled::Deprovisioned { scim_id: None });
+    assert_eq!(
+        r,
+        Reconciled::Deprovisioned {
+            scim_id: None,
+            user_name: None,
+            only_deactivated: false
+        }
+    );
     assert!(ops(&calls).contains(&"delete_user"));
     assert!(server.users().is_empty());
     let (r, _) = run(&client, &gone).await;
