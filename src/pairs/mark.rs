@@ -99,6 +99,16 @@ pub fn mark_for_sync(
     jobs_from(stmt.query(params_from_iter(args))?)
 }
 
+/// Forgets the role the app last confirmed for `user` in `app`: the app was seen to hold
+/// another one, so the next reconcile reads the groups instead of trusting the record.
+pub fn forget_confirmed_role(tx: &Transaction<'_>, user: &Uuid, app: &str) -> Result<(), DbError> {
+    tx.prepare_cached(
+        "UPDATE app_access SET synced_role = NULL WHERE user_id = ?1 AND app_slug = ?2",
+    )?
+    .execute(params![user.to_string(), app])?;
+    Ok(())
+}
+
 /// How many pairs [`mark_for_sync`] would mark now (the impact shown before a change).
 pub fn count_marked(conn: &rusqlite::Connection, pairs: Pairs<'_>) -> Result<usize, DbError> {
     let (filter, args) = pairs.filter();

@@ -14,8 +14,8 @@ mod sweep;
 
 pub use attempt::{LogEntry, outcome_of};
 pub use mark::{
-    Pairs, count_marked, initial_status, jobs_of_users, mark_for_sync, purge_removed_users,
-    unmanage,
+    Pairs, count_marked, forget_confirmed_role, initial_status, jobs_of_users, mark_for_sync,
+    purge_removed_users, unmanage,
 };
 pub use queue::{JobQueue, ReconcileJob};
 pub use snapshot::{Standing, standing};

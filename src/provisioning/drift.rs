@@ -173,6 +173,17 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
                     .push(item("access is revoked but the account is active"));
                 to_fix.push(local.user_id);
             }
+            (Some(DesiredAccess::Absent), Some(a)) => {
+                // Disabled, yet still holding a role in the app through a group.
+                if let Some(group) = role_groups(&roles)
+                    .find(|g| a.id.as_ref().is_some_and(|id| groups.get(*g).is_some_and(|m| m.contains(id))))
+                {
+                    report
+                        .wrong_role
+                        .push(item(&format!("access is revoked but the account is still in group {group:?}")));
+                    to_fix.push(local.user_id);
+                }
+            }
             (Some(DesiredAccess::Active { admin }), Some(a)) => {
                 let role = if admin { Role::Admin } else { Role::User };
                 if let Some(why) = role_mismatch(&roles, &groups, a, role) {
@@ -266,8 +277,9 @@ async fn raise_drift(engine: &Engine, app: &Slug, report: &DriftReport) -> Resul
         .await
 }
 
-/// The member ids of every mapped group, by group name (a group that does not exist has none).
-async fn group_members(
+/// The member ids of every mapped group, by group name (a group that does not exist has
+/// none): one lookup per group, and one read more where the lookup's answer omits members.
+pub(super) async fn group_members(
     session: &crate::scim::ScimSession,
     roles: &crate::settings::RoleMap,
 ) -> Result<HashMap<String, std::collections::HashSet<String>>, ScimError> {
@@ -276,10 +288,16 @@ async fn group_members(
         if out.contains_key(&group) {
             continue;
         }
-        let members = session
-            .find_group(&group)
-            .await?
-            .and_then(|g| g.members)
+        let found = session.find_group(&group).await?;
+        let members = match found {
+            Some(g) if g.members.is_none() => match &g.id {
+                Some(id) => session.get_group(id).await?.and_then(|g| g.members),
+                None => None,
+            },
+            Some(g) => g.members,
+            None => None,
+        };
+        let members = members
             .unwrap_or_default()
             .into_iter()
             .map(|m| m.value)
@@ -287,6 +305,11 @@ async fn group_members(
         out.insert(group, members);
     }
     Ok(out)
+}
+
+/// The groups roles are mapped to.
+fn role_groups(roles: &crate::settings::RoleMap) -> impl Iterator<Item = &String> {
+    roles.targets().filter_map(|t| t.group.as_ref())
 }
 
 /// Why the account's role in the app is not `role`, if it is not.

@@ -226,6 +226,7 @@ pub fn desired(claim: &Claim, scim: &ScimSettings, now: i64) -> Desired {
         access: DesiredAccess::of(claim.role, claim.user_deleted),
         roles: scim.roles(),
         previous_role: claim.synced_role,
+        read_roles: false,
         on_deprovision: deprovision(claim, scim, now),
         manage_names: scim.manage_names(),
         pushed: Vec::new(),
@@ -265,6 +266,8 @@ impl std::fmt::Debug for Engine {
 
 impl Engine {
     /// Marks pairs of one app for sync and enqueues them (drift `--fix`).
+    /// Marks these users' pairs in `app` for sync, forgetting the role the app last
+    /// confirmed for them: they were marked because the app holds something else.
     pub async fn mark(
         &self,
         app: &crate::domain::Slug,
@@ -278,6 +281,7 @@ impl Engine {
                 let now = time::now();
                 let mut jobs = Vec::new();
                 for id in &users {
+                    pairs::forget_confirmed_role(&tx, id, &app)?;
                     jobs.extend(pairs::mark_for_sync(&tx, Pairs::One(id, &app), now)?);
                 }
                 tx.commit()?;

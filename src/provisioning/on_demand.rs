@@ -95,7 +95,9 @@ pub async fn sync_pair(
             Vec::new(),
         ),
         Ok(()) => {
-            let desired = engine::desired(&claim, &target.scim, time::now());
+            let mut desired = engine::desired(&claim, &target.scim, time::now());
+            // An admin asking for this person: the app's groups are read, not remembered.
+            desired.read_roles = true;
             let push = target
                 .scim
                 .push_groups

@@ -36,6 +36,9 @@ pub struct Desired {
     /// The role the app last confirmed: a value accessboard does not map (set by hand
     /// in the app) is left alone unless the role changed since.
     pub previous_role: Option<Role>,
+    /// Read the managed groups rather than trust `previous_role` for memberships (a
+    /// person's Sync now: what the app holds now beats what we remember).
+    pub read_roles: bool,
     /// Disable or delete on revoke.
     pub on_deprovision: Deprovision,
     /// Whether accessboard overwrites names on update (apps like Zulip let users change theirs).
@@ -196,13 +199,10 @@ pub async fn reconcile_account(
             if account.active != Some(false) {
                 session.deactivate_user(&id).await?;
             }
+            // Out of every group accessboard manages, as the app holds them now: a role
+            // given by hand in the app must not outlive the revocation.
             let memberships = mapped_groups(desired)
-                .filter_map(
-                    |(mapped, group)| match known_member(desired, mapped, false) {
-                        Some(false) => None,
-                        known => Some(membership(group, &id, false, known.is_some())),
-                    },
-                )
+                .map(|(_, group)| membership(group, &id, false, false))
                 .chain(pushed_memberships(desired, &id, false, false))
                 .collect();
             Ok(Planned {
@@ -239,10 +239,14 @@ fn mapped_groups(desired: &Desired) -> impl Iterator<Item = (Role, &str)> {
 
 /// Whether the account is in the group of role `mapped`, when known without asking:
 /// an account made in this reconcile is in no group, and the role the app confirmed
-/// last time says the rest. Changes made by hand in the app are the drift check's job.
+/// last time says the rest, unless the groups are to be read. Changes made by hand
+/// are found by `app sync` and the drift check, which forget that role.
 fn known_member(desired: &Desired, mapped: Role, created: bool) -> Option<bool> {
     if created {
         return Some(false);
+    }
+    if desired.read_roles {
+        return None;
     }
     desired.previous_role.map(|p| p == mapped)
 }

@@ -87,8 +87,35 @@ pub async fn sync_app(
             as_wanted[i] = holds(s, &want, &account, &learned);
         })
         .await;
+    // The roles the app holds now, read once per managed group: a membership changed by
+    // hand in the app is repaired, never trusted to the role last confirmed.
+    let groups = match listing {
+        Ok(()) => super::drift::group_members(&session, &target.scim.roles())
+            .await
+            .map(Some),
+        Err(e) => Err(e),
+    };
     let calls = session.into_calls();
     observe(app.as_str(), &calls);
+    let (listing, groups) = match groups {
+        Ok(groups) => (Ok(()), groups.unwrap_or_default()),
+        Err(e) => (Err(e), HashMap::new()),
+    };
+    let roles_moved: Vec<uuid::Uuid> = standing
+        .iter()
+        .filter(|s| {
+            s.pair
+                .scim_id
+                .as_deref()
+                .is_some_and(|id| !roles_held(s, &target.scim.roles(), &groups, id))
+        })
+        .map(|s| s.pair.user_id)
+        .collect();
+    for (s, ok) in standing.iter().zip(as_wanted.iter_mut()) {
+        if roles_moved.contains(&s.pair.user_id) {
+            *ok = false;
+        }
+    }
     if let Err(e) = listing {
         tracing::info!(app = %app, error = %e, "the sync listing failed; every pair is marked");
         let marked = service.resync_app(app).await?;
@@ -120,7 +147,9 @@ pub async fn sync_app(
         .filter(|(_, ok)| !**ok)
         .map(|(s, _)| s.pair.user_id)
         .collect();
-    let marked = service.resync_pairs(app, changed, unchanged).await?;
+    let marked = service
+        .resync_pairs(app, changed, unchanged, roles_moved)
+        .await?;
     Ok(SyncReport {
         listed,
         unchanged,
@@ -155,6 +184,28 @@ fn holds(
                 && account.active == Some(false)
         }
     }
+}
+
+// Whether account `id` is in exactly the managed groups the pair's role puts it in: its
+// role's group when it has access, none once revoked.
+fn roles_held(
+    s: &Standing,
+    roles: &crate::settings::RoleMap,
+    groups: &HashMap<String, std::collections::HashSet<String>>,
+    id: &str,
+) -> bool {
+    let role = match DesiredAccess::of(s.pair.role, s.pair.user_deleted) {
+        DesiredAccess::Active { admin: true } => Some(Role::Admin),
+        DesiredAccess::Active { admin: false } => Some(Role::User),
+        DesiredAccess::Absent => None,
+    };
+    [(Role::Admin, &roles.admin), (Role::User, &roles.user)]
+        .into_iter()
+        .filter_map(|(mapped, t)| Some((mapped, t.as_ref()?.group.as_ref()?)))
+        .all(|(mapped, group)| {
+            let is = groups.get(group).is_some_and(|m| m.contains(id));
+            is == (role == Some(mapped))
+        })
 }
 
 fn observe(app: &str, calls: &[ScimCall]) {

@@ -74,6 +74,11 @@ impl ScimSession {
         Ok(())
     }
 
+    /// The group with this id, members included where the app lists them.
+    pub async fn get_group(&self, id: &str) -> Result<Option<ScimGroup>, ScimError> {
+        self.get_group_as("get_group", id).await
+    }
+
     async fn get_group_as(
         &self,
         op: &'static str,

@@ -64,16 +64,22 @@ impl UserService {
     }
 
     /// The end of "Sync now" after its listing: marks the pairs the app does not hold as
-    /// wanted; the `unchanged` ones were confirmed by the listing and need nothing.
+    /// wanted; the `unchanged` ones were confirmed by the listing and need nothing;
+    /// `roles_moved` were seen in other groups than their role says: the role the app
+    /// last confirmed is forgotten, so their reconcile reads the groups.
     pub async fn resync_pairs(
         &self,
         app: &Slug,
         changed: Vec<Uuid>,
         unchanged: usize,
+        roles_moved: Vec<Uuid>,
     ) -> Result<usize, ServiceError> {
         let app = app.clone();
         self.write(move |tx, now, audit| {
             store::app_exists(tx, &app)?;
+            for id in &roles_moved {
+                crate::pairs::forget_confirmed_role(tx, id, app.as_str())?;
+            }
             let mut jobs = Vec::new();
             for id in &changed {
                 jobs.extend(mark_for_sync(tx, Pairs::One(id, app.as_str()), now)?);
