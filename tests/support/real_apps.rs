@@ -22,9 +22,18 @@ pub const BASE_PATH: &str = "/scim/v2";
 /// Answers 200 without authentication once the server listens (outside Django).
 pub const READY_PATH: &str = "/__standin__/ready";
 
-/// The launcher for `app`, its database in `dir`; the caller adds `--hostname`, `--port`
-/// and `--bearer-token`.
-pub fn command(app: &str, dir: &Path) -> Command {
+/// The readiness path and the SCIM base path of a real server, a stand-in or scim2-server.
+pub fn paths(real: bool, stand_in: bool) -> (&'static str, &'static str) {
+    match (real, stand_in) {
+        (true, _) => (READY_PATH, BASE_PATH),
+        (false, true) => (READY_PATH, ""),
+        (false, false) => ("/ServiceProviderConfig", ""),
+    }
+}
+
+/// The launcher for `app`, its database in `dir`, with `args` (e.g. `--concurrent`); the
+/// caller adds `--hostname`, `--port` and `--bearer-token`.
+pub fn command(app: &str, dir: &Path, args: &[String]) -> Command {
     assert!(
         APPS.contains(&app),
         "no real SCIM server called {app:?}; there are {APPS:?}"
@@ -34,6 +43,9 @@ pub fn command(app: &str, dir: &Path) -> Command {
     cmd.arg(LAUNCHER)
         .args(["--app", app, "--data-dir"])
         .arg(dir)
-        .env("PYTHONUNBUFFERED", "1");
+        .args(args)
+        .env("PYTHONUNBUFFERED", "1")
+        // No __pycache__ in tests/standins/django_apps.
+        .env("PYTHONDONTWRITEBYTECODE", "1");
     cmd
 }

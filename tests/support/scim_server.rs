@@ -87,7 +87,7 @@ impl ScimServerBuilder {
         self
     }
 
-    /// One more command-line argument for the stand-in (e.g. `--member-removal`).
+    /// One more command-line argument for the stand-in or real server (`--member-removal`).
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
         self
@@ -98,6 +98,8 @@ impl ScimServerBuilder {
         // scim2-server 0.8.3 and what the stand-ins need, pinned.
         let venv = || super::standins::ensure_venv("scim2-venv", "requirements.txt");
         let mut last_log = String::new();
+        let (ready_path, base_path) =
+            super::real_apps::paths(self.real.is_some(), self.dialect.is_some());
         // Another process may grab the port between our probe and the server's bind; try again then.
         for _ in 0..3 {
             let dir = tempfile::tempdir().expect("temp dir for scim2-server");
@@ -105,7 +107,7 @@ impl ScimServerBuilder {
             let log_path = dir.path().join("server.log");
             let log = File::create(&log_path).expect("scim2-server log file");
             let mut cmd = match (&self.real, &self.dialect) {
-                (Some(app), _) => super::real_apps::command(app, dir.path()),
+                (Some(app), _) => super::real_apps::command(app, dir.path(), &self.args),
                 (None, Some(d)) => {
                     let mut c = Command::new(venv().join("bin").join("python"));
                     c.arg(STANDIN).args(["--dialect", d]).args(&self.args);
@@ -135,14 +137,8 @@ impl ScimServerBuilder {
                 port,
                 token: self.token.clone(),
                 dir,
-                ready_path: match (&self.real, &self.dialect) {
-                    (None, None) => "/ServiceProviderConfig",
-                    _ => super::real_apps::READY_PATH,
-                },
-                base_path: match self.real {
-                    Some(_) => super::real_apps::BASE_PATH,
-                    None => "",
-                },
+                ready_path,
+                base_path,
                 skip: 0,
             };
             if server.wait_ready(Duration::from_secs(20)) {
