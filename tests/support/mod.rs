@@ -18,6 +18,7 @@ pub mod env;
 pub mod hostile;
 pub mod kratos;
 pub mod net;
+pub mod real_apps;
 pub mod scim_server;
 pub mod serve;
 pub mod settings;

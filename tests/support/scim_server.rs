@@ -1,6 +1,6 @@
 //! A real SCIM server for tests: scim2-server (PyPI) in a venv under target/, one process
 //! per test; or one of the dialect stand-ins of `tests/standins/` built on it (Nextcloud,
-//! Zulip, django-scim2 groups), started the same way.
+//! Zulip, django-scim2 groups), or a real Django one (`real_apps.rs`), started the same way.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -30,6 +30,8 @@ pub struct ScimServer {
     dir: tempfile::TempDir,
     // Zulip answers 501 to /ServiceProviderConfig: stand-ins have their own probe.
     ready_path: &'static str,
+    // Where SCIM is served: "" (the root), or `/scim/v2` for the real Django servers.
+    base_path: &'static str,
     // Log lines from before the test's first request (banner, ready probes).
     skip: usize,
 }
@@ -39,6 +41,7 @@ pub struct ScimServerBuilder {
     token: String,
     service_provider_config: Option<Value>,
     dialect: Option<String>,
+    real: Option<String>,
     args: Vec<String>,
 }
 
@@ -77,7 +80,14 @@ impl ScimServerBuilder {
         self
     }
 
-    /// One more command-line argument for the stand-in (e.g. `--member-removal`).
+    /// A real SCIM server from PyPI instead: `django-scim2` or `django-scim2-server`
+    /// (`real_apps.rs`), served at `/scim/v2` (see `base_url`).
+    pub fn real(mut self, app: &str) -> Self {
+        self.real = Some(app.to_owned());
+        self
+    }
+
+    /// One more command-line argument for the stand-in or real server (`--member-removal`).
     pub fn arg(mut self, arg: &str) -> Self {
         self.args.push(arg.to_owned());
         self
@@ -86,21 +96,24 @@ impl ScimServerBuilder {
     /// Starts the server and waits until it answers.
     pub fn start(self) -> ScimServer {
         // scim2-server 0.8.3 and what the stand-ins need, pinned.
-        let venv = super::standins::ensure_venv("scim2-venv", "requirements.txt");
+        let venv = || super::standins::ensure_venv("scim2-venv", "requirements.txt");
         let mut last_log = String::new();
+        let (ready_path, base_path) =
+            super::real_apps::paths(self.real.is_some(), self.dialect.is_some());
         // Another process may grab the port between our probe and the server's bind; try again then.
         for _ in 0..3 {
             let dir = tempfile::tempdir().expect("temp dir for scim2-server");
             let port = free_port();
             let log_path = dir.path().join("server.log");
             let log = File::create(&log_path).expect("scim2-server log file");
-            let mut cmd = match &self.dialect {
-                Some(d) => {
-                    let mut c = Command::new(venv.join("bin").join("python"));
+            let mut cmd = match (&self.real, &self.dialect) {
+                (Some(app), _) => super::real_apps::command(app, dir.path(), &self.args),
+                (None, Some(d)) => {
+                    let mut c = Command::new(venv().join("bin").join("python"));
                     c.arg(STANDIN).args(["--dialect", d]).args(&self.args);
                     c
                 }
-                None => Command::new(venv.join("bin").join("scim2-server")),
+                (None, None) => Command::new(venv().join("bin").join("scim2-server")),
             };
             cmd.args([
                 "--hostname",
@@ -124,11 +137,8 @@ impl ScimServerBuilder {
                 port,
                 token: self.token.clone(),
                 dir,
-                ready_path: if self.dialect.is_some() {
-                    "/__standin__/ready"
-                } else {
-                    "/ServiceProviderConfig"
-                },
+                ready_path,
+                base_path,
                 skip: 0,
             };
             if server.wait_ready(Duration::from_secs(20)) {
@@ -163,13 +173,14 @@ impl ScimServer {
             token: DEFAULT_TOKEN.to_owned(),
             service_provider_config: None,
             dialect: None,
+            real: None,
             args: Vec::new(),
         }
     }
 
-    /// e.g. `http://127.0.0.1:40123`.
+    /// e.g. `http://127.0.0.1:40123` (`.../scim/v2` for a real Django server).
     pub fn base_url(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
+        format!("http://127.0.0.1:{}{}", self.port, self.base_path)
     }
 
     /// The bearer token it accepts.
@@ -290,7 +301,8 @@ impl ScimServer {
         }
     }
 
-    /// One HTTP/1.1 exchange with `Connection: close`; returns status and JSON body (Null if none).
+    /// One HTTP/1.1 exchange with `Connection: close`, the path under `base_url`; returns
+    /// status and JSON body (Null if none).
     pub fn request(
         &self,
         method: &str,
@@ -305,9 +317,10 @@ impl ScimServer {
             .expect("read timeout");
         // application/json: every server takes it, and Nextcloud up to 25 takes only it.
         let request = format!(
-            "{method} {path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\n\
+            "{method} {}{path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\n\
              Accept: application/scim+json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{payload}",
+            self.base_path,
             self.port,
             self.token,
             payload.len()

@@ -1,0 +1,1 @@
+"""django-scim2's models: Django's auth user with the library's SCIM mixin, and a group."""
