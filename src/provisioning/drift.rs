@@ -175,12 +175,13 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
             }
             (Some(DesiredAccess::Absent), Some(a)) => {
                 // Disabled, yet still holding a role in the app through a group.
-                if let Some(group) = role_groups(&roles)
-                    .find(|g| a.id.as_ref().is_some_and(|id| groups.get(*g).is_some_and(|m| m.contains(id))))
-                {
-                    report
-                        .wrong_role
-                        .push(item(&format!("access is revoked but the account is still in group {group:?}")));
+                if let Some(group) = role_groups(&roles).find(|g| {
+                    a.id.as_ref()
+                        .is_some_and(|id| groups.get(*g).is_some_and(|m| m.contains(id)))
+                }) {
+                    report.wrong_role.push(item(&format!(
+                        "access is revoked but the account is still in group {group:?}"
+                    )));
                     to_fix.push(local.user_id);
                 }
             }

@@ -78,6 +78,7 @@ mod tests {
             access: DesiredAccess::Active { admin: false },
             roles: Default::default(),
             previous_role: None,
+            read_roles: false,
             on_deprovision: Deprovision::Disable,
             manage_names: true,
             pushed: Vec::new(),

@@ -324,3 +324,92 @@ async fn demotion_takes_the_admin_value_out_of_roles() {
         roles(&server)
     );
 }
+
+/// Changes Ann's or Bea's membership of `group` by hand in the app (scim2-server's PATCH).
+fn by_hand(server: &ScimServer, group: &str, op: &str, account: &str) {
+    let id = server
+        .groups()
+        .into_iter()
+        .find(|g| g["displayName"] == group)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": op, "path": format!("members[value eq \"{account}\"]")}]});
+    let body = if op == "add" {
+        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": "members", "value": [{"value": account}]}]})
+    } else {
+        body
+    };
+    let (status, answer) = server.request("PATCH", &format!("/Groups/{id}"), Some(&body));
+    assert!(status < 300, "{status} {answer}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_changed_by_hand_in_the_app_are_read_and_repaired() {
+    let server = ScimServer::start();
+    let env = env_for(
+        &server.base_url(),
+        server.token(),
+        "admin_group = \"admins\"",
+    );
+    env.create_person("ann@example.org", "Ann Lee", &["files=admin"]);
+    env.create_person("bea@example.org", "Bea Ray", &["files=user"]);
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
+    let id = |email: &str| {
+        env.pair(email, "files")["scim_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (ann, bea) = (id("ann@example.org"), id("bea@example.org"));
+    // Someone in the app takes Ann's admin rights away and gives them to Bea.
+    by_hand(&server, "admins", "remove", &ann);
+    by_hand(&server, "admins", "add", &bea);
+
+    let seen = server.log_lines().len();
+    let out = env.cli(&["app", "sync", "files"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
+    // The pass: one listing and one lookup of the admin group. The two pairs it marked:
+    // each account read by its id, the group looked up once, one PATCH each (add, remove),
+    // each confirmed by one read of the group (scim2-server answers PATCH without a body).
+    let asked: Vec<(String, usize)> = server.requests_since(seen).into_iter().collect();
+    let plan = [
+        ("GET /Groups/id", 2),
+        ("GET /Groups?filter", 2),
+        ("GET /Users", 1),
+        ("GET /Users/id", 2),
+        ("PATCH /Groups/id", 2),
+    ];
+    assert_eq!(
+        asked,
+        plan.map(|(k, n)| (k.to_owned(), n)).to_vec(),
+        "requests"
+    );
+    let admins = server.group_members("admins");
+    assert!(admins.contains(&ann), "Ann is admin again: {admins:?}");
+    assert!(!admins.contains(&bea), "Bea is not: {admins:?}");
+
+    // Given admin by hand once more, then revoked: she leaves the group with her access.
+    by_hand(&server, "admins", "add", &bea);
+    let out = env.cli(&["user", "access", "bea@example.org", "files", "none"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(env.provision_run_wait().status.code(), Some(0));
+    assert_eq!(server.user(&bea).unwrap()["active"], false);
+    assert!(!server.group_members("admins").contains(&bea));
+
+    // A person's Sync now reads the group too.
+    by_hand(&server, "admins", "remove", &ann);
+    let out = env.cli(&["user", "sync", "ann@example.org", "--app", "files"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(server.group_members("admins").contains(&ann));
+}

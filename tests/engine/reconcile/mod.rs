@@ -55,6 +55,7 @@ fn person(external_id: &str, email: &str, name: &str) -> Desired {
         access: DesiredAccess::Active { admin: false },
         roles: RoleMap::default(),
         previous_role: None,
+        read_roles: false,
         on_deprovision: Deprovision::Disable,
         manage_names: true,
         pushed: Vec::new(),
