@@ -20,6 +20,8 @@ pub mod report;
 pub mod api;
 #[path = "../../tests/support/net.rs"]
 pub mod net;
+#[path = "../../tests/support/real_apps.rs"]
+pub mod real_apps;
 #[path = "../../tests/support/scim_server.rs"]
 pub mod scim_server;
 #[path = "../../tests/support/settings.rs"]
