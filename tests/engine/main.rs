@@ -12,6 +12,7 @@ mod provisioning;
 mod provisioning_faults;
 mod pushed_groups;
 mod rails;
+mod rate_limits;
 mod reconcile;
 mod scim_auth;
 mod scim_client;
