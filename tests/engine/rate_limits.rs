@@ -50,3 +50,46 @@ async fn two_hundred_new_people_into_an_app_allowing_100_requests_per_10_s() {
     );
     assert_eq!(server.users().len(), 200);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_429_never_uses_up_an_attempt_and_names_the_rate_limit() {
+    // Discovery gets the one request the window allows; the lookup then waits 30 s,
+    // longer than a request may wait (15 s): the pair comes back when the app said.
+    let server = ScimServer::builder()
+        .dialect("generic")
+        .arg("--rate-limit")
+        .arg("1/30")
+        .start();
+    let env = TestEnv::with_provisioning(
+        &scim_app("files", &server.base_url(), server.token(), ""),
+        "max_attempts = 1",
+    );
+    env.install("files");
+    env.create_person("ann@example.org", "Ann Lee", &["files=user"]);
+    let started = Instant::now();
+    let out = env.cli_off_thread(&["provision", "run"]).await;
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        started.elapsed().as_secs() < 10,
+        "not waited in the attempt"
+    );
+
+    let pair = env.pair("ann@example.org", "files");
+    assert_eq!(pair["status"], "error", "{pair}");
+    let message = pair["last_message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("rate limited") && message.contains("429"),
+        "{message}"
+    );
+    let conn = rusqlite::Connection::open(env.dir.path().join("data/accessboard.db"))
+        .expect("open the database");
+    let (attempts, wait): (i64, i64) = conn
+        .query_row(
+            "SELECT attempts, next_attempt_at - last_attempt_at FROM app_access",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the pair");
+    assert_eq!(attempts, 0, "a 429 spends no attempt");
+    assert!((25..=31).contains(&wait), "back after {wait}s");
+}

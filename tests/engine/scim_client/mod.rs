@@ -150,7 +150,11 @@ async fn a_429_longer_than_the_timeout_comes_back_at_once_and_holds_the_next_req
     assert!(e.retry_after().unwrap() > Duration::from_secs(55), "{e}");
     assert!(started.elapsed() < Duration::from_secs(2));
     assert_eq!(mock.received_requests().await.unwrap().len(), 1);
-    assert_eq!(session.into_calls().len(), 1, "a request not sent is not journaled");
+    assert_eq!(
+        session.into_calls().len(),
+        1,
+        "a request not sent is not journaled"
+    );
 }
 
 #[tokio::test]
