@@ -23,6 +23,8 @@ struct Histogram {
 struct Registry {
     scim: BTreeMap<(String, String, String), Histogram>,
     http: BTreeMap<(String, u16), u64>,
+    // 429s per app: the app's rate limit, which the status class alone would hide among 4xx.
+    rate_limited: BTreeMap<String, u64>,
 }
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
@@ -35,6 +37,9 @@ pub fn observe_scim(app: &str, operation: &str, status: Option<u16>, took: Durat
     };
     let secs = took.as_secs_f64();
     if let Ok(mut r) = REGISTRY.lock() {
+        if status == Some(429) {
+            *r.rate_limited.entry(app.to_owned()).or_default() += 1;
+        }
         let h = r
             .scim
             .entry((app.to_owned(), operation.to_owned(), class))
@@ -196,6 +201,18 @@ pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
             out,
             "accessboard_scim_request_duration_seconds_count{{{labels}}} {}",
             h.count
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_scim_rate_limited_total SCIM requests an app answered 429 (its rate limit)."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_scim_rate_limited_total counter");
+    for (app, n) in &r.rate_limited {
+        let _ = writeln!(
+            out,
+            "accessboard_scim_rate_limited_total{{app=\"{}\"}} {n}",
+            label(app)
         );
     }
     let _ = writeln!(

@@ -145,6 +145,9 @@ pub enum Settle {
         message: String,
         /// An account id learnt before the failure.
         scim_id: Option<String>,
+        /// Whether this attempt counts towards `max_attempts`; not when the app only
+        /// asked us to wait (its rate limit), which no number of retries makes wrong.
+        spends_attempt: bool,
     },
     /// Give up until an admin retries or the desired state changes.
     Fail {
@@ -305,7 +308,13 @@ fn finish_in(
                 next_attempt_at,
                 message,
                 scim_id,
+                spends_attempt,
             } => {
+                let attempts = if spends_attempt {
+                    attempts
+                } else {
+                    claim.attempts
+                };
                 tx.prepare_cached(
                     "UPDATE app_access SET status = 'error', claimed_by = NULL, due_seq = due_seq + 1,
                         attempts = ?3, next_attempt_at = ?4, last_attempt_at = ?5, last_message = ?6, status_since = ?5,

@@ -135,6 +135,27 @@ impl Engine {
                 wait.as_secs().max(1)
             ),
             scim_id: None,
+            spends_attempt: true,
+        }
+    }
+
+    /// A 429 the request could not wait out: back when the app said, without using up
+    /// an attempt (an app that limits its rate is working, not failing).
+    fn wait_for_rate_limit(&self, error: &ScimError) -> Settle {
+        let p = &self.settings.provisioning;
+        let wait = error
+            .retry_after()
+            .unwrap_or(Duration::from_secs(p.backoff_base_secs))
+            .min(crate::scim::MAX_ANNOUNCED_WAIT)
+            .as_secs()
+            .max(1);
+        Settle::Retry {
+            next_attempt_at: time::now() + wait as i64,
+            message: format!(
+                "rate limited by the app: {error} (next in {wait}s, not counted as an attempt)"
+            ),
+            scim_id: None,
+            spends_attempt: false,
         }
     }
 
@@ -205,6 +226,7 @@ impl Engine {
                 delete_at: None,
                 user_name: None,
             },
+            Err(e) if e.is_rate_limited() => self.wait_for_rate_limit(&e),
             Err(e) if e.is_transient() => self.retry_or_fail(claim, e.to_string(), e.retry_after()),
             Err(e) => Settle::Fail {
                 message: e.to_string(),

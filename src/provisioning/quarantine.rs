@@ -16,7 +16,7 @@ use crate::scim::ScimError;
 pub enum Signal {
     /// The app answered as it should.
     Answered,
-    /// No answer, or a 5xx/429/timeout: the app may be down.
+    /// No answer, or a 5xx/timeout: the app may be down.
     Outage(String),
     /// 401/403 after a fresh token: the credentials are wrong.
     Refused(String),
@@ -34,7 +34,13 @@ impl Signal {
     }
 
     fn of_error(e: &ScimError) -> Signal {
-        if e.refuses_credentials() {
+        if e.was_held_back() {
+            // Never sent: it says nothing new about the app.
+            Signal::Neutral
+        } else if e.is_rate_limited() {
+            // A 429 is the app answering, only slower than we asked: never an outage.
+            Signal::Answered
+        } else if e.refuses_credentials() {
             Signal::Refused(e.to_string())
         } else if e.is_transient() {
             Signal::Outage(e.to_string())

@@ -18,10 +18,14 @@ mod memory;
 mod pace;
 
 use super::token::{Renewal, TokenSource};
-use pace::Pacer;
+use pace::Limiter;
+pub(crate) use pace::Slot;
 
 /// The most bytes read from one answer; more is refused as "response too large".
 pub const MAX_RESPONSE_BYTES: usize = 1024 * 1024;
+
+/// How many times one request is sent again after a 429 before the caller hears of it.
+const MAX_RESENDS: u32 = 8;
 
 /// How long an announced ServiceProviderConfig is trusted before asking again.
 pub const CAPABILITIES_TTL: Duration = Duration::from_secs(3600);
@@ -47,9 +51,9 @@ struct Inner {
     // Group ids by displayName; the lock also serialises finding and creating a group,
     // so concurrent batches never make two groups of one name.
     group_ids: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
-    // `max_concurrency`: a permit per request in flight, held until its body is read.
-    in_flight: Arc<tokio::sync::Semaphore>,
-    pacer: Option<Pacer>,
+    // `max_concurrency` and `max_requests_per_second` as ceilings, lowered after a 429:
+    // a place per request in flight, held until its body is read, and its turn.
+    limiter: Arc<Limiter>,
 }
 
 /// One HTTP exchange, as recorded in the journal of a session.
@@ -108,8 +112,8 @@ pub(crate) struct Answer {
     /// The unread body of a streamed listing.
     pub response: Option<reqwest::Response>,
     pub timeout: Duration,
-    /// This request's place among the app's `max_concurrency`, until the body is read.
-    pub _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// This request's place among the app's requests in flight, until the body is read.
+    pub _permit: Option<Slot>,
 }
 
 impl Answer {
@@ -174,11 +178,7 @@ impl ScimClient {
                 learned: Mutex::new(config.learned),
                 group_resource: Mutex::new(None),
                 group_ids: tokio::sync::Mutex::new(std::collections::HashMap::new()),
-                in_flight: Arc::new(tokio::sync::Semaphore::new(config.max_concurrency.max(1))),
-                pacer: config
-                    .max_requests_per_second
-                    .filter(|r| r.is_finite() && *r > 0.0)
-                    .map(Pacer::per_second),
+                limiter: Limiter::new(config.max_concurrency, config.max_requests_per_second),
             }),
         })
     }
@@ -201,15 +201,47 @@ impl ScimClient {
 
     /// Sends one request and reads its answer, recording each exchange in `journal`.
     ///
-    /// With a renewable token (JWT, OAuth2) a 401 gets one new token and one more try; when
-    /// the app refuses that fresh token too, the credentials are wrong: a permanent error,
-    /// and later 401s fail at once instead of fetching again.
+    /// A 429 is waited out and the request sent again, as long as this request has
+    /// waited for the app's rate limit no longer than the request timeout in all (and at
+    /// most [`MAX_RESENDS`] times); then the caller gets the 429 with the time to come back.
     pub(crate) async fn send(
         &self,
         req: Request<'_>,
         journal: &Mutex<Vec<ScimCall>>,
     ) -> Result<Answer, ScimError> {
         let path = format!("/{}", req.segments.join("/"));
+        let mut patience = self.inner.timeout;
+        let mut resends = 0;
+        loop {
+            let result = self.send_once(&req, &path, journal, &mut patience).await;
+            match result {
+                Err(e)
+                    if e.status() == Some(429)
+                        && resends < MAX_RESENDS
+                        && e.retry_after().is_some_and(|wait| wait <= patience) =>
+                {
+                    resends += 1;
+                    tracing::debug!(path = %path, wait_ms = e.retry_after().map_or(0, |w| w.as_millis() as u64),
+                        "the app limits its request rate; sending again when it said");
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// One try of [`ScimClient::send`].
+    ///
+    /// With a renewable token (JWT, OAuth2) a 401 gets one new token and one more try; when
+    /// the app refuses that fresh token too, the credentials are wrong: a permanent error,
+    /// and later 401s fail at once instead of fetching again.
+    async fn send_once(
+        &self,
+        req: &Request<'_>,
+        path: &str,
+        journal: &Mutex<Vec<ScimCall>>,
+        patience: &mut Duration,
+    ) -> Result<Answer, ScimError> {
+        let path = path.to_owned();
         let tokens = &self.inner.tokens;
         let http = &self.inner.http;
         let started = Instant::now();
@@ -217,10 +249,12 @@ impl ScimClient {
             Ok(c) => c,
             Err(e) => {
                 let e = e.into_scim(req.method, &path);
-                return self.record(&req, path, started, Err(e), journal);
+                return self.record(req, path, started, Err(e), journal);
             }
         };
-        let result = self.exchange(&req, &path, credential.as_ref()).await;
+        let result = self
+            .exchange(req, &path, credential.as_ref(), patience)
+            .await;
         let (refusal, used) = match (result, credential) {
             (Err(e), Some(used)) if tokens.renewable() && e.status() == Some(401) => (e, used),
             // A 403 to a token the app already refused fresh: the same sentence as the 401s.
@@ -230,33 +264,33 @@ impl ScimClient {
                 } else {
                     e
                 };
-                return self.record(&req, path, started, Err(e), journal);
+                return self.record(req, path, started, Err(e), journal);
             }
-            (result, _) => return self.record(&req, path, started, result, journal),
+            (result, _) => return self.record(req, path, started, result, journal),
         };
         let fresh = match tokens.renew(http, &used).await {
             Ok(Renewal::Fresh(fresh)) => fresh,
             Ok(Renewal::Hopeless) => {
                 let e = refusal.credentials_refused(tokens.refusal_note());
-                return self.record(&req, path, started, Err(e), journal);
+                return self.record(req, path, started, Err(e), journal);
             }
             Err(e) => {
-                let _ = self.record(&req, path.clone(), started, Err(refusal), journal);
+                let _ = self.record(req, path.clone(), started, Err(refusal), journal);
                 let e = e.into_scim(req.method, &path);
-                return self.record(&req, path, Instant::now(), Err(e), journal);
+                return self.record(req, path, Instant::now(), Err(e), journal);
             }
         };
         tracing::info!(path = %path, "the app refused the token; trying once more with a new one");
-        let _ = self.record(&req, path.clone(), started, Err(refusal), journal);
+        let _ = self.record(req, path.clone(), started, Err(refusal), journal);
         let started = Instant::now();
-        let result = match self.exchange(&req, &path, Some(&fresh)).await {
+        let result = match self.exchange(req, &path, Some(&fresh), patience).await {
             Err(e) if matches!(e.status(), Some(401 | 403)) => {
                 tokens.refused_although_fresh(&fresh).await;
                 Err(e.credentials_refused(tokens.refusal_note()))
             }
             other => other,
         };
-        self.record(&req, path, started, result, journal)
+        self.record(req, path, started, result, journal)
     }
 }
 

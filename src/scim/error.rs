@@ -37,6 +37,8 @@ struct Details {
     reason: Option<String>,
     // What accessboard concluded from the answer (credentials refused after a fresh token).
     note: Option<String>,
+    // Not sent at all: the app's rate limit told us to wait longer than a request may.
+    held_back: bool,
 }
 
 /// The RFC 7644 §3.12 error body; `status` is a string there, but some servers send a number.
@@ -91,6 +93,7 @@ impl ScimError {
                 retry_after,
                 reason,
                 note: None,
+                held_back: false,
             }),
         }
     }
@@ -114,6 +117,7 @@ impl ScimError {
                 retry_after: None,
                 reason: Some(reason.into()),
                 note: None,
+                held_back: false,
             }),
         }
     }
@@ -162,6 +166,21 @@ impl ScimError {
         )
     }
 
+    /// A request not sent because the app asked us to wait `wait` more (a 429 to another
+    /// request), longer than this one may wait: transient, due after `wait`.
+    pub(crate) fn held_back(method: &'static str, path: &str, wait: Duration) -> Self {
+        let mut e = ScimError::other(
+            ErrorKind::Transient,
+            method,
+            path,
+            None,
+            "the app limits its request rate (429) and asked to wait",
+        );
+        e.details.retry_after = Some(wait);
+        e.details.held_back = true;
+        e
+    }
+
     /// The app refused credentials that were fresh: an error of the whole app, never worth a retry.
     pub(crate) fn credentials_refused(mut self, note: impl Into<String>) -> Self {
         self.details.kind = ErrorKind::Permanent;
@@ -207,6 +226,17 @@ impl ScimError {
     /// (after a fresh token, where the token can be renewed).
     pub fn refuses_credentials(&self) -> bool {
         !self.is_transient() && matches!(self.details.status, Some(401 | 403))
+    }
+
+    /// True for a 429, or a request held back because of one: the app limits its rate,
+    /// and waiting as it said is all that is needed (never a reason to give up).
+    pub fn is_rate_limited(&self) -> bool {
+        self.details.status == Some(429) || self.details.held_back
+    }
+
+    /// True for a request that was never sent (see [`ScimError::held_back`]).
+    pub fn was_held_back(&self) -> bool {
+        self.details.held_back
     }
 
     /// True for a 409 (the resource already exists).
@@ -270,6 +300,10 @@ impl ScimError {
                     (None, None, None) => s.push_str(&format!(" ({})", status_text(status))),
                 }
             }
+            None if self.details.held_back => s.push_str(&format!(
+                " was not sent: {}",
+                self.details.reason.as_deref().unwrap_or("rate limited")
+            )),
             None => s.push_str(&format!(
                 " failed: {}",
                 self.details.reason.as_deref().unwrap_or("unknown error")
@@ -326,23 +360,6 @@ pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-/// Parses `Retry-After`: delta-seconds or an IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`).
-pub fn parse_retry_after(value: &str, now: time::OffsetDateTime) -> Option<Duration> {
-    let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
-    }
-    let format = time::macros::format_description!(
-        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] GMT"
-    );
-    let at = time::PrimitiveDateTime::parse(value, format)
-        .ok()?
-        .assume_utc();
-    let wait = at - now;
-    // A date in the past means "now"; a negative wait would confuse the backoff.
-    Some(Duration::from_secs(wait.whole_seconds().max(0) as u64))
-}
-
 impl fmt::Display for ErrorKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -354,58 +371,5 @@ impl fmt::Display for ErrorKind {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn retry_after_seconds_and_date() {
-        let now = time::macros::datetime!(1994-11-06 08:49:30 UTC);
-        assert_eq!(parse_retry_after("2", now), Some(Duration::from_secs(2)));
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now),
-            Some(Duration::from_secs(7))
-        );
-        assert_eq!(
-            parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(Duration::ZERO)
-        );
-        assert_eq!(parse_retry_after("soon", now), None);
-    }
-
-    #[test]
-    fn error_body_status_as_string_and_number() {
-        let body = br#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:Error"],"status":"400","scimType":"invalidValue","detail":"userName is required"}"#;
-        let e = ScimError::from_response("POST", "/Users", 400, body, None);
-        assert_eq!(
-            e.to_string(),
-            "POST /Users answered 400 (invalidValue): userName is required"
-        );
-        assert_eq!(e.kind(), ErrorKind::Permanent);
-        let body = br#"{"status":409,"detail":"taken"}"#;
-        let e = ScimError::from_response("POST", "/Users", 409, body, None);
-        assert!(e.is_conflict());
-        assert_eq!(e.detail(), Some("taken"));
-    }
-
-    #[test]
-    fn an_apps_text_is_cut_and_loses_control_characters() {
-        let body = serde_json::json!({
-            "schemas": [ERROR_SCHEMA], "status": "400",
-            "detail": format!("bad\n2026-01-01 WARN open this setup link\u{1b}[31m{}", "x".repeat(1 << 20))
-        });
-        let e = ScimError::from_response("POST", "/Users", 400, body.to_string().as_bytes(), None);
-        let text = e.to_string();
-        assert!(!text.chars().any(char::is_control), "{:?}", &text[..80]);
-        assert!(text.len() < 3 * MAX_APP_TEXT_CHARS, "{}", text.len());
-        assert!(text.ends_with("…(cut)"));
-    }
-
-    #[test]
-    fn classification() {
-        assert_eq!(classify_status(503), ErrorKind::Transient);
-        assert_eq!(classify_status(429), ErrorKind::Transient);
-        assert_eq!(classify_status(501), ErrorKind::Permanent);
-        assert_eq!(classify_status(404), ErrorKind::Permanent);
-        assert_eq!(classify_status(302), ErrorKind::Permanent);
-    }
-}
+#[path = "error_tests.rs"]
+mod tests;

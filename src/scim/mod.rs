@@ -13,12 +13,13 @@ mod session;
 mod stream;
 mod token;
 mod trace;
+mod wait;
 
 pub use client::{CAPABILITIES_TTL, MAX_RESPONSE_BYTES, ScimCall, ScimClient};
 pub use config::{SCIM_MEDIA_TYPE, ScimAuth, ScimConfig, Secret, TokenAuth};
 pub use dialect::{FilterTrust, FilterTrusts, Learned, RemovalForm};
 pub use discovery::Capabilities;
-pub use error::{ErrorKind, ScimError, classify_status, parse_retry_after};
+pub use error::{ErrorKind, ScimError, classify_status};
 pub use groups::{MemberChange, PushedGroup};
 pub use index::{AccountIndex, Wanted};
 pub use lookup::{UserKey, eq_filter};
@@ -28,3 +29,4 @@ pub use models::{
 pub use session::{CallObserver, ScimSession};
 pub use token::FAILURE_MEMORY as TOKEN_FAILURE_MEMORY;
 pub use trace::TracedCall;
+pub use wait::{MAX_ANNOUNCED_WAIT, announced_wait, parse_reset, parse_retry_after};

@@ -13,6 +13,7 @@ mod provisioning;
 mod provisioning_faults;
 mod pushed_groups;
 mod rails;
+mod rate_limits;
 mod real_servers;
 mod reconcile;
 mod scim_auth;

@@ -63,6 +63,7 @@ fn metrics_name_every_series_and_move_as_provisioning_runs() {
         "# TYPE accessboard_oldest_sync_needed_seconds gauge",
         "accessboard_oldest_sync_needed_seconds 0",
         "# TYPE accessboard_scim_request_duration_seconds histogram",
+        "# TYPE accessboard_scim_rate_limited_total counter",
         "# TYPE accessboard_http_requests_total counter",
     ] {
         assert!(text.contains(name), "{name} missing:\n{text}");

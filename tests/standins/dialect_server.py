@@ -17,6 +17,10 @@ Authentication (any dialect, any combination; none at all accepts everything):
 ``--oauth2-client ID:SECRET`` (tokens of an OAuth2 server such as
 oauth2_server.py, checked by RFC 7662 introspection).
 
+``--rate-limit N/SECONDS`` (any dialect): at most N requests in any SECONDS, beyond
+that 429 with ``X-Retry-After`` and an HTML body (see ``dialects.core.RateLimit``);
+requests with an ``X-Standin-Harness`` header (the test harness) are not limited.
+
 ``--mint-jwt USER`` prints a JWT for the nextcloud dialect (signed with
 ``--jwt-secret``, ``{"user": USER}``, expiring after ``--jwt-ttl`` seconds,
 negative for an already expired one) and exits.
@@ -30,7 +34,7 @@ dialects also answer at the root).
 import argparse
 import sys
 
-from dialects.core import AuthConfig, Front, mint_jwt, serve
+from dialects.core import AuthConfig, Front, RateLimit, mint_jwt, serve
 
 
 def pair(value: str) -> tuple[str, str]:
@@ -53,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--dialect", required=True, choices=["nextcloud", "zulip", "django-groups", "generic"])
     parser.add_argument("--hostname", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--rate-limit", type=RateLimit.parse, metavar="N/SECONDS",
+                        help="At most N requests in any SECONDS; beyond that 429 with X-Retry-After.")
     auth = parser.add_argument_group("authentication")
     auth.add_argument("--bearer-token", action="append", default=[], metavar="TOKEN")
     auth.add_argument("--basic", type=pair, metavar="USER:PASS")
@@ -135,7 +141,7 @@ def main() -> None:
     if args.oauth2_introspect and not args.oauth2_client:
         sys.exit("--oauth2-introspect needs --oauth2-client ID:SECRET")
     dialect = build_dialect(args)
-    serve(Front(dialect), args.hostname, args.port, banner=f"dialect {dialect.name}",
+    serve(Front(dialect, args.rate_limit), args.hostname, args.port, banner=f"dialect {dialect.name}",
           base_path=dialect.base_path)
 
 

@@ -302,7 +302,8 @@ impl ScimServer {
     }
 
     /// One HTTP/1.1 exchange with `Connection: close`, the path under `base_url`; returns
-    /// status and JSON body (Null if none).
+    /// status and JSON body (Null if none). Marked as the harness's (`X-Standin-Harness`),
+    /// which a stand-in's `--rate-limit` leaves out.
     pub fn request(
         &self,
         method: &str,
@@ -319,7 +320,7 @@ impl ScimServer {
         let request = format!(
             "{method} {}{path_and_query} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Bearer {}\r\n\
              Accept: application/scim+json\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
-             Connection: close\r\n\r\n{payload}",
+             X-Standin-Harness: 1\r\nConnection: close\r\n\r\n{payload}",
             self.base_path,
             self.port,
             self.token,

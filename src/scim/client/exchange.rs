@@ -1,15 +1,17 @@
 //! One exchange with the app: its place among the app's requests in flight and its
-//! turn at the pacer, the request itself with capped reading, and its journal entry.
+//! turn at the app's pace (what the answer says about the app's rate limit adapts
+//! both), the request itself with capped reading, and its journal entry.
 
 use std::sync::Mutex;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use reqwest::header::{self, HeaderValue};
 
 use super::body::read_capped;
 use super::{Answer, Request, ScimCall, ScimClient, encode};
-use crate::scim::error::{ErrorKind, ScimError, parse_retry_after};
+use crate::scim::error::{ErrorKind, ScimError};
 use crate::scim::token::Credential;
+use crate::scim::wait::announced_wait;
 
 /// What every request accepts: SCIM's media type, and plain JSON, which many apps send.
 const ACCEPT: &str = "application/scim+json, application/json";
@@ -46,7 +48,10 @@ impl ScimClient {
             duration,
             error,
         };
-        journal.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        // A request held back by the app's rate limit was never sent: nothing to journal.
+        if !matches!(&result, Err(e) if e.was_held_back()) {
+            journal.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        }
         result
     }
 
@@ -55,24 +60,47 @@ impl ScimClient {
         req: &Request<'_>,
         path: &str,
         credential: Option<&Credential>,
+        patience: &mut Duration,
     ) -> Result<Answer, ScimError> {
-        // Closed never: the semaphore lives as long as the client.
-        let permit = self.inner.in_flight.clone().acquire_owned().await.ok();
-        if let Some(pacer) = &self.inner.pacer {
-            pacer.wait_turn().await;
-        }
-        let result = self
-            .exchange_raw(req, path, credential)
-            .await
-            .map(|mut answer| {
-                // A streamed listing is still being read: it holds its place until then.
-                // Any other answer is read already, and keeping the place would deadlock a
-                // caller that reads back before dropping the answer.
-                if answer.response.is_some() {
-                    answer._permit = permit;
+        let slot = match self.inner.limiter.admit(patience).await {
+            Ok(slot) => slot,
+            Err(wait) => return Err(ScimError::held_back(req.method, path, wait)),
+        };
+        let result = match self.exchange_raw(req, path, credential).await {
+            // Every request to the app pauses; the caller waits at least as long.
+            Err(e) if e.status() == Some(429) => {
+                let wait = slot.rate_limited(e.retry_after());
+                let limits = self.inner.limiter.limits();
+                tracing::info!(
+                    path,
+                    wait_ms = wait.as_millis() as u64,
+                    in_flight = limits.in_flight,
+                    per_second = limits.per_second,
+                    "the app limits its request rate (429): pausing and slowing down"
+                );
+                Err(e.with_retry_after(Some(wait)))
+            }
+            Ok(answer) => {
+                slot.answered();
+                Ok(answer)
+            }
+            Err(e) => {
+                // A 4xx is an answer at the app's pace; a 5xx or no answer says nothing good.
+                if e.status().is_some_and(|s| s < 500) {
+                    slot.answered();
                 }
-                answer
-            });
+                Err(e)
+            }
+        };
+        let result = result.map(|mut answer| {
+            // A streamed listing is still being read: it holds its place until then.
+            // Any other answer is read already, and keeping the place would deadlock a
+            // caller that reads back before dropping the answer.
+            if answer.response.is_some() {
+                answer._permit = Some(slot);
+            }
+            answer
+        });
         // A server may echo what it was sent; an error text must never carry our secret.
         match (result, credential) {
             (Err(e), Some(c)) => Err(e.scrub(c.secret.expose())),
@@ -136,11 +164,7 @@ impl ScimClient {
             .await
             .map_err(|e| ScimError::from_transport(req.method, path, &e, inner.timeout))?;
         let status = resp.status().as_u16();
-        let retry_after = resp
-            .headers()
-            .get(header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| parse_retry_after(v, time::OffsetDateTime::now_utc()));
+        let retry_after = announced_wait(resp.headers(), time::OffsetDateTime::now_utc());
         if req.stream && (200..300).contains(&status) {
             return Ok(Answer {
                 status,

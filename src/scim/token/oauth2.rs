@@ -13,7 +13,8 @@ use tokio::sync::Mutex;
 use super::{Cache, Made, TokenError, sensitive};
 use crate::scim::client::encode;
 use crate::scim::config::TokenAuth;
-use crate::scim::error::{ErrorKind, parse_retry_after, root_cause, status_text};
+use crate::scim::error::{ErrorKind, root_cause, status_text};
+use crate::scim::wait::parse_retry_after;
 use crate::secret::Secret;
 
 /// The most bytes read from a token endpoint's answer.

@@ -105,12 +105,61 @@ async fn a_404_on_get_is_none_and_on_delete_is_fine() {
 }
 
 #[tokio::test]
-async fn a_429_carries_retry_after_in_seconds_and_a_503_as_a_date() {
+async fn a_429_is_waited_out_as_x_retry_after_says_and_sent_again() {
     let mock = MockServer::start().await;
     Mock::given(path("/Users/a"))
-        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "2"))
+        .respond_with(
+            ResponseTemplate::new(429)
+                .insert_header("X-Retry-After", "1")
+                .set_body_string("<html>slow down</html>"),
+        )
+        .up_to_n_times(1)
+        .with_priority(1)
         .mount(&mock)
         .await;
+    Mock::given(path("/Users/a"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(user_json("a", "ann")))
+        .mount(&mock)
+        .await;
+    let session = client(&mock.uri()).session();
+    let started = std::time::Instant::now();
+    let user = session.get_user("a").await.unwrap().expect("found");
+    assert_eq!(user.id.as_deref(), Some("a"));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+    // Both exchanges are journaled: the 429 and the answer.
+    let statuses: Vec<_> = session.into_calls().iter().map(|c| c.status).collect();
+    assert_eq!(statuses, [Some(429), Some(200)]);
+}
+
+#[tokio::test]
+async fn a_429_longer_than_the_timeout_comes_back_at_once_and_holds_the_next_request() {
+    let mock = MockServer::start().await;
+    Mock::given(path("/Users/a"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "60"))
+        .mount(&mock)
+        .await;
+    let session = client(&mock.uri()).session();
+    let started = std::time::Instant::now();
+    let e = session.get_user("a").await.unwrap_err();
+    assert!(e.is_transient() && e.is_rate_limited(), "{e}");
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(60)));
+    assert!(e.to_string().contains("429"), "{e}");
+    // The whole app is paused: the next request is not even sent.
+    let e = session.get_user("b").await.unwrap_err();
+    assert!(e.was_held_back() && e.is_rate_limited(), "{e}");
+    assert!(e.retry_after().unwrap() > Duration::from_secs(55), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert_eq!(mock.received_requests().await.unwrap().len(), 1);
+    assert_eq!(
+        session.into_calls().len(),
+        1,
+        "a request not sent is not journaled"
+    );
+}
+
+#[tokio::test]
+async fn a_503_carries_retry_after_as_a_date() {
+    let mock = MockServer::start().await;
     let in_a_minute = time::OffsetDateTime::now_utc() + time::Duration::seconds(60);
     let date = in_a_minute
         .format(time::macros::format_description!(
@@ -122,12 +171,8 @@ async fn a_429_carries_retry_after_in_seconds_and_a_503_as_a_date() {
         .mount(&mock)
         .await;
     let session = client(&mock.uri()).session();
-    let e = session.get_user("a").await.unwrap_err();
-    assert!(e.is_transient());
-    assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
-    assert!(e.to_string().contains("429"), "{e}");
     let e = session.get_user("b").await.unwrap_err();
-    assert!(e.is_transient());
+    assert!(e.is_transient() && !e.is_rate_limited());
     let wait = e.retry_after().unwrap().as_secs();
     assert!((55..=60).contains(&wait), "{wait}");
 }

@@ -367,6 +367,40 @@ def introspect(config: AuthConfig, token: str) -> tuple[dict | None, str]:
 # -- The WSGI front --------------------------------------------------------
 
 
+# A request carrying this header is the test harness reading or seeding the server,
+# not the client under test: it is never rate limited.
+HARNESS_HEADER = "X-Standin-Harness"
+
+
+class RateLimit:
+    """At most ``limit`` requests in any ``window`` seconds (a sliding log), as API gateways and
+    hosted apps enforce it; beyond that a 429 with ``X-Retry-After: <seconds>`` (rounded up,
+    until the oldest counted request leaves the window) and a plain HTML body, not SCIM JSON,
+    as a proxy in front of the app answers it. Refused requests are not counted."""
+
+    def __init__(self, limit: int, window: float):
+        self.limit = limit
+        self.window = window
+        self.sent: list[float] = []
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def parse(value: str) -> "RateLimit":
+        count, _, seconds = value.partition("/")
+        return RateLimit(int(count), float(seconds))
+
+    def admit(self) -> Reply | None:
+        now = time.monotonic()
+        with self.lock:
+            self.sent = [t for t in self.sent if t > now - self.window]
+            if len(self.sent) < self.limit:
+                self.sent.append(now)
+                return None
+            wait = max(1, int(-(-(self.sent[0] + self.window - now) // 1)))
+        body = b"<html><body><h1>429 Too Many Requests</h1></body></html>\n"
+        return Reply(429, body, {"X-Retry-After": str(wait)}, content_type="text/html")
+
+
 class Front:
     """The WSGI application: reads a request, asks the dialect, writes the reply.
 
@@ -374,9 +408,10 @@ class Front:
     read-modify-write sequences on scim2-server need no locking of their own.
     """
 
-    def __init__(self, dialect: Any):
+    def __init__(self, dialect: Any, rate_limit: RateLimit | None = None):
         self.dialect = dialect
         self.lock = threading.RLock()
+        self.rate_limit = rate_limit
 
     @staticmethod
     def read(environ: dict[str, Any]) -> Request:
@@ -400,8 +435,13 @@ class Front:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable) -> list[bytes]:
         request = self.read(environ)
+        limited = None
+        if self.rate_limit is not None and request.path != READY_PATH and not request.header(HARNESS_HEADER):
+            limited = self.rate_limit.admit()
         if request.path == READY_PATH:
             reply = Reply(200, b"ready\n", content_type="text/plain")
+        elif limited is not None:
+            reply = limited
         else:
             try:
                 with self.lock:
