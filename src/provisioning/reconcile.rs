@@ -258,7 +258,7 @@ async fn create(session: &ScimSession, desired: &Desired) -> Result<ScimUser, Sc
         roles::set(&mut new, &attribute, &[], &value);
     }
     match session.create_user(&new).await {
-        Ok(created) => verify(session, desired, &new, created).await,
+        Ok(created) => verify(session, desired, &new, created, "POST").await,
         Err(conflict) if conflict.is_conflict() => {
             // It exists after all (made meanwhile, or our lookup could not see it): adopt it, once.
             let keys = [
@@ -317,7 +317,7 @@ async fn update(
         match session.replace_user(&merged).await {
             Ok(mut saved) => {
                 saved.id.get_or_insert(id);
-                return verify(session, desired, &merged, saved).await;
+                return verify(session, desired, &merged, saved, "PUT").await;
             }
             Err(e) if e.status() == Some(412) && attempt == 0 => {
                 remote = session.get_user(&id).await?.ok_or(e)?;
@@ -330,12 +330,13 @@ async fn update(
 
 /// Compares what the app answered to a write with what was sent; where the answer
 /// lacks what matters, reads the account once. A pair is only provisioned on what the
-/// app confirmed.
+/// app confirmed. `written` is the method that sent it (POST or PUT), for messages.
 async fn verify(
     session: &ScimSession,
     desired: &Desired,
     sent: &ScimUser,
     answer: ScimUser,
+    written: &'static str,
 ) -> Result<ScimUser, ScimError> {
     // Zulip and Nextcloud's PUT never keep these; comparing them would PUT on every run.
     if sent.external_id.is_some() && answer.external_id().is_none() {
@@ -379,17 +380,25 @@ async fn verify(
     }
     let what = match (&attribute, &wanted) {
         (Some(a), Some(w)) if roles::values(&read, a) != *w => format!(
-            "the app kept {a}={} for {} after PUT (wanted {})",
+            "the app kept {a}={} for {} after {written} (wanted {})",
             roles::values(&read, a).join(","),
             desired.user_name,
             w.join(",")
         ),
-        _ => format!("the app kept {} inactive after PUT", desired.user_name),
+        _ => format!(
+            "the app kept {} inactive after {written}",
+            desired.user_name
+        ),
+    };
+    // The request that wrote it: a POST went to the collection, a PUT to the account.
+    let path = match written {
+        "POST" => "/Users".to_owned(),
+        _ => format!("/Users/{id}"),
     };
     Err(ScimError::other(
         ErrorKind::Permanent,
-        "PUT",
-        &format!("/Users/{id}"),
+        written,
+        &path,
         None,
         what,
     ))

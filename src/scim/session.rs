@@ -297,8 +297,9 @@ impl ScimSession {
             if answer.status == 404 {
                 return Ok(());
             }
+            // Sent, whatever the answer: the message names every write that went out.
+            tried.push("PATCH");
             if answer.is_success() {
-                tried.push("PATCH");
                 // The answer says, or (a 204, or no `active` in it) one read does.
                 let said = serde_json::from_slice::<ScimUser>(&answer.body)
                     .ok()
