@@ -91,7 +91,7 @@ impl ScimSession {
                     self.send_rename(&id, group.name).await?;
                     g.display_name = group.name.to_owned();
                 }
-                g
+                *g
             }
             Located::Taken => return Err(not_ours(group.name)),
             Located::Nowhere if adds.is_empty() => return Ok(None),
@@ -132,7 +132,7 @@ impl ScimSession {
                 // An app that keeps no externalId on groups cannot say; the id was ours.
                 && external_id(&g).is_none_or(|e| e.is_empty() || e == ours)
             {
-                return Ok(Located::Ours(g));
+                return Ok(Located::Ours(Box::new(g)));
             }
         }
         if self.capabilities().await?.filter
@@ -147,7 +147,7 @@ impl ScimSession {
                 )
                 .await?
         {
-            return Ok(Located::Ours(g));
+            return Ok(Located::Ours(Box::new(g)));
         }
         let (mut mine, mut taken) = (None, false);
         self.scan("find_group", "Groups", |page: Vec<ScimGroup>| {
@@ -162,7 +162,7 @@ impl ScimSession {
         })
         .await?;
         Ok(match (mine, taken) {
-            (Some(g), _) => Located::Ours(g),
+            (Some(g), _) => Located::Ours(Box::new(g)),
             (None, true) => Located::Taken,
             (None, false) => Located::Nowhere,
         })
@@ -241,7 +241,7 @@ impl ScimSession {
 /// Where our group is in the app.
 enum Located {
     /// Found: by an id we hold or by our externalId.
-    Ours(ScimGroup),
+    Ours(Box<ScimGroup>),
     /// Not found, and the name asked about is someone else's group.
     Taken,
     /// Not found, and the name is free.
