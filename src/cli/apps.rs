@@ -138,7 +138,11 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 output::json(&report);
             } else {
                 for c in &report.checks {
-                    let mark = if c.ok { "ok  " } else { "FAIL" };
+                    let mark = match (c.ok, c.warning) {
+                        (false, _) => "FAIL",
+                        (true, true) => "warn",
+                        (true, false) => "ok  ",
+                    };
                     println!("{mark} {}: {}", c.name, output::clean(&c.detail));
                 }
                 println!(

@@ -92,7 +92,7 @@ pub(super) async fn create(
     match session.create_user(&new).await {
         Ok(created) if is_theirs(&created, desired) => {
             let id = id_of(&created)?;
-            let account = verify(session, desired, &new, &id, created).await?;
+            let account = verify(session, desired, &new, &id, created, "POST").await?;
             // Once per app and attribute: an account now known to exist shows whether
             // the filters find it, so that later empty answers can be believed.
             session.prove_filters(&user_keys(desired), &id).await?;
@@ -167,7 +167,7 @@ pub(super) async fn update(
         match session.replace_user(&merged).await {
             Ok(mut saved) => {
                 saved.id.get_or_insert_with(|| id.clone());
-                return verify(session, desired, &merged, &id, saved).await;
+                return verify(session, desired, &merged, &id, saved, "PUT").await;
             }
             Err(e) if e.status() == Some(412) && attempt == 0 => {
                 remote = session
@@ -184,13 +184,15 @@ pub(super) async fn update(
 
 /// Compares what the app answered to a write of account `id` with what was sent; where
 /// the answer lacks what matters, or is not this account, reads `id` once. A pair is only
-/// provisioned on what the app confirmed.
+/// provisioned on what the app confirmed. `written` is the method that sent it (POST or
+/// PUT), for messages.
 async fn verify(
     session: &ScimSession,
     desired: &Desired,
     sent: &ScimUser,
     id: &str,
     answer: ScimUser,
+    written: &'static str,
 ) -> Result<ScimUser, ScimError> {
     let attribute = managed_attribute(desired);
     let wanted = attribute.as_ref().map(|a| roles::values(sent, a));
@@ -244,17 +246,25 @@ async fn verify(
     }
     let what = match (&attribute, &wanted) {
         (Some(a), Some(w)) if roles::values(&read, a) != *w => format!(
-            "the app kept {a}={} for {} after PUT (wanted {})",
+            "the app kept {a}={} for {} after {written} (wanted {})",
             roles::values(&read, a).join(","),
             desired.user_name,
             w.join(",")
         ),
-        _ => format!("the app kept {} inactive after PUT", desired.user_name),
+        _ => format!(
+            "the app kept {} inactive after {written}",
+            desired.user_name
+        ),
+    };
+    // The request that wrote it: a POST went to the collection, a PUT to the account.
+    let path = match written {
+        "POST" => "/Users".to_owned(),
+        _ => format!("/Users/{id}"),
     };
     Err(ScimError::other(
         ErrorKind::Permanent,
-        "PUT",
-        &format!("/Users/{id}"),
+        written,
+        &path,
         None,
         what,
     ))

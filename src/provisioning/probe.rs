@@ -13,6 +13,8 @@ pub struct Check {
     pub name: String,
     /// Whether it is usable.
     pub ok: bool,
+    /// Usable, but something the admin should know (a broken discovery endpoint).
+    pub warning: bool,
     /// What the app said, in its own words where it gave any.
     pub detail: String,
 }
@@ -50,30 +52,33 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
         checks.push(Check {
             name: name.to_owned(),
             ok,
+            warning: false,
             detail,
         })
     };
-    let caps = match session.capabilities().await {
-        Ok(c) => c,
-        Err(e) => {
-            push("reach and sign in", false, reason(&e));
-            return Ok(report(app, checks));
-        }
-    };
+    // Reach and sign-in are what provisioning needs of /Users itself: discovery may be
+    // missing or broken in an app that provisions fine.
+    if let Err(e) = session.read_one_account().await {
+        push("reach and sign in", false, reason(&e));
+        return Ok(report(app, checks));
+    }
     // Without the query: some apps take a key there, and this text lands on a page.
     let mut shown = target.client.base_url().clone();
     shown.set_query(None);
     push("reach and sign in", true, format!("{shown} answers"));
-    push(
-        "features",
-        true,
-        format!(
-            "filter: {}, PATCH: {}, ETags: {}",
-            yes(caps.filter),
-            yes(caps.patch),
-            yes(caps.etag)
+    match session.capabilities().await {
+        Ok(caps) => push(
+            "features",
+            true,
+            format!(
+                "filter: {}, PATCH: {}, ETags: {}",
+                yes(caps.filter),
+                yes(caps.patch),
+                yes(caps.etag)
+            ),
         ),
-    );
+        Err(e) => push("features", false, reason(&e)),
+    }
     // A random id must match nobody: proves reading works, and that filters filter.
     let random = uuid::Uuid::new_v4().to_string();
     match session.find_user(UserKey::ExternalId(&random)).await {
@@ -118,7 +123,40 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
             push(&format!("role attribute {attribute:?}"), ok, detail);
         }
     }
+    checks.extend(discovery_warnings(&session));
     Ok(report(app, checks))
+}
+
+/// One warning per discovery endpoint that failed (5xx): provisioning goes on with the
+/// settings' and conservative assumptions, but the admin should know why.
+fn discovery_warnings(session: &ScimSession) -> Vec<Check> {
+    let mut seen = Vec::new();
+    for call in session.calls() {
+        let Some(status) = call.status.filter(|s| *s >= 500 && *s != 501) else {
+            continue;
+        };
+        if call.operation != "discovery" || seen.iter().any(|(p, _)| *p == call.path) {
+            continue;
+        }
+        seen.push((call.path, status));
+    }
+    seen.into_iter()
+        .map(|(path, status)| {
+            let meaning = match path.as_str() {
+                "/ServiceProviderConfig" => {
+                    "filter and PATCH as the settings say, else not used; no ETags"
+                }
+                "/ResourceTypes" => "groups are found by using them",
+                _ => "role attributes cannot be checked before use",
+            };
+            Check {
+                name: "discovery".to_owned(),
+                ok: true,
+                warning: true,
+                detail: format!("GET {path} answers {status}; going on without it: {meaning}"),
+            }
+        })
+        .collect()
 }
 
 /// Whether the app has a usable Group resource: as its discovery says, else (no

@@ -10,7 +10,7 @@ use super::reconcile::{Desired, Membership};
 use crate::db::pushed_groups::{self, Pushed as Stored};
 use crate::db::{Db, DbError};
 use crate::pairs::Claim;
-use crate::scim::{ScimCall, ScimClient};
+use crate::scim::{PushedGroup, ScimCall, ScimClient};
 use crate::settings::ScimSettings;
 
 /// One of accessboard's groups pushed into the app, as one pair sees it.
@@ -161,29 +161,38 @@ pub async fn upkeep(db: &Db, app: &str, scim: &ScimSettings, client: &ScimClient
         .collect();
     let session = client.session();
     for group in made {
+        let external_id = group.group.to_string();
+        let mut target = PushedGroup {
+            name: &group.name,
+            external_id: &external_id,
+            scim_id: Some(&group.scim_id),
+        };
+        // Ok(Some(id)): the group as it should be now; Ok(None): gone from the app.
         let done = match wanted.get(&group.group) {
             Some(name) if *name == group.name => continue,
-            Some(name) => session
-                .rename_pushed_group(&group.scim_id, name)
-                .await
-                .map(|()| Some(name.clone())),
-            None => session
-                .delete_pushed_group(&group.scim_id)
-                .await
-                .map(|()| None),
+            Some(name) => {
+                target.name = name;
+                session.rename_pushed_group(&target).await
+            }
+            None => session.delete_pushed_group(&target).await.map(|()| None),
         };
         let app_owned = app.to_owned();
-        let stored = match done {
-            Ok(Some(name)) => {
-                let row = Stored { name, ..group };
+        let stored = match (done, wanted.get(&group.group)) {
+            (Ok(Some(scim_id)), Some(name)) => {
+                let row = Stored {
+                    scim_id,
+                    name: name.clone(),
+                    ..group
+                };
                 db.run(move |c| pushed_groups::record(c, &app_owned, &row))
                     .await
             }
-            Ok(None) => {
+            // Deleted, or no longer in the app: the next write that needs it makes it.
+            (Ok(_), _) => {
                 db.run(move |c| pushed_groups::forget(c, &app_owned, group.group))
                     .await
             }
-            Err(e) => {
+            (Err(e), _) => {
                 tracing::warn!(app, error = %e, "could not rename or delete a group accessboard made in the app; trying again with the next batch");
                 Ok(())
             }

@@ -25,14 +25,6 @@ impl RemovalForm {
         RemovalForm::ValueList,
         RemovalForm::Put,
     ];
-
-    /// How the form is named in messages.
-    pub fn describe(self) -> &'static str {
-        match self {
-            RemovalForm::FilterPath | RemovalForm::ValueList => "PATCH",
-            RemovalForm::Put => "PUT",
-        }
-    }
 }
 
 /// What a filter on one attribute has shown: an empty answer counts as "no such

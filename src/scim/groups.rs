@@ -22,6 +22,24 @@ fn adds_of<'a>(changes: &[MemberChange<'a>]) -> Vec<&'a str> {
         .collect()
 }
 
+/// The writes sent for one direction of a membership change, as the journal shows them.
+#[derive(Default)]
+struct Sent {
+    /// Each method once, in the order first sent.
+    tried: Vec<&'static str>,
+    /// The method sent last.
+    last: Option<&'static str>,
+}
+
+impl Sent {
+    fn push(&mut self, method: &'static str) {
+        if !self.tried.contains(&method) {
+            self.tried.push(method);
+        }
+        self.last = Some(method);
+    }
+}
+
 /// Operations per PATCH request: servers cap request bodies, and one change per member.
 const PATCH_CHUNK: usize = 500;
 
@@ -225,18 +243,30 @@ impl ScimSession {
                 *d = held.contains(c.account) == c.member;
             }
         }
-        let mut tried: Vec<&'static str> = Vec::new();
+        let before = self.calls().len();
         for form in self.forms(true).await? {
-            self.apply(form, &group_id, changes, true, &mut done, &mut tried)
+            self.apply(form, &group_id, changes, true, &mut done)
                 .await?;
         }
-        let tried_adding = tried.join(" and ");
-        tried.clear();
         for form in self.forms(false).await? {
-            self.apply(form, &group_id, changes, false, &mut done, &mut tried)
+            self.apply(form, &group_id, changes, false, &mut done)
                 .await?;
         }
-        let tried_removing = tried.join(" and ");
+        // Messages name the writes the journal shows were sent, not the forms meant.
+        let path = format!("/Groups/{group_id}");
+        let sent = self
+            .calls()
+            .into_iter()
+            .skip(before)
+            .filter(|c| c.path == path && matches!(c.method, "PATCH" | "PUT"));
+        let (mut adding, mut removing) = (Sent::default(), Sent::default());
+        for call in sent {
+            match call.operation {
+                "add_member" => adding.push(call.method),
+                "remove_member" => removing.push(call.method),
+                _ => {}
+            }
+        }
         Ok(changes
             .iter()
             .zip(done)
@@ -244,21 +274,26 @@ impl ScimSession {
                 if ok {
                     return Ok(());
                 }
-                let what = if c.member {
-                    format!(
-                        "the app did not add {} to group {group:?} after {tried_adding}",
-                        c.who
+                let (sent, what) = if c.member {
+                    (
+                        &adding,
+                        format!("the app did not add {} to group {group:?}", c.who),
                     )
                 } else {
-                    format!(
-                        "the app kept {} in group {group:?} after {tried_removing}",
-                        c.who
+                    (
+                        &removing,
+                        format!("the app kept {} in group {group:?}", c.who),
                     )
+                };
+                let (method, what) = match sent.last {
+                    Some(last) => (last, format!("{what} after {}", sent.tried.join(" and "))),
+                    // Nothing was written: the group as read already said no.
+                    None => ("GET", what),
                 };
                 Err(ScimError::other(
                     ErrorKind::Permanent,
-                    if c.member { "PUT" } else { "PATCH" },
-                    &format!("/Groups/{group_id}"),
+                    method,
+                    &path,
                     None,
                     what,
                 ))
@@ -352,7 +387,6 @@ impl ScimSession {
         changes: &[MemberChange<'_>],
         member: bool,
         done: &mut [bool],
-        tried: &mut Vec<&'static str>,
     ) -> Result<(), ScimError> {
         let pending: Vec<&str> = changes
             .iter()
@@ -362,9 +396,6 @@ impl ScimSession {
             .collect();
         if pending.is_empty() {
             return Ok(());
-        }
-        if !tried.contains(&form.describe()) {
-            tried.push(form.describe());
         }
         let Some(answer) = self.write_members(form, group_id, &pending, member).await? else {
             return Ok(());

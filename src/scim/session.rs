@@ -113,14 +113,18 @@ impl ScimSession {
     }
 
     /// The features to use: announced (cached for an hour), overridden by the settings,
-    /// less what proved broken. A server without the endpoint (404, or Zulip's 501) gets
-    /// conservative defaults, never an error.
+    /// less what proved broken. A server without the endpoint (404, or Zulip's 501) or
+    /// with a broken one (any 5xx) gets conservative defaults, never an error; when the
+    /// settings say both filter and PATCH, the endpoint is not asked at all.
     pub async fn capabilities(&self) -> Result<Capabilities, ScimError> {
-        let announced = match self.client.cached_capabilities() {
-            Some(caps) => caps,
-            None => self.discover().await?,
-        };
         let (filter, patch) = self.client.overrides();
+        let announced = match (self.client.cached_capabilities(), filter, patch) {
+            (Some(caps), _, _) => caps,
+            // What accessboard would ask for is settled already; the rest (ETags, a page
+            // cap) is only an optimisation, so the least is assumed.
+            (None, Some(_), Some(_)) => Capabilities::CONSERVATIVE,
+            (None, _, _) => self.discover().await?,
+        };
         Ok(Capabilities {
             filter: filter.unwrap_or(announced.filter) && !self.client.learned().filter_broken,
             patch: patch.unwrap_or(announced.patch),
@@ -130,9 +134,16 @@ impl ScimSession {
 
     async fn discover(&self) -> Result<Capabilities, ScimError> {
         let mut req = Request::new("discovery", "GET", vec!["ServiceProviderConfig"]);
-        req.expect = &[404, 501];
+        req.expect = &NOT_DISCOVERED;
         let answer = self.send(req).await?;
-        let caps = if matches!(answer.status, 404 | 501) {
+        let caps = if !answer.is_success() {
+            if answer.status >= 500 && answer.status != 501 {
+                // audriga/scim-server-php 1.0.0 always answers 500 here, yet serves /Users.
+                tracing::warn!(
+                    status = answer.status,
+                    "the app's ServiceProviderConfig fails; assuming no filter and no PATCH unless the settings say"
+                );
+            }
             Capabilities::CONSERVATIVE
         } else {
             Capabilities::from_service_provider_config(&answer.body).unwrap_or_else(|e| {
@@ -141,14 +152,16 @@ impl ScimSession {
                 Capabilities::CONSERVATIVE
             })
         };
+        // Cached like an answer, so a broken endpoint is asked once an hour, not per pair.
         self.client.store_capabilities(caps);
         Ok(caps)
     }
 
-    /// The app's `/Schemas` as JSON documents; None when it publishes none (404/501).
+    /// The app's `/Schemas` as JSON documents; None when it publishes none (404/501) or
+    /// its endpoint fails (5xx).
     pub async fn schemas(&self) -> Result<Option<Vec<Value>>, ScimError> {
         let mut req = Request::new("discovery", "GET", vec!["Schemas"]);
-        req.expect = &[404, 501];
+        req.expect = &NOT_DISCOVERED;
         let answer = self.send(req).await?;
         if !answer.is_success() {
             return Ok(None);
@@ -162,13 +175,13 @@ impl ScimSession {
     }
 
     /// Whether the app has a Group resource: `Some` when `/ResourceTypes` says, `None`
-    /// when it does not answer (404/501) or cannot be read. Asked once per client.
+    /// when it does not answer (404/501, a 5xx) or cannot be read. Asked once per client.
     pub async fn group_resource(&self) -> Result<Option<bool>, ScimError> {
         if let Some(known) = self.client.group_resource() {
             return Ok(known);
         }
         let mut req = Request::new("discovery", "GET", vec!["ResourceTypes"]);
-        req.expect = &[404, 501];
+        req.expect = &NOT_DISCOVERED;
         let answer = self.send(req).await?;
         let found = if answer.is_success() {
             resource_types_have_group(&answer.body)
@@ -177,6 +190,16 @@ impl ScimSession {
         };
         self.client.store_group_resource(found);
         Ok(found)
+    }
+
+    /// One harmless read, `GET /Users?count=1`: shows that the app answers and takes the
+    /// credentials. The body is never read (an app that ignores `count` lists everyone).
+    pub async fn read_one_account(&self) -> Result<(), ScimError> {
+        let query = [("count", "1".to_owned())];
+        let mut req = Request::new("read_accounts", "GET", vec!["Users"]);
+        req.query = &query;
+        req.stream = true;
+        self.send(req).await.map(drop)
     }
 
     /// The account with this server id; None when the server says 404.
@@ -274,8 +297,9 @@ impl ScimSession {
             if answer.status == 404 {
                 return Ok(());
             }
+            // Sent, whatever the answer: the message names every write that went out.
+            tried.push("PATCH");
             if answer.is_success() {
-                tried.push("PATCH");
                 // The answer says, or (a 204, or no `active` in it) one read does.
                 let said = serde_json::from_slice::<ScimUser>(&answer.body)
                     .ok()
@@ -342,6 +366,18 @@ impl ScimSession {
         self.send(req).await.map(|_| ())
     }
 }
+
+/// Discovery answers taken as "not said": no endpoint (404, 501) or a broken one (any
+/// 5xx); credentials refused, rate limits and the like stay errors.
+const NOT_DISCOVERED: [u16; 101] = {
+    let mut statuses = [404; 101];
+    let mut i = 0;
+    while i < 100 {
+        statuses[i + 1] = 500 + i as u16;
+        i += 1;
+    }
+    statuses
+};
 
 // RFC 7644 §4: a ListResponse of ResourceType, or (some servers) a bare array.
 fn resource_types_have_group(body: &[u8]) -> Option<bool> {

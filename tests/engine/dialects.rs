@@ -241,14 +241,15 @@ fn roles_by_attribute_set_the_attribute_and_never_touch_groups() {
     );
 }
 
-/// Demotes one admin on a server whose group handling is `switches`; the pair and message.
-fn demote_on(switches: &[&str]) -> (serde_json::Value, ScimServer, TestEnv) {
+/// Demotes one admin on a server whose group handling is `switches`, with these app
+/// settings; the pair and message.
+fn demote_on(switches: &[&str], extra: &str) -> (serde_json::Value, ScimServer, TestEnv) {
     let mut builder = ScimServer::builder().dialect("generic");
     for s in switches {
         builder = builder.arg(s);
     }
     let server = builder.start();
-    let env = env_for(&server, "admin_group = \"admins\"");
+    let env = env_for(&server, &format!("admin_group = \"admins\"\n{extra}"));
     env.create_person("erin@example.org", "Erin Wu", &["files=admin"]);
     assert_eq!(env.provision_run_wait().status.code(), Some(0));
     let id = env.pair("erin@example.org", "files")["scim_id"]
@@ -263,11 +264,14 @@ fn demote_on(switches: &[&str]) -> (serde_json::Value, ScimServer, TestEnv) {
 
 #[test]
 fn removal_by_value_list_is_found_and_remembered() {
-    let (pair, server, env) = demote_on(&[
-        "--member-removal",
-        "value-list",
-        "--group-put-ignores-members",
-    ]);
+    let (pair, server, env) = demote_on(
+        &[
+            "--member-removal",
+            "value-list",
+            "--group-put-ignores-members",
+        ],
+        "",
+    );
     assert_eq!(pair["status"], "provisioned", "{pair}");
     assert!(server.group_members("admins").is_empty());
     let stored = sql_i64(
@@ -279,26 +283,43 @@ fn removal_by_value_list_is_found_and_remembered() {
 
 #[test]
 fn removal_by_filter_path_works_where_put_ignores_members() {
-    let (pair, server, _env) = demote_on(&[
-        "--member-removal",
-        "filter-path",
-        "--group-put-ignores-members",
-    ]);
+    let (pair, server, _env) = demote_on(
+        &[
+            "--member-removal",
+            "filter-path",
+            "--group-put-ignores-members",
+        ],
+        "",
+    );
     assert_eq!(pair["status"], "provisioned", "{pair}");
     assert!(server.group_members("admins").is_empty());
 }
 
 #[test]
 fn a_server_that_takes_no_removal_gets_a_failed_pair_never_a_false_success() {
-    let (pair, server, _env) =
-        demote_on(&["--member-removal", "none", "--group-put-ignores-members"]);
+    let refusing = ["--member-removal", "none", "--group-put-ignores-members"];
+    let (pair, server, _env) = demote_on(&refusing, "");
     assert_eq!(pair["status"], "failed", "{pair}");
     let message = pair["last_message"].as_str().unwrap();
     assert!(
         message.contains("kept erin@example.org in group \"admins\" after PATCH and PUT"),
         "{message}"
     );
+    assert!(
+        message.starts_with("PUT /Groups/"),
+        "the last sent: {message}"
+    );
     assert_eq!(server.group_members("admins").len(), 1);
+
+    // Without PATCH only a PUT goes out, and the message names only it.
+    let (pair, server, _env) = demote_on(&refusing, "patch = false");
+    let message = pair["last_message"].as_str().unwrap();
+    assert!(message.starts_with("PUT /Groups/"), "{message}");
+    assert!(
+        message.ends_with("in group \"admins\" after PUT"),
+        "{message}"
+    );
+    assert!(!server.log().contains("\"PATCH "), "no PATCH was sent");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -5,6 +5,7 @@ mod support;
 
 mod deletion;
 mod dialects;
+mod discovery;
 mod events;
 mod kratos;
 mod pace;

@@ -229,3 +229,66 @@ async fn on_nextcloud_a_member_leaving_a_pushed_group_fails_with_what_the_app_ke
         "never a false success"
     );
 }
+
+/// An app that made our group `Design` (prefixed `ab-`) for Ann, but whose answer never
+/// reached accessboard (serve killed while waiting): the group holds our externalId, and
+/// no id of it is stored here. Answers the group's id in the app.
+fn lost_create(server: &ScimServer, env: &TestEnv) -> serde_json::Value {
+    env.create_person("ann@example.org", "Ann", &[]);
+    run(env, &["group", "create", "Design"]);
+    run(env, &["group", "add", "design", "ann@example.org"]);
+    let shown: serde_json::Value =
+        serde_json::from_str(&run(env, &["group", "show", "design", "--json"])).unwrap();
+    let (status, lost) = server.request(
+        "POST",
+        "/Groups",
+        Some(&serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+            "displayName": "ab-Design", "externalId": shown["id"]})),
+    );
+    assert_eq!(status, 201, "{lost}");
+    run(env, &["group", "grant", "design", "files", "user"]);
+    lost["id"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_whose_create_answer_was_lost_is_found_by_our_external_id() {
+    let server = ScimServer::start();
+    let env = env_for(&server, "group_prefix = \"ab-\"");
+    let lost = lost_create(&server, &env);
+    run(&env, &["provision", "run", "--wait"]);
+    assert_eq!(group_names(&server), ["ab-Design"], "no second group");
+    assert_eq!(server.groups()[0]["id"], lost, "the one the app made");
+    assert_eq!(
+        server.group_members("ab-Design"),
+        [account_id(&server, "ann@example.org")]
+    );
+
+    run(&env, &["group", "rename", "design", "Studio"]);
+    run(&env, &["provision", "run", "--wait"]);
+    assert_eq!(
+        group_names(&server),
+        ["ab-Studio"],
+        "renamed, not made again"
+    );
+    assert_eq!(server.groups()[0]["id"], lost);
+
+    run(&env, &["group", "delete", "studio"]);
+    run(&env, &["provision", "run", "--wait"]);
+    assert!(group_names(&server).is_empty(), "deleted with ours");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_group_renamed_here_before_its_lost_create_was_found_is_renamed_there() {
+    let server = ScimServer::start();
+    let env = env_for(&server, "group_prefix = \"ab-\"");
+    let lost = lost_create(&server, &env);
+    run(&env, &["group", "rename", "design", "Studio"]);
+    run(&env, &["provision", "run", "--wait"]);
+    assert_eq!(group_names(&server), ["ab-Studio"], "one group, renamed");
+    assert_eq!(server.groups()[0]["id"], lost);
+    assert_eq!(
+        server.group_members("ab-Studio"),
+        [account_id(&server, "ann@example.org")]
+    );
+}

@@ -601,6 +601,17 @@ def check_generic(python: str) -> None:
     finally:
         s.stop()
 
+    print("generic --spc-500 (audriga/scim-server-php 1.0.0)")
+    s = Server(python, ["--dialect", "generic", "--bearer-token", "t", "--spc-500"])
+    try:
+        for path in ("/ServiceProviderConfig", "/v2/ServiceProviderConfig"):
+            spc = s.req("GET", path)
+            check(f"--spc-500: {path} answers 500", spc.status == 500, spc)
+        users = s.req("GET", "/Users?count=1")
+        check("--spc-500: /Users answers 200", users.status == 200, users)
+    finally:
+        s.stop()
+
     print("role attribute (schemas/user-with-role.json)")
     schema = os.path.join(HERE, "schemas", "user-with-role.json")
     s = Server(python, ["--dialect", "generic", "--bearer-token", "t", "--schema", schema])

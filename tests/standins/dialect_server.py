@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     generic.add_argument("--single-comparison-filters", action="store_true",
                          help="Answer 400 invalidFilter to a filter joining comparisons with or/and, as SCIM "
                               "libraries with a one-comparison filter parser do.")
+    generic.add_argument("--spc-500", action="store_true",
+                         help="Answer 500 to GET /ServiceProviderConfig, as audriga/scim-server-php 1.0.0 does.")
     return parser
 
 
@@ -128,6 +130,7 @@ def build_dialect(args: argparse.Namespace):
         no_external_id=args.no_external_id,
         lowercase_username=args.lowercase_username,
         single_comparison_filters=args.single_comparison_filters,
+        spc_500=args.spc_500,
     )
 
 

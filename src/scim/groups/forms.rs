@@ -158,13 +158,3 @@ pub(super) enum Form {
     /// PUT of the whole group (adding).
     Put,
 }
-
-impl Form {
-    pub(super) fn describe(self) -> &'static str {
-        match self {
-            Form::PatchAdd => "PATCH",
-            Form::Remove(f) => f.describe(),
-            Form::Put => "PUT",
-        }
-    }
-}

@@ -42,7 +42,9 @@ pub async fn test(
                 ul.checklist {
                     @for c in &report.checks {
                         li {
-                            @if c.ok { span.badge.ok { "ok" } } @else { span.badge.bad { "failed" } }
+                            @if !c.ok { span.badge.bad { "failed" } }
+                            @else if c.warning { span.badge.warn { "warning" } }
+                            @else { span.badge.ok { "ok" } }
                             " " strong { (c.name) } ": " (c.detail)
                         }
                     }

@@ -10,6 +10,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::net::free_port;
 
+mod pushed;
 mod requests;
 
 const TOKEN: &str = "tok-VERY-secret-123";

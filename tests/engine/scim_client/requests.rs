@@ -207,10 +207,47 @@ async fn a_server_ignoring_the_filter_or_answering_501_is_paged_instead() {
 }
 
 #[tokio::test]
-async fn discovery_failures_other_than_404_propagate() {
+async fn a_failing_discovery_falls_back_once_and_refused_credentials_still_fail() {
+    // scim-server-php 1.0.0: /ServiceProviderConfig fails, /Users works.
     let mock = MockServer::start().await;
     Mock::given(path("/ServiceProviderConfig"))
         .respond_with(ResponseTemplate::new(503))
+        .mount(&mock)
+        .await;
+    Mock::given(path("/ResourceTypes"))
+        .respond_with(ResponseTemplate::new(500))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/Users"))
+        .respond_with(paged(five_users()))
+        .mount(&mock)
+        .await;
+    let session = client(&mock.uri()).session();
+    for key in ["target.old", "decoy1"] {
+        let found = session.find_user(UserKey::UserName(key)).await.unwrap();
+        assert!(found.is_some(), "{key} found by listing");
+    }
+    assert_eq!(session.group_resource().await.unwrap(), None, "not said");
+    let requests = mock.received_requests().await.unwrap();
+    assert_eq!(
+        requests
+            .iter()
+            .filter(|r| r.url.path() == "/ServiceProviderConfig")
+            .count(),
+        1,
+        "a failing discovery is remembered, not asked per lookup"
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| !r.url.query().unwrap_or("").contains("filter")),
+        "conservative: no filter"
+    );
+
+    let mock = MockServer::start().await;
+    Mock::given(path("/ServiceProviderConfig"))
+        .respond_with(ResponseTemplate::new(401))
         .mount(&mock)
         .await;
     let e = client(&mock.uri())
@@ -218,7 +255,7 @@ async fn discovery_failures_other_than_404_propagate() {
         .find_user(UserKey::UserName("a"))
         .await
         .unwrap_err();
-    assert!(e.is_transient());
+    assert_eq!(e.status(), Some(401));
     assert_eq!(e.path(), "/ServiceProviderConfig");
 }
 

@@ -25,6 +25,12 @@ Switches, each reproducing a behaviour seen in a real server:
   Nextcloud before externalId support).
 * ``--lowercase-username``: ``userName`` is stored lowercased on POST, PUT
   and PATCH (a server that normalizes login names).
+* ``--spc-500``: ``GET /ServiceProviderConfig`` always answers 500 with an HTML
+  error page, while ``/Users`` and ``/Groups`` work (audriga/scim-server-php
+  1.0.0, the library under Nextcloud's SCIM app: its
+  ``ListServiceProviderConfigurationsAction`` over
+  ``Util::getServiceProviderConfig`` fails on every request, as issue 23 found
+  running it standalone).
 
 Membership variants of the tests:
 
@@ -65,7 +71,8 @@ class Generic:
     def __init__(self, auth: AuthConfig, schema: str | None = None, resource_type: str | None = None,
                  service_provider_config: str | None = None, group_put_ignores_members: bool = False,
                  member_removal: str | None = None, no_external_id: bool = False,
-                 lowercase_username: bool = False, single_comparison_filters: bool = False):
+                 lowercase_username: bool = False, single_comparison_filters: bool = False,
+                 spc_500: bool = False):
         self.auth = auth
         config = load_config(service_provider_config)
         if auth.configured:
@@ -78,6 +85,7 @@ class Generic:
         self.no_external_id = no_external_id
         self.lowercase_username = lowercase_username
         self.single_comparison_filters = single_comparison_filters
+        self.spc_500 = spc_500
 
     def handle(self, request: Request) -> Reply:
         path = BaseApplication.split_path(request.path)
@@ -92,6 +100,9 @@ class Generic:
                 and not authenticate(self.auth, request.header("Authorization")).ok):
             return self.error(UnauthorizedException())
         segments = path.strip("/").split("/") if path.strip("/") else []
+        if self.spc_500 and segments[-1:] == ["ServiceProviderConfig"]:
+            # Slim's default error page, as scim-server-php sends it (no SCIM error body).
+            return Reply(500, SLIM_ERROR_PAGE, content_type="text/html; charset=UTF-8")
         query_filter = request.query.get("filter", "")
         if self.single_comparison_filters and re.search(r"\s(or|and)\s", query_filter, re.IGNORECASE):
             return self.error(InvalidFilterException(detail="only one comparison per filter is supported"))
@@ -194,6 +205,11 @@ class Generic:
             return [{"op": "remove", "path": f'members[value eq {json.dumps(str(v.get("value")))}]'}
                     for v in values if isinstance(v, dict)]
         return [op]
+
+
+SLIM_ERROR_PAGE = ("<!doctype html><html><head><title>Slim Application Error</title></head>"
+                   "<body><h1>Slim Application Error</h1><p>A website error has occurred. "
+                   "Sorry for the temporary inconvenience.</p></body></html>")
 
 
 def strip_external_id(body: Any) -> Any:
