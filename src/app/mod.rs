@@ -76,12 +76,16 @@ impl App {
         let dialects = db
             .run(|c| crate::provisioning::engine::load_dialects(c))
             .await?;
+        let group_ids = db
+            .run(|c| crate::provisioning::engine::load_group_ids(c))
+            .await?;
         let engine = Engine::new(
             db.clone(),
             queue.clone(),
             settings.clone(),
             identities.clone(),
             dialects,
+            group_ids,
         )?;
         let service = UserService::new(db, queue.clone(), settings.clone(), identities);
         service.sync_catalogue().await?;

@@ -279,7 +279,8 @@ async fn raise_drift(engine: &Engine, app: &Slug, report: &DriftReport) -> Resul
 }
 
 /// The member ids of every mapped group, by group name (a group that does not exist has
-/// none): one lookup per group, and one read more where the lookup's answer omits members.
+/// none): one read by id where the group's id is known, else one lookup, and one read
+/// more where the lookup's answer omits members.
 pub(super) async fn group_members(
     session: &crate::scim::ScimSession,
     roles: &crate::settings::RoleMap,
@@ -287,6 +288,16 @@ pub(super) async fn group_members(
     let mut out = HashMap::new();
     for group in roles.targets().filter_map(|t| t.group.clone()) {
         if out.contains_key(&group) {
+            continue;
+        }
+        // A group whose id is known is read by it: one request, members included (an
+        // answer without them is an empty group).
+        let known = session.client().group_ids().await.get(&group).cloned();
+        if let Some(id) = known
+            && let Some(g) = session.get_group(&id).await?
+        {
+            let members = g.members.unwrap_or_default();
+            out.insert(group, members.into_iter().map(|m| m.value).collect());
             continue;
         }
         let found = session.find_group(&group).await?;

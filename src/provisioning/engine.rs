@@ -8,7 +8,9 @@ use std::time::Duration;
 use super::backoff;
 use super::lanes::Lanes;
 use super::reconcile::{Desired, Reconciled};
-pub use super::targets::{DIALECT_META, EngineError, Target, client_config, load_dialects};
+pub use super::targets::{
+    DIALECT_META, EngineError, GROUPS_META, Target, client_config, load_dialects, load_group_ids,
+};
 use crate::db::{Db, DbError, time};
 use crate::domain::{Deprovision, DesiredAccess, ProvisionStatus};
 use crate::identity::IdentityStore;
@@ -34,6 +36,8 @@ pub struct Engine {
     pub lanes: Lanes,
     // What each app's dialect record was when last stored, so it is written only when it changes.
     pub(super) stored_dialects: std::sync::Mutex<HashMap<String, Learned>>,
+    // Each app's group ids as last stored, likewise.
+    pub(super) stored_group_ids: std::sync::Mutex<HashMap<String, HashMap<String, String>>>,
 }
 
 impl Engine {
@@ -44,6 +48,7 @@ impl Engine {
         settings: Arc<Settings>,
         identities: Arc<dyn IdentityStore>,
         dialects: HashMap<String, Learned>,
+        group_ids: HashMap<String, HashMap<String, String>>,
     ) -> Result<Arc<Engine>, EngineError> {
         let timeout = Duration::from_secs(settings.provisioning.request_timeout_secs);
         let mut targets = HashMap::new();
@@ -52,6 +57,7 @@ impl Engine {
             let slug = app.slug.to_string();
             let mut config = client_config(scim, timeout, &slug)?;
             config.learned = dialects.get(&slug).copied().unwrap_or_default();
+            config.group_ids = group_ids.get(&slug).cloned().unwrap_or_default();
             let client = ScimClient::new(config).map_err(|source| EngineError::Client {
                 app: slug.clone(),
                 source,
@@ -84,6 +90,7 @@ impl Engine {
             instance,
             identities,
             stored_dialects: std::sync::Mutex::new(dialects),
+            stored_group_ids: std::sync::Mutex::new(group_ids),
         }))
     }
 

@@ -32,6 +32,23 @@ pub enum EngineError {
 /// The `meta` key prefix under which each app's dialect record is stored.
 pub const DIALECT_META: &str = "dialect:";
 
+/// The `meta` key prefix under which each app's group ids are stored (JSON, name to id).
+pub const GROUPS_META: &str = "groups:";
+
+/// Reads every app's stored group ids (blocking); a record that does not parse is an error.
+pub fn load_group_ids(
+    conn: &rusqlite::Connection,
+) -> Result<HashMap<String, HashMap<String, String>>, DbError> {
+    crate::db::meta::with_prefix(conn, GROUPS_META)?
+        .into_iter()
+        .map(|(app, json)| {
+            serde_json::from_str(&json)
+                .map(|ids| (app.clone(), ids))
+                .map_err(|e| DbError::Corrupt(format!("meta.{GROUPS_META}{app}: {e}")))
+        })
+        .collect()
+}
+
 /// Reads every app's stored dialect record (blocking); a record that does not parse is an error.
 pub fn load_dialects(conn: &rusqlite::Connection) -> Result<HashMap<String, Learned>, DbError> {
     crate::db::meta::with_prefix(conn, DIALECT_META)?
@@ -93,14 +110,17 @@ pub fn client_config(
         filter: scim.filter,
         patch: scim.patch,
         learned: crate::scim::Learned::default(),
+        group_ids: HashMap::new(),
         max_concurrency: scim.max_concurrency,
         max_requests_per_second: scim.max_requests_per_second,
     })
 }
 
 impl Engine {
-    /// Stores what was learned about the app's dialect, when it changed.
+    /// Stores what was learned about the app's dialect, and the ids of the groups found
+    /// or made in it, when they changed.
     pub async fn store_dialect(&self, app: &str, target: &Target) {
+        self.store_group_ids(app, target).await;
         let learned = target.client.learned();
         {
             let mut stored = self
@@ -124,6 +144,34 @@ impl Engine {
         };
         if let Err(e) = stored {
             tracing::warn!(app, error = %e, "could not store what was learned about the app");
+        }
+    }
+
+    // A group once found or made is looked up by its id from then on, across restarts:
+    // never made again because a filter missed it.
+    async fn store_group_ids(&self, app: &str, target: &Target) {
+        let ids = target.client.group_ids().await.clone();
+        {
+            let mut stored = self
+                .stored_group_ids
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if stored.get(app) == Some(&ids) || (ids.is_empty() && !stored.contains_key(app)) {
+                return;
+            }
+            stored.insert(app.to_owned(), ids.clone());
+        }
+        let key = format!("{GROUPS_META}{app}");
+        let stored = match serde_json::to_string(&ids) {
+            Ok(json) => {
+                self.db
+                    .run(move |c| crate::db::meta::set(c, &key, &json))
+                    .await
+            }
+            Err(e) => Err(DbError::Corrupt(e.to_string())),
+        };
+        if let Err(e) = stored {
+            tracing::warn!(app, error = %e, "could not store the app's group ids");
         }
     }
 }

@@ -177,7 +177,7 @@ impl ScimClient {
                 patch: config.patch,
                 learned: Mutex::new(config.learned),
                 group_resource: Mutex::new(None),
-                group_ids: tokio::sync::Mutex::new(std::collections::HashMap::new()),
+                group_ids: tokio::sync::Mutex::new(config.group_ids.clone()),
                 limiter: Limiter::new(config.max_concurrency, config.max_requests_per_second),
             }),
         })

@@ -74,6 +74,8 @@ pub struct ScimConfig {
     pub patch: Option<bool>,
     /// What an earlier run learned about the app.
     pub learned: super::Learned,
+    /// The ids of the groups accessboard made or found in the app, by name, as stored.
+    pub group_ids: std::collections::HashMap<String, String>,
     /// Requests in flight at most.
     pub max_concurrency: usize,
     /// Requests per second at most; `None`: no limit.
@@ -91,6 +93,7 @@ impl ScimConfig {
             filter: None,
             patch: None,
             learned: super::Learned::default(),
+            group_ids: std::collections::HashMap::new(),
             max_concurrency: 4,
             max_requests_per_second: None,
         }
