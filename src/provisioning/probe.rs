@@ -124,7 +124,35 @@ pub async fn test_app(engine: &Engine, app: &Slug) -> Result<ProbeReport, ProbeE
         }
     }
     checks.extend(discovery_warnings(&session));
+    checks.extend(learned_checks(target));
     Ok(report(app, checks))
+}
+
+/// What earlier provisioning learned about the app (it cannot be seen without writing):
+/// which deletion it really does, what it does not keep, which filters miss accounts.
+fn learned_checks(target: &super::engine::Target) -> Vec<Check> {
+    let learned = target.client.learned();
+    let mut checks = Vec::new();
+    if learned.delete_deactivates
+        && target.scim.on_deprovision() == crate::domain::Deprovision::Delete
+    {
+        checks.push(Check {
+            name: "deletion".to_owned(),
+            ok: true,
+            warning: true,
+            detail: "on_deprovision = \"delete\" only deactivates accounts in this app: they stay there, inactive".into(),
+        });
+    }
+    let facts = learned.facts();
+    if !facts.is_empty() {
+        checks.push(Check {
+            name: "learned".to_owned(),
+            ok: true,
+            warning: false,
+            detail: facts.join("; "),
+        });
+    }
+    checks
 }
 
 /// One warning per discovery endpoint that failed (5xx): provisioning goes on with the

@@ -100,3 +100,75 @@ pub struct Learned {
     #[serde(default)]
     pub removal: Option<RemovalForm>,
 }
+
+impl Learned {
+    /// What was learned, one short sentence each, for `app test` and the app's page.
+    pub fn facts(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if self.delete_deactivates {
+            out.push("DELETE only deactivates accounts: they stay in the app, inactive".into());
+        }
+        let dropped: Vec<&str> = [
+            (self.drops_external_id, "externalId"),
+            (self.drops_user_name, "userName changes"),
+            (self.drops_display_name, "displayName"),
+            (self.drops_name_formatted, "name.formatted"),
+            (self.drops_name_parts, "given and family names"),
+            (self.drops_emails, "emails"),
+        ]
+        .into_iter()
+        .filter_map(|(dropped, what)| dropped.then_some(what))
+        .collect();
+        if !dropped.is_empty() {
+            out.push(format!("does not keep {}", dropped.join(", ")));
+        }
+        if self.filter_broken {
+            out.push("filters fail or are ignored: accounts are found by listing".into());
+        } else {
+            let lying: Vec<&str> = [
+                (self.filters.external_id, "externalId"),
+                (self.filters.user_name, "userName"),
+                (self.filters.email, "emails"),
+                (self.filters.group_name, "group names"),
+            ]
+            .into_iter()
+            .filter_map(|(t, what)| (t == FilterTrust::Lies).then_some(what))
+            .collect();
+            if !lying.is_empty() {
+                out.push(format!(
+                    "filters on {} miss existing resources: listed instead",
+                    lying.join(", ")
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_name_what_the_app_does_not_keep() {
+        assert!(Learned::default().facts().is_empty());
+        let learned = Learned {
+            delete_deactivates: true,
+            drops_display_name: true,
+            drops_name_formatted: true,
+            filters: FilterTrusts {
+                email: FilterTrust::Lies,
+                ..FilterTrusts::default()
+            },
+            ..Learned::default()
+        };
+        assert_eq!(
+            learned.facts(),
+            [
+                "DELETE only deactivates accounts: they stay in the app, inactive",
+                "does not keep displayName, name.formatted",
+                "filters on emails miss existing resources: listed instead",
+            ]
+        );
+    }
+}

@@ -238,4 +238,12 @@ fn a_delete_on_django_scim2_server_is_read_back_and_called_a_deactivation() {
     let message = pair["last_message"].as_str().unwrap();
     assert!(message.contains("only deactivated"), "{message}");
     assert_eq!(server.user(&ann).unwrap()["active"], false);
+    // `app test` says which deletion the app really does.
+    let out = env.cli(&["app", "test", "files"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("warn deletion") && stdout(&out).contains("only deactivates"),
+        "{}",
+        stdout(&out)
+    );
 }

@@ -92,6 +92,12 @@ pub async fn show(
         .find(|a| a.slug == slug)
         .ok_or_else(|| WebError::NotFound(format!("There is no app {slug:?} in the catalogue.")))?;
     let live = rows.iter().any(|p| p.status.is_transient());
+    let learned = state
+        .engine
+        .targets
+        .get(&slug)
+        .map(|t| t.client.learned().facts())
+        .unwrap_or_default();
     let retryable = app
         .counts
         .iter()
@@ -113,6 +119,9 @@ pub async fn show(
                 @if retryable {
                     a.button href=(format!("/apps/{slug}/retry")) { "Retry all errors and failures…" }
                 }
+            }
+            @if !learned.is_empty() {
+                p.note { "What accessboard learned about this app: " (learned.join("; ")) "." }
             }
             @if !app.installed { p.note { "This app is not installed, so nobody is provisioned in it. " a href="/apps" { "Install it on the apps page." } } }
             form.filters method="get" action=(format!("/apps/{slug}")) {
