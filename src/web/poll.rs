@@ -15,8 +15,9 @@ use crate::web::pages::overview;
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
-/// More watched badges than this in one poll are ignored (a page shows 50 rows).
-const MAX_WATCH: usize = 1000;
+/// More watched badges than this in one poll are ignored: as many as fit in
+/// `query_limit::MAX_POLL_QUERY` (a page shows 50 rows).
+const MAX_WATCH: usize = 150;
 /// htmx stops polling on this status.
 pub const STOP_POLLING: u16 = 286;
 

@@ -161,6 +161,20 @@ async fn a_settled_page_has_no_polling_and_polls_stop_with_286() {
     assert!(!page.body.contains("hx-trigger=\"every"));
     // an empty poll stops at once
     assert_eq!(b.get_hx("/poll?view=badge").await.status.as_u16(), 286);
+    // a page of 100 badges in flight (an import) still gets its answers
+    let many: Vec<String> = (0..100)
+        .map(|_| format!("w={}%3Afiles%3Async_needed%3A0", uuid::Uuid::new_v4()))
+        .collect();
+    let r = b
+        .get_hx(&format!("/poll?view=badge&{}", many.join("&")))
+        .await;
+    assert_eq!(
+        r.status.as_u16(),
+        286,
+        "{}",
+        &r.body[..r.body.len().min(300)]
+    );
+    assert_eq!(r.body.matches("hx-swap-oob").count(), 100);
 }
 
 #[actix_web::test]
