@@ -1,7 +1,7 @@
 //! One person's account in the app: found, created, updated and deleted, each answer
 //! proved to be this person's account before it is believed or written to.
 
-use super::proof::{describe, is_theirs, not_theirs};
+use super::proof::{describe, is_theirs, not_theirs, stored_is_theirs};
 use super::reconcile::Desired;
 use super::roles;
 use super::shape::{emails_of, managed_attribute, merge, name_of, role_attribute};
@@ -18,7 +18,7 @@ pub(super) async fn locate(
     if let Some(id) = &desired.known_scim_id {
         // A 404 means someone deleted it in the app; look further rather than trust the stale id.
         match session.get_user(id).await? {
-            Some(user) if is_theirs(&user, desired) => return Ok(Some(user)),
+            Some(user) if stored_is_theirs(&user, desired) => return Ok(Some(user)),
             Some(user) => {
                 // The id was reused for someone else: forget it and look the person up.
                 tracing::warn!(id, "the stored account id now answers another account");

@@ -33,6 +33,22 @@ pub fn is_theirs(account: &ScimUser, desired: &Desired) -> bool {
         || account.has_email(&desired.email)
 }
 
+/// Whether the account at the pair's stored id is still `desired`'s. A pair confirmed
+/// before accessboard recorded the userName (migration 0011) has no record to prove it
+/// by: its stored id is trusted, as it was then, unless the account carries another
+/// person's accessboard id, until the next confirmation records the name; otherwise a
+/// person whose email changed in an app that keeps no `externalId` would get a second
+/// account.
+pub fn stored_is_theirs(account: &ScimUser, desired: &Desired) -> bool {
+    if desired.previous_user_name.is_some() {
+        return is_theirs(account, desired);
+    }
+    is_theirs(account, desired)
+        || account
+            .external_id()
+            .is_none_or(|e| uuid::Uuid::parse_str(e).is_err())
+}
+
 /// How an account is named in messages: its id and userName.
 pub fn describe(account: &ScimUser) -> String {
     match &account.id {
@@ -124,6 +140,20 @@ mod tests {
             &account("ANN@example.org", Some("okta-123"), None),
             &d
         ));
+    }
+
+    #[test]
+    fn a_pair_without_a_recorded_name_trusts_its_stored_id_unless_disproved() {
+        let d = Desired {
+            previous_user_name: None,
+            ..desired()
+        };
+        let renamed = account("ann.before@example.org", None, None);
+        assert!(!is_theirs(&renamed, &d));
+        assert!(stored_is_theirs(&renamed, &d));
+        let other = account("bob", Some("5c3d2e1f-0000-4000-8000-000000000000"), None);
+        assert!(!stored_is_theirs(&other, &d));
+        assert!(!stored_is_theirs(&renamed, &desired()), "recorded: proved");
     }
 
     #[test]

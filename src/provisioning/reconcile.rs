@@ -4,7 +4,7 @@
 //! caller records the outcome and the session's journal.
 
 use super::account::{create, id_of, locate, proved, update};
-use super::proof::is_theirs;
+use super::proof::{is_theirs, stored_is_theirs};
 use super::push::{PushStore, pushed_memberships};
 pub use super::push::{Pushed, PushedMembership};
 pub use super::shape::merge;
@@ -256,8 +256,13 @@ fn known_member(desired: &Desired, mapped: Role, created: bool) -> Option<bool> 
 fn find_listed(index: &AccountIndex, desired: &Desired) -> Result<Option<ScimUser>, ScimError> {
     let mut want = wanted(desired);
     let stale = match index.find(&want) {
+        Some(user) if want.known_id.is_some() && user.id == want.known_id => {
+            if stored_is_theirs(user, desired) {
+                return Ok(Some(user.clone()));
+            }
+            Some(user.clone())
+        }
         Some(user) if is_theirs(user, desired) => return Ok(Some(user.clone())),
-        Some(user) if want.known_id.is_some() && user.id == want.known_id => Some(user.clone()),
         found => return proved(found.cloned(), desired, None),
     };
     want.known_id = None;

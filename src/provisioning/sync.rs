@@ -166,7 +166,7 @@ fn holds(
     account: &crate::scim::ScimUser,
     learned: &crate::scim::Learned,
 ) -> bool {
-    if !super::proof::is_theirs(account, want) {
+    if !super::proof::stored_is_theirs(account, want) {
         // The stored id now answers someone else: the reconcile looks the person up again.
         return false;
     }
