@@ -11,6 +11,16 @@ use crate::support::env::{TestEnv, ok};
 use crate::support::settings::scim_app;
 
 const PEOPLE: usize = 30_000;
+const ROUNDS: usize = 12;
+
+/// Whether a file of the backup (the target or anything beside it named after it) exists.
+fn writing(target: &std::path::Path) -> bool {
+    let name = target.file_name().unwrap().to_string_lossy().into_owned();
+    std::fs::read_dir(target.parent().unwrap())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with(&name))
+}
 
 /// What a file under the backup's name holds: `Ok(people)` for a whole database.
 fn whole_backup(path: &std::path::Path) -> Result<i64, String> {
@@ -48,8 +58,7 @@ fn a_backup_killed_at_any_moment_leaves_no_file_or_a_whole_backup() {
     let target = env.dir.path().join("backup.db");
     let mut rng = rand::rng();
     let (mut absent, mut complete) = (0, 0);
-    for round in 0..10 {
-        let delay = Duration::from_micros(rng.random_range(0..whole.as_micros() as u64));
+    for round in 0..ROUNDS {
         let mut child = env
             .command(&["backup", target.to_str().unwrap()], &[])
             .stdin(Stdio::null())
@@ -57,7 +66,22 @@ fn a_backup_killed_at_any_moment_leaves_no_file_or_a_whole_backup() {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn backup");
-        std::thread::sleep(delay);
+        let spawned = Instant::now();
+        // Half the kills anywhere in a whole run (and a little past it); the other half
+        // once the copy has begun to be written, where a torn file would show.
+        if round % 2 == 1 {
+            while !writing(&target) && spawned.elapsed() < whole * 2 {
+                std::thread::sleep(Duration::from_micros(200));
+            }
+            std::thread::sleep(Duration::from_micros(
+                rng.random_range(0..whole.as_micros() as u64 / 3),
+            ));
+        } else {
+            std::thread::sleep(Duration::from_micros(
+                rng.random_range(0..whole.as_micros() as u64 * 6 / 5),
+            ));
+        }
+        let delay = spawned.elapsed();
         let _ = child.kill();
         let _ = child.wait();
         if target.exists() {
@@ -73,7 +97,9 @@ fn a_backup_killed_at_any_moment_leaves_no_file_or_a_whole_backup() {
             absent += 1;
         }
     }
-    eprintln!("whole backup {whole:?}; 10 kills: {absent} left no file, {complete} a whole backup");
+    eprintln!(
+        "whole backup {whole:?}; {ROUNDS} kills: {absent} left no file, {complete} a whole backup"
+    );
 
     // Whatever the last kill left beside the target does not block the next backup.
     let out = env.cli(&["backup", target.to_str().unwrap()]);
