@@ -248,4 +248,29 @@ mod tests {
             );
         }
     }
+
+    // A restored backup can hold a due pair whose job with the same key is finished:
+    // the sweeper's job must not be dropped as its duplicate (it was, for an hour).
+    #[tokio::test]
+    async fn a_finished_job_does_not_hide_a_due_pair_with_its_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let queue = JobQueue::open(&dir.path().join("q.db"))
+            .await
+            .expect("open queue");
+        let job = ReconcileJob {
+            user_id: Uuid::nil(),
+            app: "files".into(),
+            due_seq: 7,
+            run_at: None,
+        };
+        queue.enqueue(std::slice::from_ref(&job)).await.expect("enqueue");
+        sqlx::query("UPDATE Jobs SET status = 'Done', done_at = strftime('%s', 'now')")
+            .execute(queue.pool())
+            .await
+            .expect("finish it");
+        queue.enqueue(std::slice::from_ref(&job)).await.expect("enqueue again");
+        queue.enqueue(std::slice::from_ref(&job)).await.expect("a pending one is kept");
+        let (pending, _) = queue.counts().await.expect("counts");
+        assert_eq!(pending, 1);
+    }
 }
