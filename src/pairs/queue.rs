@@ -263,13 +263,22 @@ mod tests {
             due_seq: 7,
             run_at: None,
         };
-        queue.enqueue(std::slice::from_ref(&job)).await.expect("enqueue");
+        queue
+            .enqueue(std::slice::from_ref(&job))
+            .await
+            .expect("enqueue");
         sqlx::query("UPDATE Jobs SET status = 'Done', done_at = strftime('%s', 'now')")
             .execute(queue.pool())
             .await
             .expect("finish it");
-        queue.enqueue(std::slice::from_ref(&job)).await.expect("enqueue again");
-        queue.enqueue(std::slice::from_ref(&job)).await.expect("a pending one is kept");
+        queue
+            .enqueue(std::slice::from_ref(&job))
+            .await
+            .expect("enqueue again");
+        queue
+            .enqueue(std::slice::from_ref(&job))
+            .await
+            .expect("a pending one is kept");
         let (pending, _) = queue.counts().await.expect("counts");
         assert_eq!(pending, 1);
     }
