@@ -29,9 +29,10 @@ pub enum BackupError {
 }
 
 impl BackupError {
-    /// Whether the operator named a file that cannot be used (exit 2).
+    /// Whether the operator named a file that is not a backup (exit 2); an existing
+    /// target is a failure (exit 1), as it always was.
     pub fn is_usage(&self) -> bool {
-        matches!(self, BackupError::Exists(_) | BackupError::Unusable { .. })
+        matches!(self, BackupError::Unusable { .. })
     }
 }
 

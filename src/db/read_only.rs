@@ -35,6 +35,7 @@ impl Db {
                 source: std::io::Error::new(std::io::ErrorKind::NotFound, "no database here yet"),
             });
         }
+        narrow(path);
         let mode = match probe(path, ReadMode::ReadOnly) {
             Ok(()) => ReadMode::ReadOnly,
             // Without a `-wal` the file is whole; reading it as immutable needs no
@@ -62,6 +63,31 @@ impl Db {
             },
             mode,
         ))
+    }
+}
+
+/// Takes group and other bits off the database and its WAL files, as every open does
+/// (an older database was 0644), without adding a write bit a read-only file lacks.
+/// Best effort: a file of another owner stays as it is and is still read.
+fn narrow(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for file in [
+            path.to_owned(),
+            wal_of(path),
+            PathBuf::from(format!("{}-shm", path.display())),
+        ] {
+            if let Ok(meta) = std::fs::metadata(&file) {
+                let mode = meta.permissions().mode() & 0o7777;
+                if mode & 0o077 != 0 {
+                    let _ = std::fs::set_permissions(
+                        &file,
+                        std::fs::Permissions::from_mode(mode & !0o077),
+                    );
+                }
+            }
+        }
     }
 }
 
