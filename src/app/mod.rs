@@ -2,6 +2,7 @@
 //! the service and the one provisioning engine; `serve` runs it. The command line and
 //! the tests start from an [`App`]; this module is the only one above `web`.
 
+pub mod restore;
 mod serve;
 
 pub use serve::{ServeError, healthcheck, http_server, serve};
@@ -72,6 +73,34 @@ impl App {
         let queue = JobQueue::open(&path)
             .await
             .map_err(|e| AppError::Queue(e.to_string()))?;
+        let app = App::build(settings, db, queue).await?;
+        app.service.sync_catalogue().await?;
+        Ok(app)
+    }
+
+    /// Opens the database and queue for reading only (the listing commands): nothing is
+    /// created, migrated or synced, so they work on a full disk and a read-only file.
+    ///
+    /// The catalogue is the one the last writing start stored. A database that does
+    /// not exist yet is made by [`App::open`] (there is nothing to read).
+    pub async fn open_read_only(settings: Arc<Settings>) -> Result<App, AppError> {
+        let path = settings.database.path.clone();
+        if !path.exists() {
+            return App::open(settings).await;
+        }
+        let (db, mode) = {
+            let path = path.clone();
+            tokio::task::spawn_blocking(move || Db::open_read_only(&path))
+                .await
+                .map_err(|_| DbError::Cancelled)??
+        };
+        let queue =
+            JobQueue::open_read_only(&path, mode).map_err(|e| AppError::Queue(e.to_string()))?;
+        App::build(settings, db, queue).await
+    }
+
+    /// Builds identity store, engine and service over an opened database and queue.
+    async fn build(settings: Arc<Settings>, db: Db, queue: JobQueue) -> Result<App, AppError> {
         let identities = crate::identity::open(&settings)?;
         let dialects = db
             .run(|c| crate::provisioning::engine::load_dialects(c))
@@ -88,7 +117,6 @@ impl App {
             group_ids,
         )?;
         let service = UserService::new(db, queue.clone(), settings.clone(), identities);
-        service.sync_catalogue().await?;
         Ok(App {
             settings,
             service,

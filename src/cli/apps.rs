@@ -54,6 +54,13 @@ pub enum AppCommand {
     },
 }
 
+impl AppCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, AppCommand::List { .. })
+    }
+}
+
 /// Runs an `app` subcommand.
 pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
     match cmd {

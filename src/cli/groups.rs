@@ -68,6 +68,13 @@ pub enum GroupCommand {
     },
 }
 
+impl GroupCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, GroupCommand::List { .. } | GroupCommand::Show { .. })
+    }
+}
+
 /// Runs a `group` subcommand.
 pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
     let service = &ctx.service.as_actor(Actor::cli());

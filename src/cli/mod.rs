@@ -4,6 +4,7 @@
 mod alerts;
 mod apps;
 mod audit;
+mod backup;
 mod groups;
 mod output;
 mod provision;
@@ -65,9 +66,14 @@ pub enum Command {
     /// Alert channels ([alerts]).
     #[command(subcommand)]
     Alerts(alerts::AlertsCommand),
-    /// Write a consistent online copy of the database to FILE.
+    /// Write a consistent online copy of the database to FILE (safe while serve runs).
     Backup {
-        /// Where to write the copy.
+        /// Where to write the copy; it must not exist.
+        file: PathBuf,
+    },
+    /// Replace the database with the backup FILE (serve must be stopped).
+    Restore {
+        /// The backup to restore; the replaced database is kept as `<database>.before-restore`.
         file: PathBuf,
     },
     /// Exit 0 when the local server answers /healthz, else 1 (for container health checks).
@@ -181,22 +187,36 @@ async fn dispatch(command: Command, settings: Arc<Settings>) -> Result<ExitCode,
                 .map_err(|e| CliError::failure(e.to_string()))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Backup { file } => {
-            let ctx = App::open(settings).await?;
-            let db = ctx.service.db().clone();
-            let target = file.clone();
-            tokio::task::spawn_blocking(move || crate::db::backup(&db, &target))
-                .await
-                .map_err(|e| CliError::failure(e.to_string()))??;
-            println!("backup written to {}", file.display());
-            Ok(ExitCode::SUCCESS)
+        Command::Backup { file } => backup::backup(settings, file).await,
+        Command::Restore { file } => backup::restore_file(settings, file).await,
+        Command::User(cmd) => {
+            let ctx = open(settings, cmd.is_read_only()).await?;
+            users::run(cmd, &ctx).await
         }
-        Command::User(cmd) => users::run(cmd, &App::open(settings).await?).await,
         Command::Audit { json, since, limit } => {
-            audit::run(&App::open(settings).await?, json, since, limit).await
+            audit::run(&App::open_read_only(settings).await?, json, since, limit).await
         }
-        Command::Group(cmd) => groups::run(cmd, &App::open(settings).await?).await,
-        Command::App(cmd) => apps::run(cmd, &App::open(settings).await?).await,
-        Command::Provision(cmd) => provision::run(cmd, App::open(settings).await?).await,
+        Command::Group(cmd) => {
+            let ctx = open(settings, cmd.is_read_only()).await?;
+            groups::run(cmd, &ctx).await
+        }
+        Command::App(cmd) => {
+            let ctx = open(settings, cmd.is_read_only()).await?;
+            apps::run(cmd, &ctx).await
+        }
+        Command::Provision(cmd) => {
+            let ctx = open(settings, cmd.is_read_only()).await?;
+            provision::run(cmd, ctx).await
+        }
+    }
+}
+
+/// Opens the application; a command that only reads opens it without writing, so it
+/// works on a full disk and a read-only database file.
+async fn open(settings: Arc<Settings>, read_only: bool) -> Result<App, AppError> {
+    if read_only {
+        App::open_read_only(settings).await
+    } else {
+        App::open(settings).await
     }
 }

@@ -57,6 +57,13 @@ pub enum ProvisionCommand {
     },
 }
 
+impl ProvisionCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, ProvisionCommand::Status { .. })
+    }
+}
+
 /// Runs a `provision` subcommand.
 pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> {
     match cmd {

@@ -75,6 +75,13 @@ pub enum UserCommand {
     },
 }
 
+impl UserCommand {
+    /// Whether the command only reads (it then opens the database read-only).
+    pub fn is_read_only(&self) -> bool {
+        matches!(self, UserCommand::List { .. })
+    }
+}
+
 fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
     let (slug, role) = raw
         .split_once('=')

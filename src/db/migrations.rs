@@ -19,16 +19,44 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0011_proof.sql"),
 ];
 
+/// The schema version this binary writes and needs.
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// The schema version stored in the file (`user_version`).
+pub fn version(conn: &Connection) -> Result<i64, DbError> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?)
+}
+
+/// Refuses, without writing, a schema other than this binary's (read-only opens).
+pub fn require_latest(conn: &Connection) -> Result<(), DbError> {
+    let current = version(conn)?;
+    let latest = latest();
+    if current > latest {
+        return Err(newer(current));
+    }
+    if current < latest {
+        return Err(DbError::Migration(format!(
+            "the database is at schema version {current}, older than this accessboard needs ({latest}); run `accessboard serve` or any command that changes something once to upgrade it"
+        )));
+    }
+    Ok(())
+}
+
+fn newer(current: i64) -> DbError {
+    DbError::Migration(format!(
+        "the database is at schema version {current}, newer than this accessboard (version {}); run a newer accessboard or restore a backup",
+        MIGRATIONS.len()
+    ))
+}
+
 /// Brings the schema up to this binary's version; refuses a newer database.
 pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     let migrations = Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect());
-    let current: usize =
-        conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
-    if current > MIGRATIONS.len() {
-        return Err(DbError::Migration(format!(
-            "the database is at schema version {current}, newer than this accessboard (version {}); run a newer accessboard or restore a backup",
-            MIGRATIONS.len()
-        )));
+    let current = version(conn)?;
+    if current > latest() {
+        return Err(newer(current));
     }
     migrations
         .to_latest(conn)

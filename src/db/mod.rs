@@ -4,6 +4,7 @@
 pub mod access;
 pub mod alerts;
 pub mod audit;
+pub mod backup;
 pub mod columns;
 pub mod events;
 pub mod groups;
@@ -14,6 +15,7 @@ pub mod pairs;
 pub mod pushed_groups;
 pub mod rails;
 pub mod read;
+mod read_only;
 pub mod sessions;
 pub mod sort_keys;
 pub mod throttle;
@@ -24,7 +26,8 @@ use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
 
-pub use migrations::migrate;
+pub use migrations::{latest as schema_version, migrate};
+pub use read_only::ReadMode;
 
 /// A pooled SQLite connection.
 pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
@@ -196,37 +199,5 @@ fn owner_only(path: &Path) -> Result<(), DbError> {
             }
         }
     }
-    Ok(())
-}
-
-/// Writes a consistent copy of the live database with SQLite's online backup API.
-///
-/// Safe while `serve` writes: all pages are copied in one step, from one read
-/// snapshot (WAL: writers are not blocked). Copying in smaller steps restarts
-/// whenever another process commits in between, so on a busy database it never ends.
-pub fn backup(db: &Db, target: &Path) -> Result<(), DbError> {
-    if target.exists() {
-        return Err(DbError::Migration(format!(
-            "{} already exists; choose a new file name so no backup is overwritten",
-            target.display()
-        )));
-    }
-    let src = db.conn()?;
-    // The copy holds the same secrets as the database: owner-only from the first byte.
-    owner_only(target)?;
-    let mut dst = rusqlite::Connection::open(target)?;
-    {
-        use rusqlite::backup::StepResult;
-        let backup = rusqlite::backup::Backup::new(&src, &mut dst)?;
-        loop {
-            match backup.step(-1)? {
-                StepResult::Done => break,
-                StepResult::More => {}
-                _ => std::thread::sleep(Duration::from_millis(5)),
-            }
-        }
-    }
-    // The copy is a plain rollback-journal file, ready to be moved into place.
-    dst.execute_batch("PRAGMA journal_mode = DELETE;")?;
     Ok(())
 }

@@ -111,6 +111,23 @@ impl JobQueue {
         Ok(JobQueue { pool })
     }
 
+    /// A queue that never writes (the read-only commands): no setup, no planner
+    /// statistics, and no connection until something reads it.
+    pub fn open_read_only(path: &Path, mode: crate::db::ReadMode) -> Result<JobQueue, QueueError> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .read_only(true)
+            .immutable(mode == crate::db::ReadMode::Immutable)
+            .busy_timeout(crate::db::BUSY_TIMEOUT)
+            .pragma("query_only", "ON");
+        let pool = SqlitePoolOptions::new()
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_lazy_with(options);
+        Ok(JobQueue { pool })
+    }
+
     /// The apalis storage that workers consume.
     pub fn storage(&self) -> SqliteStorage<ReconcileJob> {
         // apalis hands a crashed worker's jobs to others only once it missed its
@@ -130,7 +147,11 @@ impl JobQueue {
     }
 
     /// Enqueues jobs in one transaction; a pending job for the same pair and
-    /// `due_seq` is not duplicated.
+    /// `due_seq` is not duplicated, a finished one is replaced.
+    ///
+    /// Only a due pair is enqueued, so a finished job with its key ran before the pair
+    /// became due at that `due_seq` again (a restored backup holds such pairs): kept, it
+    /// would drop the new job as a duplicate until the vacuum an hour later.
     pub async fn enqueue(&self, jobs: &[ReconcileJob]) -> Result<(), QueueError> {
         if jobs.is_empty() {
             return Ok(());
@@ -149,7 +170,16 @@ impl JobQueue {
             })
             .collect::<Result<Vec<SqliteTask>, serde_json::Error>>()?;
         let mut tx = self.pool.begin().await?;
-        for chunk in tasks.chunks(500) {
+        for (chunk, keys) in tasks.chunks(500).zip(jobs.chunks(500)) {
+            let keys: Vec<String> = keys.iter().map(ReconcileJob::idempotency_key).collect();
+            sqlx::query(
+                "DELETE FROM Jobs WHERE job_type = ?1 AND status IN ('Done', 'Failed', 'Killed')
+                 AND idempotency_key IN (SELECT value FROM json_each(?2))",
+            )
+            .bind(QUEUE)
+            .bind(serde_json::to_string(&keys)?)
+            .execute(&mut *tx)
+            .await?;
             apalis_sqlite::queries::push_tasks(&mut *tx, QUEUE, chunk).await?;
         }
         tx.commit().await?;
@@ -217,5 +247,39 @@ mod tests {
                 "expected a lookup by id: {plan}"
             );
         }
+    }
+
+    // A restored backup can hold a due pair whose job with the same key is finished:
+    // the sweeper's job must not be dropped as its duplicate (it was, for an hour).
+    #[tokio::test]
+    async fn a_finished_job_does_not_hide_a_due_pair_with_its_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let queue = JobQueue::open(&dir.path().join("q.db"))
+            .await
+            .expect("open queue");
+        let job = ReconcileJob {
+            user_id: Uuid::nil(),
+            app: "files".into(),
+            due_seq: 7,
+            run_at: None,
+        };
+        queue
+            .enqueue(std::slice::from_ref(&job))
+            .await
+            .expect("enqueue");
+        sqlx::query("UPDATE Jobs SET status = 'Done', done_at = strftime('%s', 'now')")
+            .execute(queue.pool())
+            .await
+            .expect("finish it");
+        queue
+            .enqueue(std::slice::from_ref(&job))
+            .await
+            .expect("enqueue again");
+        queue
+            .enqueue(std::slice::from_ref(&job))
+            .await
+            .expect("a pending one is kept");
+        let (pending, _) = queue.counts().await.expect("counts");
+        assert_eq!(pending, 1);
     }
 }
