@@ -3,6 +3,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod hostile_echoed_credentials;
 mod hostile_import_files;
 mod hostile_import_random;
 mod hostile_parsing;
