@@ -10,3 +10,4 @@ mod hostile_parsing;
 mod hostile_web_inputs;
 mod hostile_web_limits;
 mod hostile_web_names;
+mod hostile_web_slow;
