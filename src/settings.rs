@@ -15,7 +15,7 @@ mod dialect;
 mod errors;
 mod identity;
 mod proxies;
-pub use alerts::{AlertSettings, Recipients, SmtpServer, WebhookFormat};
+pub use alerts::{AlertSettings, Recipients, SmtpServer, SmtpTls, WebhookFormat};
 use apps::validate_scim;
 pub use apps::{AppSettings, AuthKind, ScimSettings, TokenAuthKind};
 pub use dialect::{Preset, RoleMap, RoleTarget};
