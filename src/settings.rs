@@ -15,7 +15,7 @@ mod dialect;
 mod errors;
 mod identity;
 mod proxies;
-pub use alerts::{AlertSettings, Recipients, SmtpServer, WebhookFormat};
+pub use alerts::{AlertSettings, Recipients, SmtpServer, SmtpTls, WebhookFormat};
 use apps::validate_scim;
 pub use apps::{AppSettings, AuthKind, ScimSettings, TokenAuthKind};
 pub use dialect::{Preset, RoleMap, RoleTarget};
@@ -343,13 +343,34 @@ impl Settings {
     }
 }
 
+/// The secret in `path`, trimmed: one line of error when it is missing, empty or too large.
 pub(crate) fn read_secret_file(path: &Path) -> Result<Secret, String> {
-    match std::fs::read_to_string(path) {
-        Ok(s) if !s.trim().is_empty() => Ok(Secret::new(s.trim().to_owned())),
-        Ok(_) => Err(format!("{} is empty", path.display())),
-        Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+    use std::io::Read as _;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // Read one byte past the cap, never more: `/dev/zero` or a log file named by mistake
+    // must fail at once, not fill memory.
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_SECRET_FILE_BYTES {
+        return Err(format!(
+            "{} is larger than {} KiB; a secret file holds the secret alone",
+            path.display(),
+            MAX_SECRET_FILE_BYTES / 1024
+        ));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))?;
+    match text.trim() {
+        "" => Err(format!("{} is empty", path.display())),
+        s => Ok(Secret::new(s.to_owned())),
     }
 }
+
+/// The largest `*_file` secret read (a token, a key, a webhook URL).
+pub const MAX_SECRET_FILE_BYTES: u64 = 64 * 1024;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,5 @@
-//! Sending an alert by email over SMTP: STARTTLS (`smtp://`) or TLS (`smtps://`), always
-//! encrypted, through the same rustls as the rest of accessboard.
+//! Sending an alert by email over SMTP: STARTTLS (`smtp://`) or TLS (`smtps://`), through
+//! the same rustls as the rest of accessboard; in clear only with `smtp_tls = "none"`.
 
 use std::time::Duration;
 
@@ -26,7 +26,17 @@ impl Email {
         let Some(server) = &settings.smtp else {
             return Ok(None);
         };
-        let builder = if server.implicit_tls {
+        let builder = if server.plain {
+            if !is_local(&server.host, server.port) {
+                tracing::warn!(
+                    host = %server.host,
+                    "alerts.smtp_tls = \"none\": alert emails go in clear to a host that is not on loopback or a private network"
+                );
+            }
+            Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
+                &server.host,
+            ))
+        } else if server.implicit_tls {
             AsyncSmtpTransport::<Tokio1Executor>::relay(&server.host)
         } else {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&server.host)
@@ -77,6 +87,28 @@ impl Email {
     }
 }
 
+/// True when every address of `host` is on loopback or a private network (RFC 1918, IPv6
+/// unique local, link-local): where a relay without TLS is a reasonable choice. A name
+/// that does not resolve counts as not local.
+fn is_local(host: &str, port: u16) -> bool {
+    use std::net::{IpAddr, ToSocketAddrs};
+    let local = |ip: IpAddr| match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local(),
+        IpAddr::V6(v6) => v6.is_loopback() || v6.is_unique_local() || v6.is_unicast_link_local(),
+    };
+    if let Ok(ip) = host.parse::<IpAddr>() {
+        return local(ip);
+    }
+    // Once, when the channel is set up: a name (a container's) is resolved to judge it.
+    match (host, port).to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| local(a.ip()))
+        }
+        Err(_) => false,
+    }
+}
+
 /// What went wrong, with the server's own words where it gave some.
 fn describe(e: &lettre::transport::smtp::Error) -> String {
     let mut text = e.to_string();
@@ -86,4 +118,26 @@ fn describe(e: &lettre::transport::smtp::Error) -> String {
         source = s.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn loopback_and_private_addresses_are_local_and_public_ones_not() {
+        for host in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.25",
+            "::1",
+            "fd00::25",
+            "localhost",
+        ] {
+            assert!(is_local(host, 25), "{host}");
+        }
+        for host in ["203.0.113.5", "2001:db8::25", "8.8.8.8"] {
+            assert!(!is_local(host, 25), "{host}");
+        }
+    }
 }

@@ -12,12 +12,23 @@ use crate::provisioning;
 use crate::settings::Settings;
 use crate::web::WebApp;
 
+/// The longest a request's head may take to arrive (its body's time is in `web::csrf`).
+pub const HEAD_READ_TIME: Duration = Duration::from_secs(10);
+/// How long a connection is kept for a client to read the last answer before it closes.
+const DISCONNECT_TIME: Duration = Duration::from_secs(5);
+/// Connections open at once, per worker thread: an admin dashboard needs few, and a flood
+/// of idle ones must not exhaust file descriptors (actix's default is 25,000).
+pub const MAX_CONNECTIONS: usize = 512;
+
 /// Starts the HTTP server on `listener` (tests pass port 0) and returns it un-awaited.
 ///
 /// Reads (or on first start creates) the session key from the database.
 pub fn http_server(app: &App, listener: TcpListener) -> std::io::Result<Server> {
     let dashboard = WebApp::new(app).map_err(|e| std::io::Error::other(e.to_string()))?;
     let server = HttpServer::new(move || dashboard.clone().app())
+        .client_request_timeout(HEAD_READ_TIME)
+        .client_disconnect_timeout(DISCONNECT_TIME)
+        .max_connections(MAX_CONNECTIONS)
         .listen(listener)?
         .shutdown_timeout(10)
         .disable_signals()

@@ -10,6 +10,7 @@ use super::config::ScimConfig;
 use super::dialect::Learned;
 use super::discovery::Capabilities;
 use super::error::{ErrorKind, ScimError};
+use super::redact::Redactor;
 use super::session::ScimSession;
 
 mod body;
@@ -40,6 +41,7 @@ struct Inner {
     http: reqwest::Client,
     base: url::Url,
     tokens: TokenSource,
+    redactor: Redactor,
     content_type: HeaderValue,
     timeout: Duration,
     capabilities: Mutex<Option<(Instant, Capabilities)>>,
@@ -114,6 +116,8 @@ pub(crate) struct Answer {
     pub timeout: Duration,
     /// This request's place among the app's requests in flight, until the body is read.
     pub _permit: Option<Slot>,
+    /// The app's credentials, to keep out of any error that quotes the body.
+    pub redactor: Redactor,
 }
 
 impl Answer {
@@ -127,6 +131,7 @@ impl Answer {
                 Some(self.status),
                 format!("the answer is not the expected SCIM JSON ({e})"),
             )
+            .scrub(&self.redactor)
         })
     }
 
@@ -154,6 +159,7 @@ impl ScimClient {
             ScimError::invalid_config("scim.content_type is not a valid header value")
         })?;
         let tokens = TokenSource::new(&config.auth)?;
+        let redactor = Redactor::for_auth(&config.auth);
         let http = reqwest::Client::builder()
             // A redirect could carry our credentials to another host; refuse them all.
             .redirect(reqwest::redirect::Policy::none())
@@ -170,6 +176,7 @@ impl ScimClient {
                 http,
                 base,
                 tokens,
+                redactor,
                 content_type,
                 timeout: config.timeout,
                 capabilities: Mutex::new(None),
@@ -191,6 +198,11 @@ impl ScimClient {
     /// The base URL.
     pub fn base_url(&self) -> &url::Url {
         &self.inner.base
+    }
+
+    /// The app's credentials, to replace wherever its text is shown or stored.
+    pub(crate) fn redactor(&self) -> &Redactor {
+        &self.inner.redactor
     }
 
     /// How many tokens were requested from the OAuth2 token endpoint (or JWTs signed) so far.

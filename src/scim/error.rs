@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::redact::Redactor;
+
 /// Whether retrying an operation can succeed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -195,19 +197,14 @@ impl ScimError {
         self
     }
 
-    /// Replaces `secret` wherever the server echoed it back in the texts we keep.
-    pub(crate) fn scrub(mut self, secret: &str) -> Self {
-        if secret.is_empty() {
-            return self;
-        }
+    /// Replaces the app's credentials wherever the server echoed them in the texts we keep.
+    pub(crate) fn scrub(mut self, redactor: &Redactor) -> Self {
         let d = &mut self.details;
         for text in [&mut d.scim_type, &mut d.detail, &mut d.reason]
             .into_iter()
             .flatten()
         {
-            if text.contains(secret) {
-                *text = text.replace(secret, "***");
-            }
+            *text = redactor.text(text);
         }
         self
     }

@@ -9,6 +9,7 @@ mod groups;
 mod index;
 mod lookup;
 pub mod models;
+mod redact;
 mod session;
 mod stream;
 mod token;

@@ -68,7 +68,8 @@ impl ScimSession {
             return self.client.send(req, &self.calls).await;
         };
         let (method, path) = (req.method, format!("/{}", req.segments.join("/")));
-        let sent = req.body.as_deref().and_then(trace::shown);
+        let redactor = self.client.redactor();
+        let sent = req.body.as_deref().and_then(|b| trace::shown(b, redactor));
         let result = self.client.send(req, &self.calls).await;
         // Calls may run side by side; whatever was journaled since the last report goes.
         let fresh: Vec<ScimCall> = {
@@ -88,7 +89,7 @@ impl ScimSession {
                 call,
                 sent: if mine { sent.clone() } else { None },
                 answer: match &result {
-                    Ok(a) if mine => trace::shown(&a.body),
+                    Ok(a) if mine => trace::shown(&a.body, redactor),
                     _ => None,
                 },
             });

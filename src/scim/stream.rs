@@ -43,6 +43,7 @@ impl Answer {
     ) -> Result<ListMeta, ScimError> {
         let (method, path, status, timeout) =
             (self.method, self.path.clone(), self.status, self.timeout);
+        let redactor = self.redactor.clone();
         let bad = move |why: String| {
             ScimError::other(
                 ErrorKind::Permanent,
@@ -51,6 +52,7 @@ impl Answer {
                 Some(status),
                 format!("the answer is not the expected SCIM JSON ({why})"),
             )
+            .scrub(&redactor)
         };
         let Some(resp) = self.response.take() else {
             // Read whole already (an expected non-2xx); parse what is there.

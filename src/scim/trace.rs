@@ -4,12 +4,10 @@
 use serde_json::Value;
 
 use super::client::ScimCall;
+use super::redact::Redactor;
 
 /// The most characters of one body a trace keeps.
 const MAX_BODY_CHARS: usize = 4_000;
-
-/// Attribute names whose values a trace never shows (SCIM's `password`, tokens, keys).
-const SECRET_NAMES: [&str; 5] = ["password", "secret", "token", "apikey", "api_key"];
 
 /// One call as a trace shows it.
 #[derive(Clone, Debug)]
@@ -22,14 +20,15 @@ pub struct TracedCall {
     pub answer: Option<String>,
 }
 
-/// A body as a trace shows it: pretty JSON with secret values replaced, cut when long.
-pub(crate) fn shown(body: &[u8]) -> Option<String> {
+/// A body as a trace shows it: pretty JSON with secrets replaced (see [`Redactor`]), cut
+/// when long.
+pub(crate) fn shown(body: &[u8], redactor: &Redactor) -> Option<String> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return None;
     }
     let text = match serde_json::from_slice::<Value>(body) {
         Ok(mut doc) => {
-            redact(&mut doc);
+            redactor.json(&mut doc);
             serde_json::to_string_pretty(&doc).unwrap_or_default()
         }
         // Not ours to show: it may be anything, and it is not what SCIM speaks.
@@ -49,31 +48,19 @@ pub(crate) fn shown(body: &[u8]) -> Option<String> {
     })
 }
 
-fn redact(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for (k, val) in map.iter_mut() {
-                let name = k.to_ascii_lowercase();
-                if SECRET_NAMES.iter().any(|s| name.contains(s)) {
-                    *val = Value::String("[redacted]".into());
-                } else {
-                    redact(val);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::shown;
+    use crate::scim::redact::Redactor;
+
+    fn shown_plain(body: &[u8]) -> Option<String> {
+        shown(body, &Redactor::default())
+    }
 
     #[test]
     fn secrets_are_redacted_at_any_depth_and_long_bodies_cut() {
         let body = br#"{"userName":"ann","password":"hunter2","x":[{"apiKey":"k1","ok":1}],"urn:ext":{"accessToken":"t"}}"#;
-        let text = shown(body).unwrap();
+        let text = shown_plain(body).unwrap();
         assert!(text.contains("\"userName\": \"ann\""), "{text}");
         for secret in ["hunter2", "k1", "\"t\""] {
             assert!(!text.contains(secret), "{secret} in {text}");
@@ -81,11 +68,14 @@ mod tests {
         assert_eq!(text.matches("[redacted]").count(), 3);
         let long = format!("{{\"a\":\"{}\"}}", "x".repeat(10_000));
         assert!(
-            shown(long.as_bytes())
+            shown_plain(long.as_bytes())
                 .unwrap()
                 .contains("characters in all")
         );
-        assert_eq!(shown(b"  "), None);
-        assert_eq!(shown(b"<html>"), Some("(6 bytes that are not JSON)".into()));
+        assert_eq!(shown_plain(b"  "), None);
+        assert_eq!(
+            shown_plain(b"<html>"),
+            Some("(6 bytes that are not JSON)".into())
+        );
     }
 }

@@ -26,6 +26,8 @@ pub struct AlertSettings {
     pub smtp_url: Option<String>,
     /// File holding the SMTP password of the user in `smtp_url`.
     pub smtp_password_file: Option<PathBuf>,
+    /// `required` (STARTTLS or TLS as `smtp_url` says) or `none`: plain SMTP to a relay.
+    pub smtp_tls: SmtpTls,
     /// The sender of alert emails.
     pub from: Option<String>,
     /// Who gets alert emails: one address or a list.
@@ -47,6 +49,7 @@ impl Default for AlertSettings {
             webhook_format: WebhookFormat::Json,
             smtp_url: None,
             smtp_password_file: None,
+            smtp_tls: SmtpTls::Required,
             from: None,
             to: Recipients::default(),
             smtp: None,
@@ -63,6 +66,16 @@ pub enum WebhookFormat {
     Json,
     /// `{"text": …}`: Slack, Mattermost, Rocket.Chat, Zulip's Slack-compatible hook, Discord's `/slack`.
     Slack,
+}
+
+/// Whether email to the SMTP server is encrypted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// STARTTLS (`smtp://`) or TLS from the first byte (`smtps://`), never in clear.
+    Required,
+    /// No TLS at all: for a relay on loopback or a private network that does not offer it.
+    None,
 }
 
 /// `to = "a@example.org"` or `to = ["a@example.org", "b@example.org"]`.
@@ -91,10 +104,12 @@ impl From<OneOrMany> for Recipients {
 pub struct SmtpServer {
     /// Host name or address.
     pub host: String,
-    /// Port (587 for `smtp://`, 465 for `smtps://` when left out).
+    /// Port (587 for `smtp://`, 465 for `smtps://`, 25 without TLS, when left out).
     pub port: u16,
     /// TLS from the first byte (`smtps://`) rather than STARTTLS (`smtp://`).
     pub implicit_tls: bool,
+    /// No TLS at all (`smtp_tls = "none"`).
+    pub plain: bool,
     /// The user to sign in as, if any.
     pub user: Option<String>,
 }
@@ -145,6 +160,7 @@ impl AlertSettings {
         let Some(raw) = self.smtp_url.as_deref() else {
             for (key, set) in [
                 ("smtp_password_file", self.smtp_password_file.is_some()),
+                ("smtp_tls", self.smtp_tls == SmtpTls::None),
                 ("from", self.from.is_some()),
                 ("to", !self.to.0.is_empty()),
             ] {
@@ -154,10 +170,29 @@ impl AlertSettings {
             }
             return Ok(());
         };
-        let server = match smtp_server(raw) {
+        let mut server = match smtp_server(raw) {
             Ok(s) => s,
             Err(m) => return err("smtp_url", m.into()),
         };
+        if self.smtp_tls == SmtpTls::None {
+            if server.implicit_tls {
+                return err(
+                    "smtp_tls",
+                    "\"none\" needs an smtp:// URL, not smtps://".into(),
+                );
+            }
+            // A password must never cross the network in clear; a local relay needs none.
+            if server.user.is_some() {
+                return err(
+                    "smtp_tls",
+                    "\"none\" sends no password: leave the user out of smtp_url".into(),
+                );
+            }
+            server.plain = true;
+            if !raw_has_port(raw) {
+                server.port = 25;
+            }
+        }
         match (&server.user, &self.smtp_password_file) {
             (Some(_), Some(file)) => match read_secret_file(file) {
                 Ok(s) => self.smtp_password = Some(s),
@@ -200,6 +235,11 @@ impl AlertSettings {
     }
 }
 
+/// True when `smtp_url` names its port (a relay without TLS defaults to 25, not 587).
+fn raw_has_port(raw: &str) -> bool {
+    url::Url::parse(raw).is_ok_and(|u| u.port().is_some())
+}
+
 /// Reads `smtp_url`; the error never quotes it.
 fn smtp_server(raw: &str) -> Result<SmtpServer, &'static str> {
     let url = url::Url::parse(raw).map_err(|_| "is not a URL like smtp://user@host:587")?;
@@ -236,6 +276,7 @@ fn smtp_server(raw: &str) -> Result<SmtpServer, &'static str> {
         host,
         port: url.port().unwrap_or(if implicit_tls { 465 } else { 587 }),
         implicit_tls,
+        plain: false,
         user,
     })
 }

@@ -12,6 +12,7 @@ use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut};
 use actix_web::{HttpMessage, HttpResponse};
 use futures::StreamExt;
+use std::time::Duration;
 
 use super::error::error_page;
 use super::multipart;
@@ -23,14 +24,20 @@ pub const FORM_LIMIT: usize = 64 * 1024;
 /// 16 MiB), plus room for the multipart framing and the other fields. The
 /// preview re-posts the text as multipart too, so it is not percent-encoded.
 pub const IMPORT_LIMIT: usize = crate::users::MAX_IMPORT_BYTES + 1024 * 1024;
+/// The longest an ordinary form may take to arrive once its head is in: 64 KiB in 10 s is
+/// 6.4 KiB/s, far below any real link, while a body trickled to hold a connection is cut.
+pub const FORM_READ_TIME: Duration = Duration::from_secs(10);
+/// The longest a CSV import may take to arrive: 17 MiB over a slow uplink (~60 KiB/s).
+pub const IMPORT_READ_TIME: Duration = Duration::from_secs(300);
 /// The header htmx sends the token in.
 pub const HEADER: &str = "x-csrf-token";
 
-fn limit_for(path: &str) -> usize {
+/// The most bytes, and the longest time, a body of `path` may take.
+fn limit_for(path: &str) -> (usize, Duration) {
     if path.starts_with("/users/import") {
-        IMPORT_LIMIT
+        (IMPORT_LIMIT, IMPORT_READ_TIME)
     } else {
-        FORM_LIMIT
+        (FORM_LIMIT, FORM_READ_TIME)
     }
 }
 
@@ -41,22 +48,35 @@ pub enum BodyError {
     TooLarge,
     /// The connection failed.
     Broken,
+    /// Not all of it arrived in time.
+    TooSlow,
 }
 
-/// Reads a whole body, refusing more than `limit` bytes.
-pub async fn read_body<S, E>(payload: &mut S, limit: usize) -> Result<Bytes, BodyError>
+/// Reads a whole body, refusing more than `limit` bytes or taking longer than `time`.
+pub async fn read_body<S, E>(
+    payload: &mut S,
+    limit: usize,
+    time: Duration,
+) -> Result<Bytes, BodyError>
 where
     S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
 {
-    let mut buf = BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|_| BodyError::Broken)?;
-        if buf.len() + chunk.len() > limit {
-            return Err(BodyError::TooLarge);
+    let reading = async {
+        let mut buf = BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|_| BodyError::Broken)?;
+            if buf.len() + chunk.len() > limit {
+                return Err(BodyError::TooLarge);
+            }
+            buf.extend_from_slice(&chunk);
         }
-        buf.extend_from_slice(&chunk);
-    }
-    Ok(buf.freeze())
+        Ok(buf.freeze())
+    };
+    // actix bounds the head (`client_request_timeout`), not the body: without this a body
+    // sent a byte a second holds its connection for ever.
+    tokio::time::timeout(time, reading)
+        .await
+        .unwrap_or(Err(BodyError::TooSlow))
 }
 
 /// Constant-time comparison of two tokens.
@@ -97,7 +117,12 @@ async fn token_in_body_off_thread(content_type: String, body: Bytes) -> Option<S
 }
 
 fn refuse(req: ServiceRequest, status: StatusCode, message: &str) -> ServiceResponse<BoxBody> {
-    let res = HttpResponse::build(status)
+    let mut res = HttpResponse::build(status);
+    if status != StatusCode::FORBIDDEN {
+        // The rest of the body is never read: the connection cannot carry another request.
+        res.force_close();
+    }
+    let res = res
         .content_type("text/html; charset=utf-8")
         .body(error_page(status, message).into_string());
     req.into_response(res)
@@ -112,7 +137,7 @@ pub async fn check(
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let limit = limit_for(req.path());
+    let (limit, time) = limit_for(req.path());
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -130,7 +155,7 @@ pub async fn check(
         return Ok(refuse(req, StatusCode::PAYLOAD_TOO_LARGE, too_large));
     }
     let mut payload = req.take_payload();
-    let body = match read_body(&mut payload, limit).await {
+    let body = match read_body(&mut payload, limit, time).await {
         Ok(b) => b,
         Err(BodyError::TooLarge) => {
             return Ok(refuse(req, StatusCode::PAYLOAD_TOO_LARGE, too_large));
@@ -140,6 +165,13 @@ pub async fn check(
                 req,
                 StatusCode::BAD_REQUEST,
                 "The form arrived incomplete.",
+            ));
+        }
+        Err(BodyError::TooSlow) => {
+            return Ok(refuse(
+                req,
+                StatusCode::REQUEST_TIMEOUT,
+                "The form took too long to arrive. Try again.",
             ));
         }
     };

@@ -100,8 +100,8 @@ pub async fn submit(
     let server = &state.service.settings().server;
     let secure = server.cookies_secure();
     let next = safe_next(Some(&form.next));
-    let address = client::address(&req, &server.trusted_proxies)
-        .map_or_else(|| "unknown".into(), |a| a.to_string());
+    let client_ip = client::address(&req, &server.trusted_proxies);
+    let address = client_ip.map_or_else(|| "unknown".into(), |a| a.to_string());
     let csrf = session::csrf_token(&session)?;
     // The audit trail names whoever signs in by the email typed; never the password.
     let typed: String = form
@@ -122,7 +122,7 @@ pub async fn submit(
     let device = account.as_ref().and_then(|(id, _)| {
         device::read(&req, secure).and_then(|v| state.device_key.verify(&v, *id))
     });
-    let keys = throttle::Keys::new(&form.email, &address, device.as_ref());
+    let keys = throttle::Keys::new(&form.email, client_ip, device.as_ref());
     let slot = match throttle::reserve(&db, &keys).await? {
         Ok(slot) => slot,
         Err(wait) => {

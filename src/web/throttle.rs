@@ -5,7 +5,7 @@
 //! | key | free failures per 15 minutes | then locked for |
 //! | --- | --- | --- |
 //! | account (the email typed, known or not) | 5 | 30 s, 60 s, 120 s … 15 min |
-//! | client address (see [`super::client`]) | 20 | 30 s, 60 s, 120 s … 15 min |
+//! | client address (see [`super::client`]; an IPv6 address by its /64) | 20 | 30 s, 60 s, 120 s … 15 min |
 //! | a browser's device cookie for that account ([`super::device`]) | 5 | 30 s, 60 s, 120 s … 15 min |
 //!
 //! An attempt from a browser with a valid, unlocked device cookie counts against that
@@ -13,6 +13,8 @@
 //! admin; every other attempt counts against the account and the address. Every
 //! attempt takes its slot before the password is checked; a successful sign-in clears
 //! the count it took its slot from (and gives the address its slot back).
+
+use std::net::{IpAddr, Ipv6Addr};
 
 use super::device::Device;
 use crate::db::throttle::{self as store, Throttle};
@@ -41,10 +43,10 @@ pub struct Keys {
 
 impl Keys {
     /// Keys for the typed email, the client's address and the browser's device cookie.
-    pub fn new(email: &str, address: &str, device: Option<&Device>) -> Keys {
+    pub fn new(email: &str, address: Option<IpAddr>, device: Option<&Device>) -> Keys {
         Keys {
             account: format!("account:{}", email.trim().to_lowercase()),
-            address: Some(format!("ip:{address}")),
+            address: Some(address_key(address)),
             device: device.map(Device::throttle_key),
         }
     }
@@ -56,6 +58,19 @@ impl Keys {
             address: None,
             device: None,
         }
+    }
+}
+
+/// The allowance an address counts against: an IPv4 address, or an IPv6 address's /64,
+/// which a single client usually holds whole (RFC 6177) and can pick addresses from.
+fn address_key(address: Option<IpAddr>) -> String {
+    match address.map(|a| a.to_canonical()) {
+        Some(IpAddr::V6(v6)) => {
+            let net = u128::from(v6) & !((1u128 << 64) - 1);
+            format!("ip:{}/64", Ipv6Addr::from(net))
+        }
+        Some(v4) => format!("ip:{v4}"),
+        None => "ip:unknown".into(),
     }
 }
 
@@ -175,5 +190,16 @@ mod tests {
         assert_eq!(lock_after(40, ACCOUNT_FREE), MAX_LOCK_SECS);
         assert_eq!(lock_after(20, ADDRESS_FREE), 0);
         assert_eq!(lock_after(21, ADDRESS_FREE), 30);
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_slash_64() {
+        let key = |a: &str| address_key(Some(a.parse().unwrap()));
+        assert_eq!(key("2001:db8:1:2::1"), "ip:2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff::9"), key("2001:db8:1:2::1"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:203.0.113.5"), "ip:203.0.113.5");
+        assert_eq!(key("203.0.113.5"), "ip:203.0.113.5");
+        assert_eq!(address_key(None), "ip:unknown");
     }
 }

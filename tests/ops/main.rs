@@ -7,6 +7,7 @@ mod cli;
 mod cli_groups;
 mod durability;
 mod ops_alerts;
+mod ops_alerts_relay;
 mod ops_backup;
 mod ops_backup_kill;
 mod ops_health;

@@ -279,3 +279,42 @@ fn scim_tokens_never_show_in_logs_pages_cli_output_or_the_database() {
         );
     }
 }
+
+/// A `*_file` secret over 64 KiB stops the start with one line naming the key; `/dev/zero`
+/// fails as fast, without reading on for ever.
+#[test]
+fn a_secret_file_over_the_cap_is_one_clear_line_and_dev_zero_does_not_hang() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("token");
+    std::fs::write(&big, "t".repeat(64 * 1024 + 1)).unwrap();
+    let at_cap = dir.path().join("token-at-cap");
+    std::fs::write(&at_cap, "t".repeat(64 * 1024)).unwrap();
+    for (file, refused) in [
+        (big.to_str().unwrap(), true),
+        ("/dev/zero", true),
+        (at_cap.to_str().unwrap(), false),
+    ] {
+        let env = TestEnv::new(&scim_app_auth(
+            "x",
+            "http://127.0.0.1:9/",
+            &format!("token_file = \"{file}\""),
+        ));
+        let started = std::time::Instant::now();
+        let out = env.cli(&["app", "list"]);
+        let err = stderr(&out);
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{file}: too slow"
+        );
+        if refused {
+            assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+            assert!(
+                err.contains("scim.token_file") && err.contains("larger than 64 KiB"),
+                "{file}: {err}"
+            );
+            assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
+        } else {
+            ok(&out, "app list with a token of 64 KiB");
+        }
+    }
+}

@@ -1,5 +1,5 @@
 """The SMTP server of the alert tests: aiosmtpd behind STARTTLS (or TLS from the first
-byte with --implicit-tls), with a certificate from a throwaway CA (trustme) written to
+byte with --implicit-tls, or no TLS at all with --plain, a local relay), with a certificate from a throwaway CA (trustme) written to
 --ca-file for the client to trust, and AUTH for one --user/--password when given.
 Each message it accepts is appended to --out as one JSON line."""
 
@@ -19,6 +19,7 @@ parser.add_argument("--out", required=True)
 parser.add_argument("--user")
 parser.add_argument("--password")
 parser.add_argument("--implicit-tls", action="store_true")
+parser.add_argument("--plain", action="store_true")
 args = parser.parse_args()
 
 ca = trustme.CA()
@@ -62,7 +63,10 @@ smtp = {
     # never offer AUTH; the connection is TLS from its first byte all the same.
     "auth_require_tls": not args.implicit_tls,
 }
-if args.implicit_tls:
+if args.plain:
+    # A relay that offers no STARTTLS: a client that insists on TLS gives up.
+    controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, **smtp)
+elif args.implicit_tls:
     controller = Controller(
         Handler(), hostname="127.0.0.1", port=args.port, ssl_context=context, **smtp
     )

@@ -1,6 +1,7 @@
 //! A real SMTP server for the alert tests: aiosmtpd (PyPI, pinned in
 //! `tests/standins/requirements-smtp.txt`) in a venv under target/, one process per test
-//! on a free loopback port, behind STARTTLS or TLS with a throwaway CA's certificate.
+//! on a free loopback port, behind STARTTLS or TLS with a throwaway CA's certificate, or
+//! without TLS (a local relay).
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -24,6 +25,20 @@ impl SmtpServer {
     /// STARTTLS (`implicit_tls` false) or TLS from the first byte, and AUTH for `user`
     /// with `password` when given; waits until it answers.
     pub fn start(implicit_tls: bool, login: Option<(&str, &str)>) -> SmtpServer {
+        let mode = if implicit_tls {
+            Some("--implicit-tls")
+        } else {
+            None
+        };
+        Self::start_mode(mode, login)
+    }
+
+    /// A relay without TLS and without AUTH, as a local postfix on port 25.
+    pub fn start_plain() -> SmtpServer {
+        Self::start_mode(Some("--plain"), None)
+    }
+
+    fn start_mode(mode: Option<&str>, login: Option<(&str, &str)>) -> SmtpServer {
         let venv = super::standins::ensure_venv("smtp-venv", "requirements-smtp.txt");
         for _ in 0..3 {
             let dir = tempfile::tempdir().expect("temp dir for the SMTP server");
@@ -38,9 +53,7 @@ impl SmtpServer {
             if let Some((user, password)) = login {
                 cmd.args(["--user", user, "--password", password]);
             }
-            if implicit_tls {
-                cmd.arg("--implicit-tls");
-            }
+            cmd.args(mode);
             let log = std::fs::File::create(dir.path().join("server.log")).expect("SMTP log");
             let child = cmd
                 .env("PYTHONUNBUFFERED", "1")

@@ -328,3 +328,30 @@ async fn without_trusted_proxies_x_forwarded_for_is_ignored() {
         0
     );
 }
+
+#[actix_web::test]
+async fn behind_a_trusted_proxy_the_addresses_of_one_ipv6_slash_64_share_one_allowance() {
+    let dir = tempfile::tempdir().unwrap();
+    let dash = TestApp::spawn_with(dir, true, "trusted_proxies = [\"127.0.0.1/32\"]").await;
+    dash.admin().await;
+    // Twenty-one failures, each from another address of one /64…
+    for i in 0..21 {
+        let xff = format!("2001:db8:1:2::{:x}", i + 1);
+        let r = attempt(
+            &dash.browser(),
+            &format!("nobody{i}@example.org"),
+            "guess guess guess",
+            &[("X-Forwarded-For", &xff)],
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // …lock the whole /64 out, at an address it has not used yet…
+    let same_net = [("X-Forwarded-For", "2001:db8:1:2:abcd:ef01:2345:6789")];
+    let r = attempt(&dash.browser(), ADMIN_EMAIL, ADMIN_PASSWORD, &same_net).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS, "{}", r.body);
+    // …and not the next /64.
+    let next_net = [("X-Forwarded-For", "2001:db8:1:3::1")];
+    let r = attempt(&dash.browser(), ADMIN_EMAIL, ADMIN_PASSWORD, &next_net).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+}

@@ -26,6 +26,8 @@ impl ScimClient {
         result: Result<Answer, ScimError>,
         journal: &Mutex<Vec<ScimCall>>,
     ) -> Result<Answer, ScimError> {
+        // Whatever the app said is kept (journal, pair message, log) without our credentials.
+        let result = result.map_err(|e| e.scrub(&self.inner.redactor));
         let (status, error) = match &result {
             Ok(a) => (Some(a.status), None),
             Err(e) => (e.status(), Some(e.to_string())),
@@ -102,10 +104,7 @@ impl ScimClient {
             answer
         });
         // A server may echo what it was sent; an error text must never carry our secret.
-        match (result, credential) {
-            (Err(e), Some(c)) => Err(e.scrub(c.secret.expose())),
-            (result, _) => result,
-        }
+        result.map_err(|e| e.scrub(&self.inner.redactor))
     }
 
     async fn exchange_raw(
@@ -147,6 +146,8 @@ impl ScimClient {
             .request(method, url)
             .header(header::ACCEPT, ACCEPT);
         if let Some(c) = credential {
+            // Known before the answer comes, which may echo it.
+            inner.redactor.remember(c.secret.expose());
             builder = builder.header(header::AUTHORIZATION, c.header.clone());
         }
         if let Some(body) = &req.body {
@@ -174,6 +175,7 @@ impl ScimClient {
                 response: Some(resp),
                 timeout: inner.timeout,
                 _permit: None,
+                redactor: inner.redactor.clone(),
             });
         }
         let body = read_capped(&mut resp, req.method, path, inner.timeout).await?;
@@ -186,6 +188,7 @@ impl ScimClient {
                 response: None,
                 timeout: inner.timeout,
                 _permit: None,
+                redactor: inner.redactor.clone(),
             })
         } else {
             Err(ScimError::from_response(

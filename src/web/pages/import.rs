@@ -10,7 +10,7 @@ use super::bulk::{people, people_do};
 use crate::domain::Role;
 use crate::settings::Settings;
 use crate::users::{ImportPlan, ImportRow, ServiceError};
-use crate::web::csrf::{BodyError, IMPORT_LIMIT, read_body};
+use crate::web::csrf::{BodyError, IMPORT_LIMIT, IMPORT_READ_TIME, read_body};
 use crate::web::layout::{self, Nav, csrf_field, page, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError, multipart, sudo};
@@ -61,13 +61,16 @@ struct Upload {
 }
 
 async fn upload_of(req: &HttpRequest, mut payload: web::Payload) -> Result<Upload, WebError> {
-    let body = read_body(&mut payload, IMPORT_LIMIT)
+    let body = read_body(&mut payload, IMPORT_LIMIT, IMPORT_READ_TIME)
         .await
         .map_err(|e| match e {
             BodyError::TooLarge => {
                 WebError::BadRequest("The file is too large; split it into smaller files.".into())
             }
             BodyError::Broken => WebError::BadRequest("The upload arrived incomplete.".into()),
+            BodyError::TooSlow => {
+                WebError::BadRequest("The upload took too long to arrive.".into())
+            }
         })?;
     let ct = req
         .headers()
