@@ -26,6 +26,10 @@ pub enum ServiceError {
     GroupNameTaken(String),
     #[error("{0}")]
     Invalid(String),
+    #[error(
+        "{0} was changed by someone else meanwhile; nothing was saved: check the form and save again"
+    )]
+    ChangedMeanwhile(String),
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error(transparent)]

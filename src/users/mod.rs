@@ -202,10 +202,31 @@ impl UserService {
         update: UserUpdate,
         roles: Vec<(Slug, Role)>,
     ) -> Result<User, ServiceError> {
+        self.save_user_as_seen(id, update, roles, None).await
+    }
+
+    /// [`Self::save_user`], refused with [`ServiceError::ChangedMeanwhile`] when the
+    /// person's dashboard admin flag is no longer `seen_admin`: whether the change needed
+    /// the admin's own password was decided on it, so it is checked again inside the
+    /// save's transaction, against the state the save writes over.
+    pub async fn save_user_as_seen(
+        &self,
+        id: Uuid,
+        update: UserUpdate,
+        roles: Vec<(Slug, Role)>,
+        seen_admin: Option<bool>,
+    ) -> Result<User, ServiceError> {
         let current = self.user_by(UserKey::Id(id)).await?;
+        if seen_admin.is_some_and(|seen| seen != current.is_admin) {
+            // Before the identity store is told anything.
+            return Err(ServiceError::ChangedMeanwhile(current.email.to_string()));
+        }
         self.push_identity(&current, &update).await?;
         self.write(move |tx, now, audit| {
             let user = store::user_by_id(tx, id)?;
+            if seen_admin.is_some_and(|seen| seen != user.is_admin) {
+                return Err(ServiceError::ChangedMeanwhile(user.email.to_string()));
+            }
             let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;
             for (app, role) in &roles {
                 jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);

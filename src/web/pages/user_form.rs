@@ -224,10 +224,12 @@ pub async fn save(
                     .any(|c| c.app == s.as_str() && c.direct != *r)
             })
             .collect();
+        // Whether the admin's own password was needed was decided on `u.admin`: the save
+        // checks it again inside its transaction.
         match state
             .service
             .as_actor(admin.actor())
-            .save_user(id, update, changed)
+            .save_user_as_seen(id, update, changed, Some(u.admin))
             .await
         {
             Ok(_) => {

@@ -113,6 +113,10 @@ pub(super) async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebEr
 /// Service refusals the form can show next to the email; anything else is an error page.
 pub(super) fn email_error(err: ServiceError, e: &mut Errors) -> Result<(), WebError> {
     match err {
+        ServiceError::ChangedMeanwhile(_) => {
+            e.admin = Some(err.to_string());
+            Ok(())
+        }
         ServiceError::EmailTaken(_) | ServiceError::BeingRemoved(_) => {
             e.email = Some(err.to_string());
             Ok(())

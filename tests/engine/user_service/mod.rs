@@ -368,3 +368,44 @@ async fn install_marks_everyone_with_access_and_uninstall_stops_provisioning() {
             .all(|a| a.status == ProvisionStatus::NotProvisioned)
     );
 }
+
+#[tokio::test]
+async fn a_save_decided_on_a_stale_admin_flag_is_refused_and_changes_nothing() {
+    let (_env, ctx) = setup().await;
+    let bob = ctx
+        .service
+        .create_user(new_user("bob@example.org", &[("files", Role::User)]))
+        .await
+        .unwrap();
+    // The form was shown while Bob could sign in; he no longer can when it is saved,
+    // so making him an admin again would skip the password the form did not ask for.
+    let refused = ctx
+        .service
+        .save_user_as_seen(
+            bob.id,
+            UserUpdate {
+                name: Some(PersonName::parse("Robert").unwrap()),
+                is_admin: Some(true),
+                ..UserUpdate::default()
+            },
+            Vec::new(),
+            Some(true),
+        )
+        .await;
+    let err = refused.expect_err("a stale decision is refused");
+    assert!(
+        err.to_string()
+            .contains("changed by someone else meanwhile"),
+        "{err}"
+    );
+    let id = bob.id;
+    let now = ctx
+        .service
+        .db()
+        .run(move |c| read::user(c, id))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!now.admin, "nothing saved");
+    assert_eq!(now.name, bob.name.as_str());
+}
