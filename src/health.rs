@@ -21,10 +21,16 @@ pub struct Health {
     threshold: Duration,
 }
 
+struct Failing {
+    since: Instant,
+    last: Instant,
+    error: String,
+}
+
 #[derive(Default)]
 struct State {
-    // Per supervised task: since when it fails, and the last error.
-    failing: BTreeMap<&'static str, (Instant, String)>,
+    // Per supervised task: since when it fails, and its last failure.
+    failing: BTreeMap<&'static str, Failing>,
     // Since when writes fail, and the last error.
     unwritable: Option<(Instant, String)>,
     // How many failing stretches of writes ended.
@@ -49,13 +55,23 @@ impl Health {
 
     /// `task` failed with `error`; returns true when this starts a streak (log it then).
     pub fn task_failed(&self, task: &'static str, error: &str) -> bool {
+        let now = Instant::now();
         self.with(|s| match s.failing.get_mut(task) {
-            Some((_, last)) => {
-                *last = error.to_owned();
+            Some(f) => {
+                f.last = now;
+                f.error = error.to_owned();
                 false
             }
             None => {
-                s.failing.insert(task, (Instant::now(), error.to_owned()));
+                let error = error.to_owned();
+                s.failing.insert(
+                    task,
+                    Failing {
+                        since: now,
+                        last: now,
+                        error,
+                    },
+                );
                 true
             }
         })
@@ -63,7 +79,16 @@ impl Health {
 
     /// `task` works again; returns how long its streak lasted, if it had one.
     pub fn task_ok(&self, task: &'static str) -> Option<Duration> {
-        self.with(|s| s.failing.remove(task).map(|(since, _)| since.elapsed()))
+        self.with(|s| s.failing.remove(task).map(|f| f.since.elapsed()))
+    }
+
+    /// `task` has run steadily since `started`: its streak ends unless it reported a
+    /// failure itself since then (a sweep failing inside a run that goes on).
+    pub fn task_steady(&self, task: &'static str, started: Instant) -> Option<Duration> {
+        self.with(|s| match s.failing.get(task) {
+            Some(f) if f.last < started => s.failing.remove(task).map(|f| f.since.elapsed()),
+            _ => None,
+        })
     }
 
     /// A write to the database failed; returns true when this starts a streak.
@@ -121,16 +146,16 @@ impl Health {
                     ),
                 });
             }
-            let (task, (since, error)) = s
+            let (task, f) = s
                 .failing
                 .iter()
-                .filter(|(task, (since, _))| **task != ALERTS_TASK && since.elapsed() >= threshold)
-                .min_by_key(|(_, (since, _))| *since)?;
+                .filter(|(task, f)| **task != ALERTS_TASK && f.since.elapsed() >= threshold)
+                .min_by_key(|(_, f)| f.since)?;
             Some(Verdict {
                 reason: format!(
                     "provisioning stopped: the {task} has failed for {} s: {}",
-                    since.elapsed().as_secs(),
-                    one_line(error)
+                    f.since.elapsed().as_secs(),
+                    one_line(&f.error)
                 ),
             })
         })
@@ -188,6 +213,18 @@ mod tests {
         h.write_ok();
         h.task_ok("worker");
         assert_eq!(h.verdict(), None);
+        assert!(h.provisioning_up());
+    }
+
+    #[test]
+    fn a_failure_reported_during_a_run_outlives_the_runs_steadiness() {
+        let h = Health::new(Duration::ZERO);
+        let started = Instant::now();
+        h.task_failed("sweeper", "database is locked");
+        assert_eq!(h.task_steady("sweeper", started), None);
+        assert!(!h.provisioning_up());
+        let later = Instant::now() + Duration::from_millis(1);
+        assert!(h.task_steady("sweeper", later).is_some());
         assert!(h.provisioning_up());
     }
 }

@@ -40,6 +40,7 @@ pub async fn supervise<F, Fut>(
             return;
         }
         run += 1;
+        let started = std::time::Instant::now();
         // Its own tokio task, so a panic ends this run, not the supervisor.
         let mut handle = tokio::spawn(start(run));
         let ended = tokio::select! {
@@ -49,7 +50,7 @@ pub async fn supervise<F, Fut>(
         let ended = match ended {
             Some(r) => r,
             None => {
-                if let Some(took) = health.task_ok(task) {
+                if let Some(took) = health.task_steady(task, started) {
                     tracing::info!(
                         task,
                         after_secs = took.as_secs(),

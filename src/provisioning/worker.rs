@@ -56,7 +56,7 @@ pub async fn run_workers(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
 
 async fn take_jobs(
     engine: Arc<Engine>,
-    mut stop: watch::Receiver<bool>,
+    stop: watch::Receiver<bool>,
     run: u64,
 ) -> Result<(), String> {
     // Handing a job to its lane takes no time; a few at once keep the queue drained.
@@ -72,11 +72,18 @@ async fn take_jobs(
         .concurrency(concurrency)
         .data(engine.clone())
         .build(handle);
+    let mut stopped = stop.clone();
     let signal = async move {
-        let _ = stop.wait_for(|s| *s).await;
+        let _ = stopped.wait_for(|s| *s).await;
         Ok::<(), std::io::Error>(())
     };
-    worker.run_until(signal).await.map_err(|e| e.to_string())
+    worker.run_until(signal).await.map_err(|e| e.to_string())?;
+    // A worker that ends by itself while `serve` runs takes no more jobs: a failure, so
+    // the supervisor starts another.
+    match *stop.borrow() {
+        true => Ok(()),
+        false => Err("the worker stopped by itself".to_owned()),
+    }
 }
 
 /// Wakes the worker every `every` to look for due jobs.
