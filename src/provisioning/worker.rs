@@ -80,9 +80,10 @@ async fn take_jobs(
     worker.run_until(signal).await.map_err(|e| e.to_string())?;
     // A worker that ends by itself while `serve` runs takes no more jobs: a failure, so
     // the supervisor starts another.
-    match *stop.borrow() {
-        true => Ok(()),
-        false => Err("the worker stopped by itself".to_owned()),
+    if *stop.borrow() {
+        Ok(())
+    } else {
+        Err("the worker stopped by itself".to_owned())
     }
 }
 
@@ -135,12 +136,13 @@ pub async fn run_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     let mut recoveries = engine.health.recoveries();
     loop {
         // Writes that work again after failing: pairs whose jobs were lost meanwhile
-        // are found now, not at the next sweep.
-        let recovered = engine.health.recoveries() != recoveries;
-        recoveries = engine.health.recoveries();
-        let due = recovered || last_sweep.is_none_or(|t| t.elapsed() >= sweep_every);
+        // are found now, not at the next sweep (and again at the next beat should this
+        // sweep fail).
+        let seen = engine.health.recoveries();
+        let due = seen != recoveries || last_sweep.is_none_or(|t| t.elapsed() >= sweep_every);
         match tick(&engine, due).await {
             Ok(()) => {
+                recoveries = seen;
                 if let Some(took) = engine.health.task_ok("sweeper") {
                     tracing::info!(after_secs = took.as_secs(), "sweeps work again");
                 }
