@@ -28,6 +28,9 @@ USER accessboard
 WORKDIR /data
 VOLUME /data
 EXPOSE 8080
+# /healthz, not /readyz: it turns 503 (with the reason) once provisioning has stopped or
+# the database has refused writes for `unhealthy_after_secs`, which a restart may cure;
+# /readyz only says whether pages can be served.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["accessboard", "healthcheck"]
 STOPSIGNAL SIGTERM

@@ -6,6 +6,7 @@ use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use crate::db::{Db, DbError, time};
+use crate::health::Health;
 use crate::pairs::JobQueue;
 
 const BUCKETS: [f64; 11] = [
@@ -25,6 +26,8 @@ struct Registry {
     http: BTreeMap<(String, u16), u64>,
     // 429s per app: the app's rate limit, which the status class alone would hide among 4xx.
     rate_limited: BTreeMap<String, u64>,
+    // Restarts of serve's background tasks, by task: a stopped worker is never silent.
+    restarts: BTreeMap<&'static str, u64>,
 }
 
 static REGISTRY: LazyLock<Mutex<Registry>> = LazyLock::new(|| Mutex::new(Registry::default()));
@@ -51,6 +54,13 @@ pub fn observe_scim(app: &str, operation: &str, status: Option<u16>, took: Durat
                 h.counts[i] += 1;
             }
         }
+    }
+}
+
+/// Records one restart of a supervised background task.
+pub fn task_restarted(task: &'static str) {
+    if let Ok(mut r) = REGISTRY.lock() {
+        *r.restarts.entry(task).or_default() += 1;
     }
 }
 
@@ -107,8 +117,31 @@ fn write_rails(out: &mut String, rails: &[(String, bool, bool)]) {
     }
 }
 
+fn write_health(out: &mut String, health: &Health) {
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_provisioning_up 1 while every provisioning task runs (none failing and waiting for a restart)."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_provisioning_up gauge");
+    let _ = writeln!(
+        out,
+        "accessboard_provisioning_up {}",
+        u8::from(health.provisioning_up())
+    );
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_database_writable 1 while the last write to the database succeeded."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_database_writable gauge");
+    let _ = writeln!(
+        out,
+        "accessboard_database_writable {}",
+        u8::from(health.database_writable())
+    );
+}
+
 /// The whole exposition.
-pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
+pub async fn render(db: &Db, queue: &JobQueue, health: &Health) -> Result<String, DbError> {
     let (pairs, oldest, rails) = db
         .run(|c| {
             let rails = rails_of_apps(c)?;
@@ -162,6 +195,7 @@ pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
     let age = oldest.map(|t| (time::now() - t).max(0)).unwrap_or(0);
     let _ = writeln!(out, "accessboard_oldest_sync_needed_seconds {age}");
     write_rails(&mut out, &rails);
+    write_health(&mut out, health);
     let Ok(r) = REGISTRY.lock() else {
         return Ok(out);
     };
@@ -213,6 +247,18 @@ pub async fn render(db: &Db, queue: &JobQueue) -> Result<String, DbError> {
             out,
             "accessboard_scim_rate_limited_total{{app=\"{}\"}} {n}",
             label(app)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP accessboard_task_restarts_total Restarts of serve's background tasks after they stopped."
+    );
+    let _ = writeln!(out, "# TYPE accessboard_task_restarts_total counter");
+    for (task, n) in &r.restarts {
+        let _ = writeln!(
+            out,
+            "accessboard_task_restarts_total{{task=\"{}\"}} {n}",
+            label(task)
         );
     }
     let _ = writeln!(

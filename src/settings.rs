@@ -147,6 +147,8 @@ pub struct ProvisioningSettings {
     pub quarantine_after_secs: u64,
     /// A quarantined app is probed this often.
     pub quarantine_probe_secs: u64,
+    /// Provisioning stopped or the database unwritable this long makes `/healthz` 503.
+    pub unhealthy_after_secs: u64,
 }
 
 impl Default for ProvisioningSettings {
@@ -165,6 +167,7 @@ impl Default for ProvisioningSettings {
             revoke_guard_min: 10,
             quarantine_after_secs: 900,
             quarantine_probe_secs: 300,
+            unhealthy_after_secs: 60,
         }
     }
 }

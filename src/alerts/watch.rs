@@ -11,7 +11,9 @@ use super::{CHANNEL_NAMES, Channel, compose};
 use crate::db::alerts::{self, MessageState};
 use crate::db::{Db, DbError, time};
 use crate::domain::{AlertKind, Condition};
+use crate::health::{ALERTS_TASK, Health};
 use crate::settings::Settings;
+use crate::supervise::supervise;
 
 /// Messages kept waiting per channel at most; older ones are dropped (and logged).
 const OUTBOX_LIMIT: usize = 500;
@@ -138,8 +140,9 @@ impl Alerts {
         Ok(delivered)
     }
 
-    /// Watches and delivers every few seconds until `stop`.
-    pub async fn run(mut self, mut stop: watch::Receiver<bool>) {
+    /// Watches and delivers every few seconds until `stop`; a failing round is logged
+    /// once per streak.
+    pub async fn run(mut self, mut stop: watch::Receiver<bool>, health: Health) {
         let every = Duration::from_secs(self.settings.alerts.alert_batch_secs.clamp(1, 5));
         let configured: Vec<&'static str> = self.channels.iter().map(Channel::name).collect();
         let unused: Vec<&'static str> = CHANNEL_NAMES
@@ -169,8 +172,17 @@ impl Alerts {
                 self.deliver().await
             };
             tokio::select! {
-                r = round => if let Err(e) = r {
-                    tracing::warn!(error = %e, "alerts: cannot read or write the database; trying again");
+                r = round => match r {
+                    Ok(_) => {
+                        if health.task_ok(ALERTS_TASK).is_some() {
+                            tracing::info!("alerts: the database answers again");
+                        }
+                    }
+                    Err(e) => {
+                        if health.task_failed(ALERTS_TASK, &e.to_string()) {
+                            tracing::warn!(error = %e, "alerts: cannot read or write the database; trying again (logged once until it works)");
+                        }
+                    }
                 },
                 _ = stop.wait_for(|s| *s) => return,
             }
@@ -182,22 +194,38 @@ impl Alerts {
     }
 }
 
-/// Starts the alerts task when a channel is configured.
+/// Starts the alerts task when a channel is configured, restarted with backoff should
+/// it ever end before `stop`.
 pub fn spawn(
     db: Db,
     settings: Arc<Settings>,
     stop: watch::Receiver<bool>,
+    health: Health,
 ) -> Option<tokio::task::JoinHandle<()>> {
     if !settings.alerts.any_channel() {
         return None;
     }
-    match Alerts::new(db, settings) {
-        Ok(alerts) => Some(tokio::spawn(alerts.run(stop))),
-        Err(e) => {
-            tracing::error!(error = %e, "alerts are off: a channel could not be set up");
-            None
-        }
+    // Checked once here, so a channel that cannot be set up is said at start, not per run.
+    if let Err(e) = Alerts::new(db.clone(), settings.clone()) {
+        tracing::error!(error = %e, "alerts are off: a channel could not be set up");
+        return None;
     }
+    let rx = stop.clone();
+    let run_health = health.clone();
+    Some(tokio::spawn(supervise(
+        ALERTS_TASK,
+        health,
+        stop,
+        move |_| {
+            let (db, settings, rx, health) =
+                (db.clone(), settings.clone(), rx.clone(), run_health.clone());
+            async move {
+                let alerts = Alerts::new(db, settings)?;
+                alerts.run(rx, health).await;
+                Ok(())
+            }
+        },
+    )))
 }
 
 /// Messages queued in one transaction, for every configured channel.

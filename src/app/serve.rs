@@ -75,6 +75,7 @@ pub async fn serve(app: App) -> Result<(), ServeError> {
         app.service.db().clone(),
         app.settings.clone(),
         stop.subscribe(),
+        engine.health.clone(),
     );
     let server = http_server(&app, listener)?;
     let handle = server.handle();
@@ -180,7 +181,24 @@ pub async fn healthcheck(settings: &Settings, url: Option<String>) -> ExitCode {
     {
         Ok(r) if r.status().is_success() => ExitCode::SUCCESS,
         Ok(r) => {
-            eprintln!("accessboard: {base} answered {}", r.status());
+            let status = r.status();
+            // /healthz says why in one line; a stranger's page could say anything, so
+            // only the first line, and only printable characters of it.
+            let why: String = r
+                .text()
+                .await
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(300)
+                .collect();
+            match why.trim() {
+                "" => eprintln!("accessboard: {base} answered {status}"),
+                why => eprintln!("accessboard: {base} answered {status}: {why}"),
+            }
             ExitCode::from(1)
         }
         Err(e) => {

@@ -21,6 +21,6 @@ pub use queue::{JobQueue, ReconcileJob};
 pub use snapshot::{Standing, standing};
 pub use state::{Claim, Finished, Settle, claim, claim_many, finish, finish_many, finish_with_log};
 pub use sweep::{
-    Progress, due_pairs, due_pairs_of, heartbeat, mark_due_deletions, progress, reclaim_orphans,
-    release,
+    Progress, due_pairs, due_pairs_of, give_back, heartbeat, mark_due_deletions, progress,
+    reclaim_orphans, release,
 };

@@ -62,6 +62,15 @@ impl ReconcileJob {
     }
 }
 
+// Whether the connection is in autocommit mode (no transaction left open).
+async fn outside_transaction(conn: &mut sqlx::SqliteConnection) -> bool {
+    use sqlx::Executor;
+    if conn.execute("BEGIN").await.is_err() {
+        return false;
+    }
+    conn.execute("ROLLBACK").await.is_ok()
+}
+
 /// Queue failures; a failed enqueue loses nothing, the sweeper retries it.
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
@@ -106,6 +115,12 @@ impl JobQueue {
             .max_lifetime(None)
             .max_connections(4)
             .acquire_timeout(Duration::from_secs(30))
+            // A write that failed on a full disk can leave sqlx's connection inside a
+            // transaction it believes is over (seen: BEGIN open, a write lock held, after
+            // SQLITE_FULL). Pooled, that connection keeps every other writer "database is
+            // locked" for good. So a connection is kept only when a BEGIN goes through on
+            // it; otherwise it is closed, which rolls its transaction back.
+            .after_release(|conn, _| Box::pin(async move { Ok(outside_transaction(conn).await) }))
             .connect_with(options)
             .await?;
         Ok(JobQueue { pool })

@@ -189,7 +189,7 @@ pub fn finish_with_log(
 }
 
 /// One finished attempt of a batch: the claim, its requests and how it ended.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Finished {
     /// The claim the attempt worked on.
     pub claim: Claim,

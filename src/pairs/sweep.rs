@@ -1,6 +1,6 @@
 //! Keeping pairs moving: heartbeats, orphaned claims taken back, due pairs found, progress.
 
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::mark::{Pairs, jobs_from, mark_for_sync};
 use super::queue::ReconcileJob;
@@ -25,6 +25,43 @@ pub fn release(conn: &Connection, instance: &str, now: i64) -> Result<usize, DbE
     )?;
     conn.execute("DELETE FROM instances WHERE id = ?1", [instance])?;
     Ok(n)
+}
+
+/// Gives back these pairs of this process' claims, whose outcomes could not be recorded:
+/// `sync_needed` with a new `due_seq` (so a finished job's key cannot hide them); returns
+/// their jobs.
+pub fn give_back(
+    conn: &mut Connection,
+    pairs: &[(uuid::Uuid, String)],
+    instance: &str,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, DbError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut jobs = Vec::with_capacity(pairs.len());
+    {
+        let mut stmt = tx.prepare_cached(
+            "UPDATE app_access SET status = 'sync_needed', claimed_by = NULL, due_seq = due_seq + 1, synced_role = NULL, status_since = ?4
+             WHERE user_id = ?1 AND app_slug = ?2 AND status = 'syncing' AND claimed_by = ?3
+             RETURNING due_seq",
+        )?;
+        for (user_id, app) in pairs {
+            let seq: Option<i64> = stmt
+                .query_row(params![user_id.to_string(), app, instance, now], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if let Some(due_seq) = seq {
+                jobs.push(ReconcileJob {
+                    user_id: *user_id,
+                    app: app.clone(),
+                    due_seq,
+                    run_at: None,
+                });
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(jobs)
 }
 
 /// Takes back `syncing` pairs whose holder stopped beating for `dead_after` seconds.

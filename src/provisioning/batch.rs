@@ -13,18 +13,16 @@ use super::engine::{Engine, Target, desired};
 use super::lanes::Lane;
 use super::memberships::Memberships;
 use super::push::{self, PushStore};
-use super::quarantine::{self, Signal};
+use super::quarantine::Signal;
 use super::reconcile::{self, Desired, Planned, wanted};
 use crate::db::time;
-use crate::pairs::{self, Claim, Finished, LogEntry, ReconcileJob, Settle};
+use crate::pairs::{Claim, Finished, LogEntry, ReconcileJob, Settle};
 use crate::scim::{AccountIndex, ScimCall};
 
 /// Below this many pairs an app that filters is asked once per person.
 const LIST_FROM: usize = 4;
 /// Identity lookups (Kratos) in flight at once for one batch.
 const IDENTITY_LOOKUPS: usize = 8;
-/// Outcomes written per transaction at most.
-const RECORD_MAX: usize = 500;
 
 /// How long requests in flight may finish after `stop` before they are abandoned.
 const GRACE: Duration = Duration::from_secs(5);
@@ -40,24 +38,20 @@ pub async fn run(
     let span = tracing::info_span!("batch", app = %lane.app, jobs = jobs.len(),
         claimed = tracing::field::Empty, listed = tracing::field::Empty);
     async {
-        let instance = engine.instance.clone();
-        let claims = match engine
-            .db
-            .run(move |c| pairs::claim_many(c, &jobs, &instance, time::now()))
-            .await
-        {
-            Ok(claims) => claims,
-            Err(e) => {
-                tracing::error!(error = %e, "could not claim a batch; the sweeper tries again");
-                return;
-            }
+        let Some(claims) = super::writes::claim(&engine, jobs, &stop).await else {
+            return;
         };
         tracing::Span::current().record("claimed", claims.len());
         if claims.is_empty() {
             return;
         }
         let (record, recorded) = mpsc::unbounded_channel();
-        let writer = tokio::spawn(record_outcomes(engine.clone(), lane.app.clone(), recorded));
+        let writer = tokio::spawn(super::writes::record_outcomes(
+            engine.clone(),
+            lane.app.clone(),
+            recorded,
+            stop.clone(),
+        ));
         match engine.targets.get(&lane.app) {
             Some(target) => reconcile_all(&engine, &lane, target, claims, &record, stop).await,
             None => {
@@ -330,44 +324,4 @@ pub fn log_entries(app: &str, calls: impl IntoIterator<Item = ScimCall>) -> Vec<
         .inspect(|c| crate::metrics::observe_scim(app, c.operation, c.status, c.duration))
         .map(|c| super::log_entry(&c))
         .collect()
-}
-
-// Writes outcomes as they come, as many per transaction as have arrived meanwhile,
-// enqueues the follow-ups they call for, and notes what they say about the app's health.
-async fn record_outcomes(
-    engine: Arc<Engine>,
-    app: String,
-    mut recorded: mpsc::UnboundedReceiver<(Finished, Signal)>,
-) {
-    while let Some(first) = recorded.recv().await {
-        let mut arrived = vec![first];
-        while arrived.len() < RECORD_MAX {
-            match recorded.try_recv() {
-                Ok(f) => arrived.push(f),
-                Err(_) => break,
-            }
-        }
-        let (finished, signals): (Vec<_>, Vec<_>) = arrived.into_iter().unzip();
-        let instance = engine.instance.clone();
-        let n = finished.len();
-        let follow_ups = engine
-            .db
-            .run(move |c| pairs::finish_many(c, finished, &instance, time::now()))
-            .await;
-        match follow_ups {
-            Ok(jobs) if !jobs.is_empty() => {
-                if let Err(e) = engine.queue.enqueue(&jobs).await {
-                    tracing::warn!(error = %e, "follow-up enqueue failed; the sweeper will pick it up");
-                }
-            }
-            Ok(_) => {}
-            // The pairs stay claimed; the sweeper takes them back if this process dies,
-            // and the database error is what the admin needs to see in the logs.
-            Err(e) => {
-                tracing::error!(pairs = n, error = %e, "could not record provisioning attempts")
-            }
-        }
-        // After the outcomes: a quarantine sets the waiting pairs these attempts left.
-        quarantine::observe(&engine, &app, &signals).await;
-    }
 }

@@ -34,6 +34,8 @@ pub struct Engine {
     pub identities: Arc<dyn IdentityStore>,
     /// Per-app lanes and the fair share of workers.
     pub lanes: Lanes,
+    /// What the workers, sweeper and writes say about the process (`/healthz`).
+    pub health: crate::health::Health,
     // What each app's dialect record was when last stored, so it is written only when it changes.
     pub(super) stored_dialects: std::sync::Mutex<HashMap<String, Learned>>,
     // Each app's group ids as last stored, likewise.
@@ -81,8 +83,12 @@ impl Engine {
                 .map(|(slug, t)| (slug.clone(), t.scim.max_concurrency)),
             settings.provisioning.workers,
         );
+        let health = crate::health::Health::new(Duration::from_secs(
+            settings.provisioning.unhealthy_after_secs,
+        ));
         Ok(Arc::new(Engine {
             lanes,
+            health,
             db,
             queue,
             settings,

@@ -22,6 +22,7 @@ mod shape;
 pub mod sync;
 mod targets;
 pub mod worker;
+mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,6 +32,7 @@ use tokio::sync::watch;
 use crate::db::{DbError, time};
 use crate::pairs::{self, LogEntry, Progress};
 use crate::scim::ScimCall;
+use crate::supervise::supervise;
 use crate::users::UserService;
 use engine::Engine;
 
@@ -41,13 +43,42 @@ pub fn spawn(
     service: UserService,
 ) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
     let (stop, rx) = watch::channel(false);
+    let health = engine.health.clone();
+    let (e, r) = (engine.clone(), rx.clone());
+    let sweeper = supervise("sweeper", health.clone(), rx.clone(), move |_| {
+        let (e, r) = (e.clone(), r.clone());
+        async move {
+            worker::run_sweeper(e, r).await;
+            Ok(())
+        }
+    });
+    let (e, r) = (engine.clone(), rx.clone());
+    let drift = supervise("drift_check", health.clone(), rx.clone(), move |_| {
+        let (e, r) = (e.clone(), r.clone());
+        async move {
+            drift::run_periodic(e, r).await;
+            Ok(())
+        }
+    });
     let mut tasks = vec![
         tokio::spawn(worker::run_workers(engine.clone(), rx.clone())),
-        tokio::spawn(worker::run_sweeper(engine.clone(), rx.clone())),
-        tokio::spawn(drift::run_periodic(engine.clone(), rx.clone())),
+        tokio::spawn(sweeper),
+        tokio::spawn(drift),
     ];
     if engine.identities.is_remote() {
-        tasks.push(tokio::spawn(identity_sync::run(service, rx)));
+        let r = rx.clone();
+        tasks.push(tokio::spawn(supervise(
+            "identity_sync",
+            health,
+            rx,
+            move |_| {
+                let (s, r) = (service.clone(), r.clone());
+                async move {
+                    identity_sync::run(s, r).await;
+                    Ok(())
+                }
+            },
+        )));
     }
     (stop, tasks)
 }

@@ -36,35 +36,54 @@ async fn unknown_app(engine: &Arc<Engine>, job: ReconcileJob) {
 }
 
 /// Takes jobs from the queue into the apps' lanes and runs the lanes until `stop` turns
-/// true; batches already started finish first.
+/// true; batches already started finish first. The apalis worker is supervised: a
+/// database or queue error that stops it starts a fresh one after a backoff.
 pub async fn run_workers(engine: Arc<Engine>, stop: watch::Receiver<bool>) {
     let lanes: Vec<_> = engine
         .lanes
         .all()
         .map(|lane| tokio::spawn(lanes::run(engine.clone(), lane.clone(), stop.clone())))
         .collect();
-    take_jobs(&engine, stop).await;
+    let (e, s) = (engine.clone(), stop.clone());
+    crate::supervise::supervise("worker", engine.health.clone(), stop, move |run| {
+        take_jobs(e.clone(), s.clone(), run)
+    })
+    .await;
     for lane in lanes {
         let _ = lane.await;
     }
 }
 
-async fn take_jobs(engine: &Arc<Engine>, mut stop: watch::Receiver<bool>) {
+async fn take_jobs(
+    engine: Arc<Engine>,
+    stop: watch::Receiver<bool>,
+    run: u64,
+) -> Result<(), String> {
     // Handing a job to its lane takes no time; a few at once keep the queue drained.
     let concurrency = 16;
-    // A fresh name per process: apalis refuses a name still registered by a crashed predecessor.
-    let name = format!("accessboard-{}", engine.instance);
+    // A fresh name per process and per run: apalis refuses a name still registered
+    // within its heartbeat window, by a crashed predecessor or by this worker's last run.
+    let name = match run {
+        1 => format!("accessboard-{}", engine.instance),
+        n => format!("accessboard-{}-{n}", engine.instance),
+    };
     let worker = WorkerBuilder::new(name)
         .backend(engine.queue.storage().poll_with_strategy(Ticker::new(POLL)))
         .concurrency(concurrency)
         .data(engine.clone())
         .build(handle);
+    let mut stopped = stop.clone();
     let signal = async move {
-        let _ = stop.wait_for(|s| *s).await;
+        let _ = stopped.wait_for(|s| *s).await;
         Ok::<(), std::io::Error>(())
     };
-    if let Err(e) = worker.run_until(signal).await {
-        tracing::error!(error = %e, "provisioning worker stopped with an error");
+    worker.run_until(signal).await.map_err(|e| e.to_string())?;
+    // A worker that ends by itself while `serve` runs takes no more jobs: a failure, so
+    // the supervisor starts another.
+    if *stop.borrow() {
+        Ok(())
+    } else {
+        Err("the worker stopped by itself".to_owned())
     }
 }
 
@@ -109,18 +128,33 @@ impl PollStrategy for Ticker {
     }
 }
 
-/// Heartbeats, takes back orphaned claims, and re-enqueues every due pair.
+/// Heartbeats, takes back orphaned claims, and re-enqueues every due pair; a sweep that
+/// fails is tried again at the next beat, logged once per streak.
 pub async fn run_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     let sweep_every = Duration::from_secs(engine.settings.provisioning.sweep_interval_secs);
     let mut last_sweep: Option<tokio::time::Instant> = None;
+    let mut recoveries = engine.health.recoveries();
     loop {
-        let due = last_sweep.is_none_or(|t| t.elapsed() >= sweep_every);
+        // Writes that work again after failing: pairs whose jobs were lost meanwhile
+        // are found now, not at the next sweep (and again at the next beat should this
+        // sweep fail).
+        let seen = engine.health.recoveries();
+        let due = seen != recoveries || last_sweep.is_none_or(|t| t.elapsed() >= sweep_every);
         match tick(&engine, due).await {
-            Ok(()) => {}
-            Err(e) => tracing::warn!(error = %e, "sweep failed; trying again"),
-        }
-        if due {
-            last_sweep = Some(tokio::time::Instant::now());
+            Ok(()) => {
+                recoveries = seen;
+                if let Some(took) = engine.health.task_ok("sweeper") {
+                    tracing::info!(after_secs = took.as_secs(), "sweeps work again");
+                }
+                if due {
+                    last_sweep = Some(tokio::time::Instant::now());
+                }
+            }
+            Err(e) => {
+                if engine.health.task_failed("sweeper", &e.to_string()) {
+                    tracing::warn!(error = %e, "sweep failed; trying again at every beat (logged once until it works)");
+                }
+            }
         }
         tokio::select! {
             _ = tokio::time::sleep(HEARTBEAT.min(sweep_every)) => {}
@@ -129,13 +163,21 @@ pub async fn run_sweeper(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
     }
 }
 
+/// Why a sweep failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// Reading or writing the pairs.
+    #[error(transparent)]
+    Db(#[from] crate::db::DbError),
+    /// Enqueuing due pairs or tidying the queue.
+    #[error(transparent)]
+    Queue(#[from] crate::pairs::queue::QueueError),
+}
+
 /// One sweeper step; `full` also re-enqueues every due pair and tidies the queue.
-pub async fn tick(
-    engine: &Arc<Engine>,
-    full: bool,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+pub async fn tick(engine: &Arc<Engine>, full: bool) -> Result<(), SweepError> {
     let instance = engine.instance.clone();
-    let (reclaimed, deletions, jobs) = engine
+    let beat = engine
         .db
         .run(move |c| {
             let now = time::now();
@@ -153,7 +195,23 @@ pub async fn tick(
             };
             Ok::<_, crate::db::DbError>((reclaimed, deletions, jobs))
         })
-        .await?;
+        .await;
+    // The heartbeat is a write every few seconds: the probe of whether writes work.
+    let (reclaimed, deletions, jobs) = match beat {
+        Ok(found) => {
+            if let Some(took) = engine.health.write_ok() {
+                tracing::info!(
+                    after_secs = took.as_secs(),
+                    "the database takes writes again"
+                );
+            }
+            found
+        }
+        Err(e) => {
+            engine.health.write_failed(&e.to_string());
+            return Err(e.into());
+        }
+    };
     super::quarantine::probe_due(engine).await?;
     if deletions > 0 {
         tracing::info!(
@@ -169,7 +227,9 @@ pub async fn tick(
     }
     if !jobs.is_empty() {
         tracing::debug!(pairs = jobs.len(), "sweeper enqueues due pairs");
-        engine.queue.enqueue(&jobs).await?;
+        engine.queue.enqueue(&jobs).await.inspect_err(|e| {
+            engine.health.write_failed(&e.to_string());
+        })?;
     }
     if full {
         engine.queue.vacuum(Duration::from_secs(3600)).await?;

@@ -229,6 +229,47 @@ async fn a_change_during_a_job_leaves_the_pair_sync_needed() {
     assert_eq!(pair["scim_id"], "7", "what we learnt is kept");
 }
 
+#[tokio::test]
+async fn a_claim_whose_outcome_cannot_be_recorded_is_given_back_with_a_new_job() {
+    let env = TestEnv::new(&scim_app("files", "http://127.0.0.1:9/scim", "t", ""));
+    let ctx = env.open().await;
+    let files = Slug::parse("files").unwrap();
+    ctx.service.install_app(&files).await.unwrap();
+    let user = ctx
+        .service
+        .create_user(NewUser {
+            email: Email::parse("gi@example.org").unwrap(),
+            name: PersonName::parse("Gi").unwrap(),
+            is_admin: false,
+            access: vec![(files.clone(), Role::User)],
+        })
+        .await
+        .unwrap();
+    let db = ctx.service.db().clone();
+    let claimed = job(user.id, "files", 1);
+    db.run(move |c| pairs::claim(c, &claimed, "w1", 10))
+        .await
+        .unwrap()
+        .expect("claimed");
+    let held = vec![(user.id, "files".to_owned())];
+    let other = held.clone();
+    // Another process' claim is not this one's to give back.
+    let none = db
+        .run(move |c| pairs::give_back(c, &other, "w2", 11))
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+    assert_eq!(env.pair("gi@example.org", "files")["status"], "syncing");
+    let jobs = db
+        .run(move |c| pairs::give_back(c, &held, "w1", 11))
+        .await
+        .unwrap();
+    assert_eq!(jobs.len(), 1);
+    // A new key: the finished job of the old `due_seq` cannot hide the pair.
+    assert_eq!(jobs[0].due_seq, 2, "{jobs:?}");
+    assert_eq!(env.pair("gi@example.org", "files")["status"], "sync_needed");
+}
+
 #[test]
 fn a_restart_right_after_a_crash_settles_every_pair_with_one_account_each() {
     let server = ScimServer::start();

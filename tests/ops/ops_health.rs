@@ -48,7 +48,7 @@ fn healthcheck_passes_against_serve_and_fails_clearly_once_it_stops() {
         let mut buf = [0u8; 4096];
         let _ = s.read(&mut buf);
         let _ = s.write_all(
-            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 59\r\nConnection: close\r\n\r\nprovisioning stopped: the worker has failed\nsecond line\x1b[2J",
         );
     });
     let out = env.cli(&[
@@ -58,5 +58,15 @@ fn healthcheck_passes_against_serve_and_fails_clearly_once_it_stops() {
     ]);
     answer.join().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("503"), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("503"), "{err}");
+    // The reason /healthz gives is printed, its first line only.
+    assert!(
+        err.contains(": provisioning stopped: the worker has failed"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("second line") && !err.contains('\x1b'),
+        "{err}"
+    );
 }

@@ -65,6 +65,11 @@ fn metrics_name_every_series_and_move_as_provisioning_runs() {
         "# TYPE accessboard_scim_request_duration_seconds histogram",
         "# TYPE accessboard_scim_rate_limited_total counter",
         "# TYPE accessboard_http_requests_total counter",
+        "# TYPE accessboard_provisioning_up gauge",
+        "accessboard_provisioning_up 1",
+        "# TYPE accessboard_database_writable gauge",
+        "accessboard_database_writable 1",
+        "# TYPE accessboard_task_restarts_total counter",
     ] {
         assert!(text.contains(name), "{name} missing:\n{text}");
     }

@@ -5,5 +5,6 @@ mod support;
 
 mod reliability_concurrency;
 mod reliability_crashes;
+mod reliability_disk_full;
 mod reliability_outages;
 mod reliability_quarantine;

@@ -194,6 +194,8 @@ pub async fn show(
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(read).await?;
     let banners = super::rails::banners(&state).await?;
+    // The same words as /healthz: what an operator's probe sees, the admin sees here.
+    let stopped = state.engine.health.verdict();
     let (live, _) = live(
         &admin.csrf,
         &o,
@@ -206,6 +208,12 @@ pub async fn show(
         Nav::Overview,
         html! {
             h1 { "Overview" }
+            @if let Some(v) = &stopped {
+                div.alert.outage role="alert" {
+                    p { strong { "Provisioning is not working. " } (v.reason) }
+                    p { "It is retried by itself and resumes once the cause is gone; nothing is lost meanwhile." }
+                }
+            }
             (banners)
             (live)
         },
