@@ -130,7 +130,11 @@ impl Limiter {
                         limiter: self.clone(),
                         epoch,
                     };
-                    tokio::time::sleep_until(at).await;
+                    // Unpaced, or its turn already: a timer would still cost a tick of the
+                    // timer wheel (up to 1 ms) per request.
+                    if at > Instant::now() {
+                        tokio::time::sleep_until(at).await;
+                    }
                     // Another request's 429 while this one waited for its turn: wait it out too.
                     let until = self.lock().resume_at;
                     if until > Instant::now() {
