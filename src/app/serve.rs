@@ -79,7 +79,15 @@ pub async fn serve(app: App) -> Result<(), ServeError> {
     );
     let server = http_server(&app, listener)?;
     let handle = server.handle();
-    tracing::info!(bind = %bind, url = %app.settings.server.public_url, apps = engine.targets.len(), "accessboard is serving");
+    // Every app of the catalogue, and of them those provisioned over SCIM (the
+    // engine's targets): counting only the latter read `apps=0` beside listed apps.
+    tracing::info!(
+        bind = %bind,
+        url = %app.settings.server.public_url,
+        apps = app.settings.apps.len(),
+        scim_apps = engine.targets.len(),
+        "accessboard is serving"
+    );
     let http = tokio::spawn(server);
     match crate::web::ensure_setup_link(&app.service).await {
         // The one place a secret is printed, on purpose: it is how the first admin gets in.

@@ -8,7 +8,7 @@ use super::{CliError, output};
 use crate::app::App;
 use crate::db::rails as rails_db;
 use crate::db::read;
-use crate::domain::{Actor, Slug};
+use crate::domain::Slug;
 use crate::provisioning::probe;
 use crate::provisioning::sync::{self, SyncError};
 use crate::users::ServiceError;
@@ -23,11 +23,18 @@ pub enum AppCommand {
         json: bool,
     },
     /// Install an app: everyone with access is provisioned.
-    Install { slug: Slug },
+    Install {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+    },
     /// Uninstall an app: provisioning stops; accounts in the app are left as they are.
-    Uninstall { slug: Slug },
+    Uninstall {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+    },
     /// What "Sync now" does: list the app once, settle the pairs it holds as wanted, sync the rest.
     Sync {
+        /// The app's slug (see `app list`).
         slug: Slug,
         /// Keep going until nothing is sync_needed, syncing or error.
         #[arg(long)]
@@ -38,15 +45,20 @@ pub enum AppCommand {
     },
     /// Pause an app entirely (maintenance): nothing is sent to it until it is resumed.
     Pause {
+        /// The app's slug (see `app list`).
         slug: Slug,
         /// Why, shown in the banner and `app list`.
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,
     },
     /// Resume an app: end a pause, let held revocations go, probe a quarantined app now.
-    Resume { slug: Slug },
+    Resume {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+    },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
+        /// The app's slug (see `app list`).
         slug: Slug,
         /// One JSON document.
         #[arg(long)]
@@ -112,7 +124,7 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
             let n = ctx
                 .service
-                .as_actor(Actor::cli())
+                .as_actor(super::actor::actor())
                 .install_app(&slug)
                 .await?;
             let scim = ctx
@@ -129,7 +141,7 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
         }
         AppCommand::Uninstall { slug } => {
             ctx.service
-                .as_actor(Actor::cli())
+                .as_actor(super::actor::actor())
                 .uninstall_app(&slug)
                 .await?;
             println!("uninstalled {slug}; provisioning to it has stopped");
@@ -179,7 +191,7 @@ async fn sync(
     if ctx.settings.app(slug.as_str()).is_none() {
         return Err(ServiceError::UnknownApp(slug.to_string()).into());
     }
-    let service = ctx.service.as_actor(Actor::cli());
+    let service = ctx.service.as_actor(super::actor::actor());
     let report = sync::sync_app(&ctx.engine, &service, &slug)
         .await
         .map_err(|e| match e {

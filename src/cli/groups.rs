@@ -8,7 +8,7 @@ use serde_json::json;
 use super::{CliError, output};
 use crate::app::App;
 use crate::db::groups;
-use crate::domain::{Actor, Email, GroupName, Role, Slug};
+use crate::domain::{Email, GroupName, Role, Slug};
 use crate::users::{GroupChange, GroupKey, GroupOutcome, ServiceError};
 
 /// `group` subcommands.
@@ -22,6 +22,7 @@ pub enum GroupCommand {
     },
     /// One group's members and grants.
     Show {
+        /// The group's name (any case).
         name: GroupName,
         /// One JSON document.
         #[arg(long)]
@@ -29,42 +30,66 @@ pub enum GroupCommand {
     },
     /// Create an empty group.
     Create {
+        /// The new group's name: unique in any case, at most 100 characters.
         name: GroupName,
+        /// One line, at most 500 characters.
         #[arg(long, value_name = "TEXT", default_value = "")]
         description: String,
     },
     /// Rename a group.
-    Rename { name: GroupName, new: GroupName },
+    Rename {
+        /// The group's name (any case).
+        name: GroupName,
+        /// Its new name.
+        new: GroupName,
+    },
     /// Delete a group; its members lose what only it gave them.
     Delete {
+        /// The group's name (any case).
         name: GroupName,
         /// A planned revocation: the revocation guard lets it through, uncounted.
         #[arg(long)]
         force: bool,
+        /// Print how many people would lose access and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Add people to a group.
     Add {
+        /// The group's name (any case).
         name: GroupName,
+        /// The people's emails.
         #[arg(required = true)]
         emails: Vec<Email>,
     },
     /// Remove people from a group.
     Remove {
+        /// The group's name (any case).
         name: GroupName,
+        /// The people's emails.
         #[arg(required = true)]
         emails: Vec<Email>,
         /// A planned revocation: the revocation guard lets it through, uncounted.
         #[arg(long)]
         force: bool,
+        /// Print how many people would lose access and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Give the group a role in an app (admin | user | none; none removes the grant).
     Grant {
+        /// The group's name (any case).
         name: GroupName,
+        /// The app's slug (see `app list`).
         app: Slug,
+        /// One of admin, user, none (none removes the grant).
         role: Role,
         /// A planned revocation: the revocation guard lets it through, uncounted.
         #[arg(long)]
         force: bool,
+        /// Print how many people would gain and lose access and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -73,11 +98,36 @@ impl GroupCommand {
     pub fn is_read_only(&self) -> bool {
         matches!(self, GroupCommand::List { .. } | GroupCommand::Show { .. })
     }
+
+    /// The group and change of a `--dry-run`, which is previewed instead of made.
+    fn dry_run(&self) -> Option<(GroupName, GroupChange)> {
+        match self {
+            GroupCommand::Delete {
+                name,
+                dry_run: true,
+                ..
+            } => Some((name.clone(), GroupChange::Delete)),
+            GroupCommand::Remove {
+                name,
+                emails,
+                dry_run: true,
+                ..
+            } => Some((name.clone(), GroupChange::Remove(emails.clone()))),
+            GroupCommand::Grant {
+                name,
+                app,
+                role,
+                dry_run: true,
+                ..
+            } => Some((name.clone(), GroupChange::Grant(app.clone(), *role))),
+            _ => None,
+        }
+    }
 }
 
 /// Runs a `group` subcommand.
 pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
-    let service = &ctx.service.as_actor(Actor::cli());
+    let service = &ctx.service.as_actor(super::actor::actor());
     let change =
         |name: GroupName, change: GroupChange| service.change_group(GroupKey::Name(name), change);
     // A change that can take access away says how many lose it before it is made, and
@@ -96,6 +146,13 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             .await?;
         Ok::<_, CliError>(done)
     };
+    if let Some((name, change)) = cmd.dry_run() {
+        let ahead = service
+            .preview_group_change(GroupKey::Name(name), change.clone())
+            .await?;
+        println!("dry run: {}; nothing was changed", would(&change, &ahead));
+        return Ok(ExitCode::SUCCESS);
+    }
     match cmd {
         GroupCommand::List { json } => {
             let rows = service.db().run(|c| groups::groups(c)).await?;
@@ -127,7 +184,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             let o = change(name.clone(), GroupChange::Rename(new)).await?;
             println!("renamed group {name} to {}", o.group);
         }
-        GroupCommand::Delete { name, force } => {
+        GroupCommand::Delete { name, force, .. } => {
             let o = revoking(name, GroupChange::Delete, force).await?;
             println!("deleted group {}; {}", o.group, lose(&o));
             super::rails::warn_held(ctx).await?;
@@ -145,6 +202,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             name,
             emails,
             force,
+            ..
         } => {
             let o = revoking(name, GroupChange::Remove(emails), force).await?;
             println!(
@@ -160,6 +218,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             app,
             role,
             force,
+            ..
         } => {
             let o = revoking(name, GroupChange::Grant(app.clone(), role), force).await?;
             if role.grants_access() {
@@ -235,6 +294,27 @@ fn gain(o: &GroupOutcome) -> String {
     match o.gain_access {
         1 => "1 person gains access".into(),
         n => format!("{n} people gain access"),
+    }
+}
+
+/// What a previewed change would do, for `--dry-run`.
+fn would(change: &GroupChange, o: &GroupOutcome) -> String {
+    let gain = match o.gain_access {
+        1 => "1 person would gain access".to_owned(),
+        n => format!("{n} people would gain access"),
+    };
+    match change {
+        GroupChange::Delete => format!("deleting group {}: {}", o.group, will_lose(o)),
+        GroupChange::Remove(_) => format!(
+            "removing {} from {}: {}",
+            people(o.members_changed),
+            o.group,
+            will_lose(o)
+        ),
+        GroupChange::Grant(app, role) => {
+            format!("{} as {role} in {app}: {gain}, {}", o.group, will_lose(o))
+        }
+        _ => will_lose(o),
     }
 }
 

@@ -1,15 +1,18 @@
 //! The command line: parses arguments, loads settings, opens the [`App`] and prints
 //! what the core returns. Nothing outside this module and `main.rs` imports it.
 
+mod actor;
 mod alerts;
 mod apps;
 mod audit;
 mod backup;
 mod groups;
 mod output;
+mod preview;
 mod provision;
 mod rails;
 mod sync;
+mod user_list;
 mod users;
 
 use std::path::PathBuf;
@@ -116,6 +119,12 @@ impl From<ServiceError> for CliError {
             code: if e.is_usage() { 2 } else { 1 },
             message: e.to_string(),
         }
+    }
+}
+
+impl From<crate::domain::StatusError> for CliError {
+    fn from(e: crate::domain::StatusError) -> Self {
+        CliError::usage(e.to_string())
     }
 }
 

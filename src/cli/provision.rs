@@ -8,7 +8,7 @@ use clap::Subcommand;
 use super::{CliError, output};
 use crate::app::App;
 use crate::db::read::{self, AccessQuery};
-use crate::domain::{Email, Slug};
+use crate::domain::{Email, ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftError};
 use crate::provisioning::{RunOutcome, run_until_settled};
 use crate::users::ServiceError;
@@ -21,12 +21,16 @@ pub enum ProvisionCommand {
         /// One JSON array.
         #[arg(long)]
         json: bool,
-        /// Only this app.
-        #[arg(long)]
+        /// Only this app (a slug of `app list`).
+        #[arg(long, value_name = "SLUG")]
         app: Option<Slug>,
-        /// Only this user.
-        #[arg(long)]
+        /// Only this person (by email).
+        #[arg(long, value_name = "EMAIL")]
         user: Option<Email>,
+        /// Only pairs in this state: one of sync_needed, syncing, held, error, failed,
+        /// provisioned, deprovisioned, not_provisioned.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
     },
     /// Process everything that is due in this process, then exit.
     Run {
@@ -39,14 +43,17 @@ pub enum ProvisionCommand {
     },
     /// Put error and failed pairs back to sync_needed.
     Retry {
-        #[arg(long)]
+        /// Only this app's pairs (a slug of `app list`).
+        #[arg(long, value_name = "SLUG")]
         app: Option<Slug>,
-        #[arg(long)]
+        /// Only this person's pairs (by email).
+        #[arg(long, value_name = "EMAIL")]
         user: Option<Email>,
     },
-    /// Compare the app's accounts with what accessboard wants.
+    /// Compare the app's accounts with what accessboard wants; exits 1 when they differ.
     Check {
-        #[arg(long)]
+        /// The app to check (a slug of `app list` with [apps.scim]).
+        #[arg(long, value_name = "SLUG")]
         app: Slug,
         /// Mark the pairs that need it for sync (never touches unknown accounts).
         #[arg(long)]
@@ -67,7 +74,12 @@ impl ProvisionCommand {
 /// Runs a `provision` subcommand.
 pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> {
     match cmd {
-        ProvisionCommand::Status { json, app, user } => {
+        ProvisionCommand::Status {
+            json,
+            app,
+            user,
+            status,
+        } => {
             if let Some(app) = &app
                 && ctx.settings.app(app.as_str()).is_none()
             {
@@ -76,6 +88,7 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
             let q = AccessQuery {
                 app: app.map(|a| a.to_string()),
                 email_norm: user.map(|u| u.normalized().to_owned()),
+                status: status.as_deref().map(ProvisionStatus::parse).transpose()?,
                 ..AccessQuery::default()
             };
             let pairs = ctx.service.db().run(move |c| read::access(c, &q)).await?;
@@ -114,7 +127,7 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
         ProvisionCommand::Retry { app, user } => {
             let n = ctx
                 .service
-                .as_actor(crate::domain::Actor::cli())
+                .as_actor(super::actor::actor())
                 .retry(app, user)
                 .await?;
             println!("{n} pairs marked for another attempt");
@@ -171,7 +184,8 @@ pub(super) async fn run_once(
     })
 }
 
-/// `provision check --app SLUG [--fix] [--json]`.
+/// `provision check --app SLUG [--fix] [--json]`: exit 1 when it finds drift (with
+/// `--fix` too: the pairs are only marked), so a script can tell without reading.
 async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode, CliError> {
     if ctx.settings.app(slug.as_str()).is_none() {
         return Err(ServiceError::UnknownApp(slug.to_string()).into());
@@ -182,9 +196,14 @@ async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode,
             DriftError::NotProvisioned(_) => CliError::usage(e.to_string()),
             _ => CliError::failure(e.to_string()),
         })?;
+    let code = if report.has_drift() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    };
     if json {
         output::json(&report);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(code);
     }
     println!(
         "{}: {} accounts in the app",
@@ -209,5 +228,5 @@ async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode,
     if fix {
         println!("{} pairs marked for sync", report.fixed);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(code)
 }

@@ -9,7 +9,7 @@ use super::{CliError, output};
 use crate::app::App;
 use crate::db::rails::{self, AppRails, Pause};
 use crate::db::{read, time};
-use crate::domain::{Actor, Slug};
+use crate::domain::Slug;
 use crate::provisioning::quarantine;
 use crate::users::ServiceError;
 
@@ -134,7 +134,7 @@ pub async fn pause(ctx: &App, slug: Slug, reason: Option<String>) -> Result<Exit
         .map(|r| output::clean(r.trim()))
         .filter(|r| !r.is_empty());
     ctx.service
-        .as_actor(Actor::cli())
+        .as_actor(super::actor::actor())
         .pause_app(&slug, reason)
         .await?;
     println!("paused {slug}: nothing is sent to it until `accessboard app resume {slug}`");
@@ -144,7 +144,11 @@ pub async fn pause(ctx: &App, slug: Slug, reason: Option<String>) -> Result<Exit
 /// `app resume SLUG`: ends a pause, lets held revocations go, probes a quarantined app now.
 pub async fn resume(ctx: &App, slug: Slug) -> Result<ExitCode, CliError> {
     known(ctx, &slug)?;
-    let resumed = ctx.service.as_actor(Actor::cli()).resume_app(&slug).await?;
+    let resumed = ctx
+        .service
+        .as_actor(super::actor::actor())
+        .resume_app(&slug)
+        .await?;
     match resumed.was {
         Some(_) => println!(
             "resumed {slug}; {} pairs released to be synced",

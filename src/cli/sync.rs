@@ -79,7 +79,7 @@ async fn sync_one(
 ) -> Result<(), CliError> {
     {
         ctx.service
-            .as_actor(crate::domain::Actor::cli())
+            .as_actor(super::actor::actor())
             .record(
                 "sync_now",
                 Some(pair.email.clone()),

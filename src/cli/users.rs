@@ -8,23 +8,35 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
-use crate::db::read::{self, UserQuery};
-use crate::domain::{Email, NewUser, Role, Slug, UserUpdate};
+use crate::domain::{Email, GroupName, NewUser, Role, Slug, UserUpdate};
 use crate::users::parse_name;
 
 /// `user` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
-    /// List people.
+    /// List people; the filters combine (all must hold).
     List {
         /// One JSON array.
         #[arg(long)]
         json: bool,
+        /// Only people with a role in this app (a slug of `app list`); with --status,
+        /// only people whose pair in this app is in that state.
+        #[arg(long, value_name = "SLUG")]
+        app: Option<Slug>,
+        /// Only people with a pair in this state (in --app, else in any app): one of
+        /// sync_needed, syncing, held, error, failed, provisioned, deprovisioned, not_provisioned.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Only members of this group (a name of `group list`, any case).
+        #[arg(long, value_name = "NAME")]
+        group: Option<GroupName>,
     },
     /// Create a person.
     Create {
+        /// Their email, unique (any case).
         #[arg(long)]
         email: Email,
+        /// Their display name.
         #[arg(long)]
         name: String,
         /// May sign in to the dashboard.
@@ -36,41 +48,65 @@ pub enum UserCommand {
     },
     /// Change name, email or dashboard admin flag.
     Update {
+        /// The person's current email.
         email: Email,
+        /// Their new display name.
         #[arg(long)]
         name: Option<String>,
+        /// Their new email.
         #[arg(long = "email", value_name = "NEW")]
         new_email: Option<Email>,
+        /// Whether they may sign in to the dashboard: true or false.
         #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
         admin: Option<bool>,
     },
     /// Set a role in one app.
     Access {
+        /// The person's email.
         email: Email,
+        /// The app's slug (see `app list`).
         app: Slug,
+        /// One of admin, user, none (none takes their own access away; their groups may still give some).
         role: Role,
         /// A planned revocation: the revocation guard lets it through, uncounted.
         #[arg(long)]
         force: bool,
+        /// Print what would happen and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Delete a person; apps are told before the record goes.
     Delete {
+        /// The person's email.
         email: Email,
         /// A planned revocation: the revocation guard lets it through, uncounted.
         #[arg(long)]
         force: bool,
+        /// Print which apps would be told and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Create people from a CSV file (email,name[,admin][,groups][,<slug>...]).
-    Import { file: PathBuf },
+    Import {
+        /// The CSV file; header email,name[,admin][,groups][,<slug>...], at most 16 MiB.
+        file: PathBuf,
+    },
     /// Set the dashboard password, read as one line from stdin.
-    SetPassword { email: Email },
+    SetPassword {
+        /// The person's email.
+        email: Email,
+    },
     /// End every dashboard session of this person.
-    SignOut { email: Email },
+    SignOut {
+        /// The person's email.
+        email: Email,
+    },
     /// Bring this person's accounts in line now, printing each request and answer.
     Sync {
+        /// The person's email.
         email: Email,
-        /// Only this app.
-        #[arg(long)]
+        /// Only this app (a slug of `app list`).
+        #[arg(long, value_name = "SLUG")]
         app: Option<Slug>,
     },
 }
@@ -78,7 +114,13 @@ pub enum UserCommand {
 impl UserCommand {
     /// Whether the command only reads (it then opens the database read-only).
     pub fn is_read_only(&self) -> bool {
-        matches!(self, UserCommand::List { .. })
+        // A dry run reads only: its plan is the bulk change's, made from stored state.
+        matches!(
+            self,
+            UserCommand::List { .. }
+                | UserCommand::Access { dry_run: true, .. }
+                | UserCommand::Delete { dry_run: true, .. }
+        )
     }
 }
 
@@ -94,39 +136,16 @@ fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
 
 /// Runs a `user` subcommand.
 pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
-    let service = &ctx.service.as_actor(crate::domain::Actor::cli());
+    let service = &ctx.service.as_actor(super::actor::actor());
     match cmd {
-        UserCommand::List { json } => {
-            let (rows, _) = service
-                .db()
-                .run(|c| read::users(c, &UserQuery::default()))
-                .await?;
-            if json {
-                output::json(&rows);
-            } else if rows.is_empty() {
-                println!("no users yet; add one with `accessboard user create --email E --name N`");
-            } else {
-                let apps: Vec<String> = rows[0].access.iter().map(|c| c.app.clone()).collect();
-                let mut header = vec!["EMAIL", "NAME", "ADMIN"];
-                header.extend(apps.iter().map(String::as_str));
-                let body: Vec<Vec<String>> = rows
-                    .iter()
-                    .map(|u| {
-                        let mut row = vec![
-                            u.email.clone(),
-                            u.name.clone(),
-                            if u.admin { "yes" } else { "no" }.into(),
-                        ];
-                        row.extend(
-                            u.access
-                                .iter()
-                                .map(|c| format!("{} ({})", c.role, c.status)),
-                        );
-                        row
-                    })
-                    .collect();
-                output::table(&header, &body);
-            }
+        UserCommand::List {
+            json,
+            app,
+            status,
+            group,
+        } => {
+            let filters = super::user_list::Filters { app, status, group };
+            super::user_list::run(ctx, filters, json).await?;
         }
         UserCommand::Create {
             email,
@@ -171,7 +190,26 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             email,
             app,
             role,
+            dry_run: true,
+            ..
+        } => {
+            let effect = service.preview_access(&email, &app, role).await?;
+            println!("{}", super::preview::access(&email, &app, &effect));
+        }
+        UserCommand::Delete {
+            email,
+            dry_run: true,
+            ..
+        } => {
+            let effect = service.preview_delete(&email).await?;
+            println!("{}", super::preview::delete(&email, &effect));
+        }
+        UserCommand::Access {
+            email,
+            app,
+            role,
             force,
+            ..
         } => {
             service
                 .lifting_guard(force)
@@ -180,7 +218,7 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             println!("{email} is now {role} in {app}");
             super::rails::warn_held(ctx).await?;
         }
-        UserCommand::Delete { email, force } => {
+        UserCommand::Delete { email, force, .. } => {
             match service.lifting_guard(force).delete_user(&email).await? {
                 0 => println!("deleted {email}"),
                 n => println!(

@@ -74,6 +74,11 @@ pub struct UserQuery {
     pub app: Option<String>,
     /// Only people with a pair in this state (in `app`, or in any installed app).
     pub status: Option<StatusFilter>,
+    /// Only people with a pair in exactly this stored state (in `app`, or in any app
+    /// of the catalogue, installed or not); `user list --status` replaces `status` with it.
+    pub pair_status: Option<ProvisionStatus>,
+    /// Only members of this group (by id).
+    pub group: Option<Uuid>,
     /// The order.
     pub sort: SortBy,
     /// Rows to skip.
@@ -179,16 +184,24 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
     // With a status, the pair must be in it; with an app alone, the person has a role there.
     let filter = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email_norm LIKE lower(?1) ESCAPE '\\')
         AND (?2 OR deleted_at IS NULL)
-        AND ((?5 IS NULL AND ?6 IS NULL) OR EXISTS (
+        AND ((?5 IS NULL AND ?6 IS NULL) OR ?9 IS NOT NULL OR EXISTS (
             SELECT 1 FROM app_access a JOIN apps p ON p.slug = a.app_slug
             WHERE a.user_id = users.id AND p.in_catalogue = 1 AND p.installed = 1
               AND (?5 IS NULL OR a.app_slug = ?5)
-              AND CASE WHEN ?6 IS NULL THEN a.role != 'none' ELSE a.status IN (?6, ?7) END))";
+              AND CASE WHEN ?6 IS NULL THEN a.role != 'none' ELSE a.status IN (?6, ?7) END))
+        AND (?8 IS NULL OR EXISTS (
+            SELECT 1 FROM group_members m WHERE m.user_id = users.id AND m.group_id = ?8))
+        AND (?9 IS NULL OR EXISTS (
+            SELECT 1 FROM app_access a JOIN apps p ON p.slug = a.app_slug
+            WHERE a.user_id = users.id AND p.in_catalogue = 1
+              AND (?5 IS NULL OR a.app_slug = ?5) AND a.status = ?9))";
     let [s1, s2] = q
         .status
         .map(StatusFilter::statuses)
         .map_or([None, None], |[a, b]| [Some(a), Some(b)]);
-    let total: i64 = if pattern.is_none() && q.include_deleting && q.app.is_none() && s1.is_none() {
+    let group = q.group.map(|g| g.to_string());
+    let unfiltered = q.app.is_none() && s1.is_none() && group.is_none() && q.pair_status.is_none();
+    let total: i64 = if pattern.is_none() && q.include_deleting && unfiltered {
         // Without a filter SQLite counts the b-tree's cells instead of reading every row.
         conn.prepare_cached("SELECT count(*) FROM users")?
             .query_row([], |r| r.get(0))?
@@ -196,7 +209,17 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         // ?3 and ?4 (limit, offset) are unused here but keep the numbering of the page query.
         conn.prepare_cached(&format!("SELECT count(*) FROM users WHERE {filter}"))?
             .query_row(
-                params![pattern, q.include_deleting, 0, 0, q.app, s1, s2],
+                params![
+                    pattern,
+                    q.include_deleting,
+                    0,
+                    0,
+                    q.app,
+                    s1,
+                    s2,
+                    group,
+                    q.pair_status
+                ],
                 |r| r.get(0),
             )?
     };
@@ -218,7 +241,9 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 q.offset as i64,
                 q.app,
                 s1,
-                s2
+                s2,
+                group,
+                q.pair_status
             ],
             |r| {
                 Ok(UserRow {

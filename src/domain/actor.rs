@@ -9,7 +9,7 @@ pub enum Actor {
     Admin(String),
     /// The command line, run by this OS user.
     Cli {
-        /// `$USER` or `$LOGNAME`, or `unknown`.
+        /// `$USER` or `$LOGNAME`, else `uid N` from the process's real uid.
         os_user: String,
     },
     /// accessboard itself (sweeper, identity sync, start-up).
@@ -18,13 +18,11 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// The command line, with the OS user from `$USER` or `$LOGNAME`.
-    pub fn cli() -> Actor {
-        let os_user = ["USER", "LOGNAME", "USERNAME"]
-            .iter()
-            .find_map(|v| std::env::var(v).ok().filter(|s| !s.trim().is_empty()))
-            .unwrap_or_else(|| "unknown".into());
-        Actor::Cli { os_user }
+    /// The command line, run by `os_user` (found by `cli::actor`: domain does no I/O).
+    pub fn cli_as(os_user: impl Into<String>) -> Actor {
+        Actor::Cli {
+            os_user: os_user.into(),
+        }
     }
 }
 

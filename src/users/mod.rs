@@ -15,6 +15,7 @@ mod import;
 mod import_groups;
 mod import_lines;
 pub mod password;
+mod preview;
 mod roles;
 mod signin;
 mod store;

@@ -48,12 +48,40 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>) -> Markup {
+/// Whether nobody can sign in yet, so the page points to the setup link.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FirstRun {
+    Yes,
+    No,
+}
+
+async fn first_run(state: &AppState) -> Result<FirstRun, WebError> {
+    let admin = state
+        .service
+        .db()
+        .run(|c| sessions::admin_exists(c))
+        .await?;
+    Ok(if admin { FirstRun::No } else { FirstRun::Yes })
+}
+
+fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: FirstRun) -> Markup {
     layout::bare(
         "Sign in",
         html! {
             h1 { "Sign in to accessboard" }
             @if let Some(e) = error { p.alert role="alert" { (e) } }
+            // A new install has nobody to sign in as: the way in is a link only the
+            // operator sees, so say where it is instead of leaving them guessing.
+            @if first == FirstRun::Yes {
+                div.note role="status" {
+                    p { strong { "Nobody can sign in yet." } " The first admin is created through a one-time setup link, written to the server's log when "
+                        code { "accessboard serve" } " starts:" }
+                    p { code { "WARN no dashboard admin yet; open this link within the hour to create one: …/setup?token=…" } }
+                    p { "It works for an hour; restart the server for a new one. On the command line instead: "
+                        code { "accessboard user create --email E --name N --admin" } " then "
+                        code { "accessboard user set-password E" } "." }
+                }
+            }
             form.stack method="post" action="/login" {
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
@@ -86,7 +114,8 @@ pub async fn form(
             .finish());
     }
     let csrf = session::csrf_token(&session)?;
-    Ok(layout::ok(form_page(&csrf, "", &next, None)))
+    let first = first_run(&state).await?;
+    Ok(layout::ok(form_page(&csrf, "", &next, None, first)))
 }
 
 /// POST /login
@@ -132,7 +161,9 @@ pub async fn submit(
             return Ok(HttpResponse::TooManyRequests()
                 .insert_header(("Retry-After", wait.to_string()))
                 .content_type("text/html; charset=utf-8")
-                .body(form_page(&csrf, &form.email, &next, Some(&msg)).into_string()));
+                .body(
+                    form_page(&csrf, &form.email, &next, Some(&msg), FirstRun::No).into_string(),
+                ));
         }
     };
     let known = slot == throttle::Slot::Known;
@@ -158,6 +189,7 @@ pub async fn submit(
                 .finish())
         }
         None => {
+            let first = first_run(&state).await?;
             // Already counted when the slot was taken.
             let after = serde_json::json!({
                 "reason": "no match", "address": address, "known_browser": known,
@@ -171,6 +203,7 @@ pub async fn submit(
                     &form.email,
                     &next,
                     Some("That email and password do not match anyone who can sign in here."),
+                    first,
                 ),
             ))
         }
@@ -188,6 +221,7 @@ fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
                 email,
                 next,
                 Some("The dashboard is busy checking other sign-ins. Try again in a moment."),
+                FirstRun::No,
             )
             .into_string(),
         )

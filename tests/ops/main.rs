@@ -5,11 +5,13 @@ mod support;
 
 mod cli;
 mod cli_groups;
+mod cli_scripts;
 mod durability;
 mod ops_alerts;
 mod ops_alerts_relay;
 mod ops_backup;
 mod ops_backup_kill;
+mod ops_first_run;
 mod ops_health;
 mod ops_metrics_logs;
 mod ops_read_only;

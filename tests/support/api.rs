@@ -49,3 +49,8 @@ pub fn job(user_id: uuid::Uuid, app: &str, due_seq: i64) -> ReconcileJob {
         run_at: None,
     }
 }
+
+/// The command line as clap knows it: every command and argument, for their help.
+pub fn command_line() -> clap::Command {
+    <accessboard::cli::Cli as clap::CommandFactory>::command()
+}

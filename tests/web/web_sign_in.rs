@@ -355,3 +355,22 @@ async fn behind_a_trusted_proxy_the_addresses_of_one_ipv6_slash_64_share_one_all
     let r = attempt(&dash.browser(), ADMIN_EMAIL, ADMIN_PASSWORD, &next_net).await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
 }
+
+#[actix_web::test]
+async fn before_setup_the_sign_in_page_says_the_setup_link_is_in_the_servers_log() {
+    let dash = TestApp::spawn().await;
+    let r = dash.browser().get("/login").await;
+    assert_eq!(r.status, StatusCode::OK);
+    for words in [
+        "Nobody can sign in yet.",
+        "one-time setup link, written to the server's log",
+        "no dashboard admin yet; open this link within the hour",
+        "accessboard user set-password E",
+    ] {
+        assert!(r.body.contains(words), "{words:?} in {}", r.body);
+    }
+    // Once an admin can sign in, the hint is gone: it would only puzzle them.
+    dash.admin().await;
+    let r = dash.browser().get("/login").await;
+    assert!(!r.body.contains("setup link"), "{}", r.body);
+}

@@ -274,6 +274,7 @@ pub async fn list(
                     sort: f.sort,
                     offset: (page_no - 1) * PER_PAGE,
                     limit: PER_PAGE,
+                    ..UserQuery::default()
                 },
             )?;
             Ok::<_, crate::db::DbError>((apps, f, users))
