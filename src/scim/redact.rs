@@ -14,6 +14,8 @@ use super::config::ScimAuth;
 
 /// What replaces a secret.
 pub const REDACTED: &str = "[redacted]";
+/// The shortest credential replaced wherever it appears in an app's text.
+const MIN_BY_VALUE: usize = 8;
 
 /// Parts of attribute names whose values are never shown (compared lowercased).
 const SECRET_NAMES: [&str; 14] = [
@@ -96,7 +98,15 @@ impl Redactor {
         let mut out = text.to_owned();
         let recent = self.recent.lock().unwrap_or_else(|p| p.into_inner());
         // Longest first: a password inside the `user:password` pair must not leave the rest.
-        let mut secrets: Vec<&String> = self.fixed.iter().chain(recent.iter()).collect();
+        // A very short secret (a test's token "t") would be replaced inside every word and
+        // inside the marker itself, garbling each message while hiding nothing worth hiding:
+        // those are left to the name and `Bearer `/`Basic ` rules.
+        let mut secrets: Vec<&String> = self
+            .fixed
+            .iter()
+            .chain(recent.iter())
+            .filter(|s| s.chars().count() >= MIN_BY_VALUE && !REDACTED.contains(s.as_str()))
+            .collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         for s in secrets {
             if out.contains(s.as_str()) {

@@ -73,3 +73,18 @@ fn free_text_loses_what_follows_bearer_or_basic_but_keeps_prose() {
     );
     assert_eq!(authorization_values("nobearer x"), "nobearer x");
 }
+
+#[test]
+fn a_very_short_secret_does_not_garble_every_message() {
+    let r = bearer("t");
+    let said = r.text("POST /Users was not sent: the app limits its request rate");
+    assert_eq!(
+        said,
+        "POST /Users was not sent: the app limits its request rate"
+    );
+    let mut doc = json!({"note": "Bearer t", "apiKey": "t", "title": "tt"});
+    r.json(&mut doc);
+    assert_eq!(doc["note"], REDACTED, "still after Bearer");
+    assert_eq!(doc["apiKey"], REDACTED, "still by name");
+    assert_eq!(doc["title"], "tt");
+}

@@ -225,8 +225,15 @@ fn retry_after_is_honoured_and_requests_stay_bounded() {
         "{posts} POSTs in {secs:.1}s (bound {bound})"
     );
     eprintln!("figure: 429 Retry-After 2: {posts} POSTs for 3 people in {secs:.1}s");
+    // Each pair says why it waits: in `error` until the app's time, or given back as
+    // `sync_needed` when the run stopped while its attempt waited out the app's limit.
     let status = stdout(&env.cli(&["provision", "status", "--app", "files"]));
-    assert!(status.contains("error"), "{status}");
+    assert!(status.contains("rate limited by the app"), "{status}");
+    assert!(!status.contains("failed"), "{status}");
+    assert!(
+        !status.contains("[redacted]"),
+        "no message garbled: {status}"
+    );
 }
 
 #[test]
