@@ -133,18 +133,20 @@ impl Engine {
             stored.insert(app.to_owned(), learned);
         }
         tracing::info!(app, ?learned, "learned about the app's SCIM dialect");
-        let key = format!("{DIALECT_META}{app}");
-        let stored = match serde_json::to_string(&learned) {
-            Ok(json) => {
-                self.db
-                    .run(move |c| crate::db::meta::set(c, &key, &json))
-                    .await
-            }
-            Err(e) => Err(DbError::Corrupt(e.to_string())),
-        };
-        if let Err(e) = stored {
+        if let Err(e) = self
+            .store_meta(format!("{DIALECT_META}{app}"), &learned)
+            .await
+        {
             tracing::warn!(app, error = %e, "could not store what was learned about the app");
         }
+    }
+
+    // One record of what is known about an app, as JSON under `key` in `meta`.
+    async fn store_meta(&self, key: String, record: &impl serde::Serialize) -> Result<(), DbError> {
+        let json = serde_json::to_string(record).map_err(|e| DbError::Corrupt(e.to_string()))?;
+        self.db
+            .run(move |c| crate::db::meta::set(c, &key, &json))
+            .await
     }
 
     // A group once found or made is looked up by its id from then on, across restarts:
@@ -161,16 +163,7 @@ impl Engine {
             }
             stored.insert(app.to_owned(), ids.clone());
         }
-        let key = format!("{GROUPS_META}{app}");
-        let stored = match serde_json::to_string(&ids) {
-            Ok(json) => {
-                self.db
-                    .run(move |c| crate::db::meta::set(c, &key, &json))
-                    .await
-            }
-            Err(e) => Err(DbError::Corrupt(e.to_string())),
-        };
-        if let Err(e) = stored {
+        if let Err(e) = self.store_meta(format!("{GROUPS_META}{app}"), &ids).await {
             tracing::warn!(app, error = %e, "could not store the app's group ids");
         }
     }

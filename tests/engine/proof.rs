@@ -31,6 +31,14 @@ fn writes(env: &TestEnv) -> i64 {
     )
 }
 
+/// The account id the pair of `email` stores.
+fn scim_id(env: &TestEnv, email: &str) -> String {
+    env.pair(email, "files")["scim_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 fn app_sync(env: &TestEnv) {
     let out = env.cli(&["app", "sync", "files"]);
     assert_eq!(
@@ -302,10 +310,7 @@ async fn demotion_takes_the_admin_value_out_of_roles() {
     );
     env.create_person("ann@example.org", "Ann Lee", &["files=admin"]);
     assert_eq!(env.provision_run_wait().status.code(), Some(0));
-    let id = env.pair("ann@example.org", "files")["scim_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id = scim_id(&env, "ann@example.org");
     let roles = |s: &ScimServer| s.user(&id).unwrap()["roles"].clone();
     assert!(
         roles(&server).to_string().contains("admin"),
@@ -335,14 +340,12 @@ fn by_hand(server: &ScimServer, group: &str, op: &str, account: &str) {
         .as_str()
         .unwrap()
         .to_owned();
-    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-        "Operations": [{"op": op, "path": format!("members[value eq \"{account}\"]")}]});
-    let body = if op == "add" {
-        json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
-            "Operations": [{"op": "add", "path": "members", "value": [{"value": account}]}]})
-    } else {
-        body
+    let operation = match op {
+        "add" => json!({"op": "add", "path": "members", "value": [{"value": account}]}),
+        _ => json!({"op": op, "path": format!("members[value eq \"{account}\"]")}),
     };
+    let body = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [operation]});
     let (status, answer) = server.request("PATCH", &format!("/Groups/{id}"), Some(&body));
     assert!(status < 300, "{status} {answer}");
 }
@@ -358,13 +361,10 @@ async fn roles_changed_by_hand_in_the_app_are_read_and_repaired() {
     env.create_person("ann@example.org", "Ann Lee", &["files=admin"]);
     env.create_person("bea@example.org", "Bea Ray", &["files=user"]);
     assert_eq!(env.provision_run_wait().status.code(), Some(0));
-    let id = |email: &str| {
-        env.pair(email, "files")["scim_id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    };
-    let (ann, bea) = (id("ann@example.org"), id("bea@example.org"));
+    let (ann, bea) = (
+        scim_id(&env, "ann@example.org"),
+        scim_id(&env, "bea@example.org"),
+    );
     // Someone in the app takes Ann's admin rights away and gives them to Bea.
     by_hand(&server, "admins", "remove", &ann);
     by_hand(&server, "admins", "add", &bea);
