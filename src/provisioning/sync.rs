@@ -89,31 +89,23 @@ pub async fn sync_app(
         .await;
     // The roles the app holds now, read once per managed group: a membership changed by
     // hand in the app is repaired, never trusted to the role last confirmed.
-    let groups = match listing {
-        Ok(()) => super::drift::group_members(&session, &target.scim.roles())
-            .await
-            .map(Some),
-        Err(e) => Err(e),
+    let roles = target.scim.roles();
+    let groups = match &listing {
+        Ok(()) => super::drift::group_members(&session, &roles).await,
+        Err(_) => Ok(HashMap::new()),
     };
     let calls = session.into_calls();
     observe(app.as_str(), &calls);
-    let (listing, groups) = match groups {
-        Ok(groups) => (Ok(()), groups.unwrap_or_default()),
-        Err(e) => (Err(e), HashMap::new()),
+    let (listing, groups) = match (listing, groups) {
+        (Ok(()), Ok(groups)) => (Ok(()), groups),
+        (Err(e), _) | (_, Err(e)) => (Err(e), HashMap::new()),
     };
-    let roles_moved: Vec<uuid::Uuid> = standing
-        .iter()
-        .filter(|s| {
-            s.pair
-                .scim_id
-                .as_deref()
-                .is_some_and(|id| !roles_held(s, &target.scim.roles(), &groups, id))
-        })
-        .map(|s| s.pair.user_id)
-        .collect();
+    let mut roles_moved = Vec::new();
     for (s, ok) in standing.iter().zip(as_wanted.iter_mut()) {
-        if roles_moved.contains(&s.pair.user_id) {
+        let id = s.pair.scim_id.as_deref();
+        if id.is_some_and(|id| !roles_held(s, &roles, &groups, id)) {
             *ok = false;
+            roles_moved.push(s.pair.user_id);
         }
     }
     if let Err(e) = listing {

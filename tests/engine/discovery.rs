@@ -5,7 +5,6 @@
 
 use crate::support::env::{TestEnv, stderr, stdout};
 use crate::support::scim_server::ScimServer;
-use crate::support::settings::scim_app;
 
 fn broken_discovery() -> ScimServer {
     ScimServer::builder()
@@ -15,14 +14,7 @@ fn broken_discovery() -> ScimServer {
 }
 
 fn env_for(server: &ScimServer, extra: &str) -> TestEnv {
-    let env = TestEnv::new(&scim_app(
-        "files",
-        &server.base_url(),
-        server.token(),
-        extra,
-    ));
-    env.install("files");
-    env
+    TestEnv::installed("files", &server.base_url(), server.token(), extra)
 }
 
 /// Requests for `/ServiceProviderConfig` after the first `from` access-log lines.

@@ -9,14 +9,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::db::sql_i64;
 use crate::support::env::{TestEnv, stderr, stdout};
 use crate::support::scim_server::ScimServer;
-use crate::support::settings::scim_app;
 
 const WRITES: &str = "('create_user', 'replace_user', 'add_member', 'remove_member', 'deactivate_user', 'delete_user', 'create_group')";
 
 fn env_for(base_url: &str, token: &str, extra: &str) -> TestEnv {
-    let env = TestEnv::new(&scim_app("files", base_url, token, extra));
-    env.install("files");
-    env
+    TestEnv::installed("files", base_url, token, extra)
 }
 
 fn access(env: &TestEnv, email: &str, role: &str) {

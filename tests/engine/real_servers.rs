@@ -8,7 +8,6 @@ use serde_json::json;
 use crate::support::env::{TestEnv, stderr, stdout};
 use crate::support::real_apps::APPS;
 use crate::support::scim_server::ScimServer;
-use crate::support::settings::scim_app;
 
 fn smoke(app: &str) {
     let server = ScimServer::builder().real(app).start();
@@ -107,13 +106,12 @@ fn lifecycle(server: &ScimServer) -> Figures {
     server.create_user(json!({"userName": "bob", "active": true,
         "name": {"givenName": "Bob", "familyName": "Stone"},
         "emails": [{"value": "bob@example.org", "primary": true}]}));
-    let env = TestEnv::new(&scim_app(
+    let env = TestEnv::installed(
         "files",
         &server.base_url(),
         server.token(),
         "admin_group = \"admins\"",
-    ));
-    env.install("files");
+    );
     cli_ok(&env, &["app", "test", "files"]);
     env.create_person("bob@example.org", "Bob Stone", &["files=user"]);
     env.create_person("ann@example.org", "Ann Lee", &["files=user"]);
@@ -218,13 +216,12 @@ fn the_whole_lifecycle_holds_on_django_scim2_server() {
 #[test]
 fn a_delete_on_django_scim2_server_is_read_back_and_called_a_deactivation() {
     let server = ScimServer::builder().real("django-scim2-server").start();
-    let env = TestEnv::new(&scim_app(
+    let env = TestEnv::installed(
         "files",
         &server.base_url(),
         server.token(),
         "on_deprovision = \"delete\"",
-    ));
-    env.install("files");
+    );
     env.create_person("ann@example.org", "Ann Lee", &["files=user"]);
     run(&env);
     let ann = id_of(&env, "ann@example.org");

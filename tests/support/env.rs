@@ -144,6 +144,14 @@ impl TestEnv {
         ok(&out, "user set-password");
     }
 
+    /// One SCIM app `slug` at `base_url` with a bearer `token` and more `[apps.scim]`
+    /// lines (`extra`), installed.
+    pub fn installed(slug: &str, base_url: &str, token: &str, extra: &str) -> TestEnv {
+        let env = TestEnv::new(&super::settings::scim_app(slug, base_url, token, extra));
+        env.install(slug);
+        env
+    }
+
     /// `app install`, which must succeed.
     pub fn install(&self, app: &str) {
         ok(
