@@ -175,9 +175,9 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_confirm, app_detail, app_test, apps, audit, bulk, group_confirm, group_edit,
-        group_page, groups, import, overview, person, rails, user_delete, user_form, user_sessions,
-        users,
+        activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk, group_confirm,
+        group_edit, group_page, groups, import, overview, person, rails, user_delete, user_form,
+        user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -245,6 +245,7 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/apps/{slug}/sync", app_confirm::sync);
     r.add(post.clone(), "/apps/{slug}/sync", apps::sync_now);
     r.add(post.clone(), "/apps/{slug}/drift", apps::check_drift);
+    r.add(post.clone(), "/apps/{slug}/drift/fix", apps::fix_drift);
     r.add(post.clone(), "/apps/{slug}/test", app_test::test);
     r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
     r.add(get.clone(), "/apps/{slug}", app_detail::show);
@@ -257,6 +258,8 @@ fn register(r: &mut impl Registry) {
     );
     r.add(get.clone(), "/apps/{slug}/resume", rails::confirm);
     r.add(post.clone(), "/apps/{slug}/resume", rails::resume);
+    r.add(get.clone(), "/apps/{slug}/pause", app_pause::confirm);
+    r.add(post.clone(), "/apps/{slug}/pause", app_pause::pause);
     r.add(get.clone(), "/activity", activity::list);
     r.add(get, "/audit", audit::list);
 }

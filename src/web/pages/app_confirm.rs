@@ -1,11 +1,13 @@
 //! Changes to an app that reach many people ask first, saying how many: Install,
 //! Uninstall, Sync now and Retry all. Each GET here shows the impact and a form
-//! that posts to the same path, whose handler (in `apps` or `app_detail`) acts.
+//! that posts to the same path, whose handler (in `apps` or `app_detail`) acts; asked
+//! from the app's page (`?back=app`), the form and Cancel lead back there.
 
 use actix_web::{HttpResponse, web};
 use maud::{Markup, html};
 use rusqlite::Connection;
 
+use super::app_detail::Back;
 use super::apps::known;
 use super::bulk::{people, people_do};
 use crate::db::DbError;
@@ -111,6 +113,7 @@ async fn confirm(
     admin: &CurrentAdmin,
     raw: &str,
     change: Change,
+    back: &Back,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(state, raw).await?;
     let app = slug.to_string();
@@ -126,6 +129,17 @@ async fn confirm(
     // Nothing to do is said so, with no button (except Install and Uninstall, which
     // change the app's state even with nobody in it).
     let idle = n == 0 && matches!(change, Change::Sync | Change::RetryAll);
+    let (action, cancel) = if back.app() {
+        (
+            format!("/apps/{slug}/{}?back=app", change.path()),
+            format!("/apps/{slug}"),
+        )
+    } else {
+        (
+            format!("/apps/{slug}/{}", change.path()),
+            "/apps".to_owned(),
+        )
+    };
     let body: Markup = html! {
         p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (name) } " / " }
         h1 { (question) }
@@ -134,11 +148,11 @@ async fn confirm(
             p { a.button href=(format!("/apps/{slug}")) { "Back to " (name) } }
         } @else {
             p.impact role="status" { (impact) }
-            form.actions method="post" action=(format!("/apps/{slug}/{}", change.path())) {
+            form.actions method="post" action=(action) {
                 (csrf_field(&admin.csrf))
                 @if matches!(change, Change::Uninstall) { button.danger type="submit" { (button) } }
                 @else { button.primary type="submit" { (button) } }
-                a.button href="/apps" { "Cancel" }
+                a.button href=(cancel) { "Cancel" }
             }
         }
     };
@@ -150,8 +164,9 @@ pub async fn install(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
-    confirm(&state, &admin, &slug, Change::Install).await
+    confirm(&state, &admin, &slug, Change::Install, &back).await
 }
 
 /// GET /apps/{slug}/uninstall
@@ -159,8 +174,9 @@ pub async fn uninstall(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
-    confirm(&state, &admin, &slug, Change::Uninstall).await
+    confirm(&state, &admin, &slug, Change::Uninstall, &back).await
 }
 
 /// GET /apps/{slug}/sync
@@ -168,8 +184,9 @@ pub async fn sync(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
-    confirm(&state, &admin, &slug, Change::Sync).await
+    confirm(&state, &admin, &slug, Change::Sync, &back).await
 }
 
 /// GET /apps/{slug}/retry
@@ -177,6 +194,7 @@ pub async fn retry_all(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
-    confirm(&state, &admin, &slug, Change::RetryAll).await
+    confirm(&state, &admin, &slug, Change::RetryAll, &back).await
 }

@@ -1,4 +1,5 @@
-//! /apps/{slug}: every person's pair with that app, the last attempt in full, Retry.
+//! /apps/{slug}: the app's panel (`app_page`: health, actions, people, drift, events),
+//! then every person's pair with that app, the last attempt in full, Retry.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use jiff::tz::TimeZone;
@@ -73,6 +74,7 @@ pub async fn show(
     admin: CurrentAdmin,
     slug: web::Path<String>,
     q: web::Query<PairQuery>,
+    done: web::Query<super::apps::Notice>,
 ) -> Result<HttpResponse, WebError> {
     let slug = slug.into_inner();
     let status = ProvisionStatus::parse(&q.status).ok();
@@ -92,6 +94,8 @@ pub async fn show(
         .find(|a| a.slug == slug)
         .ok_or_else(|| WebError::NotFound(format!("There is no app {slug:?} in the catalogue.")))?;
     let live = rows.iter().any(|p| p.status.is_transient());
+    let panel = super::app_page::read(&state, &slug).await?;
+    let zone = &state.service.settings().server.zone;
     let learned = state
         .engine
         .targets
@@ -108,22 +112,18 @@ pub async fn show(
         Nav::Apps,
         html! {
             p.crumbs { a href="/apps" { "Apps" } " / " }
+            h1 { (app.name) }
+            (super::apps::notice(&done, &apps))
+            (super::app_page::panel(&admin, app, &panel, zone))
+            @if !learned.is_empty() {
+                p.note { "What accessboard learned about this app: " (learned.join("; ")) "." }
+            }
             div.titlebar {
-                h1 { (app.name) }
-                @if app.scim {
-                    form method="post" action=(format!("/apps/{slug}/test")) {
-                        (csrf_field(&admin.csrf))
-                        button type="submit" { "Test connection" }
-                    }
-                }
+                h2 #app-pairs { "Each person's account" }
                 @if retryable {
                     a.button href=(format!("/apps/{slug}/retry")) { "Retry all errors and failures…" }
                 }
             }
-            @if !learned.is_empty() {
-                p.note { "What accessboard learned about this app: " (learned.join("; ")) "." }
-            }
-            @if !app.installed { p.note { "This app is not installed, so nobody is provisioned in it. " a href="/apps" { "Install it on the apps page." } } }
             form.filters method="get" action=(format!("/apps/{slug}")) {
                 label for="status" { "Status" }
                 select #status name="status" {
@@ -145,7 +145,7 @@ pub async fn show(
                         th scope="col" { "Last attempt" } th scope="col" { "Attempts" } th scope="col" { "Next retry" }
                         th scope="col" { "Last message" } th scope="col" { span.sr { "Actions" } }
                     } }
-                    tbody { @for p in &rows { (pair_row(&admin.csrf, &state.service.settings().server.zone, p, false)) } }
+                    tbody { @for p in &rows { (pair_row(&admin.csrf, zone, p, false)) } }
                 } }
                 (pagination(&format!("/apps/{slug}"), &[("status", q.status.clone())], page_no, total, PER_PAGE))
             }
@@ -163,6 +163,13 @@ fn slug_of(raw: &str) -> Result<Slug, WebError> {
 #[serde(default)]
 pub struct Back {
     back: String,
+}
+
+impl Back {
+    /// Whether the action was asked from the app's page (`?back=app`).
+    pub fn app(&self) -> bool {
+        self.back == "app"
+    }
 }
 
 /// POST /apps/{slug}/retry/{id}: htmx gets the row back, already "sync needed";

@@ -1,8 +1,12 @@
-//! /apps: the catalogue from settings.toml, install/uninstall, Sync now, Check drift.
+//! /apps: the catalogue from settings.toml with each app's health, install/uninstall,
+//! Sync now, Check drift and its Fix. Each action answers where it was asked from:
+//! `?back=app` sends the admin back to the app's page instead of the catalogue.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
+use super::app_detail::Back;
+use super::app_health::{self, AppHealth};
 use crate::db::read::{self, AppRow};
 use crate::domain::{ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftItem, DriftReport};
@@ -39,7 +43,8 @@ pub struct Notice {
     u: Option<usize>,
 }
 
-fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
+/// The line saying what an action just did (`?done=`), on `/apps` or the app's page.
+pub fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
     let name = apps
         .iter()
         .find(|a| Some(&a.slug) == n.app.as_ref())
@@ -52,6 +57,10 @@ fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
         Some("uninstalled") => {
             format!("{name} is uninstalled; accessboard no longer changes its accounts.")
         }
+        Some("fixed") => match count {
+            1 => format!("1 person out of step in {name} is being synced."),
+            n => format!("{n} people out of step in {name} are being synced."),
+        },
         Some("synced") => match n.u.unwrap_or(0) {
             0 => format!("{count} people of {name} are being synced."),
             u => format!(
@@ -63,7 +72,21 @@ fn notice(n: &Notice, apps: &[AppRow]) -> Markup {
     html! { p.saved role="status" { (text) } }
 }
 
-fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
+/// Where an action on `slug` answers: its page when asked from there, else `/apps`.
+fn done_url(slug: &Slug, back: &Back, query: &str) -> String {
+    if back.app() {
+        format!("/apps/{slug}?{query}")
+    } else {
+        format!("/apps?{query}")
+    }
+}
+
+fn app_card(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    app: &AppRow,
+    health: Option<&AppHealth>,
+) -> Markup {
     let scim_url = state
         .service
         .settings()
@@ -75,7 +98,10 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
         section.card aria-labelledby=(format!("app-{}", app.slug)) {
             div.titlebar {
                 h2 #(format!("app-{}", app.slug)) { a href=(format!("/apps/{}", app.slug)) { (app.name) } }
-                @if app.installed { span.badge.ok { "installed" } } @else { span.badge.none { "not installed" } }
+                span.badges {
+                    @if app.installed { span.badge.ok { "installed" } } @else { span.badge.none { "not installed" } }
+                    @if let Some(h) = health { " " (app_health::badge(h)) }
+                }
             }
             dl.facts {
                 dt { "Slug" } dd { code { (app.slug) } }
@@ -93,19 +119,20 @@ fn app_card(state: &AppState, admin: &CurrentAdmin, app: &AppRow) -> Markup {
                     }
                 }
             }
+            // Uninstall last and in the danger style: the everyday actions come first.
             div.actions {
-                @if app.installed {
-                    a.button href=(action("uninstall")) { "Uninstall…" }
-                    @if scim_url.is_some() {
-                        a.button href=(action("sync")) { "Sync now…" }
-                    }
-                } @else {
+                @if !app.installed {
                     a.button.primary href=(action("install")) { "Install…" }
+                } @else if scim_url.is_some() {
+                    a.button href=(action("sync")) { "Sync now…" }
                 }
                 @if scim_url.is_some() {
                     form method="post" action=(action("test")) { (csrf_field(&admin.csrf)) button type="submit" { "Test connection" } }
                     form method="post" action=(action("drift")) { (csrf_field(&admin.csrf)) button type="submit" { "Check drift" } }
                     a.button href=(action("drift")) { "Last drift report" }
+                }
+                @if app.installed {
+                    a.button.danger href=(action("uninstall")) { "Uninstall…" }
                 }
             }
         }
@@ -118,7 +145,11 @@ pub async fn list(
     admin: CurrentAdmin,
     q: web::Query<Notice>,
 ) -> Result<HttpResponse, WebError> {
-    let apps = state.service.db().run(|c| read::apps(c)).await?;
+    let (apps, health) = state
+        .service
+        .db()
+        .run(|c| Ok::<_, crate::db::DbError>((read::apps(c)?, app_health::read_all(c)?)))
+        .await?;
     let banners = super::rails::banners(&state).await?;
     Ok(layout::ok(page(
         "Apps",
@@ -134,7 +165,7 @@ pub async fn list(
                     p { "Apps are listed in " code { "settings.toml" } " as " code { "[[apps]]" } " entries; restart accessboard after adding one." }
                 }
             }
-            @for app in &apps { (app_card(&state, &admin, app)) }
+            @for app in &apps { (app_card(&state, &admin, app, health.get(&app.slug))) }
         },
     )))
 }
@@ -165,6 +196,7 @@ pub async fn install(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
     if let Some(refused) = super::app_test::refuse_install(&state, &admin, &slug).await {
@@ -177,7 +209,7 @@ pub async fn install(
         .await?;
     Ok(layout::redirect(
         &req,
-        &format!("/apps?done=installed&app={slug}&n={n}"),
+        &done_url(&slug, &back, &format!("done=installed&app={slug}&n={n}")),
     ))
 }
 
@@ -187,6 +219,7 @@ pub async fn uninstall(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
     state
@@ -196,7 +229,7 @@ pub async fn uninstall(
         .await?;
     Ok(layout::redirect(
         &req,
-        &format!("/apps?done=uninstalled&app={slug}"),
+        &done_url(&slug, &back, &format!("done=uninstalled&app={slug}")),
     ))
 }
 
@@ -206,6 +239,7 @@ pub async fn sync_now(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
     let service = state.service.as_actor(admin.actor());
@@ -218,15 +252,37 @@ pub async fn sync_now(
     };
     Ok(layout::redirect(
         &req,
-        &format!("/apps?done=synced&app={slug}&n={marked}&u={unchanged}"),
+        &done_url(
+            &slug,
+            &back,
+            &format!("done=synced&app={slug}&n={marked}&u={unchanged}"),
+        ),
     ))
 }
 
-/// Runs one drift check now; `drift::check` keeps its report for the report page.
-async fn run_drift_check(state: &AppState, app: &Slug) -> Result<DriftReport, String> {
-    drift::check(&state.engine, app, false)
+/// Runs one drift check now (with `fix`, marking who is out of step, as
+/// `provision check --fix`); `drift::check` keeps its report for the pages.
+async fn run_drift_check(state: &AppState, app: &Slug, fix: bool) -> Result<DriftReport, String> {
+    drift::check(&state.engine, app, fix)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// The page of a drift check that could not run.
+fn drift_failed(state: &AppState, admin: &CurrentAdmin, slug: &Slug, msg: &str) -> HttpResponse {
+    layout::respond(
+        actix_web::http::StatusCode::BAD_GATEWAY,
+        page(
+            "Drift check",
+            admin,
+            Nav::Apps,
+            html! {
+                h1 { "Drift check of " (app_name(state, slug)) " failed" }
+                p.alert.message role="alert" { (msg) }
+                p { a href=(format!("/apps/{slug}")) { "Back to " (app_name(state, slug)) } }
+            },
+        ),
+    )
 }
 
 /// POST /apps/{slug}/drift
@@ -235,24 +291,37 @@ pub async fn check_drift(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    back: web::Query<Back>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
-    match run_drift_check(&state, &slug).await {
+    match run_drift_check(&state, &slug, false).await {
+        Ok(_) if back.app() => Ok(layout::redirect(&req, &format!("/apps/{slug}#app-drift"))),
         Ok(_) => Ok(layout::redirect(&req, &format!("/apps/{slug}/drift"))),
-        Err(msg) => Ok(layout::respond(
-            actix_web::http::StatusCode::BAD_GATEWAY,
-            page(
-                "Drift check",
-                &admin,
-                Nav::Apps,
-                html! {
-                    h1 { "Drift check of " (app_name(&state, &slug)) " failed" }
-                    p.alert role="alert" { (msg) }
-                    p { a href="/apps" { "Back to apps" } }
-                },
-            ),
-        )),
+        Err(msg) => Ok(drift_failed(&state, &admin, &slug, &msg)),
     }
+}
+
+/// POST /apps/{slug}/drift/fix: checks again and marks everyone out of step for sync,
+/// so the report it leaves is of now, not of before the fix.
+pub async fn fix_drift(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    slug: web::Path<String>,
+    back: web::Query<Back>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &slug).await?;
+    let report = match run_drift_check(&state, &slug, true).await {
+        Ok(report) => report,
+        Err(msg) => return Ok(drift_failed(&state, &admin, &slug, &msg)),
+    };
+    let query = format!("done=fixed&app={slug}&n={}", report.fixed);
+    let to = if back.app() {
+        format!("/apps/{slug}?{query}#app-drift")
+    } else {
+        format!("/apps/{slug}/drift?{query}")
+    };
+    Ok(layout::redirect(&req, &to))
 }
 
 fn items(title: &str, hint: &str, list: &[DriftItem]) -> Markup {
@@ -273,14 +342,26 @@ fn items(title: &str, hint: &str, list: &[DriftItem]) -> Markup {
     }
 }
 
+fn drift_lists(r: &DriftReport) -> Markup {
+    html! {
+        (items("Missing", "People who should have an active account and do not.", &r.missing))
+        (items("Should be disabled", "Active accounts of people whose access is revoked.", &r.should_be_disabled))
+        (items("Wrong role in the app", "Accounts whose group or role attribute in the app does not match their role here.", &r.wrong_role))
+        (items("Unknown to accessboard", "Accounts accessboard does not know; it never touches them.", &r.unknown))
+    }
+}
+
 /// GET /apps/{slug}/drift: the last report.
 pub async fn drift_report(
     state: web::Data<AppState>,
     admin: CurrentAdmin,
     slug: web::Path<String>,
+    q: web::Query<Notice>,
 ) -> Result<HttpResponse, WebError> {
     let slug = known(&state, &slug).await?;
     let report = drift::latest(state.service.db(), slug.as_str()).await?;
+    let apps = state.service.db().run(|c| read::apps(c)).await?;
+    let zone = &state.service.settings().server.zone;
     let sync_needed = ProvisionStatus::SyncNeeded;
     Ok(layout::ok(page(
         "Drift report",
@@ -289,20 +370,34 @@ pub async fn drift_report(
         html! {
             p.crumbs { a href="/apps" { "Apps" } " / " a href=(format!("/apps/{slug}")) { (app_name(&state, &slug)) } " / " }
             h1 { "Drift report: " (app_name(&state, &slug)) }
+            (notice(&q, &apps))
             @match &report {
                 None => p { "No drift check has run for this app yet." },
+                Some(r) if r.fixed > 0 => {
+                    // Its lists are of before the fix: shown as history, not as the app's state.
+                    (super::app_page::drift_summary(r, zone))
+                    details {
+                        summary { "What that check found" }
+                        (drift_lists(r))
+                    }
+                },
                 Some(r) => {
-                    p.lead { "Checked " (when_text(&r.checked_at, &state.service.settings().server.zone)) ": the app holds " (r.remote_accounts) " accounts." }
-                    (items("Missing", "People who should have an active account and do not.", &r.missing))
-                    (items("Should be disabled", "Active accounts of people whose access is revoked.", &r.should_be_disabled))
-                    (items("Wrong role in the app", "Accounts whose group or role attribute in the app does not match their role here.", &r.wrong_role))
-                    (items("Unknown to accessboard", "Accounts accessboard does not know; it never touches them.", &r.unknown))
-                    p.hint { "“Sync now” on the apps page marks everyone for a " (plain_badge(sync_needed)) " pass, which fixes the first two lists." }
+                    p.lead { "Checked " (when_text(&r.checked_at, zone)) ": the app holds " (r.remote_accounts) " accounts." }
+                    (drift_lists(r))
+                    p.hint { "Fix marks the people in the first three lists for a " (plain_badge(sync_needed)) " pass." }
                 },
             }
-            form.actions method="post" action=(format!("/apps/{slug}/drift")) {
-                (csrf_field(&admin.csrf))
-                button.primary type="submit" { "Check again now" }
+            div.actions {
+                @if report.as_ref().is_some_and(|r| r.has_drift() && r.fixed == 0) {
+                    form method="post" action=(format!("/apps/{slug}/drift/fix")) {
+                        (csrf_field(&admin.csrf))
+                        button.primary type="submit" { "Fix: sync who is out of step" }
+                    }
+                }
+                form method="post" action=(format!("/apps/{slug}/drift")) {
+                    (csrf_field(&admin.csrf))
+                    button type="submit" { "Check again now" }
+                }
             }
         },
     )))

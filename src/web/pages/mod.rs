@@ -3,6 +3,9 @@
 pub mod activity;
 pub mod app_confirm;
 pub mod app_detail;
+pub mod app_health;
+pub mod app_page;
+pub mod app_pause;
 pub mod app_test;
 pub mod apps;
 pub mod audit;
