@@ -46,9 +46,12 @@ fn nav_links(current: Option<Nav>) -> Markup {
             @else { a href=(href) { (label) } }
         }
     };
+    // On a phone the links fold behind "Menu": a checkbox and its label, no script.
     html! {
         a.brand href="/" { "accessboard" }
-        nav aria-label="Main" {
+        input #nav-toggle.nav-toggle type="checkbox" aria-controls="main-nav";
+        label.nav-button for="nav-toggle" { "Menu" }
+        nav #main-nav aria-label="Main" {
             (item(Nav::Overview, "/", "Overview"))
             (item(Nav::Users, "/users", "People"))
             (item(Nav::Groups, "/groups", "Groups"))

@@ -223,14 +223,14 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
                 @for s in &sentences { p { (s) } }
             }
             div.table-wrap tabindex="0" role="region" aria-label="Selected people" {
-                table {
+                table.cards {
                     caption.sr { "What happens to each selected person" }
                     thead { tr { th scope="col" { "Person" } th scope="col" { "What happens" } } }
                     tbody {
                         @for p in &plan.people {
                             tr {
                                 th scope="row" { bdi { (p.name) } br; span.muted { bdi { (p.email) } } }
-                                td { (effect_text(&p.effect, apps)) }
+                                td data-label="What happens" { (effect_text(&p.effect, apps)) }
                             }
                         }
                     }
