@@ -82,11 +82,12 @@ fn wait_accounts(
 }
 
 /// Marks the current document, so a later check can tell it was not reloaded.
-fn mark_document(b: &WebDriver) {
+pub fn mark_document(b: &WebDriver) {
     b.execute("window.__e2eMark = 'still here'; return null;", json!([]));
 }
 
-fn document_marked(b: &WebDriver) -> bool {
+/// Whether the document marked by [`mark_document`] is still the one shown.
+pub fn document_marked(b: &WebDriver) -> bool {
     b.execute("return window.__e2eMark === 'still here';", json!([])) == json!(true)
 }
 

@@ -1,7 +1,10 @@
-//! End to end in a real browser (the browser test is ignored unless asked for: it needs chromium and chromedriver).
+//! End to end in a real browser (the browser tests are ignored unless asked for: they need chromium and chromedriver).
 
 #[path = "../support/mod.rs"]
 mod support;
 
 mod base64;
+mod browser_app_page;
+mod browser_phone;
+mod dash;
 mod e2e_browser;

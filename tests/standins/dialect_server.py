@@ -21,6 +21,9 @@ oauth2_server.py, checked by RFC 7662 introspection).
 that 429 with ``X-Retry-After`` and an HTML body (see ``dialects.core.RateLimit``);
 requests with an ``X-Standin-Harness`` header (the test harness) are not limited.
 
+``--delay SECONDS`` (any dialect): every answer comes this much later (an app that
+answers slowly); the harness's requests and the ready probe are not delayed.
+
 ``--mint-jwt USER`` prints a JWT for the nextcloud dialect (signed with
 ``--jwt-secret``, ``{"user": USER}``, expiring after ``--jwt-ttl`` seconds,
 negative for an already expired one) and exits.
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--rate-limit", type=RateLimit.parse, metavar="N/SECONDS",
                         help="At most N requests in any SECONDS; beyond that 429 with X-Retry-After.")
+    parser.add_argument("--delay", type=float, default=0.0, metavar="SECONDS",
+                        help="Answer every request this much later (the harness's are not delayed).")
     auth = parser.add_argument_group("authentication")
     auth.add_argument("--bearer-token", action="append", default=[], metavar="TOKEN")
     auth.add_argument("--basic", type=pair, metavar="USER:PASS")
@@ -144,7 +149,7 @@ def main() -> None:
     if args.oauth2_introspect and not args.oauth2_client:
         sys.exit("--oauth2-introspect needs --oauth2-client ID:SECRET")
     dialect = build_dialect(args)
-    serve(Front(dialect, args.rate_limit), args.hostname, args.port, banner=f"dialect {dialect.name}",
+    serve(Front(dialect, args.rate_limit, args.delay), args.hostname, args.port, banner=f"dialect {dialect.name}",
           base_path=dialect.base_path)
 
 

@@ -408,10 +408,11 @@ class Front:
     read-modify-write sequences on scim2-server need no locking of their own.
     """
 
-    def __init__(self, dialect: Any, rate_limit: RateLimit | None = None):
+    def __init__(self, dialect: Any, rate_limit: RateLimit | None = None, delay: float = 0.0):
         self.dialect = dialect
         self.lock = threading.RLock()
         self.rate_limit = rate_limit
+        self.delay = delay
 
     @staticmethod
     def read(environ: dict[str, Any]) -> Request:
@@ -438,6 +439,9 @@ class Front:
         limited = None
         if self.rate_limit is not None and request.path != READY_PATH and not request.header(HARNESS_HEADER):
             limited = self.rate_limit.admit()
+        if self.delay > 0 and request.path != READY_PATH and not request.header(HARNESS_HEADER):
+            # Outside the lock: a slow app still answers several requests at once.
+            time.sleep(self.delay)
         if request.path == READY_PATH:
             reply = Reply(200, b"ready\n", content_type="text/plain")
         elif limited is not None:
