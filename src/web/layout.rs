@@ -49,9 +49,9 @@ fn nav_links(current: Option<Nav>) -> Markup {
     // On a phone the links fold behind "Menu": a checkbox and its label, no script.
     html! {
         a.brand href="/" { "accessboard" }
-        input #nav-toggle.nav-toggle type="checkbox" aria-controls="main-nav";
+        input #nav-toggle.nav-toggle type="checkbox";
         label.nav-button for="nav-toggle" { "Menu" }
-        nav #main-nav aria-label="Main" {
+        nav aria-label="Main" {
             (item(Nav::Overview, "/", "Overview"))
             (item(Nav::Users, "/users", "People"))
             (item(Nav::Groups, "/groups", "Groups"))

@@ -50,7 +50,7 @@ fn no_page_scrolls_sideways_on_a_phone_even_during_an_outage() {
     axe::set_width(b, PHONE);
     let shown = |b: &WebDriver| {
         b.execute(
-            "return getComputedStyle(document.getElementById('main-nav')).display;",
+            "return getComputedStyle(document.querySelector('header.top nav')).display;",
             json!([]),
         )
     };
@@ -65,7 +65,7 @@ fn no_page_scrolls_sideways_on_a_phone_even_during_an_outage() {
     );
     b.click(&b.find("label.nav-button"));
     assert_eq!(shown(b), json!("flex"), "Menu opens the links");
-    b.click(&b.find("#main-nav a[href='/groups']"));
+    b.click(&b.find("header.top nav a[href='/groups']"));
     b.wait_for_url(|u| u.ends_with("/groups"), SETTLE);
     axe::set_width(b, 1280);
     assert_eq!(shown(b), json!("flex"), "the links show on a wide screen");
