@@ -56,14 +56,14 @@ fn every_user_command_works_end_to_end() {
         "Bo Jr",
         "--email",
         "bo2@example.org",
-        "--admin",
+        "--dashboard-admin",
         "false",
     ]);
     ok(&["user", "access", "bo2@example.org", "wiki", "admin"]);
     let list: serde_json::Value = serde_json::from_str(&ok(&["user", "list", "--json"])).unwrap();
     assert_eq!(list[0]["name"], "Bo Jr");
     assert_eq!(list[0]["email"], "bo2@example.org");
-    assert_eq!(list[0]["admin"], false);
+    assert_eq!(list[0]["dashboard_admin"], false);
     assert!(ok(&["user", "list"]).contains("bo2@example.org"));
 
     let out = env.cli_with_stdin(
