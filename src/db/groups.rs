@@ -231,7 +231,10 @@ pub fn giving(conn: &Connection, user: Uuid) -> Result<HashMap<String, Vec<Strin
             entry.1.push(name);
         }
     }
-    Ok(best.into_iter().map(|(app, (_, names))| (app, names)).collect())
+    Ok(best
+        .into_iter()
+        .map(|(app, (_, names))| (app, names))
+        .collect())
 }
 
 /// Every group's grants, as "role in app" lines per group, in catalogue order (the list).

@@ -86,7 +86,12 @@ pub fn signed_in_page(
     admin: &super::session::CurrentAdmin,
 ) -> maud::Markup {
     let title = status.canonical_reason().unwrap_or("Error");
-    super::layout::page(title, admin, super::layout::Nav::Nowhere, body(title, message))
+    super::layout::page(
+        title,
+        admin,
+        super::layout::Nav::Nowhere,
+        body(title, message),
+    )
 }
 
 fn body(title: &str, message: &str) -> maud::Markup {

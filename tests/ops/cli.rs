@@ -445,7 +445,11 @@ fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_wit
     assert_eq!(admin_of("old@example.org"), true);
     let out = env.cli(&["user", "update", "old@example.org", "--admin", "false"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--dashboard-admin"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--dashboard-admin"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(admin_of("old@example.org"), false);
     let out = env.cli(&[
         "user",
@@ -459,7 +463,11 @@ fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_wit
 
     // The CSV: dashboard_admin quietly, the old admin column with a warning in the report.
     let csv = env.dir.path().join("new.csv");
-    std::fs::write(&csv, "email,name,dashboard_admin\nnew@example.org,New,yes\n").unwrap();
+    std::fs::write(
+        &csv,
+        "email,name,dashboard_admin\nnew@example.org,New,yes\n",
+    )
+    .unwrap();
     let out = env.cli(&["user", "import", csv.to_str().unwrap()]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
@@ -479,7 +487,11 @@ fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_wit
         "{}",
         stderr(&out)
     );
-    assert!(stdout(&out).contains("imported 2 users"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("imported 2 users"),
+        "{}",
+        stdout(&out)
+    );
     assert_eq!(admin_of("ann@example.org"), true);
     assert_eq!(admin_of("bo@example.org"), false);
     // Both names at once is a mistake, refused whole.

@@ -399,7 +399,9 @@ async fn people_are_added_to_and_removed_from_a_group_in_bulk_after_a_review() {
     assert_eq!(role_of(&dash, ana), "user");
     assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 1);
     assert_eq!(
-        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action IN ('group.add', 'group.remove')"),
+        dash.sql_i64(
+            "SELECT count(*) FROM audit_log WHERE action IN ('group.add', 'group.remove')"
+        ),
         3,
         "Cy's add, then one entry per bulk change"
     );

@@ -468,7 +468,9 @@ async fn sign_in_fields_show_only_for_people_who_can_sign_in() {
     assert!(!page.contains("id=\"password\""), "{page}");
     assert!(!page.contains("Sign out everywhere"), "{page}");
     assert!(
-        page.contains("Once they can sign in here (tick the box and save), you can set their password."),
+        page.contains(
+            "Once they can sign in here (tick the box and save), you can set their password."
+        ),
         "{page}"
     );
     // Bo can: both are there.
@@ -477,10 +479,7 @@ async fn sign_in_fields_show_only_for_people_who_can_sign_in() {
     assert!(page.contains("Sign out everywhere"), "{page}");
     // A new person: the field is there for when the box is ticked (hidden until then).
     let page = b.get("/users/new").await.body;
-    assert!(
-        page.contains("<div class=\"signin-only stack\">"),
-        "{page}"
-    );
+    assert!(page.contains("<div class=\"signin-only stack\">"), "{page}");
     // Ana made a dashboard admin: now her page offers both.
     let r = b
         .post(

@@ -9,9 +9,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use super::bulk_groups;
 use crate::db::read::{self, AppRow};
 use crate::domain::{Role, Slug};
-use super::bulk_groups;
 use crate::users::{BulkAction, BulkPlan, Effect, ServiceError};
 use crate::web::flash;
 use crate::web::layout::{self, Nav, csrf_field, page, role_label};
@@ -301,9 +301,9 @@ pub(super) fn service_refusal(e: ServiceError) -> Result<String, WebError> {
         ServiceError::UnknownUserId(_) | ServiceError::BeingRemoved(_) => Ok(format!(
             "Someone you selected was deleted meanwhile ({e}); nothing was changed. Select again."
         )),
-        ServiceError::UnknownGroupId(_) => Ok(
-            "The group you chose was deleted meanwhile; nothing was changed.".into(),
-        ),
+        ServiceError::UnknownGroupId(_) => {
+            Ok("The group you chose was deleted meanwhile; nothing was changed.".into())
+        }
         ServiceError::UnknownApp(_) | ServiceError::Invalid(_) => {
             Ok(format!("{e}; nothing was changed."))
         }
@@ -347,7 +347,16 @@ pub async fn apply(
     let count = form.ids.len();
     let apps = installed(&state).await?;
     if let BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) = form.action {
-        return bulk_groups::apply(&req, &state, &admin, &session, form.ids, form.action, form.force).await;
+        return bulk_groups::apply(
+            &req,
+            &state,
+            &admin,
+            &session,
+            form.ids,
+            form.action,
+            form.force,
+        )
+        .await;
     }
     let done = match &form.action {
         BulkAction::SetRole { app, role } => format!(

@@ -163,7 +163,10 @@ pub(super) fn impact(plan: &BulkPlan, adding: bool, group: &str, apps: &[AppRow]
         } else {
             format!("not in {group}")
         };
-        out.push(format!("Nothing changes for {} ({why}).", people(t.unchanged)));
+        out.push(format!(
+            "Nothing changes for {} ({why}).",
+            people(t.unchanged)
+        ));
     }
     out
 }

@@ -276,8 +276,7 @@ async fn member_change(
                             done: Some(text),
                             ..Shown::default()
                         };
-                        return members_again(req, state, admin, id, StatusCode::OK, shown)
-                            .await;
+                        return members_again(req, state, admin, id, StatusCode::OK, shown).await;
                     }
                     // Adding from a search keeps it, for the next person.
                     let q = form.q.trim();
