@@ -152,3 +152,66 @@ impl UserService {
         self.change_group(GroupKey::Id(group), change).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::read::PairCell;
+    use crate::domain::ProvisionStatus;
+
+    fn person(id: u128, direct: Role, groups: Role) -> UserRow {
+        UserRow {
+            id: Uuid::from_u128(id),
+            email: "a@example.org".into(),
+            name: "A".into(),
+            admin: false,
+            can_sign_in: false,
+            deleting: false,
+            access: vec![PairCell {
+                app: "files".into(),
+                role: Role::effective(direct, [groups]),
+                direct,
+                groups,
+                status: ProvisionStatus::NotProvisioned,
+            }],
+            groups: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn joining_and_leaving_move_exactly_the_roles_the_group_makes() {
+        let moved = |from, to| RoleMove {
+            app: "files".into(),
+            from,
+            to,
+        };
+        // The group gives user in Files; person 1 is in it, person 2 is not.
+        let f = GroupFacts {
+            grants: vec![("files".into(), Role::User)],
+            members: HashSet::from([Uuid::from_u128(1)]),
+            others: HashMap::new(),
+        };
+        let outsider = person(2, Role::None, Role::None);
+        assert_eq!(
+            effect(true, &f, &outsider),
+            Effect::Joins(vec![moved(Role::None, Role::User)])
+        );
+        assert_eq!(effect(false, &f, &outsider), Effect::Unchanged);
+        // Their own admin stays above what the group gives: nothing moves.
+        let own_admin = person(2, Role::Admin, Role::None);
+        assert_eq!(effect(true, &f, &own_admin), Effect::Joins(vec![]));
+        let member = person(1, Role::None, Role::User);
+        assert_eq!(effect(true, &f, &member), Effect::Unchanged);
+        assert_eq!(
+            effect(false, &f, &member),
+            Effect::Leaves(vec![moved(Role::User, Role::None)])
+        );
+        // Another group of theirs gives user too: leaving takes nothing away.
+        let mut f = f;
+        f.others.insert(
+            Uuid::from_u128(1),
+            HashMap::from([("files".to_owned(), Role::User)]),
+        );
+        assert_eq!(effect(false, &f, &member), Effect::Leaves(vec![]));
+    }
+}

@@ -72,19 +72,21 @@ pub async fn require_admin(
         admin.flash = super::flash::take(&session);
     }
     let htmx = is_htmx_headers(req.headers());
-    let signed_in = (!htmx).then(|| admin.clone());
     req.extensions_mut().insert::<CurrentAdmin>(admin);
     let mut res = next.call(req).await?.map_into_boxed_body();
-    // An error page keeps the header of the admin who is signed in (their name, Sign out).
+    // An error page keeps the header of the admin who is signed in (their name, Sign out);
+    // htmx does not swap error answers, so its requests keep the plain one.
     let error = res
         .response()
         .extensions()
         .get::<super::error::ErrorText>()
         .cloned();
-    if let (Some(admin), Some(super::error::ErrorText(message))) = (signed_in, error) {
-        let status = res.status();
-        let page = super::error::signed_in_page(status, &message, &admin).into_string();
-        res = res.map_body(|_, _| BoxBody::new(page));
+    if let (false, Some(super::error::ErrorText(message))) = (htmx, error) {
+        let admin = res.request().extensions().get::<CurrentAdmin>().cloned();
+        if let Some(admin) = admin {
+            let page = super::error::signed_in_page(res.status(), &message, &admin);
+            res = res.map_body(|_, _| BoxBody::new(page.into_string()));
+        }
     }
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
