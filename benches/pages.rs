@@ -49,7 +49,7 @@ fn main() {
         ADMIN,
         "--name",
         "Bench Admin",
-        "--admin",
+        "--dashboard-admin",
     ]);
     env.cli_stdin(&["user", "set-password", ADMIN], &format!("{PASSWORD}\n"));
     let mut serve = Serve::start(&env);

@@ -13,7 +13,7 @@ pub fn access(email: &Email, app: &Slug, effect: &Effect) -> String {
         Effect::Changes { from, to } => format!("{email} would go from {from} to {to} in {app}"),
         // Their role there stays (what they have already, or what their groups give).
         Effect::Unchanged => format!("{email}'s access to {app} would not change"),
-        Effect::Retries(_) | Effect::Deleted(_) => {
+        Effect::Retries(_) | Effect::Deleted(_) | Effect::Joins(_) | Effect::Leaves(_) => {
             format!("{email}'s access to {app} would not change")
         }
     };

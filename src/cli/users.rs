@@ -39,14 +39,18 @@ pub enum UserCommand {
         /// Their display name.
         #[arg(long)]
         name: String,
-        /// May sign in to the dashboard.
-        #[arg(long)]
+        /// A dashboard admin: may sign in to accessboard and change everyone's access
+        /// (not a role in any app).
+        #[arg(long = "dashboard-admin", alias = "dashboard_admin")]
+        dashboard_admin: bool,
+        /// The old name of --dashboard-admin, still read, with a warning.
+        #[arg(long = "admin", hide = true)]
         admin: bool,
         /// SLUG=ROLE, ROLE one of admin, user, none; repeatable.
         #[arg(long = "access", value_name = "SLUG=ROLE", value_parser = parse_access)]
         access: Vec<(Slug, Role)>,
     },
-    /// Change name, email or dashboard admin flag.
+    /// Change name, email or whether they are a dashboard admin.
     Update {
         /// The person's current email.
         email: Email,
@@ -56,8 +60,11 @@ pub enum UserCommand {
         /// Their new email.
         #[arg(long = "email", value_name = "NEW")]
         new_email: Option<Email>,
-        /// Whether they may sign in to the dashboard: true or false.
-        #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+        /// Whether they are a dashboard admin (may sign in to accessboard): true or false.
+        #[arg(long = "dashboard-admin", alias = "dashboard_admin", value_name = "true|false", action = clap::ArgAction::Set)]
+        dashboard_admin: Option<bool>,
+        /// The old name of --dashboard-admin, still read, with a warning.
+        #[arg(long = "admin", hide = true, value_name = "true|false", action = clap::ArgAction::Set, conflicts_with = "dashboard_admin")]
         admin: Option<bool>,
     },
     /// Set a role in one app.
@@ -86,9 +93,10 @@ pub enum UserCommand {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Create people from a CSV file (email,name[,admin][,groups][,<slug>...]).
+    /// Create people from a CSV file (email,name[,dashboard_admin][,groups][,<slug>...]).
     Import {
-        /// The CSV file; header email,name[,admin][,groups][,<slug>...], at most 16 MiB.
+        /// The CSV file; header email,name[,dashboard_admin][,groups][,<slug>...], at most
+        /// 16 MiB (the old column name `admin` is read as dashboard_admin, with a warning).
         file: PathBuf,
     },
     /// Set the dashboard password, read as one line from stdin.
@@ -124,6 +132,13 @@ impl UserCommand {
     }
 }
 
+/// `--admin` read the same as the app role `admin`; it is still accepted, with a warning.
+fn old_flag() {
+    eprintln!(
+        "accessboard: warning: --admin is now --dashboard-admin (it lets them sign in to accessboard; it is not a role in any app)"
+    );
+}
+
 fn parse_access(raw: &str) -> Result<(Slug, Role), String> {
     let (slug, role) = raw
         .split_once('=')
@@ -150,14 +165,18 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         UserCommand::Create {
             email,
             name,
+            dashboard_admin,
             admin,
             access,
         } => {
+            if admin {
+                old_flag();
+            }
             let user = service
                 .create_user(NewUser {
                     email,
                     name: parse_name(&name)?,
-                    is_admin: admin,
+                    is_admin: dashboard_admin || admin,
                     access,
                 })
                 .await?;
@@ -176,12 +195,16 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             email,
             name,
             new_email,
+            dashboard_admin,
             admin,
         } => {
+            if admin.is_some() {
+                old_flag();
+            }
             let update = UserUpdate {
                 name: name.as_deref().map(parse_name).transpose()?,
                 email: new_email,
-                is_admin: admin,
+                is_admin: dashboard_admin.or(admin),
             };
             let user = service.update_user(&email, update).await?;
             println!("updated {}", user.email);
@@ -262,6 +285,9 @@ async fn import(ctx: &App, file: PathBuf) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display())))?;
     let plan = ctx.service.plan_import(bytes).await?;
     let report = ctx.service.import(plan).await?;
+    for w in &report.warnings {
+        eprintln!("{}: warning: {w}", file.display());
+    }
     for e in &report.errors {
         eprintln!("{}:{}: {}", file.display(), e.line, e.reason);
     }

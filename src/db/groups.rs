@@ -204,3 +204,71 @@ pub(crate) fn names_of(conn: &Connection, user: Uuid) -> Result<Vec<String>, DbE
     let rows = stmt.query_map([user.to_string()], |r| r.get(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Per app, the names of this person's groups that give the highest role their groups
+/// give there (the groups a role "from groups" comes from), by name.
+pub fn giving(conn: &Connection, user: Uuid) -> Result<HashMap<String, Vec<String>>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT gg.app_slug, g.name, gg.role FROM group_members m
+           JOIN group_grants gg ON gg.group_id = m.group_id
+           JOIN access_groups g ON g.id = m.group_id
+          WHERE m.user_id = ?1 ORDER BY g.name_norm",
+    )?;
+    let rows = stmt.query_map([user.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.typed::<Role>(2, "group_grants")?,
+        ))
+    })?;
+    let mut best: HashMap<String, (Role, Vec<String>)> = HashMap::new();
+    for row in rows {
+        let (app, name, role) = row?;
+        let entry = best.entry(app).or_insert((Role::None, Vec::new()));
+        if Role::effective(entry.0, [role]) != entry.0 {
+            *entry = (role, vec![name]);
+        } else if role == entry.0 && role.grants_access() {
+            entry.1.push(name);
+        }
+    }
+    Ok(best
+        .into_iter()
+        .map(|(app, (_, names))| (app, names))
+        .collect())
+}
+
+/// Every group's grants, as "role in app" lines per group, in catalogue order (the list).
+pub fn grants_by_group(conn: &Connection) -> Result<HashMap<Uuid, Vec<Grant>>, DbError> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT r.group_id, r.app_slug, p.name, r.role FROM group_grants r
+           JOIN apps p ON p.slug = r.app_slug ORDER BY p.rowid",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.typed::<Uuid>(0, "group_grants")?,
+            Grant {
+                app: r.get(1)?,
+                app_name: r.get(2)?,
+                role: r.typed(3, "group_grants")?,
+            },
+        ))
+    })?;
+    let mut out: HashMap<Uuid, Vec<Grant>> = HashMap::new();
+    for row in rows {
+        let (group, grant) = row?;
+        out.entry(group).or_default().push(grant);
+    }
+    Ok(out)
+}
+
+/// Every group's id and name, by name (the people list's bulk actions).
+pub fn names_all(conn: &Connection) -> Result<Vec<GroupRef>, DbError> {
+    let mut stmt = conn.prepare_cached("SELECT id, name FROM access_groups ORDER BY name_norm")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(GroupRef {
+            id: r.typed(0, "access_groups")?,
+            name: r.get(1)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -19,7 +19,8 @@ pub struct UserRow {
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Dashboard admin.
+    /// Dashboard admin (may sign in to accessboard), `dashboard_admin` in JSON.
+    #[serde(rename = "dashboard_admin")]
     pub admin: bool,
     /// Whether they may sign in (a password is set).
     pub can_sign_in: bool,

@@ -14,7 +14,7 @@ pub struct Slug(String);
 pub struct SlugError(pub String);
 
 /// The CSV import's own columns: no app may be called so.
-pub const RESERVED_SLUGS: [&str; 4] = ["email", "name", "admin", "groups"];
+pub const RESERVED_SLUGS: [&str; 5] = ["email", "name", "dashboard_admin", "admin", "groups"];
 
 impl Slug {
     /// Parses a slug; no case folding, so the settings and the CLI agree exactly.

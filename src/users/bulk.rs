@@ -8,6 +8,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{access_audited, delete_audited};
+use super::bulk_groups::{self, RoleMove};
 use super::{ServiceError, UserService, store};
 use crate::db::read::{self, UserRow};
 use crate::domain::{ProvisionStatus, Role, Slug};
@@ -29,6 +30,10 @@ pub enum BulkAction {
     Retry,
     /// Delete them: every app is told, then they are purged.
     Delete,
+    /// Add them to this group.
+    AddToGroup(Uuid),
+    /// Remove them from this group.
+    RemoveFromGroup(Uuid),
 }
 
 /// What the action does to one person.
@@ -51,6 +56,10 @@ pub enum Effect {
     Retries(Vec<String>),
     /// Deleted; these apps (slugs) hold an account to disable or delete.
     Deleted(Vec<String>),
+    /// Joins the group; their role moves in these apps (none: their access stays).
+    Joins(Vec<RoleMove>),
+    /// Leaves the group; their role moves in these apps (none: their access stays).
+    Leaves(Vec<RoleMove>),
 }
 
 /// One person of a plan.
@@ -90,6 +99,8 @@ pub struct Tally {
     pub delete: usize,
     /// Nothing happens to them.
     pub unchanged: usize,
+    /// Join or leave the group.
+    pub members: usize,
 }
 
 impl BulkPlan {
@@ -104,6 +115,18 @@ impl BulkPlan {
                 Effect::Retries(apps) if !apps.is_empty() => &mut t.retry,
                 Effect::Unchanged | Effect::Retries(_) => &mut t.unchanged,
                 Effect::Deleted(_) => &mut t.delete,
+                Effect::Joins(moves) | Effect::Leaves(moves) => {
+                    t.members += 1;
+                    if moves.iter().any(RoleMove::gains) {
+                        &mut t.gain
+                    } else if moves.iter().any(RoleMove::loses) {
+                        &mut t.lose
+                    } else if moves.is_empty() {
+                        continue;
+                    } else {
+                        &mut t.change
+                    }
+                }
             };
             *n += 1;
         }
@@ -124,9 +147,11 @@ impl BulkPlan {
     }
 }
 
-/// What `action` would do to `u` (pure: the stored state in, the effect out).
+/// What `action` would do to `u` (pure: the stored state in, the effect out); a group
+/// action needs the group's facts too, and is planned by `bulk_groups::effect`.
 pub fn effect(action: &BulkAction, u: &UserRow) -> Effect {
     match action {
+        BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => Effect::Unchanged,
         BulkAction::SetRole { app, role } => {
             let cell = u.access.iter().find(|c| c.app == app.as_str());
             let current = cell.map_or(Role::None, |c| c.role);
@@ -191,12 +216,22 @@ impl UserService {
         {
             return Err(ServiceError::UnknownApp(app.to_string()));
         }
-        let rows = self
+        let group = match &action {
+            BulkAction::AddToGroup(g) => Some((*g, true)),
+            BulkAction::RemoveFromGroup(g) => Some((*g, false)),
+            _ => None,
+        };
+        let (rows, facts) = self
             .db
             .run(move |c| {
-                ids.iter()
+                let rows = ids
+                    .iter()
                     .map(|id| read::user(c, *id).map(|u| (*id, u)))
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect::<Result<Vec<_>, _>>()?;
+                let facts = group
+                    .map(|(g, _)| bulk_groups::facts(c, g, &ids))
+                    .transpose()?;
+                Ok::<_, ServiceError>((rows, facts))
             })
             .await?;
         let mut people = Vec::with_capacity(rows.len());
@@ -205,9 +240,13 @@ impl UserService {
             if u.deleting {
                 return Err(ServiceError::BeingRemoved(u.email));
             }
+            let effect = match (&facts, group) {
+                (Some(f), Some((_, adding))) => bulk_groups::effect(adding, f, &u),
+                _ => effect(&action, &u),
+            };
             people.push(BulkPerson {
                 id,
-                effect: effect(&action, &u),
+                effect,
                 email: u.email,
                 name: u.name,
             });
@@ -223,6 +262,9 @@ impl UserService {
         action: BulkAction,
     ) -> Result<usize, ServiceError> {
         check_size(&ids)?;
+        if let BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) = action {
+            return Ok(self.apply_bulk_group(ids, action).await?.pairs_marked);
+        }
         if action == BulkAction::Delete {
             // Kratos first, as for one person: an identity deleted there but not here
             // is picked up by the identity sync, never the other way round.
@@ -261,6 +303,8 @@ impl UserService {
                     BulkAction::Delete => {
                         jobs.extend(delete_audited(tx, now, audit, &user)?);
                     }
+                    // Answered above, through the groups service.
+                    BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => {}
                 }
             }
             Ok((jobs.len(), jobs))

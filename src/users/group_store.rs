@@ -117,6 +117,27 @@ pub(super) fn rename(
     Ok(())
 }
 
+/// Sets a group's description; the one it had.
+pub(super) fn describe(
+    tx: &Transaction<'_>,
+    id: Uuid,
+    description: &str,
+    now: i64,
+) -> Result<String, ServiceError> {
+    let was: String = tx.query_row(
+        "SELECT description FROM access_groups WHERE id = ?1",
+        [id.to_string()],
+        |r| r.get(0),
+    )?;
+    if was != description {
+        tx.execute(
+            "UPDATE access_groups SET description = ?1, updated_at = ?2 WHERE id = ?3",
+            params![description, now, id.to_string()],
+        )?;
+    }
+    Ok(was)
+}
+
 /// The people in a group (including any being removed: their refresh skips them).
 pub(super) fn members(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<Uuid>, ServiceError> {
     let mut stmt = tx.prepare_cached("SELECT user_id FROM group_members WHERE group_id = ?1")?;

@@ -9,7 +9,9 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{Audit, IMPORT_AUDIT_EMAILS};
-use super::group_store::{find, grant_of, grants, insert_group, mark_pushed, members, rename};
+use super::group_store::{
+    describe, find, grant_of, grants, insert_group, mark_pushed, members, rename,
+};
 use super::roles::{self, Refreshed};
 use super::{ServiceError, UserService, store};
 use crate::db::Conn;
@@ -34,6 +36,8 @@ pub enum GroupKey {
 pub enum GroupChange {
     /// A new name.
     Rename(GroupName),
+    /// A new description (as typed: checked by [`parse_description`]).
+    Describe(String),
     /// Delete the group: its members lose what only it gave them.
     Delete,
     /// Add these people.
@@ -189,6 +193,28 @@ fn apply(
                     ..GroupOutcome::default()
                 },
                 marked,
+            ));
+        }
+        GroupChange::Describe(raw) => {
+            let new = parse_description(raw)?;
+            let was = describe(tx, id, &new, now)?;
+            if was != new {
+                audit.record(
+                    tx,
+                    now,
+                    "group.describe",
+                    Some(&name),
+                    Some(json!({ "description": was })),
+                    Some(json!({ "description": new })),
+                )?;
+            }
+            // Nobody's access moves: the description is for admins only.
+            return Ok((
+                GroupOutcome {
+                    group: name,
+                    ..GroupOutcome::default()
+                },
+                Vec::new(),
             ));
         }
         GroupChange::Delete => {

@@ -1,4 +1,6 @@
-//! CSV import: `email,name[,admin][,groups][,<slug>...]`, planned (previewed) first, then applied.
+//! CSV import: `email,name[,dashboard_admin][,groups][,<slug>...]`, planned (previewed)
+//! first, then applied. The old name of `dashboard_admin`, `admin`, is still read, with a
+//! warning: it reads like the app role and made dashboard admins by mistake.
 
 use std::collections::{HashMap, HashSet};
 
@@ -49,6 +51,8 @@ pub struct ImportPlan {
     pub apps: Vec<Slug>,
     /// Group names of valid rows that no group has yet: created by the import.
     pub new_groups: Vec<GroupName>,
+    /// What the file says that is read, but probably not as meant (an old column name).
+    pub warnings: Vec<String>,
 }
 
 impl ImportPlan {
@@ -81,12 +85,21 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
     /// Groups created for the `groups` column.
     pub groups_created: Vec<String>,
+    /// The plan's warnings, as the preview showed them.
+    pub warnings: Vec<String>,
 }
+
+/// The column that lets people sign in to accessboard.
+pub const DASHBOARD_ADMIN: &str = "dashboard_admin";
+
+/// The warning of a file that still names that column `admin`.
+pub const OLD_ADMIN_COLUMN: &str = "the column \"admin\" is read as dashboard_admin: the people it marks can sign in to accessboard and change everyone's access (it is not a role in any app); name it dashboard_admin";
 
 enum Column {
     Email,
     Name,
-    Admin,
+    /// The dashboard admin flag, under the name the header gives it.
+    Admin(&'static str),
     Groups,
     App(Slug),
 }
@@ -120,6 +133,11 @@ pub fn plan(
         .map_err(|e| ServiceError::Invalid(format!("cannot read the CSV header: {e}")))?
         .clone();
     let columns = parse_header(&header, apps)?;
+    let warnings = columns
+        .iter()
+        .filter(|c| matches!(c, Column::Admin("admin")))
+        .map(|_| OLD_ADMIN_COLUMN.to_owned())
+        .collect();
     let app_columns = columns
         .iter()
         .filter_map(|c| match c {
@@ -187,6 +205,7 @@ pub fn plan(
         rows,
         apps: app_columns,
         new_groups,
+        warnings,
     })
 }
 
@@ -207,22 +226,29 @@ fn parse_header(
         columns.push(match name.as_str() {
             "email" => Column::Email,
             "name" => Column::Name,
-            "admin" => Column::Admin,
+            DASHBOARD_ADMIN => Column::Admin(DASHBOARD_ADMIN),
+            "admin" => Column::Admin("admin"),
             "groups" => Column::Groups,
             _ => match Slug::parse(&name) {
                 Ok(slug) if apps.contains_key(slug.as_str()) => Column::App(slug),
                 _ => {
                     return Err(ServiceError::Invalid(format!(
-                        "the CSV header has column {:?}, which is neither email, name, admin, groups nor an app slug of the catalogue",
+                        "the CSV header has column {:?}, which is neither email, name, dashboard_admin, groups nor an app slug of the catalogue",
                         shorten(raw)
                     )));
                 }
             },
         });
     }
+    if names.contains(DASHBOARD_ADMIN) && names.contains("admin") {
+        return Err(ServiceError::Invalid(
+            "the CSV header has both dashboard_admin and admin, its old name; keep dashboard_admin"
+                .into(),
+        ));
+    }
     if !names.contains("email") || !names.contains("name") {
         return Err(ServiceError::Invalid(
-            "the CSV header must start with email,name (then optionally admin, groups and app slugs)"
+            "the CSV header must start with email,name (then optionally dashboard_admin, groups and app slugs)"
                 .into(),
         ));
     }
@@ -249,7 +275,7 @@ fn parse_row(
         match column {
             Column::Email => email = Some(Email::parse(cell).map_err(|e| e.to_string())?),
             Column::Name => name = Some(PersonName::parse(cell).map_err(|e| e.to_string())?),
-            Column::Admin => is_admin = parse_flag(cell)?,
+            Column::Admin(named) => is_admin = parse_flag(named, cell)?,
             Column::Groups => groups = import_groups::parse_cell(cell)?,
             Column::App(slug) if cell.is_empty() => access.push((slug.clone(), Role::None)),
             Column::App(slug) => {
@@ -268,11 +294,11 @@ fn parse_row(
     Ok((user, groups))
 }
 
-fn parse_flag(cell: &str) -> Result<bool, String> {
+fn parse_flag(column: &str, cell: &str) -> Result<bool, String> {
     match cell.to_ascii_lowercase().as_str() {
         "" | "false" | "no" | "0" | "n" => Ok(false),
         "true" | "yes" | "1" | "y" | "admin" => Ok(true),
-        _ => Err(format!("admin {:?} is not true or false", shorten(cell))),
+        _ => Err(format!("{column} {:?} is not true or false", shorten(cell))),
     }
 }
 
@@ -305,6 +331,7 @@ impl super::UserService {
         self.write(move |tx, now, audit| {
             let apps = store::load_apps(tx)?;
             let mut errors = plan.errors();
+            let warnings = plan.warnings.clone();
             let mut emails = Vec::new();
             errors.extend(refused);
             let mut created = Vec::new();
@@ -349,6 +376,7 @@ impl super::UserService {
                     created: created.len(),
                     errors,
                     groups_created,
+                    warnings,
                 },
                 jobs,
             ))

@@ -7,6 +7,7 @@
 mod apps;
 mod audit;
 mod bulk;
+mod bulk_groups;
 mod error;
 mod group_store;
 mod groups;
@@ -37,6 +38,7 @@ pub use apps::Resumed;
 pub use audit::Audit;
 use audit::{access_audited, delete_audited, person, update_audited};
 pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
+pub use bulk_groups::RoleMove;
 pub use error::ServiceError;
 pub use groups::{GroupChange, GroupKey, GroupOutcome, MAX_DESCRIPTION, parse_description};
 pub use identities::IdentitySync;

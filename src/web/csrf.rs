@@ -122,9 +122,11 @@ fn refuse(req: ServiceRequest, status: StatusCode, message: &str) -> ServiceResp
         // The rest of the body is never read: the connection cannot carry another request.
         res.force_close();
     }
-    let res = res
+    let mut res = res
         .content_type("text/html; charset=utf-8")
         .body(error_page(status, message).into_string());
+    res.extensions_mut()
+        .insert(super::error::ErrorText(message.to_owned()));
     req.into_response(res)
 }
 

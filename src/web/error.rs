@@ -66,23 +66,46 @@ impl ResponseError for WebError {
         } else {
             self.to_string()
         };
-        HttpResponse::build(status)
+        let mut res = HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
-            .body(error_page(status, &message).into_string())
+            .body(error_page(status, &message).into_string());
+        res.extensions_mut().insert(ErrorText(message));
+        res
+    }
+}
+
+/// The message of an error page, kept on its response so that the sign-in guard can
+/// draw the page again inside the signed-in header (errors are made without the session).
+#[derive(Debug, Clone)]
+pub struct ErrorText(pub String);
+
+/// An error page for a signed-in admin: their header (name, Sign out), no section current.
+pub fn signed_in_page(
+    status: StatusCode,
+    message: &str,
+    admin: &super::session::CurrentAdmin,
+) -> maud::Markup {
+    let title = status.canonical_reason().unwrap_or("Error");
+    super::layout::page(
+        title,
+        admin,
+        super::layout::Nav::Nowhere,
+        body(title, message),
+    )
+}
+
+fn body(title: &str, message: &str) -> maud::Markup {
+    html! {
+        h1 { (title) }
+        p.lead { (message) }
+        p { a href="/users" { "Back to the people list" } }
     }
 }
 
 /// A standalone page for an error (also used for 403 and 413 by the middleware).
 pub fn error_page(status: StatusCode, message: &str) -> maud::Markup {
     let title = status.canonical_reason().unwrap_or("Error");
-    super::layout::error_shell(
-        title,
-        html! {
-            h1 { (title) }
-            p.lead { (message) }
-            p { a href="/users" { "Back to the people list" } }
-        },
-    )
+    super::layout::error_shell(title, body(title, message))
 }
 
 /// The page for paths that match no route.

@@ -71,12 +71,27 @@ pub async fn require_admin(
     if req.method() == actix_web::http::Method::GET && !is_htmx_headers(req.headers()) {
         admin.flash = super::flash::take(&session);
     }
+    let htmx = is_htmx_headers(req.headers());
     req.extensions_mut().insert::<CurrentAdmin>(admin);
-    let mut res = next.call(req).await?;
+    let mut res = next.call(req).await?.map_into_boxed_body();
+    // An error page keeps the header of the admin who is signed in (their name, Sign out);
+    // htmx does not swap error answers, so its requests keep the plain one.
+    let error = res
+        .response()
+        .extensions()
+        .get::<super::error::ErrorText>()
+        .cloned();
+    if let (false, Some(super::error::ErrorText(message))) = (htmx, error) {
+        let admin = res.request().extensions().get::<CurrentAdmin>().cloned();
+        if let Some(admin) = admin {
+            let page = super::error::signed_in_page(res.status(), &message, &admin);
+            res = res.map_body(|_, _| BoxBody::new(page.into_string()));
+        }
+    }
     let h = res.headers_mut();
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::VARY, HeaderValue::from_static("HX-Request"));
-    Ok(res.map_into_boxed_body())
+    Ok(res)
 }
 
 /// One span per request, with an id echoed in `X-Request-Id`; counts it for /metrics.

@@ -21,6 +21,8 @@ pub enum Nav {
     Apps,
     Activity,
     Audit,
+    /// No section (an error page).
+    Nowhere,
 }
 
 fn head(title: &str) -> Markup {

@@ -78,7 +78,7 @@ fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: Fi
                         code { "accessboard serve" } " starts:" }
                     p { code { "WARN no dashboard admin yet; open this link within the hour to create one: …/setup?token=…" } }
                     p { "It works for an hour; restart the server for a new one. On the command line instead: "
-                        code { "accessboard user create --email E --name N --admin" } " then "
+                        code { "accessboard user create --email E --name N --dashboard-admin" } " then "
                         code { "accessboard user set-password E" } "." }
                 }
             }

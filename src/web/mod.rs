@@ -220,6 +220,7 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/groups", groups::create);
     r.add(get.clone(), "/groups/{id}", group_page::show);
     r.add(post.clone(), "/groups/{id}/rename", group_edit::rename);
+    r.add(post.clone(), "/groups/{id}/describe", group_edit::describe);
     r.add(post.clone(), "/groups/{id}/members", group_edit::add);
     r.add(
         post.clone(),

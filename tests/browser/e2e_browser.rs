@@ -384,12 +384,15 @@ fn provisions_and_revokes_through_the_browser() {
         .to_owned();
     b.fill("#q", "Bo B");
     b.wait_for("#candidates", |t| t.contains("Bo Berg"), SETTLE);
+    // Added in place: the member list comes back with htmx, the page stays.
+    mark_document(&b);
     b.click(&b.find("#candidates button[type=submit]"));
     b.wait_for(
-        "p.flash",
+        "#members-done",
         |t| t.contains("bo@example.org was added to Design team"),
         SETTLE,
     );
+    assert!(document_marked(&b), "adding a member reloaded the page");
     b.click(&b.find("#grant-chat option[value='user']"));
     b.click(&b.find(&format!(
         "form[action='{group}/grant/chat'] button[type=submit]"

@@ -100,7 +100,7 @@ async fn huge_lines_are_refused_with_a_short_reason_and_the_rest_imported() {
     let bad_header = format!("email,name,{}\n", "z".repeat(2 * mb));
     let msg = import(&ctx, bad_header.into_bytes()).await.unwrap_err();
     assert!(
-        msg.contains("neither email, name, admin, groups nor an app slug"),
+        msg.contains("neither email, name, dashboard_admin, groups nor an app slug"),
         "{}",
         &msg[..100]
     );

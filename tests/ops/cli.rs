@@ -56,14 +56,14 @@ fn every_user_command_works_end_to_end() {
         "Bo Jr",
         "--email",
         "bo2@example.org",
-        "--admin",
+        "--dashboard-admin",
         "false",
     ]);
     ok(&["user", "access", "bo2@example.org", "wiki", "admin"]);
     let list: serde_json::Value = serde_json::from_str(&ok(&["user", "list", "--json"])).unwrap();
     assert_eq!(list[0]["name"], "Bo Jr");
     assert_eq!(list[0]["email"], "bo2@example.org");
-    assert_eq!(list[0]["admin"], false);
+    assert_eq!(list[0]["dashboard_admin"], false);
     assert!(ok(&["user", "list"]).contains("bo2@example.org"));
 
     let out = env.cli_with_stdin(
@@ -392,5 +392,119 @@ fn an_upgrade_keeps_earlier_requests_as_one_event_per_attempt() {
         events("SELECT count(*) FROM provision_log WHERE attempt_id IS NULL"),
         0,
         "every earlier request belongs to its event"
+    );
+}
+
+#[test]
+fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_with_a_warning() {
+    let env = env();
+    let admin_of = |email: &str| {
+        env.users()
+            .into_iter()
+            .find(|u| u["email"] == email)
+            .unwrap_or_else(|| panic!("{email} is listed"))["dashboard_admin"]
+            .clone()
+    };
+    // The new name: no warning, and the JSON says dashboard_admin.
+    let out = env.cli(&[
+        "user",
+        "create",
+        "--email",
+        "dee@example.org",
+        "--name",
+        "Dee",
+        "--dashboard-admin",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(admin_of("dee@example.org"), true);
+    assert!(
+        stdout(&env.cli(&["user", "list"])).contains("DASHBOARD_ADMIN"),
+        "the table's column says what it is"
+    );
+    let help = stdout(&env.cli(&["user", "create", "--help"]));
+    assert!(help.contains("--dashboard-admin"), "{help}");
+    assert!(!help.contains("--admin "), "the old name is hidden: {help}");
+
+    // The old flag still works, and says what it is now.
+    let out = env.cli(&[
+        "user",
+        "create",
+        "--email",
+        "old@example.org",
+        "--name",
+        "Old",
+        "--admin",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("warning: --admin is now --dashboard-admin"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(admin_of("old@example.org"), true);
+    let out = env.cli(&["user", "update", "old@example.org", "--admin", "false"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--dashboard-admin"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(admin_of("old@example.org"), false);
+    let out = env.cli(&[
+        "user",
+        "update",
+        "old@example.org",
+        "--dashboard-admin",
+        "true",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(admin_of("old@example.org"), true);
+
+    // The CSV: dashboard_admin quietly, the old admin column with a warning in the report.
+    let csv = env.dir.path().join("new.csv");
+    std::fs::write(
+        &csv,
+        "email,name,dashboard_admin\nnew@example.org,New,yes\n",
+    )
+    .unwrap();
+    let out = env.cli(&["user", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    assert_eq!(admin_of("new@example.org"), true);
+    let csv = env.dir.path().join("old.csv");
+    std::fs::write(
+        &csv,
+        "email,name,admin\nann@example.org,Ann,true\nbo@example.org,Bo,no\n",
+    )
+    .unwrap();
+    let out = env.cli(&["user", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "old.csv: warning: the column \"admin\" is read as dashboard_admin: the people it marks can sign in to accessboard"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).contains("imported 2 users"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(admin_of("ann@example.org"), true);
+    assert_eq!(admin_of("bo@example.org"), false);
+    // Both names at once is a mistake, refused whole.
+    std::fs::write(
+        &csv,
+        "email,name,admin,dashboard_admin\ncy@example.org,Cy,true,false\n",
+    )
+    .unwrap();
+    let out = env.cli(&["user", "import", csv.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("both dashboard_admin and admin"),
+        "{}",
+        stderr(&out)
     );
 }

@@ -127,10 +127,10 @@ impl TestEnv {
         out
     }
 
-    /// Same as [`TestEnv::create_person`] for a dashboard admin (`--admin`).
+    /// Same as [`TestEnv::create_person`] for a dashboard admin (`--dashboard-admin`).
     pub fn create_admin(&self, email: &str, name: &str, access: &[&str]) -> Output {
         let out = self.cli(&user_create_args(email, name, true, access));
-        ok(&out, &format!("user create --admin {email}"));
+        ok(&out, &format!("user create --dashboard-admin {email}"));
         out
     }
 
@@ -227,7 +227,7 @@ fn user_create_args<'a>(
 ) -> Vec<&'a str> {
     let mut args = vec!["user", "create", "--email", email, "--name", name];
     if admin {
-        args.push("--admin");
+        args.push("--dashboard-admin");
     }
     for a in access {
         args.extend(["--access", a]);

@@ -313,3 +313,96 @@ async fn sync_now_asks_first_with_how_many_people() {
     let detail = b.get("/apps/files").await.body;
     assert!(!detail.contains("<bdi>Ada Admin</bdi>"), "{detail}");
 }
+
+#[actix_web::test]
+async fn people_are_added_to_and_removed_from_a_group_in_bulk_after_a_review() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let ana = dash
+        .person("ana@example.org", "Ana", false, &[("files", Role::User)])
+        .await;
+    let ben = dash.person("ben@example.org", "Ben", false, &[]).await;
+    let cy = dash.person("cy@example.org", "Cy", false, &[]).await;
+    b.get("/groups").await;
+    let r = b
+        .post("/groups", &[("name", "Design"), ("description", "")])
+        .await;
+    let at = r.header("location").to_owned();
+    let group = at.trim_start_matches("/groups/").to_owned();
+    b.post(&format!("{at}/grant/files"), &[("role", "user")])
+        .await;
+    b.post(&format!("{at}/members"), &[("email", "cy@example.org")])
+        .await;
+    let list = b.get("/users").await.body;
+    assert!(list.contains("value=\"group-add\""), "{list}");
+    assert!(list.contains("Add to group…") && list.contains("Remove from group…"));
+    assert!(list.contains(&format!("<option value=\"{group}\">Design</option>")));
+
+    let (a, bb, c) = (ana.to_string(), ben.to_string(), cy.to_string());
+    let add = [
+        ("action", "group-add"),
+        ("group", group.as_str()),
+        ("id", &a),
+        ("id", &bb),
+        ("id", &c),
+    ];
+    // The review: who joins, who gets access where, who is already in; nothing changes yet.
+    let review = b.post("/users/bulk", &add).await;
+    assert_eq!(review.status, StatusCode::OK, "{}", review.body);
+    for line in [
+        "Add them to Design?",
+        "2 people join Design.",
+        "1 person gets access to Files.",
+        "Nothing changes for 1 person (already in Design).",
+        "joins; gets Files as user",
+        "joins; their access stays",
+    ] {
+        assert!(review.body.contains(line), "{line}: {}", review.body);
+    }
+    assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 1);
+    let done = b.post("/users/bulk/apply", &add).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = b.get("/users").await.body;
+    assert!(
+        page.contains("2 people were added to Design; 1 person gains access."),
+        "{page}"
+    );
+    assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 3);
+    assert_eq!(role_of(&dash, ben), "user");
+
+    // Removing Ana and Ben: Ben loses Files, Ana keeps her own role.
+    let remove = [
+        ("action", "group-remove"),
+        ("group", group.as_str()),
+        ("id", &a),
+        ("id", &bb),
+    ];
+    let review = b.post("/users/bulk", &remove).await;
+    for line in [
+        "Remove them from Design?",
+        "2 people leave Design.",
+        "1 person loses access to Files",
+        "leaves; loses Files",
+        "leaves; their access stays",
+        "This revocation is planned",
+    ] {
+        assert!(review.body.contains(line), "{line}: {}", review.body);
+    }
+    assert_eq!(role_of(&dash, ben), "user", "the review changes nothing");
+    b.post("/users/bulk/apply", &remove).await;
+    let page = b.get("/users").await.body;
+    assert!(
+        page.contains("2 people were removed from Design; 1 person loses access."),
+        "{page}"
+    );
+    assert_eq!(role_of(&dash, ben), "none");
+    assert_eq!(role_of(&dash, ana), "user");
+    assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 1);
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM audit_log WHERE action IN ('group.add', 'group.remove')"
+        ),
+        3,
+        "Cy's add, then one entry per bulk change"
+    );
+}

@@ -219,8 +219,28 @@ async fn members_found_by_search_get_the_groups_role_and_the_person_page_says_wh
     assert!(
         person
             .body
-            .contains("<option value=\"none\" selected>no access</option>"),
-        "his own role in the form is still none"
+            .contains("<option value=\"none\" selected>user (from group Design)</option>"),
+        "the select shows the role his group gives, on the option of his own role (none): {}",
+        person.body
+    );
+    // Saving his form untouched leaves his own role none: no role of his own is written.
+    let r = b
+        .post(
+            &format!("/users/{bob}"),
+            &[
+                ("name", "Bob Stone"),
+                ("email", "bob@example.org"),
+                ("role.files", "none"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        dash.sql_i64(&format!(
+            "SELECT count(*) FROM app_access WHERE user_id = '{bob}' AND app_slug = 'files'
+               AND direct_role = 'none' AND role = 'user'"
+        )),
+        1
     );
     // Ana, added as well, has the same role of her own: it is hers.
     b.post(&format!("{at}/members"), &[("email", "ANA@example.org")])
@@ -296,11 +316,25 @@ async fn members_found_by_search_get_the_groups_role_and_the_person_page_says_wh
     .await;
     assert_eq!(flash(&page), "Renamed to Designers.");
 
-    // Removing Bob takes his only way into Files.
-    let r = b
+    // Removing Bob takes his only way into Files: asked first, counting who loses it.
+    let ask = b
         .post(
             &format!("{at}/members/remove"),
             &[("email", "bob@example.org")],
+        )
+        .await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(
+        ask.body
+            .contains("1 person loses access: nothing else gives it to them."),
+        "{}",
+        ask.body
+    );
+    assert_eq!(role_of(&dash, bob, "files"), "user", "nothing changed yet");
+    let r = b
+        .post(
+            &format!("{at}/members/remove"),
+            &[("email", "bob@example.org"), ("confirmed", "yes")],
         )
         .await;
     let page = follow(&b, &r).await;
@@ -416,5 +450,192 @@ async fn taking_access_away_asks_first_saying_how_many_people_lose_it() {
             .await
             .status,
         StatusCode::NOT_FOUND
+    );
+}
+
+#[actix_web::test]
+async fn adds_and_removes_with_htmx_answer_with_the_member_list_without_a_page_load() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let people = ["ana", "bob", "cy", "dee", "eve", "fay"];
+    let mut ids = Vec::new();
+    for p in people {
+        ids.push(
+            dash.person(&format!("{p}@example.org"), &p.to_uppercase(), false, &[])
+                .await,
+        );
+    }
+    let id = create(&b, "Design").await;
+    let at = format!("/groups/{id}");
+    b.post(&format!("{at}/grant/files"), &[("role", "user")])
+        .await;
+    let page = b.get(&format!("{at}?q=example")).await.body;
+    assert!(
+        page.contains(&format!(
+            "hx-post=\"{at}/members\" hx-target=\"#members\" hx-swap=\"outerHTML\""
+        )),
+        "the Add buttons post with htmx and replace the member list: {page}"
+    );
+    // Six adds, each answered by the members' part alone, saying what it did.
+    for (n, p) in people.iter().enumerate() {
+        let email = format!("{p}@example.org");
+        let r = b
+            .post_hx(
+                &format!("{at}/members"),
+                &[("email", &email), ("q", "example")],
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        assert!(r.body.starts_with("<section id=\"members\""), "{}", r.body);
+        assert!(!r.body.contains("<html"), "a fragment, not a page");
+        assert!(
+            r.body.contains(&format!(
+                "{email} was added to Design; 1 person gains access."
+            )),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&format!("Members ({})", n + 1)),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains("value=\"example\""),
+            "the search stays for the next one"
+        );
+    }
+    assert_eq!(role_of(&dash, ids[5], "files"), "user");
+    // A removal that takes access away asks in place, counting who loses it.
+    let ask = b
+        .post_hx(
+            &format!("{at}/members/remove"),
+            &[("email", "fay@example.org")],
+        )
+        .await;
+    assert_eq!(ask.status, StatusCode::OK);
+    assert!(
+        ask.body.starts_with("<section id=\"members\""),
+        "{}",
+        ask.body
+    );
+    assert!(
+        ask.body.contains(
+            "Remove <bdi>fay@example.org</bdi> from <bdi>Design</bdi>? 1 person loses access"
+        ),
+        "{}",
+        ask.body
+    );
+    assert_eq!(
+        role_of(&dash, ids[5], "files"),
+        "user",
+        "nothing changed yet"
+    );
+    let r = b
+        .post_hx(
+            &format!("{at}/members/remove"),
+            &[("email", "fay@example.org"), ("confirmed", "yes")],
+        )
+        .await;
+    assert!(
+        r.body
+            .contains("fay@example.org was removed from Design; 1 person loses access."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("Members (5)"), "{}", r.body);
+    assert_eq!(role_of(&dash, ids[5], "files"), "none");
+    // A removal that takes nothing away (her own role stays) is done at once.
+    dash.sql(&format!(
+        "UPDATE app_access SET direct_role = 'user' WHERE user_id = '{}'",
+        ids[4]
+    ));
+    let r = b
+        .post_hx(
+            &format!("{at}/members/remove"),
+            &[("email", "eve@example.org")],
+        )
+        .await;
+    assert!(
+        r.body
+            .contains("eve@example.org was removed from Design; 0 people lose access."),
+        "{}",
+        r.body
+    );
+    // A refusal comes back in the same place, 422, nothing stored.
+    let r = b
+        .post_hx(&format!("{at}/members"), &[("email", "nobody@example.org")])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(r.body.starts_with("<section id=\"members\""), "{}", r.body);
+    assert!(
+        r.body.contains("No user with email nobody@example.org"),
+        "{}",
+        r.body
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM group_members"),
+        4,
+        "six added, two removed"
+    );
+}
+
+#[actix_web::test]
+async fn a_description_is_edited_and_the_list_names_the_apps_each_group_gives() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let id = create(&b, "Design").await;
+    create(&b, "Board").await;
+    let at = format!("/groups/{id}");
+    b.post(&format!("{at}/grant/files"), &[("role", "admin")])
+        .await;
+    let page = follow(
+        &b,
+        &b.post(
+            &format!("{at}/describe"),
+            &[("description", "  Designers and their tools ")],
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(flash(&page), "The description of Design was saved.");
+    assert!(
+        page.body
+            .contains("<p class=\"lead\"><bdi>Designers and their tools</bdi></p>"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("value=\"Designers and their tools\""));
+    // Too long: one line beside the field, kept as typed, nothing stored.
+    let long = "x".repeat(501);
+    let r = b
+        .post(&format!("{at}/describe"), &[("description", &long)])
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.body.contains("id=\"describe-error\" role=\"alert\">The description is longer than 500 characters; nothing was changed."),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("value=\"{long}\"")));
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM access_groups WHERE description = 'Designers and their tools'"
+        ),
+        1
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'group.describe'"),
+        1
+    );
+    // The list: which apps each group gives, with the role.
+    let list = b.get("/groups").await.body;
+    assert!(
+        list.contains("<td data-label=\"Apps\">Files <span class=\"muted\">(admin)</span></td>"),
+        "{list}"
+    );
+    assert!(
+        list.contains("<td data-label=\"Apps\"><span class=\"muted\">none</span></td>"),
+        "Board gives nothing: {list}"
     );
 }

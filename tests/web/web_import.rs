@@ -97,3 +97,28 @@ async fn the_preview_names_the_groups_the_import_creates() {
     );
     assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 3);
 }
+
+#[actix_web::test]
+async fn the_old_admin_column_is_read_as_dashboard_admin_with_a_warning() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    b.get("/users/import").await;
+    let warning = "Warning: the column &quot;admin&quot; is read as dashboard_admin: the people it marks can sign in to accessboard";
+    // The new name: no warning.
+    let csv = "email,name,dashboard_admin,files\nana@example.org,Ana,no,user\n";
+    let r = b.post("/users/import/preview", &[("csv", csv)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains("Warning:"), "{}", r.body);
+    // The old name: read, said in the preview and in the report.
+    let csv = "email,name,admin,files\nbo@example.org,Bo,no,admin\n";
+    let r = b.post("/users/import/preview", &[("csv", csv)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains(warning), "{}", r.body);
+    let r = b.post("/users/import", &[("csv", csv)]).await;
+    assert!(r.body.contains("Created 1 person"), "{}", r.body);
+    assert!(r.body.contains(warning), "{}", r.body);
+    assert_eq!(
+        dash.sql_i64("SELECT is_admin FROM users WHERE email = 'bo@example.org'"),
+        0
+    );
+}

@@ -166,3 +166,35 @@ async fn sort_keys_missing_or_stale_are_rewritten_at_start() {
         0
     );
 }
+
+#[actix_web::test]
+async fn error_pages_for_a_signed_in_admin_keep_their_name_and_sign_out() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let header = |body: &str| body.contains("Ada Admin") && body.contains("Sign out");
+    // A person deleted meanwhile: their address is a 404 that still shows who is signed in.
+    let ana = dash.person("ana@example.org", "Ana", false, &[]).await;
+    dash.ctx.service.delete_user_by_id(ana).await.unwrap();
+    let gone = b.get(&format!("/users/{ana}")).await;
+    assert_eq!(gone.status, StatusCode::NOT_FOUND);
+    assert!(
+        gone.body.contains("This person does not exist (any more)."),
+        "{}",
+        gone.body
+    );
+    assert!(header(&gone.body), "{}", gone.body);
+    assert!(
+        !gone.body.contains("aria-current"),
+        "no section is current on an error page"
+    );
+    // A path no route matches, and a refused form (no CSRF token): the same header.
+    let none = b.get("/no/such/page").await;
+    assert_eq!(none.status, StatusCode::NOT_FOUND);
+    assert!(header(&none.body), "{}", none.body);
+    let forged = b.post_raw("/groups", &[("name", "x")], &[]).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.body);
+    assert!(header(&forged.body), "{}", forged.body);
+    // Signed out, nobody's name shows.
+    let anon = dash.browser().get("/no/such/page").await;
+    assert!(!anon.body.contains("Ada Admin"));
+}

@@ -456,3 +456,44 @@ async fn a_change_in_the_dashboard_is_on_the_audit_page_with_who_and_before_afte
         0
     );
 }
+
+#[actix_web::test]
+async fn sign_in_fields_show_only_for_people_who_can_sign_in() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let ana = dash.person("ana@example.org", "Ana", false, &[]).await;
+    let bo = dash.person("bo@example.org", "Bo", true, &[]).await;
+    // Ana cannot sign in: no password to set, no sessions to end.
+    let page = b.get(&format!("/users/{ana}")).await.body;
+    assert!(!page.contains("id=\"password\""), "{page}");
+    assert!(!page.contains("Sign out everywhere"), "{page}");
+    assert!(
+        page.contains(
+            "Once they can sign in here (tick the box and save), you can set their password."
+        ),
+        "{page}"
+    );
+    // Bo can: both are there.
+    let page = b.get(&format!("/users/{bo}")).await.body;
+    assert!(page.contains("id=\"password\""), "{page}");
+    assert!(page.contains("Sign out everywhere"), "{page}");
+    // A new person: the field is there for when the box is ticked (hidden until then).
+    let page = b.get("/users/new").await.body;
+    assert!(page.contains("<div class=\"signin-only stack\">"), "{page}");
+    // Ana made a dashboard admin: now her page offers both.
+    let r = b
+        .post(
+            &format!("/users/{ana}"),
+            &[
+                ("name", "Ana"),
+                ("email", "ana@example.org"),
+                ("admin", "on"),
+                ("current_password", ADMIN_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = b.get(&format!("/users/{ana}")).await.body;
+    assert!(page.contains("id=\"password\""), "{page}");
+    assert!(page.contains("Sign out everywhere"), "{page}");
+}

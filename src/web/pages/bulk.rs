@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 use uuid::Uuid;
 
+use super::bulk_groups;
 use crate::db::read::{self, AppRow};
 use crate::domain::{Role, Slug};
 use crate::users::{BulkAction, BulkPlan, Effect, ServiceError};
@@ -61,6 +62,7 @@ fn parse(fields: &[(String, String)]) -> Result<BulkForm, WebError> {
         }
     }
     let action = match get("action") {
+        Some(a @ ("group-add" | "group-remove")) => bulk_groups::parse(a, get("group"))?,
         Some("role") => {
             let app = get("app").unwrap_or_default();
             let role = get("role").unwrap_or_default();
@@ -76,7 +78,7 @@ fn parse(fields: &[(String, String)]) -> Result<BulkForm, WebError> {
         Some("delete") => BulkAction::Delete,
         other => {
             return Err(WebError::BadRequest(format!(
-                "{:?} is not a bulk action (role, retry or delete).",
+                "{:?} is not a bulk action (role, group-add, group-remove, retry or delete).",
                 other.unwrap_or("")
             )));
         }
@@ -91,8 +93,10 @@ fn app_name<'a>(apps: &'a [AppRow], slug: &'a str) -> &'a str {
         .map_or(slug, |a| a.name.as_str())
 }
 
-fn title(action: &BulkAction, apps: &[AppRow]) -> String {
+fn title(action: &BulkAction, apps: &[AppRow], group: &str) -> String {
     match action {
+        BulkAction::AddToGroup(_) => bulk_groups::title(true, group),
+        BulkAction::RemoveFromGroup(_) => bulk_groups::title(false, group),
         BulkAction::SetRole { app, role } if role.grants_access() => format!(
             "Make them {} in {}?",
             role_label(*role),
@@ -114,11 +118,14 @@ fn per_app_list(per_app: &BTreeMap<String, usize>, apps: &[AppRow]) -> String {
         .join(", ")
 }
 
-/// The sentences of the impact: the first thing the review page says.
-pub fn impact(plan: &BulkPlan, apps: &[AppRow]) -> Vec<String> {
+/// The sentences of the impact: the first thing the review page says; `group` names the
+/// group of a group action.
+pub fn impact(plan: &BulkPlan, apps: &[AppRow], group: &str) -> Vec<String> {
     let t = plan.tally();
     let mut out = Vec::new();
     match &plan.action {
+        BulkAction::AddToGroup(_) => return bulk_groups::impact(plan, true, group, apps),
+        BulkAction::RemoveFromGroup(_) => return bulk_groups::impact(plan, false, group, apps),
         BulkAction::SetRole { app, role } => {
             let name = app_name(apps, app.as_str());
             if t.gain > 0 {
@@ -165,7 +172,7 @@ pub fn impact(plan: &BulkPlan, apps: &[AppRow]) -> Vec<String> {
     out
 }
 
-fn effect_text(e: &Effect, apps: &[AppRow]) -> String {
+fn effect_text(e: &Effect, apps: &[AppRow], group: &str) -> String {
     let names = |list: &[String]| {
         list.iter()
             .map(|s| app_name(apps, s).to_owned())
@@ -181,6 +188,7 @@ fn effect_text(e: &Effect, apps: &[AppRow]) -> String {
         Effect::Retries(l) => format!("synced again in {}", names(l)),
         Effect::Deleted(l) if l.is_empty() => "deleted (no app holds an account)".into(),
         Effect::Deleted(l) => format!("deleted; told: {}", names(l)),
+        Effect::Joins(_) | Effect::Leaves(_) => bulk_groups::effect_text(e, group, apps),
     }
 }
 
@@ -194,17 +202,19 @@ fn hidden_action(action: &BulkAction) -> Markup {
             },
             BulkAction::Retry => input type="hidden" name="action" value="retry";,
             BulkAction::Delete => input type="hidden" name="action" value="delete";,
+            BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => (bulk_groups::hidden(action)),
         }
     }
 }
 
-fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup {
-    let sentences = impact(plan, apps);
+fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow], group: &str) -> Markup {
+    let sentences = impact(plan, apps, group);
     let changes = plan.people.iter().any(|p| {
         !matches!(&p.effect, Effect::Unchanged)
             && !matches!(&p.effect, Effect::Retries(l) if l.is_empty())
     });
     let danger = matches!(plan.action, BulkAction::Delete)
+        || (matches!(plan.action, BulkAction::RemoveFromGroup(_)) && plan.tally().lose > 0)
         || matches!(
             plan.action,
             BulkAction::SetRole {
@@ -218,7 +228,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
         Nav::Users,
         html! {
             p.crumbs { a href="/users" { "People" } " / " }
-            h1 { (title(&plan.action, apps)) }
+            h1 { (title(&plan.action, apps, group)) }
             div.impact role="status" {
                 @for s in &sentences { p { (s) } }
             }
@@ -230,7 +240,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
                         @for p in &plan.people {
                             tr {
                                 th scope="row" { bdi { (p.name) } br; span.muted { bdi { (p.email) } } }
-                                td data-label="What happens" { (effect_text(&p.effect, apps)) }
+                                td data-label="What happens" { (effect_text(&p.effect, apps, group)) }
                             }
                         }
                     }
@@ -240,7 +250,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
                 (csrf_field(&admin.csrf))
                 (hidden_action(&plan.action))
                 @for p in &plan.people { input type="hidden" name="id" value=(p.id); }
-                @if changes && revokes(&plan.action) { (planned()) }
+                @if changes && revokes(plan) { (planned()) }
                 @if changes {
                     @if danger { button.danger type="submit" { "Confirm for " (people(plan.people.len())) } }
                     @else { button.primary type="submit" { "Confirm for " (people(plan.people.len())) } }
@@ -251,11 +261,12 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
     )
 }
 
-fn revokes(action: &BulkAction) -> bool {
-    match action {
+fn revokes(plan: &BulkPlan) -> bool {
+    match &plan.action {
         BulkAction::SetRole { role, .. } => !role.grants_access(),
         BulkAction::Delete => true,
-        BulkAction::Retry => false,
+        BulkAction::Retry | BulkAction::AddToGroup(_) => false,
+        BulkAction::RemoveFromGroup(_) => plan.tally().lose > 0,
     }
 }
 
@@ -264,7 +275,7 @@ async fn installed(state: &AppState) -> Result<Vec<AppRow>, WebError> {
 }
 
 /// A refusal the admin can act on: back to the list with the reason.
-fn refused(
+pub(super) fn refused(
     req: &HttpRequest,
     session: &actix_session::Session,
     why: String,
@@ -285,11 +296,14 @@ fn refusal(admin: &CurrentAdmin, form: &BulkForm) -> Option<String> {
     None
 }
 
-fn service_refusal(e: ServiceError) -> Result<String, WebError> {
+pub(super) fn service_refusal(e: ServiceError) -> Result<String, WebError> {
     match e {
         ServiceError::UnknownUserId(_) | ServiceError::BeingRemoved(_) => Ok(format!(
             "Someone you selected was deleted meanwhile ({e}); nothing was changed. Select again."
         )),
+        ServiceError::UnknownGroupId(_) => {
+            Ok("The group you chose was deleted meanwhile; nothing was changed.".into())
+        }
         ServiceError::UnknownApp(_) | ServiceError::Invalid(_) => {
             Ok(format!("{e}; nothing was changed."))
         }
@@ -314,7 +328,8 @@ pub async fn review(
         Err(e) => return refused(&req, &session, service_refusal(e)?),
     };
     let apps = installed(&state).await?;
-    Ok(layout::ok(review_page(&admin, &plan, &apps)))
+    let group = bulk_groups::name(&state, &plan.action).await?;
+    Ok(layout::ok(review_page(&admin, &plan, &apps, &group)))
 }
 
 /// POST /users/bulk/apply: the confirmed change, all or nothing.
@@ -331,6 +346,18 @@ pub async fn apply(
     }
     let count = form.ids.len();
     let apps = installed(&state).await?;
+    if let BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) = form.action {
+        return bulk_groups::apply(
+            &req,
+            &state,
+            &admin,
+            &session,
+            form.ids,
+            form.action,
+            form.force,
+        )
+        .await;
+    }
     let done = match &form.action {
         BulkAction::SetRole { app, role } => format!(
             "{} {} in {}; apps are being updated.",
@@ -347,6 +374,7 @@ pub async fn apply(
             "{} being removed; their apps are being told.",
             people_do(count, "is", "are")
         ),
+        BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => String::new(),
     };
     match state
         .service

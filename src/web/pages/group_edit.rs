@@ -15,6 +15,7 @@ use super::groups::{refusal, refusal_sentence};
 use crate::domain::{Email, GroupName, Role, Slug};
 use crate::users::{GroupChange, GroupKey, GroupOutcome, ServiceError};
 use crate::web::flash;
+use crate::web::guard::is_htmx;
 use crate::web::layout;
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
@@ -106,10 +107,55 @@ pub async fn rename(
 
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
+pub struct DescriptionForm {
+    description: String,
+}
+
+/// POST /groups/{id}/describe
+pub async fn describe(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    session: Session,
+    id: web::Path<Uuid>,
+    form: web::Form<DescriptionForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = *id;
+    let typed = form.into_inner().description;
+    match state
+        .service
+        .as_actor(admin.actor())
+        .change_group(GroupKey::Id(id), GroupChange::Describe(typed.clone()))
+        .await
+    {
+        Ok(o) => {
+            let text = if typed.trim().is_empty() {
+                format!("{} has no description now.", o.group)
+            } else {
+                format!("The description of {} was saved.", o.group)
+            };
+            done(&req, &session, id, "", "main", text)
+        }
+        Err(e) => {
+            let shown = Shown {
+                describe: Some((typed, refusal_sentence(&refusal(e)?))),
+                ..Shown::default()
+            };
+            refused(&state, &admin, id, shown).await
+        }
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
 pub struct MemberForm {
     email: String,
     /// The search the person was found by, kept for adding the next one.
     q: String,
+    /// Set by the question a removal that takes access away asks first.
+    confirmed: String,
+    /// "This revocation is planned": the revocation guard lets it through.
+    force: String,
 }
 
 /// POST /groups/{id}/members: adds one person, by email.
@@ -124,7 +170,8 @@ pub async fn add(
     member_change(&req, &state, &admin, &session, *id, form.into_inner(), true).await
 }
 
-/// POST /groups/{id}/members/remove: removes one person, by email.
+/// POST /groups/{id}/members/remove: removes one person, by email; when that takes
+/// access away, the page asks first, counting who loses it.
 pub async fn remove(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -145,6 +192,31 @@ pub async fn remove(
     .await
 }
 
+/// Where an add or remove stands: asked first (someone would lose access), or done.
+enum Member {
+    Ask(GroupOutcome),
+    Done(GroupOutcome),
+}
+
+/// The group's page again, or only its members' part for htmx (an add or remove
+/// without a page load), with `shown`'s message, question or refusal.
+async fn members_again(
+    req: &HttpRequest,
+    state: &AppState,
+    admin: &CurrentAdmin,
+    id: Uuid,
+    status: StatusCode,
+    shown: Shown,
+) -> Result<HttpResponse, WebError> {
+    let loaded = group_page::load(state, id, &shown.q).await?;
+    let markup = if is_htmx(req) {
+        group_page::members_part(admin, &loaded, &shown)
+    } else {
+        group_page::render(admin, &loaded, &shown)
+    };
+    Ok(layout::respond(status, markup))
+}
+
 async fn member_change(
     req: &HttpRequest,
     state: &AppState,
@@ -162,13 +234,34 @@ async fn member_change(
             } else {
                 GroupChange::Remove(vec![email.clone()])
             };
-            match state
+            let service = state
                 .service
                 .as_actor(admin.actor())
-                .change_group(GroupKey::Id(id), change)
-                .await
-            {
-                Ok(o) => {
+                .lifting_guard(form.force == "1");
+            let step = async {
+                if !adding && form.confirmed.is_empty() {
+                    let preview = service
+                        .preview_group_change(GroupKey::Id(id), change.clone())
+                        .await?;
+                    if preview.lose_access > 0 {
+                        return Ok(Member::Ask(preview));
+                    }
+                }
+                service
+                    .change_group(GroupKey::Id(id), change)
+                    .await
+                    .map(Member::Done)
+            };
+            match step.await {
+                Ok(Member::Ask(o)) => {
+                    let shown = Shown {
+                        q: form.q,
+                        removing: Some((email.to_string(), o)),
+                        ..Shown::default()
+                    };
+                    return members_again(req, state, admin, id, StatusCode::OK, shown).await;
+                }
+                Ok(Member::Done(o)) => {
                     let text = match (adding, o.members_changed) {
                         (true, 0) => format!("{email} is already in {}.", o.group),
                         (true, _) => format!("{email} was added to {}; {}.", o.group, gain(&o)),
@@ -177,6 +270,14 @@ async fn member_change(
                             format!("{email} was removed from {}; {}.", o.group, lose(&o))
                         }
                     };
+                    if is_htmx(req) {
+                        let shown = Shown {
+                            q: form.q,
+                            done: Some(text),
+                            ..Shown::default()
+                        };
+                        return members_again(req, state, admin, id, StatusCode::OK, shown).await;
+                    }
                     // Adding from a search keeps it, for the next person.
                     let q = form.q.trim();
                     let query = if adding && !q.is_empty() {
@@ -197,7 +298,15 @@ async fn member_change(
         add: Some(refusal_sentence(&why)),
         ..Shown::default()
     };
-    refused(state, admin, id, shown).await
+    members_again(
+        req,
+        state,
+        admin,
+        id,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        shown,
+    )
+    .await
 }
 
 /// Where a grant stands: asked first (people would lose access), or done.

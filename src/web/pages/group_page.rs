@@ -11,6 +11,7 @@ use super::PER_PAGE;
 use crate::db::groups::{self, GroupDetail};
 use crate::db::read::{self, UserQuery, UserRow};
 use crate::domain::{MAX_GROUP_NAME, Role};
+use crate::users::{GroupOutcome, MAX_DESCRIPTION};
 use crate::web::layout::{self, Nav, csrf_field, page, pagination, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
@@ -43,8 +44,14 @@ pub(super) struct Shown {
     pub(super) page: usize,
     /// The name as typed, and why it was refused.
     pub(super) rename: Option<(String, String)>,
+    /// The description as typed, and why it was refused.
+    pub(super) describe: Option<(String, String)>,
     /// Why adding someone was refused.
     pub(super) add: Option<String>,
+    /// What an add or remove made by htmx did, said in the members' part.
+    pub(super) done: Option<String>,
+    /// A removal that takes access away, asked first: who, and the service's preview.
+    pub(super) removing: Option<(String, GroupOutcome)>,
     /// Why a grant was refused (the app's slug, or `None` when the app is unknown).
     pub(super) grant: Option<(Option<String>, String)>,
 }
@@ -124,6 +131,28 @@ fn rename_form(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
     }
 }
 
+fn describe_form(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
+    let id = l.detail.group.id;
+    let (value, error) = match &s.describe {
+        Some((typed, why)) => (typed.as_str(), Some(why)),
+        None => (l.detail.group.description.as_str(), None),
+    };
+    html! {
+        form.inline-form method="post" action=(format!("/groups/{id}/describe")) novalidate {
+            (csrf_field(&admin.csrf))
+            div.grow {
+                label for="describe" { "Description" }
+                input #describe type="text" name="description" value=(value) maxlength=(MAX_DESCRIPTION)
+                    autocomplete="off" placeholder="What the group is for"
+                    aria-invalid=[error.map(|_| "true")]
+                    aria-describedby=[error.map(|_| "describe-error")];
+            }
+            button type="submit" { "Save description" }
+        }
+        @if let Some(e) = error { p.field-error #describe-error role="alert" { (e) } }
+    }
+}
+
 fn grants(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
     let id = l.detail.group.id;
     let error_for = |slug: Option<&str>| {
@@ -181,7 +210,8 @@ fn candidates(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
                             @if member(u) {
                                 span.muted { "in the group" }
                             } @else {
-                                form method="post" action=(format!("/groups/{}/members", g.id)) {
+                                form method="post" action=(format!("/groups/{}/members", g.id))
+                                    hx-post=(format!("/groups/{}/members", g.id)) hx-target="#members" hx-swap="outerHTML" {
                                     (csrf_field(&admin.csrf))
                                     input type="hidden" name="email" value=(u.email);
                                     input type="hidden" name="q" value=(s.q);
@@ -194,6 +224,35 @@ fn candidates(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
             }
         }
     }
+}
+
+/// A removal that takes access away, asked in place: how many lose it, and the buttons.
+fn removing(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
+    let g = &l.detail.group;
+    let action = format!("/groups/{}/members/remove", g.id);
+    html! {
+        @if let Some((email, o)) = &s.removing {
+            div.confirm.card #remove-confirm role="alert" {
+                p.impact { "Remove " bdi { (email) } " from " bdi { (g.name) } "? "
+                    (super::group_edit::lose(o)) ": nothing else gives it to them. "
+                    "Their accounts are disabled or deleted, as each app is set up." }
+                form.actions method="post" action=(action) hx-post=(action) hx-target="#members" hx-swap="outerHTML" {
+                    (csrf_field(&admin.csrf))
+                    input type="hidden" name="email" value=(email);
+                    input type="hidden" name="q" value=(s.q);
+                    input type="hidden" name="confirmed" value="yes";
+                    (super::bulk::planned())
+                    button.danger type="submit" { "Remove and take access away" }
+                    a.button href=(format!("/groups/{}#members", g.id)) { "Keep them" }
+                }
+            }
+        }
+    }
+}
+
+/// The members' part alone: what an htmx add or remove gets back.
+pub(super) fn members_part(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
+    members(admin, l, s)
 }
 
 fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
@@ -214,6 +273,8 @@ fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
                 }
                 button type="submit" { "Find" }
             }
+            @if let Some(done) = &s.done { p.saved #members-done role="status" { (done) } }
+            (removing(admin, l, s))
             (candidates(admin, l, s))
             @if all.is_empty() {
                 p.muted { "Nobody is in this group yet." }
@@ -226,9 +287,11 @@ fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
                             th scope="row" { a href=(format!("/users/{}", m.id)) { bdi { (m.name) } } }
                             td data-label="Email" { bdi { (m.email) } }
                             td {
-                                form method="post" action=(format!("/groups/{}/members/remove", g.id)) {
+                                form method="post" action=(format!("/groups/{}/members/remove", g.id))
+                                    hx-post=(format!("/groups/{}/members/remove", g.id)) hx-target="#members" hx-swap="outerHTML" {
                                     (csrf_field(&admin.csrf))
                                     input type="hidden" name="email" value=(m.email);
+                                    input type="hidden" name="q" value=(s.q);
                                     button type="submit" aria-label=(format!("Remove {} from {}", m.name, g.name)) { "Remove" }
                                 }
                             }
@@ -253,6 +316,7 @@ pub(super) fn render(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
             h1 { bdi { (g.name) } }
             @if !g.description.is_empty() { p.lead { bdi { (g.description) } } }
             (rename_form(admin, l, s))
+            (describe_form(admin, l, s))
             (grants(admin, l, s))
             (members(admin, l, s))
             p.danger-zone { a.button.danger href=(format!("/groups/{}/delete", g.id)) { "Delete this group…" } }

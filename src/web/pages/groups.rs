@@ -1,16 +1,21 @@
-//! /groups: every group with its member and grant counts, and the form that creates
-//! one (a bad or taken name comes back as one line beside the field, nothing stored).
+//! /groups: every group with its member count and the apps it gives a role in, and the
+//! form that creates one (a bad or taken name comes back as one line beside the field,
+//! nothing stored).
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
-use crate::db::groups::{self, GroupRow};
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::db::groups::{self, Grant, GroupRow};
 use crate::domain::{GroupName, MAX_GROUP_NAME};
 use crate::users::{MAX_DESCRIPTION, ServiceError};
 use crate::web::flash;
-use crate::web::layout::{self, Nav, csrf_field, page};
+use crate::web::layout::{self, Nav, csrf_field, page, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
@@ -43,27 +48,42 @@ fn create_form(admin: &CurrentAdmin, t: &Typed) -> Markup {
     }
 }
 
-fn table(rows: &[GroupRow]) -> Markup {
+/// What a group gives, as the list names it: "Files (user), Chat (admin)".
+fn grants_text(grants: Option<&Vec<Grant>>) -> Markup {
+    html! {
+        @match grants.filter(|g| !g.is_empty()) {
+            None => span.muted { "none" },
+            Some(list) => {
+                @for (i, g) in list.iter().enumerate() {
+                    @if i > 0 { ", " }
+                    (g.app_name) " " span.muted { "(" (role_label(g.role)) ")" }
+                }
+            },
+        }
+    }
+}
+
+fn table(rows: &[GroupRow], grants: &HashMap<Uuid, Vec<Grant>>) -> Markup {
     html! {
         div.table-wrap tabindex="0" role="region" aria-label="Groups" {
             table.cards {
                 caption.sr { "Groups with their members and the apps they give access to" }
                 thead { tr {
                     th scope="col" { "Name" } th scope="col" { "Description" }
-                    th.num scope="col" { "Members" } th.num scope="col" { "Apps" }
+                    th.num scope="col" { "Members" } th scope="col" { "Apps" }
                 } }
                 tbody { @for g in rows { tr {
                     th scope="row" { a href=(format!("/groups/{}", g.id)) { bdi { (g.name) } } }
                     td data-label="Description" { bdi { (g.description) } }
                     td.num data-label="Members" { (g.members) }
-                    td.num data-label="Apps" { (g.grants) }
+                    td data-label="Apps" { (grants_text(grants.get(&g.id))) }
                 } } }
             }
         }
     }
 }
 
-fn list_page(admin: &CurrentAdmin, rows: &[GroupRow], t: &Typed) -> Markup {
+fn list_page(admin: &CurrentAdmin, (rows, grants): &Rows, t: &Typed) -> Markup {
     page(
         "Groups",
         admin,
@@ -74,15 +94,22 @@ fn list_page(admin: &CurrentAdmin, rows: &[GroupRow], t: &Typed) -> Markup {
             @if rows.is_empty() {
                 div.empty { h2 { "No groups yet" } p { "Create one below, then add people and give it a role in apps." } }
             } @else {
-                (table(rows))
+                (table(rows, grants))
             }
             (create_form(admin, t))
         },
     )
 }
 
-async fn rows(state: &AppState) -> Result<Vec<GroupRow>, WebError> {
-    Ok(state.service.db().run(|c| groups::groups(c)).await?)
+/// The groups, and what each gives in which app.
+type Rows = (Vec<GroupRow>, HashMap<Uuid, Vec<Grant>>);
+
+async fn rows(state: &AppState) -> Result<Rows, WebError> {
+    Ok(state
+        .service
+        .db()
+        .run(|c| Ok::<_, crate::db::DbError>((groups::groups(c)?, groups::grants_by_group(c)?)))
+        .await?)
 }
 
 /// GET /groups

@@ -155,6 +155,7 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
             .join(", ")
     };
     html! {
+        @for w in &plan.warnings { p.note role="alert" { "Warning: " (w) "." } }
         div.impact role="status" {
             p {
                 (people(valid)) " will be created"
@@ -331,6 +332,7 @@ pub async fn confirm(
             @if !report.groups_created.is_empty() {
                 p { "New groups: " bdi { (report.groups_created.join(", ")) } "." }
             }
+            @for w in &report.warnings { p.note role="alert" { "Warning: " (w) "." } }
             @if !report.errors.is_empty() {
                 h3 { "Skipped rows" }
                 ul { @for e in &report.errors { li { "Line " (e.line) ": " (e.reason) } } }

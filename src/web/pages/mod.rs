@@ -10,6 +10,7 @@ pub mod app_test;
 pub mod apps;
 pub mod audit;
 pub mod bulk;
+mod bulk_groups;
 pub mod events;
 pub mod group_confirm;
 pub mod group_edit;

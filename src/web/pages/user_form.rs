@@ -8,7 +8,9 @@ use maud::html;
 use uuid::Uuid;
 
 use super::user_form_fields::form;
-use super::user_values::{Errors, Values, email_error, from_form, from_user, roles_of, validate};
+use super::user_values::{
+    Errors, Giving, Values, email_error, from_form, from_user, roles_of, validate,
+};
 use crate::db::read::{self, AppRow, UserRow};
 use crate::domain::{NewUser, Role, Slug, UserUpdate};
 use crate::web::flash;
@@ -29,6 +31,15 @@ pub(super) async fn load(
             let user = id.map(|id| read::user(c, id)).transpose()?.flatten();
             Ok::<_, crate::db::DbError>((apps, user))
         })
+        .await?)
+}
+
+/// Per app, the groups a person's role there comes from.
+async fn giving(state: &AppState, id: Uuid) -> Result<Giving, WebError> {
+    Ok(state
+        .service
+        .db()
+        .run(move |c| crate::db::groups::giving(c, id))
         .await?)
 }
 
@@ -167,7 +178,7 @@ pub async fn edit_form(
     } else {
         form(
             &admin,
-            Some(&u),
+            Some((&u, &giving(&state, u.id).await?)),
             &from_user(&u),
             &Errors::default(),
             &apps,
@@ -253,7 +264,7 @@ pub async fn save(
                     user.ok_or_else(|| WebError::NotFound("This person was just removed.".into()))?;
                 let body = form(
                     &admin,
-                    Some(&u),
+                    Some((&u, &giving(&state, id).await?)),
                     &from_user(&u),
                     &Errors::default(),
                     &apps,
@@ -271,7 +282,7 @@ pub async fn save(
     }
     let body = form(
         &admin,
-        Some(&u),
+        Some((&u, &giving(&state, id).await?)),
         &v,
         &e,
         &apps,

@@ -4,7 +4,7 @@
 
 use maud::{Markup, html};
 
-use super::user_values::{Errors, Values};
+use super::user_values::{Errors, Giving, Values};
 use crate::db::read::{AppRow, UserRow};
 use crate::domain::Role;
 use crate::web::layout::{csrf_field, role_label};
@@ -15,17 +15,19 @@ fn error_for(e: &Option<String>, id: &str) -> Markup {
     html! { @if let Some(e) = e { p.field-error id=(id) { (e) } } }
 }
 
-/// The form; `user` is the stored person when editing (for the URL);
-/// `confirm` asks for the admin's own password (the session is not fresh).
+/// The form; `user` is the stored person when editing (for the URL), with the groups
+/// their roles come from; `confirm` asks for the admin's own password (the session is
+/// not fresh).
 pub(super) fn form(
     admin: &CurrentAdmin,
-    user: Option<&UserRow>,
+    person: Option<(&UserRow, &Giving)>,
     v: &Values,
     e: &Errors,
     apps: &[AppRow],
     saved: bool,
     confirm: bool,
 ) -> Markup {
+    let user = person.map(|(u, _)| u);
     let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
     let described = |err: &Option<String>, id: &'static str| err.as_ref().map(|_| id);
     html! {
@@ -49,10 +51,18 @@ pub(super) fn form(
             }
             p.hint #admin-hint { "They can sign in to accessboard and change everyone's access. This does not make them admins inside apps." }
             (error_for(&e.admin, "admin-error"))
-            label for="password" { "Sign-in password (only for those who can sign in here; optional)" }
-            input #password type="password" name="password" autocomplete="new-password"
-                aria-describedby=[described(&e.password, "password-error")];
-            (error_for(&e.password, "password-error"))
+            // A password is only for someone who can sign in: a new person once ticked
+            // (the style sheet hides it until then), a stored one once saved as such.
+            @if user.is_none() || v.admin {
+                div.signin-only.stack {
+                    label for="password" { "Sign-in password (optional)" }
+                    input #password type="password" name="password" autocomplete="new-password"
+                        aria-describedby=[described(&e.password, "password-error")];
+                    (error_for(&e.password, "password-error"))
+                }
+            } @else {
+                p.hint { "Once they can sign in here (tick the box and save), you can set their password." }
+            }
             @if confirm {
                 label for="current-password" { "Your own password" }
                 p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes." }
@@ -69,17 +79,24 @@ pub(super) fn form(
                 @for app in apps {
                     @let role = v.roles.iter().find(|(s, _)| *s == app.slug).map_or(Role::None, |(_, r)| *r);
                     @let id = format!("role-{}", app.slug);
-                    // The select holds their own role; a higher one from groups wins, so say so.
+                    // The select holds their own role; a higher one from groups wins, so the
+                    // option of their own role names it, and a save leaves it alone.
                     @let through = user
                         .and_then(|u| u.access.iter().find(|c| c.app == app.slug))
                         .map(|c| c.groups)
                         .filter(|r| r.grants_access());
+                    @let from = person.and_then(|(_, g)| g.get(&app.slug)).map(|names| names.join(", ")).unwrap_or_default();
                     @let hint = format!("{id}-groups");
                     div.app-role {
                         label for=(id) { (app.name) }
                         select id=(id) name=(format!("role.{}", app.slug)) aria-describedby=[through.map(|_| &hint)] {
                             @for r in [Role::None, Role::User, Role::Admin] {
-                                option value=(r.as_str()) selected[r == role] { (role_label(r)) }
+                                option value=(r.as_str()) selected[r == role] {
+                                    @match through.filter(|g| r == role && Role::effective(r, [*g]) != r) {
+                                        Some(g) => (from_groups_label(g, &from)),
+                                        None => (role_label(r)),
+                                    }
+                                }
                             }
                         }
                         @if let Some(r) = through { span.hint id=(hint) { "their groups give " (role_label(r)) } }
@@ -91,5 +108,14 @@ pub(super) fn form(
                 a.button href="/users" { "Cancel" }
             }
         }
+    }
+}
+
+/// The option of a person's own role when their groups give more: "user (from group design)".
+fn from_groups_label(role: Role, groups: &str) -> String {
+    match groups {
+        "" => format!("{} (from their groups)", role_label(role)),
+        g if g.contains(", ") => format!("{} (from groups {g})", role_label(role)),
+        g => format!("{} (from group {g})", role_label(role)),
     }
 }

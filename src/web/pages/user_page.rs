@@ -43,11 +43,14 @@ pub(super) fn edit_page(
             }
             (inner)
             (parts)
-            @if !u.deleting {
+            // Only someone who can sign in has sessions to end.
+            @if !u.deleting && u.admin {
                 form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
                     (csrf_field(&admin.csrf))
                     button type="submit" { "Sign out everywhere" }
                 }
+            }
+            @if !u.deleting {
                 p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
             }
             (poller(live(u, apps), "badge", false))

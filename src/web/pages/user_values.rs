@@ -9,6 +9,10 @@ use crate::users::ServiceError;
 use crate::users::password as auth;
 use crate::web::{WebError, sudo};
 
+/// Per app, the names of the person's groups their role there comes from (stored state,
+/// shown beside their own role).
+pub(super) type Giving = std::collections::HashMap<String, Vec<String>>;
+
 /// What the form holds: as typed, or as stored. No `Debug`: it holds passwords.
 #[derive(Clone, Default)]
 pub(super) struct Values {

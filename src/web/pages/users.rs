@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::PER_PAGE;
+use crate::db::groups::{self, GroupRef};
 use crate::db::read::{self, AppRow, SortBy, StatusFilter, UserQuery, UserRow};
 use crate::domain::Role;
 use crate::web::guard::is_htmx;
@@ -156,7 +157,13 @@ fn empty_everyone() -> Markup {
 }
 
 /// The bulk bar: what to do with the selected rows; the confirmation comes next.
-fn bulk_bar(admin: &CurrentAdmin, apps: &[AppRow], f: &Filters, page: usize) -> Markup {
+fn bulk_bar(
+    admin: &CurrentAdmin,
+    apps: &[AppRow],
+    groups: &[GroupRef],
+    f: &Filters,
+    page: usize,
+) -> Markup {
     html! {
         form #bulk.bulk method="post" action="/users/bulk" {
             (csrf_field(&admin.csrf))
@@ -177,6 +184,16 @@ fn bulk_bar(admin: &CurrentAdmin, apps: &[AppRow], f: &Filters, page: usize) -> 
                         button type="submit" name="action" value="role" { "Set role…" }
                     }
                 }
+                @if !groups.is_empty() {
+                    div.bulk-role {
+                        label for="bulk-group" { "Group" }
+                        select #bulk-group name="group" {
+                            @for g in groups { option value=(g.id) { (g.name) } }
+                        }
+                        button type="submit" name="action" value="group-add" { "Add to group…" }
+                        button type="submit" name="action" value="group-remove" { "Remove from group…" }
+                    }
+                }
                 button type="submit" name="action" value="retry" { "Retry…" }
                 button.danger type="submit" name="action" value="delete" { "Delete…" }
                 @if f.all { a href=(f.url(page, false)) { "Clear the selection" } }
@@ -190,6 +207,7 @@ fn results(
     admin: &CurrentAdmin,
     rows: &[UserRow],
     apps: &[AppRow],
+    groups: &[GroupRef],
     total: usize,
     page: usize,
     f: &Filters,
@@ -229,7 +247,7 @@ fn results(
                 @if total == 1 && !f.any() {
                     div.empty { h2 { "Only you so far" } (empty_everyone()) }
                 }
-                (bulk_bar(admin, apps, f, page))
+                (bulk_bar(admin, apps, groups, f, page))
                 div.table-wrap tabindex="0" role="region" aria-label="People" {
                     table.people.cards {
                         caption.sr { "People and their access per app" }
@@ -258,7 +276,7 @@ pub async fn list(
 ) -> Result<HttpResponse, WebError> {
     let page_no = layout::page_number(query.page);
     let query = query.into_inner();
-    let (apps, f, (rows, total)) = state
+    let (apps, groups, f, (rows, total)) = state
         .service
         .db()
         .run(move |c| {
@@ -277,11 +295,11 @@ pub async fn list(
                     ..UserQuery::default()
                 },
             )?;
-            Ok::<_, crate::db::DbError>((apps, f, users))
+            Ok::<_, crate::db::DbError>((apps, groups::names_all(c)?, f, users))
         })
         .await?;
     let live = any_transient(&rows, &apps);
-    let body = results(&admin, &rows, &apps, total, page_no, &f);
+    let body = results(&admin, &rows, &apps, &groups, total, page_no, &f);
     if is_htmx(&req) {
         return Ok(layout::ok(html! { (body) (poller(live, "badge", true)) }));
     }
