@@ -384,6 +384,13 @@ async fn app_cards_and_pages_show_health_and_a_down_app_is_unreachable() {
         "{}",
         apps.body
     );
+    // On the card too, Uninstall comes last and in red.
+    let sync = at(&apps.body, "href=\"/apps/files/sync\"");
+    let uninstall = at(
+        &apps.body,
+        "class=\"button danger\" href=\"/apps/files/uninstall\"",
+    );
+    assert!(sync < uninstall);
 
     // Every request failing since a minute: unreachable, with the error in full.
     let error = format!(
