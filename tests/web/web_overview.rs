@@ -63,8 +63,11 @@ async fn an_outage_is_one_row_naming_the_app_the_cause_and_the_count_that_opens_
     let t = now();
     all_waiting(&dash, t - 120);
     dash.sql(&format!(
-        "INSERT INTO app_rails (app_slug, failing_since) VALUES ('files', {})",
-        t - 600
+        "INSERT INTO app_rails (app_slug, failing_since) VALUES ('files', {});
+         INSERT INTO app_health (app_slug, last_error_at, last_error)
+         VALUES ('files', {}, 'Connection refused (os error 111) (attempt 2 of 4, next in 5s)');",
+        t - 600,
+        t - 120
     ));
 
     let home = b.get("/").await;
@@ -98,6 +101,14 @@ async fn an_outage_is_one_row_naming_the_app_the_cause_and_the_count_that_opens_
     }
     assert!(section.contains(">2 min ago</time>"), "{section}");
     assert!(!home.body.contains("next in 5s"), "{}", home.body);
+    // The card quotes the app's last error, without the wait that is over by now.
+    assert!(
+        home.body.contains(
+            "<p class=\"message\">Connection refused (os error 111) (attempt 2 of 4)</p>"
+        ),
+        "{}",
+        home.body
+    );
     assert!(!section.contains("All 9"), "all of them are shown");
 
     // Quarantined: the same one row, what it waits for, and the card says it too.
