@@ -1,8 +1,7 @@
 //! / (the landing page): each installed app's counts by status and health, the pairs
 //! that need an admin grouped by app and cause (`overview_attention`), and the latest
-//! events. It stays live through the
-//! page's one poll (`/poll?view=overview`), which sends the sections again only when
-//! they changed.
+//! events. It stays live through the page's one poll (`/poll?view=overview`), which
+//! sends the sections again only when they changed.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 

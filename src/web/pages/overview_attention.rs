@@ -103,7 +103,7 @@ fn explanation(g: &Group, app: &AppOf<'_>) -> Markup {
                     a href=(resume) { "Probe now…" } }
             }
             Cause::Unreachable => {
-                p { "Every request to " (name) " fails; each person is retried by itself, with growing waits, and the app is quarantined if it stays down." }
+                p { "Every request to " (name) " fails; each person is retried by itself, with growing waits." }
             }
             Cause::Paused => {
                 p {
