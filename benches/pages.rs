@@ -2,7 +2,8 @@
 //!
 //! 10,000 people provisioned into one app (null SCIM peer), `serve` running; /healthz, /users,
 //! a search, the status poll and the overview (/) are each loaded for 5 s, then /users again while a "Sync now"
-//! re-provisions all 10,000 pairs. Prints `bench <name> <value> <unit> target <x>` lines and
+//! re-provisions all 10,000 pairs, and last the overview during an outage of a second app
+//! (nothing listens at its address) with 5,000 people waiting for it. Prints `bench <name> <value> <unit> target <x>` lines and
 //! rewrites the `pages` section of docs/benchmarks.md. Arguments that do not start with `--`
 //! pick pages by name (e.g. `poll`) and only print them, leaving the docs alone (for profiling).
 
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use common::env::{BenchEnv, Serve, pair_counts, wait_provisioned};
 use common::load::{self, LoadResult};
+use common::net::free_port;
 use common::peer::{self, Peer};
 use common::procfs::{self, CpuSplit};
 use common::report::{Report, Target, write_section};
@@ -30,6 +32,12 @@ const PASSWORD: &str = "correct horse battery staple";
 const SEARCH: &str = "012";
 /// Badges a poll watches: one page of the people table.
 const WATCHES: usize = 50;
+/// The app that is down in the outage phase, and the people waiting for it.
+const DOWN: &str = "chat";
+const WAITING: usize = 5_000;
+/// How long every request must fail before the app is quarantined (shipped: 900 s);
+/// short, so that the outage phase measures the steady state without a wait.
+const QUARANTINE: &str = "quarantine_after_secs = 5\nquarantine_probe_secs = 300\n";
 
 fn main() {
     peer::run_if_peer();
@@ -40,7 +48,18 @@ fn main() {
     let started = Instant::now();
     let machine = procfs::machine();
     let peer = Peer::spawn();
-    let env = BenchEnv::new(&scim_app(APP, &peer.base_url(), peer::TOKEN, ""));
+    // Installed only for the last phase: until then it changes nothing the pages show.
+    let down = scim_app(
+        DOWN,
+        &format!("http://127.0.0.1:{}/scim", free_port()),
+        peer::TOKEN,
+        "",
+    );
+    let env = BenchEnv::with_lines(
+        &(scim_app(APP, &peer.base_url(), peer::TOKEN, "") + &down),
+        "",
+        QUARANTINE,
+    );
     env.import(USERS, APP);
     env.cli(&[
         "user",
@@ -289,6 +308,12 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
         results.push((*name, p));
     }
     if !filters.is_empty() {
+        if filters
+            .iter()
+            .any(|f| "overview_outage".contains(f.as_str()))
+        {
+            outage(env, serve, &client, &base, &headers).await;
+        }
         return;
     }
     let healthz_rps = results[0].1.result.rps();
@@ -416,4 +441,91 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
             ""
         }
     ));
+
+    // Last: the overview while a second app is down with 5,000 people waiting for it.
+    {
+        let p = outage(env, serve, &client, &base, &headers).await;
+        report.figure("overview_outage_rps", p.result.rps(), "req/s", Target::None);
+        report.figure("overview_outage_p50", p.result.p50(), "ms", Target::None);
+        report.figure(
+            "overview_outage_p99",
+            p.result.p99(),
+            "ms",
+            Target::AtMost(25.0),
+        );
+        report.note(format!(
+            "`overview_outage` is `/` while `{DOWN}` (nothing listens at its address, quarantined after 5 s of \
+             failures) has {WAITING} people waiting: \"Needs attention\" is one row for the app with 10 of them, \
+             from the kept counts; {} answers ({} bytes each), {}.",
+            p.result.ok,
+            p.result.body_bytes,
+            p.cpu.describe("load generator")
+        ));
+    }
+}
+
+/// Imports 5,000 people with access to the app that is down, installs it and waits until
+/// they all wait for it (quarantined, nothing in flight); then loads the overview.
+async fn outage(
+    env: &BenchEnv,
+    serve: &Serve,
+    client: &reqwest::Client,
+    base: &str,
+    headers: &HeaderMap,
+) -> Phase {
+    let csv = env.dir.path().join("waiting.csv");
+    let mut rows = format!("email,name,{DOWN}\n");
+    for i in 0..WAITING {
+        rows.push_str(&format!("waiting{i:05}@example.org,Waiting {i:05},user\n"));
+    }
+    std::fs::write(&csv, rows).expect("write the outage csv");
+    env.cli(&["user", "import", csv.to_str().expect("utf-8 path")]);
+    env.cli(&["app", "install", DOWN]);
+    let conn = env.read_only();
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (in_flight, waiting, quarantined): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT
+                   (SELECT count(*) FROM app_access WHERE app_slug = ?1 AND status IN ('sync_needed', 'syncing')),
+                   (SELECT count(*) FROM app_access WHERE app_slug = ?1 AND status IN ('error', 'failed')),
+                   (SELECT count(*) FROM app_rails WHERE app_slug = ?1 AND quarantined_at IS NOT NULL)",
+                [DOWN],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("outage progress");
+        if in_flight == 0 && waiting == WAITING as i64 && quarantined == 1 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the outage never settled: {in_flight} in flight, {waiting} waiting, quarantined {quarantined}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let url = format!("{base}/");
+    let body = client
+        .get(&url)
+        .headers(headers.clone())
+        .send()
+        .await
+        .expect("probe the overview")
+        .text()
+        .await
+        .expect("overview body");
+    assert!(
+        body.contains(&format!("{WAITING} people waiting")),
+        "the overview lacks the outage's row: {}",
+        &body[..body.len().min(300)]
+    );
+    let p = phase(client, &url, headers, serve.pid(), ok_200).await;
+    println!(
+        "# overview_outage: {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} bytes; {}",
+        p.result.rps(),
+        p.result.p50(),
+        p.result.p99(),
+        p.result.body_bytes,
+        p.cpu.describe("load generator")
+    );
+    p
 }

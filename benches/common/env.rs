@@ -32,6 +32,11 @@ impl BenchEnv {
 
     /// Same, with extra `[server]` lines (e.g. `trusted_proxies`).
     pub fn with_server(apps: &str, server_lines: &str) -> BenchEnv {
+        Self::with_lines(apps, server_lines, "")
+    }
+
+    /// Same, with extra `[server]` and `[provisioning]` lines.
+    pub fn with_lines(apps: &str, server_lines: &str, provisioning_lines: &str) -> BenchEnv {
         let dir = tempfile::tempdir().expect("tempdir");
         let db_path = dir.path().join("data/accessboard.db");
         let settings_path = dir.path().join("settings.toml");
@@ -39,6 +44,7 @@ impl BenchEnv {
             .lines("server", server_lines)
             .database(&db_path)
             .provisioning("drift_check_interval_secs", "0")
+            .lines("provisioning", provisioning_lines)
             .apps(apps)
             .write(&settings_path);
         BenchEnv {

@@ -180,6 +180,62 @@ async fn failed_pairs_are_told_at_most_once_per_batch_window_then_resolved() {
     assert!(gone.is_none());
 }
 
+#[tokio::test]
+async fn failed_pairs_put_back_to_waiting_by_quarantine_are_not_resolved_until_they_settle() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, alerts) = setup(&dir);
+    let mut setup_sql = String::from(
+        "INSERT INTO apps (slug, name, installed, scim_enabled) VALUES ('files', 'Files', 1, 1);",
+    );
+    for i in 1..=3 {
+        setup_sql.push_str(&format!(
+            "INSERT INTO users (id, email, email_norm, name, created_at, updated_at)
+             VALUES ('00000000-0000-4000-8000-{i:012}', 'p{i}@example.org', 'p{i}@example.org', 'Person {i}', 1, 1);
+             INSERT INTO app_access (user_id, app_slug, role, status, status_since, last_message)
+             VALUES ('00000000-0000-4000-8000-{i:012}', 'files', 'user', 'failed', 50, 'gave up after 4 attempts: connection refused');"
+        ));
+    }
+    sql(&db, setup_sql).await;
+    assert_eq!(alerts.watch(100).await.unwrap(), 1);
+    assert_eq!(drain(&db).await[0].title, "Files: 3 people failed");
+
+    // Quarantine: the app is still down, its failed pairs wait for the probe as `error`.
+    sql(
+        &db,
+        "UPDATE app_access SET status = 'error', last_message = 'waiting: the app is quarantined';"
+            .into(),
+    )
+    .await;
+    assert_eq!(alerts.watch(200).await.unwrap(), 0, "nothing is resolved");
+    assert_eq!(alerts.watch(600).await.unwrap(), 0, "nor later");
+    let standing = db
+        .run(|c| alerts::get(c, &files(AlertKind::PairsFailed)))
+        .await
+        .unwrap()
+        .expect("the condition stands");
+    assert_eq!(standing.resolved_at, None);
+
+    // Two come through after the probe; the third is still on its way.
+    sql(
+        &db,
+        "UPDATE app_access SET status = 'provisioned', status_since = 700
+         WHERE user_id != '00000000-0000-4000-8000-000000000003';"
+            .into(),
+    )
+    .await;
+    assert_eq!(alerts.watch(700).await.unwrap(), 0);
+    sql(
+        &db,
+        "UPDATE app_access SET status = 'provisioned', status_since = 710;".into(),
+    )
+    .await;
+    assert_eq!(alerts.watch(710).await.unwrap(), 1);
+    let told = drain(&db).await;
+    assert_eq!(told[0].title, "Resolved: no failed pairs in Files any more");
+    assert!(told[0].body.contains("settled"), "{}", told[0].body);
+    assert_eq!(alerts.watch(720).await.unwrap(), 0, "told once");
+}
+
 #[test]
 fn a_send_error_never_repeats_the_webhook_url_or_its_token() {
     let url = "https://chat.example.org/hooks/T0/s3cr3t-hook?token=abc123";

@@ -245,19 +245,24 @@ impl Queue<'_> {
 }
 
 /// Pairs that became failed: a message per app naming them, at most one per
-/// `alert_batch_secs`; the condition resolves once no pair of the app is failed.
+/// `alert_batch_secs`; the condition resolves once no pair of the app is failed and
+/// every pair it named has settled.
 fn failures(out: &mut Queue<'_>, settings: &Settings, now: i64) -> Result<(), DbError> {
     let batch = settings.alerts.alert_batch_secs as i64;
     for app in alerts::apps_to_watch(out.tx)? {
         let condition = Condition::of_app(AlertKind::PairsFailed, app.clone());
         let failed_now = alerts::failed_count(out.tx, &app)?;
         if failed_now == 0 {
-            alerts::resolve(
-                out.tx,
-                &condition,
-                "Every pair that had failed was retried or changed.",
-                now,
-            )?;
+            // Quarantine turns failed pairs back into waiting ones while the app is still
+            // down: that is not the end of the failure, their settling is.
+            if alerts::named_unsettled(out.tx, &app)? == 0 {
+                alerts::resolve(
+                    out.tx,
+                    &condition,
+                    "Every pair that had failed is settled: provisioned or revoked as desired.",
+                    now,
+                )?;
+            }
             continue;
         }
         let row = alerts::get(out.tx, &condition)?;

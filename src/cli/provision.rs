@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
+use crate::db::rails;
 use crate::db::read::{self, AccessQuery};
 use crate::domain::{Email, ProvisionStatus, Slug};
 use crate::provisioning::drift::{self, DriftError};
@@ -91,10 +92,26 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
                 status: status.as_deref().map(ProvisionStatus::parse).transpose()?,
                 ..AccessQuery::default()
             };
-            let pairs = ctx.service.db().run(move |c| read::access(c, &q)).await?;
+            let (pairs, rails) = ctx
+                .service
+                .db()
+                .run(move |c| Ok::<_, crate::db::DbError>((read::access(c, &q)?, rails::all(c)?)))
+                .await?;
             if json {
                 output::json(&pairs);
             } else {
+                let now = crate::db::time::now();
+                // A quarantined app's pairs say what they wait for, not their last attempt's words.
+                let waiting = |p: &crate::domain::Access| {
+                    let name = ctx
+                        .settings
+                        .app(&p.app)
+                        .map_or(p.app.as_str(), |a| a.name.as_str());
+                    rails
+                        .iter()
+                        .find(|r| r.app == p.app)
+                        .and_then(|r| r.waiting_note(name, p.status, now))
+                };
                 let rows: Vec<Vec<String>> = pairs
                     .iter()
                     .map(|p| {
@@ -105,7 +122,9 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
                             p.status.to_string(),
                             p.attempts.to_string(),
                             p.last_attempt_at.clone().unwrap_or_default(),
-                            p.last_message.clone().unwrap_or_default(),
+                            waiting(p)
+                                .or_else(|| p.last_message.clone())
+                                .unwrap_or_default(),
                         ]
                     })
                     .collect();

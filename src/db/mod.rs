@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod alerts;
+pub mod attention;
 pub mod audit;
 pub mod backup;
 pub mod columns;

@@ -1,11 +1,10 @@
 //! The overview's reads: each app's counts by status and health (both kept by triggers,
-//! see migration 0005), and the pairs that need an admin.
+//! see migration 0006); the pairs that need an admin are `db::attention`'s.
 
 use rusqlite::Connection;
 
 use super::DbError;
 use super::columns::RowExt;
-use super::pairs::{PAIR_COLUMNS, PairRow, pair_row};
 use crate::domain::ProvisionStatus;
 
 /// How an app is doing, as far as provisioning shows.
@@ -104,18 +103,4 @@ fn health(success: Option<i64>, error: Option<i64>) -> Health {
         (None, Some(_)) => Health::Failing,
         _ => Health::Working,
     }
-}
-
-/// The pairs in error or failed in installed apps, most recent first, at most `limit`.
-pub fn attention(conn: &Connection, limit: usize) -> Result<Vec<PairRow>, DbError> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PAIR_COLUMNS} FROM app_access a JOIN users u ON u.id = a.user_id
-         JOIN apps p ON p.slug = a.app_slug
-         WHERE a.status IN ('error', 'failed') AND p.installed = 1 AND p.in_catalogue = 1
-         ORDER BY a.last_attempt_at DESC, u.name COLLATE NOCASE LIMIT ?1"
-    ))?;
-    let rows = stmt
-        .query_map([limit as i64], pair_row)?
-        .collect::<Result<_, _>>()?;
-    Ok(rows)
 }

@@ -6,7 +6,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{DbError, alerts};
-use crate::domain::AlertKind;
+use crate::domain::{AlertKind, ProvisionStatus};
 
 /// How far an app is paused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -63,6 +63,46 @@ impl AppRails {
     /// Whether the app is quarantined.
     pub fn quarantined(&self) -> bool {
         self.quarantined_at.is_some()
+    }
+
+    /// What a pair of this app in `status` says while the app is quarantined, in place of
+    /// its last attempt's words (whose "attempt 2 of 4, next in 2s" no longer holds):
+    /// "waiting for Zulip to answer again (next probe in 3 min)". `None` otherwise.
+    pub fn waiting_note(
+        &self,
+        app_name: &str,
+        status: ProvisionStatus,
+        now: i64,
+    ) -> Option<String> {
+        if !self.quarantined()
+            || !matches!(status, ProvisionStatus::Error | ProvisionStatus::SyncNeeded)
+        {
+            return None;
+        }
+        let next = match self.next_probe_at {
+            Some(at) => format!(" (next probe {})", super::time::until(at, now)),
+            None => String::new(),
+        };
+        Some(format!("waiting for {app_name} to answer again{next}"))
+    }
+}
+
+/// Pairs of a quarantined app say what they wait for instead of their last attempt's
+/// words ([`AppRails::waiting_note`]), wherever a page lists them; `name_of` names an app.
+pub fn note_waiting(
+    rows: &mut [super::pairs::PairRow],
+    rails: &[AppRails],
+    name_of: impl Fn(&str) -> String,
+    now: i64,
+) {
+    for p in rows {
+        let note = rails
+            .iter()
+            .find(|r| r.app == p.app)
+            .and_then(|r| r.waiting_note(&name_of(&p.app), p.status, now));
+        if let Some(note) = note {
+            p.last_message = Some(note);
+        }
     }
 }
 

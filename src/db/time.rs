@@ -27,3 +27,31 @@ pub fn local_text(ts: i64, zone: &jiff::tz::TimeZone) -> String {
         Err(_) => ts.to_string(),
     }
 }
+
+/// "2 min ago" or "in 3 h" for `delta` seconds from now; nothing beyond a month.
+pub fn relative(delta: i64) -> Option<String> {
+    let secs = delta.unsigned_abs();
+    let amount = match secs {
+        0..60 => return Some("just now".into()),
+        60..3_600 => format!("{} min", secs / 60),
+        3_600..86_400 => format!("{} h", secs / 3_600),
+        86_400..172_800 => "1 day".into(),
+        172_800..2_592_000 => format!("{} days", secs / 86_400),
+        _ => return None,
+    };
+    Some(if delta < 0 {
+        format!("{amount} ago")
+    } else {
+        format!("in {amount}")
+    })
+}
+
+/// How long until `at`, for a wait people watch ("in 40 s", "in 3 min", "now"): seconds
+/// count here, where [`relative`] would say "just now".
+pub fn until(at: i64, now: i64) -> String {
+    match at - now {
+        ..=0 => "now".into(),
+        d @ 1..60 => format!("in {d} s"),
+        d => relative(d).unwrap_or_else(|| "in over a month".into()),
+    }
+}

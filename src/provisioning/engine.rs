@@ -249,6 +249,19 @@ impl Engine {
     }
 }
 
+/// A message of [`Engine::retry_or_fail`] without its "next in 2s", which is stale once
+/// it is read later (the overview quotes an app's last error): "… (attempt 2 of 4)".
+pub fn without_wait(message: &str) -> std::borrow::Cow<'_, str> {
+    let wait = message.rfind(", next in ").and_then(|at| {
+        let secs = message[at + ", next in ".len()..].strip_suffix("s)")?;
+        secs.bytes().all(|b| b.is_ascii_digit()).then_some(at)
+    });
+    match wait {
+        Some(at) => format!("{})", &message[..at]).into(),
+        None => message.into(),
+    }
+}
+
 /// What the app should hold for this pair, from the claim and the app's settings, at `now`.
 pub fn desired(claim: &Claim, scim: &ScimSettings, now: i64) -> Desired {
     Desired {
@@ -327,5 +340,26 @@ impl Engine {
             tracing::warn!(error = %e, "enqueue failed; the sweeper will pick these pairs up");
         }
         Ok(jobs.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_wait;
+
+    #[test]
+    fn a_retry_message_read_later_keeps_its_attempt_count_not_its_wait() {
+        assert_eq!(
+            without_wait("Connection refused (os error 111) (attempt 2 of 4, next in 5s)"),
+            "Connection refused (os error 111) (attempt 2 of 4)"
+        );
+        // Anything else is the app's words, quoted as they are.
+        for other in [
+            "POST /Users answered 400",
+            "rate limited by the app: 429 (next in 3s, not counted as an attempt)",
+            "the app said: retry, next in five (s)",
+        ] {
+            assert_eq!(without_wait(other), other);
+        }
     }
 }

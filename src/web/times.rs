@@ -24,6 +24,42 @@ pub fn when(ts: Option<i64>, zone: &TimeZone) -> Markup {
     }
 }
 
+/// A unix time in a list: how long ago ("3 min ago"), with the exact local and UTC time
+/// on hover; the local date past a month. Computed at render, so the page's poll keeps it true.
+pub fn ago(ts: Option<i64>, zone: &TimeZone) -> Markup {
+    let Some(ts) = ts else {
+        return html! { span.muted { "never" } };
+    };
+    let text = relative(ts - Timestamp::now().as_second()).unwrap_or_else(|| local_text(ts, zone));
+    stamped(ts, zone, &text)
+}
+
+/// A unix time as a sentence's "since …": the local clock time ("10:02") on its own day,
+/// else the local date and time; the exact time on hover.
+pub fn since(ts: i64, zone: &TimeZone) -> Markup {
+    let Ok(at) = Timestamp::from_second(ts) else {
+        return html! { span { (ts) } };
+    };
+    let local = at.to_zoned(zone.clone());
+    let today = Timestamp::now().to_zoned(zone.clone()).date() == local.date();
+    let text = if today {
+        local.strftime("%H:%M").to_string()
+    } else {
+        local.strftime("%Y-%m-%d %H:%M").to_string()
+    };
+    stamped(ts, zone, &text)
+}
+
+// `text` in a `<time>` whose title is the exact time, local and UTC.
+fn stamped(ts: i64, zone: &TimeZone, text: &str) -> Markup {
+    let utc = Timestamp::from_second(ts)
+        .map(|at| at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_default();
+    html! {
+        time datetime=(crate::db::time::rfc3339(ts)) title=(format!("{} ({utc})", local_text(ts, zone))) { (text) }
+    }
+}
+
 /// A unix time as plain text in `zone` ("2026-01-15 13:00 CET"), for sentences.
 pub use crate::db::time::local_text;
 
@@ -35,23 +71,8 @@ pub fn when_text(rfc3339: &str, zone: &TimeZone) -> Markup {
     }
 }
 
-/// "2 min ago" or "in 3 h" for `delta` seconds from now; nothing beyond a month.
-pub fn relative(delta: i64) -> Option<String> {
-    let secs = delta.unsigned_abs();
-    let amount = match secs {
-        0..60 => return Some("just now".into()),
-        60..3_600 => format!("{} min", secs / 60),
-        3_600..86_400 => format!("{} h", secs / 3_600),
-        86_400..172_800 => "1 day".into(),
-        172_800..2_592_000 => format!("{} days", secs / 86_400),
-        _ => return None,
-    };
-    Some(if delta < 0 {
-        format!("{amount} ago")
-    } else {
-        format!("in {amount}")
-    })
-}
+/// "2 min ago" or "in 3 h" for `delta` seconds from now (shared with the command line).
+pub use crate::db::time::relative;
 
 #[cfg(test)]
 mod tests {
@@ -81,5 +102,17 @@ mod tests {
             html.contains(r#"datetime="2026-01-15T12:00:00Z""#),
             "{html}"
         );
+    }
+
+    #[test]
+    fn lists_say_how_long_ago_with_the_exact_time_on_hover() {
+        let paris = TimeZone::get("Europe/Paris").unwrap();
+        let now = Timestamp::now().as_second();
+        let html = ago(Some(now - 180), &paris).into_string();
+        assert!(html.contains(">3 min ago</time>"), "{html}");
+        assert!(html.contains("title=\""), "{html}");
+        assert!(html.contains(" UTC)\""), "{html}");
+        let old = ago(Some(1_768_478_400), &paris).into_string();
+        assert!(old.contains(">2026-01-15 13:00 CET</time>"), "{old}");
     }
 }

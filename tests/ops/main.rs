@@ -8,6 +8,7 @@ mod cli_groups;
 mod cli_scripts;
 mod durability;
 mod ops_alerts;
+mod ops_alerts_outage;
 mod ops_alerts_relay;
 mod ops_backup;
 mod ops_backup_kill;

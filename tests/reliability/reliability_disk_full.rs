@@ -8,10 +8,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::reliability_outages::{Relay, port_of};
 use crate::support::browser::Browser;
 use crate::support::db::{pair_counts, wait_until};
 use crate::support::env::{BOSS_EMAIL, BOSS_PASSWORD, TestEnv};
+use crate::support::relay::{Relay, port_of};
 use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
 use crate::support::settings::scim_app;

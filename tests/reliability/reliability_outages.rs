@@ -9,71 +9,10 @@ use serde_json::Value;
 use crate::support::browser::Browser;
 use crate::support::db::{only, wait_for};
 use crate::support::env::{BOSS_EMAIL, BOSS_PASSWORD, TestEnv, stderr, stdout};
+use crate::support::relay::{Relay, port_of};
 use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
 use crate::support::settings::scim_app;
-
-/// A TCP relay in front of an app that can be cut and restored.
-pub(crate) struct Relay {
-    pub(crate) port: u16,
-    down: tokio::sync::watch::Sender<bool>,
-    // Connections accepted, up or down: what the app would have seen.
-    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
-}
-
-impl Relay {
-    pub(crate) fn start(target: u16) -> Relay {
-        let (down, rx) = tokio::sync::watch::channel(false);
-        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counter = accepted.clone();
-        let (port_tx, port_rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-                port_tx.send(l.local_addr().unwrap().port()).unwrap();
-                loop {
-                    let Ok((mut inbound, _)) = l.accept().await else {
-                        continue;
-                    };
-                    counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    if *rx.borrow() {
-                        continue; // dropped: the client sees the connection closed
-                    }
-                    let mut rx = rx.clone();
-                    tokio::spawn(async move {
-                        let Ok(mut outbound) =
-                            tokio::net::TcpStream::connect(("127.0.0.1", target)).await
-                        else {
-                            return;
-                        };
-                        tokio::select! {
-                            _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                            _ = rx.wait_for(|d| *d) => {}
-                        }
-                    });
-                }
-            });
-        });
-        Relay {
-            port: port_rx.recv().unwrap(),
-            down,
-            accepted,
-        }
-    }
-
-    pub(crate) fn set_down(&self, d: bool) {
-        self.down.send_replace(d);
-    }
-
-    /// Connections accepted so far.
-    pub(crate) fn accepted(&self) -> usize {
-        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
-    }
-}
 
 fn outage(secs: u64) {
     let flaky = ScimServer::start();
@@ -157,15 +96,6 @@ fn outage(secs: u64) {
         assert!(accounts.values().all(|a| a.len() == 1));
     }
     drop(serve);
-}
-
-pub(crate) fn port_of(url: &str) -> u16 {
-    let after = url.split("://").nth(1).unwrap_or(url);
-    let host = after.split('/').next().unwrap_or(after);
-    host.rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .expect("port in url")
 }
 
 #[test]

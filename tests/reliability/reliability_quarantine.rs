@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::reliability_outages::{Relay, port_of};
 use crate::support::db::{only, sql_i64, wait_for, wait_until};
 use crate::support::env::{TestEnv, stderr, stdout};
+use crate::support::relay::{Relay, port_of};
 use crate::support::scim_server::ScimServer;
 use crate::support::serve::Serve;
 use crate::support::settings::scim_app;

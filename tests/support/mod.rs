@@ -19,6 +19,7 @@ pub mod hostile;
 pub mod kratos;
 pub mod net;
 pub mod real_apps;
+pub mod relay;
 pub mod scim_server;
 pub mod serve;
 pub mod settings;

@@ -147,8 +147,12 @@ async fn the_overview_counts_health_attention_with_retry_and_latest_events() {
     ));
     assert!(body.contains("failing"));
     assert!(body.contains("message of Ann Lee"));
-    // Needs attention: Ann, with Retry; the latest event.
+    // Needs attention: Files' one failure, opening to Ann with Retry; the latest event.
     assert!(body.contains("Needs attention"));
+    assert!(
+        body.contains("<strong>Files: 1 person failed</strong>"),
+        "{body}"
+    );
     let retry = format!("/apps/files/retry/{ann}?back=overview");
     assert!(body.contains(&retry), "{body}");
     assert!(body.contains("Ann Lee</bdi></strong> · Files · failed · 1 request · 42 ms"));
@@ -181,7 +185,7 @@ async fn the_overview_counts_health_attention_with_retry_and_latest_events() {
     assert!(
         changed
             .body
-            .contains("Nothing: no person is in error or failed"),
+            .contains("Nothing: no person is waiting, failed or held in any app."),
         "{}",
         changed.body
     );

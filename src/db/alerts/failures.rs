@@ -43,6 +43,21 @@ pub fn failed_count(conn: &Connection, app: &Slug) -> Result<i64, DbError> {
         .unwrap_or(0))
 }
 
+/// The states in which a pair is in step with what the admin decided.
+const SETTLED: &str = "('provisioned', 'deprovisioned', 'not_provisioned')";
+
+/// How many pairs of `app` an alert named as failed have not settled since (the pair
+/// gone counts as settled): a failure is over only when these are none.
+pub fn named_unsettled(conn: &Connection, app: &Slug) -> Result<i64, DbError> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM alert_failed_pairs r JOIN app_access a
+               ON a.app_slug = r.app_slug AND a.user_id = r.user_id
+             WHERE r.app_slug = ?1 AND a.status NOT IN {SETTLED}"
+        ))?
+        .query_row([app.as_str()], |r| r.get(0))?)
+}
+
 /// Takes the failed pairs of `app` no alert has named yet: up to `limit` of them
 /// (by name), and how many there are; all of them count as named from now on.
 /// Call inside one transaction, so that a pair failing meanwhile is not named unseen.
@@ -51,12 +66,15 @@ pub fn take_new_failures(
     app: &Slug,
     limit: usize,
 ) -> Result<(Vec<FailedPair>, usize), DbError> {
-    // A pair that recovered, or failed again since, is no longer the one named.
+    // A pair that settled, or failed again since, is no longer the one named; one that
+    // waits (quarantine made it `error` again) still is, until it settles.
     conn.execute(
-        "DELETE FROM alert_failed_pairs WHERE app_slug = ?1 AND NOT EXISTS (
-           SELECT 1 FROM app_access a WHERE a.app_slug = alert_failed_pairs.app_slug
-             AND a.user_id = alert_failed_pairs.user_id AND a.status = 'failed'
-             AND a.status_since = alert_failed_pairs.failed_since)",
+        &format!(
+            "DELETE FROM alert_failed_pairs WHERE app_slug = ?1 AND NOT EXISTS (
+               SELECT 1 FROM app_access a WHERE a.app_slug = alert_failed_pairs.app_slug
+                 AND a.user_id = alert_failed_pairs.user_id AND a.status NOT IN {SETTLED}
+                 AND (a.status != 'failed' OR a.status_since = alert_failed_pairs.failed_since))"
+        ),
         [app.as_str()],
     )?;
     let unnamed = "FROM app_access a JOIN users u ON u.id = a.user_id

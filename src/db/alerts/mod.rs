@@ -8,7 +8,7 @@
 mod failures;
 mod outbox;
 
-pub use failures::{FailedPair, apps_to_watch, failed_count, take_new_failures};
+pub use failures::{FailedPair, apps_to_watch, failed_count, named_unsettled, take_new_failures};
 pub use outbox::{Message, MessageState, Queued, drop_channel, enqueue, next, not_sent, sent};
 
 use rusqlite::{Connection, OptionalExtension, params};

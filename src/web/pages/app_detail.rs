@@ -80,19 +80,25 @@ pub async fn show(
     let status = ProvisionStatus::parse(&q.status).ok();
     let page_no = layout::page_number(q.page);
     let app = slug.clone();
-    let (apps, (rows, total)) = state
+    let (apps, (mut rows, total), rails) = state
         .service
         .db()
         .run(move |c| {
             let apps = read::apps(c)?;
             let pairs = pairs::app_pairs(c, &app, status, (page_no - 1) * PER_PAGE, PER_PAGE)?;
-            Ok::<_, crate::db::DbError>((apps, pairs))
+            Ok::<_, crate::db::DbError>((apps, pairs, crate::db::rails::all(c)?))
         })
         .await?;
     let app = apps
         .iter()
         .find(|a| a.slug == slug)
         .ok_or_else(|| WebError::NotFound(format!("There is no app {slug:?} in the catalogue.")))?;
+    crate::db::rails::note_waiting(
+        &mut rows,
+        &rails,
+        |_| app.name.clone(),
+        crate::db::time::now(),
+    );
     let live = rows.iter().any(|p| p.status.is_transient());
     let panel = super::app_page::read(&state, &slug).await?;
     let zone = &state.service.settings().server.zone;

@@ -8,7 +8,8 @@ use maud::{Markup, html};
 
 use crate::db::events::{Event, Request};
 use crate::domain::ProvisionStatus;
-use crate::web::layout::{status_label, when};
+use crate::web::layout::status_label;
+use crate::web::times::ago;
 
 /// An event's outcome as a badge: the status words of the pair it settled.
 pub fn outcome_badge(outcome: &str) -> Markup {
@@ -40,7 +41,7 @@ fn item(e: &Event, requests: &[Request], zone: &TimeZone) -> Markup {
     html! {
         details {
             summary {
-                (when(Some(e.at), zone)) " "
+                (ago(Some(e.at), zone)) " "
                 span.event-line {
                     strong { bdi { (e.user_name) } } " · " (e.app_name) " · " (e.summary)
                     " · " (plural(e.requests, "request", "requests")) " · " (e.duration_ms) " ms"

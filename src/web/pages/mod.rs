@@ -18,6 +18,7 @@ pub mod group_page;
 pub mod groups;
 pub mod import;
 pub mod overview;
+mod overview_attention;
 pub mod person;
 pub mod rails;
 pub mod recovery;

@@ -1,7 +1,7 @@
 //! / (the landing page): each installed app's counts by status and health, the pairs
-//! that need an admin (with Retry), and the latest events. It stays live through the
-//! page's one poll (`/poll?view=overview`), which sends the sections again only when
-//! they changed.
+//! that need an admin grouped by app and cause (`overview_attention`), and the latest
+//! events. It stays live through the page's one poll (`/poll?view=overview`), which
+//! sends the sections again only when they changed.
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
@@ -10,24 +10,27 @@ use jiff::tz::TimeZone;
 use maud::{Markup, html};
 
 use super::events;
+use super::overview_attention::{self as attention_view, AppOf, PER_GROUP};
+use crate::db::attention::{self, Group};
 use crate::db::events::{self as log, Event, EventQuery, Request};
 use crate::db::overview::{self, AppSummary, Health};
-use crate::db::pairs::PairRow;
+use crate::db::rails::{self, AppRails, Pause};
 use crate::db::{Conn, DbError};
 use crate::domain::ProvisionStatus;
-use crate::web::layout::{self, Nav, csrf_field, page, plain_badge, when};
+use crate::provisioning::engine::without_wait;
+use crate::web::layout::{self, Nav, page, plain_badge};
 use crate::web::session::CurrentAdmin;
+use crate::web::times::ago;
 use crate::web::{AppState, WebError};
 
-/// Pairs needing attention shown at most; the rest are a link away on each app's page.
-const ATTENTION: usize = 20;
 /// Latest events shown.
 const LATEST: usize = 10;
 
 /// What the overview shows, read in one go.
 pub struct Overview {
     apps: Vec<AppSummary>,
-    attention: Vec<PairRow>,
+    rails: Vec<AppRails>,
+    attention: Vec<Group>,
     events: Vec<Event>,
     requests: std::collections::HashMap<i64, Vec<Request>>,
 }
@@ -37,7 +40,8 @@ pub fn read(c: &mut Conn) -> Result<Overview, DbError> {
     // One snapshot for all the reads: the counts and the lists agree.
     let tx = c.transaction()?;
     let apps = overview::apps(&tx)?;
-    let attention = overview::attention(&tx, ATTENTION)?;
+    let rails = rails::all(&tx)?;
+    let attention = attention::groups(&tx, &apps, &rails, PER_GROUP)?;
     let (events, _) = log::events(
         &tx,
         &EventQuery {
@@ -50,37 +54,52 @@ pub fn read(c: &mut Conn) -> Result<Overview, DbError> {
     tx.commit()?;
     Ok(Overview {
         apps,
+        rails,
         attention,
         events,
         requests,
     })
 }
 
-fn health(app: &AppSummary, zone: &TimeZone) -> Markup {
+fn health(app: &AppSummary, rails: Option<&AppRails>, zone: &TimeZone) -> Markup {
+    // While quarantined or paused, the last attempt's words ("attempt 2 of 4, next in
+    // 2s") no longer say what happens next; the rails do.
+    let now = jiff::Timestamp::now().as_second();
+    if let Some(note) = rails.and_then(|r| r.waiting_note(&app.name, ProvisionStatus::Error, now)) {
+        return html! {
+            p.health { span.badge.bad { "quarantined" } " last error " (ago(app.last_error_at, zone)) }
+            p.message { (note) }
+        };
+    }
+    if rails.is_some_and(|r| r.paused == Some(Pause::All)) {
+        return html! {
+            p.health { span.badge.warn { "paused" } " nothing is sent to it until it is resumed" }
+        };
+    }
     html! {
         p.health {
             @match app.health {
                 Health::Idle => span.muted { "Nothing attempted yet." },
-                Health::Working => { span.badge.ok { "working" } " last success " (when(app.last_success_at, zone)) },
-                Health::Failing => { span.badge.bad { "failing" } " last error " (when(app.last_error_at, zone)) },
+                Health::Working => { span.badge.ok { "working" } " last success " (ago(app.last_success_at, zone)) },
+                Health::Failing => { span.badge.bad { "failing" } " last error " (ago(app.last_error_at, zone)) },
             }
         }
         @if app.health == Health::Failing {
-            @if let Some(e) = &app.last_error { p.message { (e) } }
+            @if let Some(e) = &app.last_error { p.message { (without_wait(e)) } }
         } @else if let Some(at) = app.last_error_at {
-            p.muted { "Last error " (when(Some(at), zone)) }
+            p.muted { "Last error " (ago(Some(at), zone)) }
         }
     }
 }
 
-fn app_card(app: &AppSummary, zone: &TimeZone) -> Markup {
+fn app_card(app: &AppSummary, rails: Option<&AppRails>, zone: &TimeZone) -> Markup {
     html! {
         section.card aria-labelledby=(format!("ov-{}", app.slug)) {
             h3 #(format!("ov-{}", app.slug)) { a href=(format!("/apps/{}", app.slug)) { (app.name) } }
             @if !app.scim {
                 p.muted { "Not provisioned: no SCIM settings." }
             } @else {
-                (health(app, zone))
+                (health(app, rails, zone))
             }
             @if app.counts.is_empty() {
                 p.muted { "Nobody has access yet." }
@@ -88,8 +107,11 @@ fn app_card(app: &AppSummary, zone: &TimeZone) -> Markup {
                 ul.counts aria-label=(format!("People per status in {}", app.name)) {
                     @for (status, n) in &app.counts {
                         li { a href=(format!("/apps/{}?status={}", app.slug, status.as_str())) {
-                            // The people table's "—" needs its column; here it needs words.
-                            @if *status == ProvisionStatus::NotProvisioned { span.badge.none { "not provisioned" } }
+                            // Not a state to worry about: people who simply have no access
+                            // (or, without SCIM, whom accessboard does not provision).
+                            @if *status == ProvisionStatus::NotProvisioned {
+                                span.neutral { @if app.scim { "no access" } @else { "not provisioned here" } }
+                            }
                             @else { (plain_badge(*status)) }
                             " " (n)
                         } }
@@ -100,59 +122,27 @@ fn app_card(app: &AppSummary, zone: &TimeZone) -> Markup {
     }
 }
 
-fn attention_row(csrf: &str, p: &PairRow, app_name: &str, zone: &TimeZone) -> Markup {
-    let retry = format!("/apps/{}/retry/{}?back=overview", p.app, p.user_id);
-    html! {
-        tr {
-            th scope="row" { a href=(format!("/users/{}", p.user_id)) { bdi { (p.name) } } }
-            td { a href=(format!("/apps/{}?status={}", p.app, p.status.as_str())) { (app_name) } }
-            td { (plain_badge(p.status)) }
-            td { (when(p.last_attempt_at, zone)) }
-            td.message { @if let Some(m) = &p.last_message { (m) } }
-            td { form method="post" action=(retry) {
-                (csrf_field(csrf))
-                button type="submit" aria-label=(format!("Retry {} in {app_name}", p.name)) { "Retry" }
-            } }
-        }
-    }
-}
-
 /// The live part of the page (times in `zone`): apps, attention, latest events, and its fingerprint.
 pub fn live(csrf: &str, o: &Overview, zone: &TimeZone, oob: bool) -> (Markup, String) {
-    let name_of = |slug: &str| {
-        o.apps
+    let rails_of = |slug: &str| o.rails.iter().find(|r| r.app == slug);
+    let app_of = |slug: &str| AppOf {
+        name: o
+            .apps
             .iter()
             .find(|a| a.slug == slug)
-            .map_or(slug.to_owned(), |a| a.name.clone())
+            .map_or(slug, |a| a.name.as_str())
+            .to_owned(),
+        rails: rails_of(slug),
     };
-    let waiting: i64 = o
-        .apps
-        .iter()
-        .map(|a| a.count(ProvisionStatus::Error) + a.count(ProvisionStatus::Failed))
-        .sum();
     let inner = html! {
         h2 { "Apps" }
         @if o.apps.is_empty() {
             div.empty { p { "No app is installed yet. " a href="/apps" { "Install an app" } " to start provisioning." } }
         } @else {
-            div.overview { @for a in &o.apps { (app_card(a, zone)) } }
+            div.overview { @for a in &o.apps { (app_card(a, rails_of(&a.slug), zone)) } }
         }
         h2 #attention { "Needs attention" }
-        @if o.attention.is_empty() {
-            p.muted { "Nothing: no person is in error or failed in any app." }
-        } @else {
-            div.table-wrap { table {
-                caption.sr { "People whose provisioning failed or is waiting to retry" }
-                thead { tr {
-                    th scope="col" { "Person" } th scope="col" { "App" } th scope="col" { "Status" }
-                    th scope="col" { "Last attempt" } th scope="col" { "Message" } th scope="col" { span.sr { "Actions" } }
-                } }
-                tbody { @for p in &o.attention { (attention_row(csrf, p, &name_of(&p.app), zone)) } }
-            } }
-            @if waiting > o.attention.len() as i64 {
-                p { (waiting) " in all; each app's page lists the rest." }
-            }
-        }
+        (attention_view::section(csrf, &o.attention, app_of, zone))
         h2 { "Latest events" }
         @if o.events.is_empty() {
             p.muted { "Nothing has happened yet." }

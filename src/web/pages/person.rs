@@ -73,7 +73,7 @@ pub async fn held(
 ) -> Result<Markup, WebError> {
     let id = u.id;
     let email_norm = u.email.to_lowercase();
-    let (apps, rows, mut their_groups, access) = state
+    let (apps, mut rows, mut their_groups, access, rails) = state
         .service
         .db()
         .run(move |c| {
@@ -86,6 +86,7 @@ pub async fn held(
                 pairs::user_pairs(c, id)?,
                 groups::groups_of(c, &[id])?,
                 read::access(c, &q)?,
+                crate::db::rails::all(c)?,
             ))
         })
         .await?;
@@ -102,6 +103,7 @@ pub async fn held(
             .find(|a| a.slug == slug)
             .map_or(slug.to_owned(), |a| a.name.clone())
     };
+    crate::db::rails::note_waiting(&mut rows, &rails, name_of, crate::db::time::now());
     Ok(html! {
         section #in-apps aria-labelledby="in-apps-title" hx-swap-oob=[oob.then_some("true")] {
             h2 #in-apps-title { "In each app" }
