@@ -17,6 +17,7 @@ pub mod pushed_groups;
 pub mod rails;
 pub mod read;
 mod read_only;
+mod search;
 pub mod sessions;
 pub mod sort_keys;
 pub mod throttle;
@@ -103,6 +104,9 @@ pub(crate) fn contains_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Prepared statements kept per pooled connection.
+pub(crate) const STATEMENT_CACHE: usize = 256;
+
 /// The shared handle to the database.
 #[derive(Clone)]
 pub struct Db {
@@ -131,6 +135,9 @@ impl Db {
             sort_keys::refresh(&mut first)?;
         }
         let manager = SqliteConnectionManager::file(path).with_init(|c| {
+            // rusqlite keeps 16 statements per connection by default; the pages alone use
+            // more, and an evicted one is parsed again on every request.
+            c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
             c.busy_handler(Some(busy_wait))?;
             c.execute_batch(CONNECTION_PRAGMAS)
         });

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::DbError;
 use super::columns::RowExt;
 use super::groups::group_role;
+use super::search::PeopleSearch;
 use crate::domain::{ProvisionStatus, Role};
 
 pub use super::access::{AccessQuery, access};
@@ -113,6 +114,14 @@ impl SortBy {
             .into_iter()
             .find(|s| s.as_str() == raw)
     }
+
+    /// The ORDER BY terms of the people list (each an index's columns).
+    pub(crate) fn order(self) -> &'static str {
+        match self {
+            SortBy::Name => "name_key, email_norm",
+            SortBy::Email => "email_key, email_norm",
+        }
+    }
 }
 
 /// The states an admin filters people by; `Pending` covers both waiting states.
@@ -173,17 +182,14 @@ impl StatusFilter {
     }
 }
 
-/// Users matching the query, in its order, with total count.
-pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), DbError> {
-    let pattern = q
-        .search
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(super::contains_pattern);
+/// The condition of the people list, numbered as `users` binds it: ?1 the search, ?2
+/// whether people being removed count, ?5 the app, ?6/?7 a status filter's states,
+/// ?8 a group, ?9 a pair's state.
+pub(crate) fn users_filter(search: &PeopleSearch) -> String {
     // One statement whatever the filters: unset ones are NULL and short-circuit.
     // With a status, the pair must be in it; with an app alone, the person has a role there.
-    let filter = "(?1 IS NULL OR name LIKE ?1 ESCAPE '\\' OR email_norm LIKE lower(?1) ESCAPE '\\')
+    format!(
+        "{}
         AND (?2 OR deleted_at IS NULL)
         AND ((?5 IS NULL AND ?6 IS NULL) OR ?9 IS NOT NULL OR EXISTS (
             SELECT 1 FROM app_access a JOIN apps p ON p.slug = a.app_slug
@@ -195,14 +201,31 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         AND (?9 IS NULL OR EXISTS (
             SELECT 1 FROM app_access a JOIN apps p ON p.slug = a.app_slug
             WHERE a.user_id = users.id AND p.in_catalogue = 1
-              AND (?5 IS NULL OR a.app_slug = ?5) AND a.status = ?9))";
+              AND (?5 IS NULL OR a.app_slug = ?5) AND a.status = ?9))",
+        search.clause()
+    )
+}
+
+/// The page of the people list: `users_filter`, then ?3 (limit) and ?4 (offset).
+pub(crate) fn users_page_sql(filter: &str, order: &str) -> String {
+    format!(
+        "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
+         WHERE {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4"
+    )
+}
+
+/// Users matching the query, in its order, with total count.
+pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), DbError> {
+    let search = PeopleSearch::of(q.search.as_deref());
+    let pattern = search.param();
+    let filter = users_filter(&search);
     let [s1, s2] = q
         .status
         .map(StatusFilter::statuses)
         .map_or([None, None], |[a, b]| [Some(a), Some(b)]);
     let group = q.group.map(|g| g.to_string());
     let unfiltered = q.app.is_none() && s1.is_none() && group.is_none() && q.pair_status.is_none();
-    let total: i64 = if pattern.is_none() && q.include_deleting && unfiltered {
+    let total: i64 = if search.is_none() && q.include_deleting && unfiltered {
         // Without a filter SQLite counts the b-tree's cells instead of reading every row.
         conn.prepare_cached("SELECT count(*) FROM users")?
             .query_row([], |r| r.get(0))?
@@ -224,15 +247,9 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 |r| r.get(0),
             )?
     };
-    let order = match q.sort {
-        SortBy::Name => "name_key, email_norm",
-        SortBy::Email => "email_key, email_norm",
-    };
+    let order = q.sort.order();
     let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
-         WHERE {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4"
-    ))?;
+    let mut stmt = conn.prepare_cached(&users_page_sql(&filter, order))?;
     let mut rows: Vec<UserRow> = stmt
         .query_map(
             params![
@@ -264,7 +281,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
     if !rows.is_empty() {
         let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
         let placeholders = vec!["?"; ids.len()].join(",");
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT a.user_id, a.app_slug, a.role, a.status, a.direct_role,
                     (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
                      WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
@@ -289,7 +306,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 });
             }
         }
-        let mut stmt = conn.prepare(&format!(
+        let mut stmt = conn.prepare_cached(&format!(
             "SELECT m.user_id, g.name FROM group_members m JOIN access_groups g ON g.id = m.group_id
              WHERE m.user_id IN ({placeholders}) ORDER BY g.name_norm"
         ))?;

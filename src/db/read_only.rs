@@ -49,6 +49,7 @@ impl Db {
         let manager = SqliteConnectionManager::file(uri(path, mode))
             .with_flags(flags())
             .with_init(|c| {
+                c.set_prepared_statement_cache_capacity(super::STATEMENT_CACHE);
                 c.busy_handler(Some(busy_wait))?;
                 c.execute_batch(READ_PRAGMAS)
             });
