@@ -4,7 +4,7 @@
 /// How the people list's search finds people.
 pub(crate) enum PeopleSearch {
     None,
-    /// Three characters or more: the trigram index `users_search` (migration 12), which
+    /// Three characters or more: the trigram index `users_search` (migration 13), which
     /// folds case and diacritics by Unicode rules; the value is an FTS5 phrase, which a
     /// trigram index matches as a substring.
     Indexed(String),
