@@ -211,20 +211,16 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             force,
             ..
         } => {
-            service
+            let outcome = service
                 .lifting_guard(force)
                 .set_access(&email, &app, role)
                 .await?;
-            println!("{email} is now {role} in {app}");
+            println!("{}", output::clean(&outcome.text()));
             super::rails::warn_held(ctx).await?;
         }
         UserCommand::Delete { email, force, .. } => {
-            match service.lifting_guard(force).delete_user(&email).await? {
-                0 => println!("deleted {email}"),
-                n => println!(
-                    "deleted {email}; {n} apps are being told, the record goes once they are"
-                ),
-            }
+            let outcome = service.lifting_guard(force).delete_user(&email).await?;
+            println!("{}", output::clean(&outcome.text()));
             super::rails::warn_held(ctx).await?;
         }
         UserCommand::Import { file } => return import(ctx, file).await,

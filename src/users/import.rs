@@ -81,6 +81,25 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
     /// Groups created for the `groups` column.
     pub groups_created: Vec<String>,
+    /// Pairs marked for sync: accounts to create in installed apps.
+    pub pairs_marked: usize,
+}
+
+impl ImportReport {
+    /// What the import did, in words (the dashboard's and the command line's).
+    pub fn summary(&self) -> String {
+        let people = match self.created {
+            1 => "1 person".to_owned(),
+            n => format!("{n} people"),
+        };
+        match self.pairs_marked {
+            0 => format!("Created {people}. Nothing is sent to apps: none of them has access to an installed app."),
+            n => format!(
+                "Created {people}. {n} {} being created in apps.",
+                if n == 1 { "account is" } else { "accounts are" }
+            ),
+        }
+    }
 }
 
 enum Column {
@@ -349,6 +368,7 @@ impl super::UserService {
                     created: created.len(),
                     errors,
                     groups_created,
+                    pairs_marked: jobs.len(),
                 },
                 jobs,
             ))

@@ -10,10 +10,12 @@ mod bulk;
 mod error;
 mod group_store;
 mod groups;
+mod held;
 mod identities;
 mod import;
 mod import_groups;
 mod import_lines;
+mod outcome;
 pub mod password;
 mod preview;
 mod roles;
@@ -41,7 +43,9 @@ pub use error::ServiceError;
 pub use groups::{GroupChange, GroupKey, GroupOutcome, MAX_DESCRIPTION, parse_description};
 pub use identities::IdentitySync;
 use identities::UserKey;
+pub use held::{Cancelled, GuardWarning};
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
+pub use outcome::{Held, HeldIn, Outcome, Reach};
 pub use password::hash_password;
 
 /// The service every edge (web, CLI, provisioning hooks) goes through.
@@ -237,40 +241,66 @@ impl UserService {
         .await
     }
 
-    /// Sets one user's role in one app.
+    /// Sets one user's role in one app; returns what it did (a group may keep their
+    /// access, the guard may hold the revocation).
     #[tracing::instrument(skip_all, fields(email = %email, app = %app, role = %role))]
     pub async fn set_access(
         &self,
         email: &Email,
         app: &Slug,
         role: Role,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Outcome, ServiceError> {
         let (email, app) = (email.clone(), app.clone());
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_email(tx, &email)?;
-            Ok(((), access_audited(tx, now, audit, &user, &app, role)?))
-        })
-        .await
+        let name = self
+            .settings
+            .app(app.as_str())
+            .map_or_else(|| app.to_string(), |a| a.name.clone());
+        let (mut outcome, held) = self
+            .write_held(move |tx, now, audit| {
+                let user = store::user_by_email(tx, &email)?;
+                let mut outcome = Outcome::new(Reach::Role { app: name, role });
+                outcome.person = Some(user.name.to_string());
+                let before = outcome::role_in(tx, user.id, app.as_str())?;
+                let jobs = access_audited(tx, now, audit, &user, &app, role)?;
+                let after = outcome::role_in(tx, user.id, app.as_str())?;
+                let groups = outcome::granting_groups(tx, user.id, app.as_str())?;
+                outcome.count_role(role, before, after, groups);
+                Ok((outcome, jobs))
+            })
+            .await?;
+        outcome.held = self.held_in(held);
+        Ok(outcome)
     }
 
     /// Deletes a user: they vanish from lists at once and are purged once every
-    /// app was told; returns how many apps are being told.
+    /// app was told; returns what it did (the apps told, a revocation held).
     #[tracing::instrument(skip_all, fields(email = %email))]
-    pub async fn delete_user(&self, email: &Email) -> Result<usize, ServiceError> {
+    pub async fn delete_user(&self, email: &Email) -> Result<Outcome, ServiceError> {
         let user = self.user_by(UserKey::Email(email.clone())).await?;
         self.delete_user_by_id(user.id).await
     }
 
     /// Same as [`UserService::delete_user`], by id.
-    pub async fn delete_user_by_id(&self, id: Uuid) -> Result<usize, ServiceError> {
-        self.user_by(UserKey::Id(id)).await?;
+    pub async fn delete_user_by_id(&self, id: Uuid) -> Result<Outcome, ServiceError> {
+        let user = self.user_by(UserKey::Id(id)).await?;
         self.identities.delete(id).await?;
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_id(tx, id)?;
-            let jobs = delete_audited(tx, now, audit, &user)?;
-            Ok((jobs.len(), jobs))
-        })
-        .await
+        let names = self.app_names();
+        let (mut outcome, held) = self
+            .write_held(move |tx, now, audit| {
+                let user = store::user_by_id(tx, id)?;
+                let jobs = delete_audited(tx, now, audit, &user)?;
+                let mut outcome = Outcome::new(Reach::Delete);
+                outcome.done = 1;
+                for job in &jobs {
+                    let name = names.get(&job.app).cloned().unwrap_or_else(|| job.app.clone());
+                    *outcome.told.entry(name).or_insert(0) += 1;
+                }
+                Ok((outcome, jobs))
+            })
+            .await?;
+        outcome.person = Some(user.name.to_string());
+        outcome.held = self.held_in(held);
+        Ok(outcome)
     }
 
     /// Puts `error` and `failed` pairs (optionally of one app or user) back to `sync_needed`.
@@ -310,20 +340,48 @@ impl UserService {
             + Send
             + 'static,
     {
+        Ok(self.write_held(f).await?.0)
+    }
+
+    /// [`Self::write`], also returning which of the change's own pairs the revocation
+    /// guard held, per app: what its message must say, not the app's whole held wave.
+    async fn write_held<T, F>(&self, f: F) -> Result<(T, Held), ServiceError>
+    where
+        T: Send + 'static,
+        F: FnOnce(
+                &rusqlite::Transaction<'_>,
+                i64,
+                &Audit,
+            ) -> Result<(T, Vec<ReconcileJob>), ServiceError>
+            + Send
+            + 'static,
+    {
         let audit = Audit {
             actor: self.actor.to_string(),
         };
         let rules = guard_rules(&self.settings);
         let lift = self.lift_guard;
-        let (out, jobs) = self
+        let (out, jobs, held) = self
             .db
             .run(move |conn: &mut Conn| {
                 // IMMEDIATE takes the write lock up front, so a busy database
                 // waits on busy_timeout instead of failing mid-transaction.
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 let now = time::now();
+                // Notes left by revocations a worker has settled since would pass for
+                // this change's own previous state.
+                rails::forget_settled_priors(&tx)?;
                 let (out, jobs) = f(&tx, now, &audit)?;
+                let marked: std::collections::BTreeSet<(Uuid, String)> =
+                    jobs.iter().map(|j| (j.user_id, j.app.clone())).collect();
                 let (jobs, tripped) = rails::guard(&tx, jobs, &rules, lift, &audit.actor, now)?;
+                let mut held = Held::new();
+                for (user, app) in marked {
+                    if !jobs.iter().any(|j| j.user_id == user && j.app == app) {
+                        *held.entry(app).or_insert(0) += 1;
+                    }
+                }
+                rails::forget_settled_priors(&tx)?;
                 for t in tripped {
                     tracing::warn!(app = %t.app, held = t.held, reason = %t.reason,
                         "revocation guard tripped: the app is paused for revocations");
@@ -339,11 +397,11 @@ impl UserService {
                     )?;
                 }
                 tx.commit()?;
-                Ok::<_, ServiceError>((out, jobs))
+                Ok::<_, ServiceError>((out, jobs, held))
             })
             .await?;
         self.enqueue(&jobs).await;
-        Ok(out)
+        Ok((out, held))
     }
 
     /// Enqueues after commit; a failure only delays the jobs until the next sweep.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::db::read::{self, AppRow};
 use crate::domain::{Role, Slug};
-use crate::users::{BulkAction, BulkPlan, Effect, ServiceError};
+use crate::users::{BulkAction, BulkPlan, Effect, GuardWarning, ServiceError};
 use crate::web::flash;
 use crate::web::layout::{self, Nav, csrf_field, page, role_label};
 use crate::web::session::CurrentAdmin;
@@ -41,6 +41,10 @@ pub(super) fn planned() -> Markup {
         }
     }
 }
+
+/// What the guard's warning on a review tells the admin to do.
+pub(super) const TICK_PLANNED: &str =
+    "tick \"This revocation is planned\" to carry them out.";
 
 /// The form of the people list (or of the review page), parsed.
 struct BulkForm {
@@ -198,7 +202,12 @@ fn hidden_action(action: &BulkAction) -> Markup {
     }
 }
 
-fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup {
+fn review_page(
+    admin: &CurrentAdmin,
+    plan: &BulkPlan,
+    apps: &[AppRow],
+    warnings: &[GuardWarning],
+) -> Markup {
     let sentences = impact(plan, apps);
     let changes = plan.people.iter().any(|p| {
         !matches!(&p.effect, Effect::Unchanged)
@@ -221,6 +230,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
             h1 { (title(&plan.action, apps)) }
             div.impact role="status" {
                 @for s in &sentences { p { (s) } }
+                @for w in warnings { p { strong { (w.sentence(TICK_PLANNED)) } } }
             }
             div.table-wrap tabindex="0" role="region" aria-label="Selected people" {
                 table {
@@ -249,6 +259,19 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow]) -> Markup
             }
         },
     )
+}
+
+/// Leaves the message of a change's outcome: a warning with a link to the people held
+/// when the revocation guard held some of it, else a success.
+pub(super) fn say_outcome(
+    session: &actix_session::Session,
+    outcome: &crate::users::Outcome,
+) -> Result<(), WebError> {
+    let text = outcome.text();
+    match outcome.held.first() {
+        Some(h) => flash::warn(session, text, Some((h.link(), "Who is held".to_owned()))),
+        None => flash::set(session, text),
+    }
 }
 
 fn revokes(action: &BulkAction) -> bool {
@@ -309,12 +332,24 @@ pub async fn review(
     if let Some(why) = refusal(&admin, &form) {
         return refused(&req, &session, why);
     }
+    let warnings = if revokes(&form.action) && !form.force {
+        match state
+            .service
+            .guard_preview_bulk(form.ids.clone(), form.action.clone())
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => return refused(&req, &session, service_refusal(e)?),
+        }
+    } else {
+        Vec::new()
+    };
     let plan = match state.service.plan_bulk(form.ids, form.action).await {
         Ok(p) => p,
         Err(e) => return refused(&req, &session, service_refusal(e)?),
     };
     let apps = installed(&state).await?;
-    Ok(layout::ok(review_page(&admin, &plan, &apps)))
+    Ok(layout::ok(review_page(&admin, &plan, &apps, &warnings)))
 }
 
 /// POST /users/bulk/apply: the confirmed change, all or nothing.
@@ -329,25 +364,6 @@ pub async fn apply(
     if let Some(why) = refusal(&admin, &form) {
         return refused(&req, &session, why);
     }
-    let count = form.ids.len();
-    let apps = installed(&state).await?;
-    let done = match &form.action {
-        BulkAction::SetRole { app, role } => format!(
-            "{} {} in {}; apps are being updated.",
-            people_do(count, "now has", "now have"),
-            if role.grants_access() {
-                format!("the role {}", role_label(*role))
-            } else {
-                "no access".into()
-            },
-            app_name(&apps, app.as_str())
-        ),
-        BulkAction::Retry => format!("The failed syncs of {} are being retried.", people(count)),
-        BulkAction::Delete => format!(
-            "{} being removed; their apps are being told.",
-            people_do(count, "is", "are")
-        ),
-    };
     match state
         .service
         .as_actor(admin.actor())
@@ -355,17 +371,8 @@ pub async fn apply(
         .apply_bulk(form.ids, form.action)
         .await
     {
-        Ok(_) => {
-            let held = state.service.db().run(|c| super::rails::read(c)).await?;
-            let done = match held.iter().find(|r| r.held() > 0) {
-                Some(r) => format!(
-                    "{done} The revocation guard holds {} of them in {}: see the overview to resume.",
-                    r.held(),
-                    app_name(&apps, r.app())
-                ),
-                None => done,
-            };
-            flash::set(&session, done)?;
+        Ok(outcome) => {
+            say_outcome(&session, &outcome)?;
             Ok(layout::redirect(&req, "/users"))
         }
         Err(e @ ServiceError::Identity(_)) => Err(e.into()),

@@ -21,18 +21,6 @@ pub struct Railed {
     held: i64,
 }
 
-impl Railed {
-    /// The app's slug.
-    pub fn app(&self) -> &str {
-        &self.state.app
-    }
-
-    /// Its pairs held by the guard.
-    pub fn held(&self) -> i64 {
-        self.held
-    }
-}
-
 /// Every paused or quarantined app with its held pairs (blocking).
 pub fn read(c: &Connection) -> Result<Vec<Railed>, DbError> {
     let mut held = c.prepare_cached(
