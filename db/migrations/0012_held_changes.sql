@@ -22,12 +22,18 @@ CREATE TABLE prior_memberships (
 CREATE TRIGGER prior_role_noted AFTER UPDATE OF direct_role ON app_access
 WHEN OLD.direct_role IS NOT NEW.direct_role
 BEGIN
-    INSERT OR IGNORE INTO prior_roles (user_id, app_slug, direct_role)
-    VALUES (OLD.user_id, OLD.app_slug, OLD.direct_role);
+    -- Not INSERT OR IGNORE: the statement that fires a trigger imposes its own conflict
+    -- handling on the trigger's (an upsert's is ABORT).
+    INSERT INTO prior_roles (user_id, app_slug, direct_role)
+    SELECT OLD.user_id, OLD.app_slug, OLD.direct_role
+     WHERE NOT EXISTS (SELECT 1 FROM prior_roles
+                        WHERE user_id = OLD.user_id AND app_slug = OLD.app_slug);
 END;
 
 CREATE TRIGGER prior_membership_noted AFTER DELETE ON group_members
 BEGIN
-    INSERT OR IGNORE INTO prior_memberships (user_id, group_id)
-    VALUES (OLD.user_id, OLD.group_id);
+    INSERT INTO prior_memberships (user_id, group_id)
+    SELECT OLD.user_id, OLD.group_id
+     WHERE NOT EXISTS (SELECT 1 FROM prior_memberships
+                        WHERE user_id = OLD.user_id AND group_id = OLD.group_id);
 END;

@@ -257,6 +257,7 @@ fn register(r: &mut impl Registry) {
     );
     r.add(get.clone(), "/apps/{slug}/resume", rails::confirm);
     r.add(post.clone(), "/apps/{slug}/resume", rails::resume);
+    r.add(post.clone(), "/apps/{slug}/cancel-held", rails::cancel_held);
     r.add(get.clone(), "/activity", activity::list);
     r.add(get, "/audit", audit::list);
 }
