@@ -144,6 +144,9 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             .lifting_guard(force)
             .change_group(key, change)
             .await?;
+        for h in &done.held {
+            println!("{}", output::clean(&h.sentence()));
+        }
         Ok::<_, CliError>(done)
     };
     if let Some((name, change)) = cmd.dry_run() {
@@ -151,6 +154,9 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             .preview_group_change(GroupKey::Name(name), change.clone())
             .await?;
         println!("dry run: {}; nothing was changed", would(&change, &ahead));
+        for line in super::preview::guard(&ahead.guard) {
+            println!("{}", output::clean(&line));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     match cmd {

@@ -114,13 +114,9 @@ pub enum UserCommand {
 impl UserCommand {
     /// Whether the command only reads (it then opens the database read-only).
     pub fn is_read_only(&self) -> bool {
-        // A dry run reads only: its plan is the bulk change's, made from stored state.
-        matches!(
-            self,
-            UserCommand::List { .. }
-                | UserCommand::Access { dry_run: true, .. }
-                | UserCommand::Delete { dry_run: true, .. }
-        )
+        // Not a dry run: the revocation guard's verdict on it is the change itself, run
+        // and rolled back (as a group change's dry run is).
+        matches!(self, UserCommand::List { .. })
     }
 }
 
@@ -195,6 +191,10 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         } => {
             let effect = service.preview_access(&email, &app, role).await?;
             println!("{}", super::preview::access(&email, &app, &effect));
+            let warnings = service.guard_preview_access(&email, &app, role).await?;
+            for line in super::preview::guard(&warnings) {
+                println!("{}", output::clean(&line));
+            }
         }
         UserCommand::Delete {
             email,
@@ -203,6 +203,10 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         } => {
             let effect = service.preview_delete(&email).await?;
             println!("{}", super::preview::delete(&email, &effect));
+            let warnings = service.guard_preview_delete(&email).await?;
+            for line in super::preview::guard(&warnings) {
+                println!("{}", output::clean(&line));
+            }
         }
         UserCommand::Access {
             email,

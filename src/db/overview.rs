@@ -106,13 +106,14 @@ fn health(success: Option<i64>, error: Option<i64>) -> Health {
     }
 }
 
-/// The pairs in error or failed in installed apps, most recent first, at most `limit`.
+/// The pairs needing attention in installed apps: held by the revocation guard (their
+/// message says so) first, then in error or failed, most recent first; at most `limit`.
 pub fn attention(conn: &Connection, limit: usize) -> Result<Vec<PairRow>, DbError> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PAIR_COLUMNS} FROM app_access a JOIN users u ON u.id = a.user_id
          JOIN apps p ON p.slug = a.app_slug
-         WHERE a.status IN ('error', 'failed') AND p.installed = 1 AND p.in_catalogue = 1
-         ORDER BY a.last_attempt_at DESC, u.name COLLATE NOCASE LIMIT ?1"
+         WHERE a.status IN ('held', 'error', 'failed') AND p.installed = 1 AND p.in_catalogue = 1
+         ORDER BY a.status = 'held' DESC, a.last_attempt_at DESC, u.name COLLATE NOCASE LIMIT ?1"
     ))?;
     let rows = stmt
         .query_map([limit as i64], pair_row)?

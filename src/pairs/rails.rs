@@ -142,7 +142,7 @@ fn hold(tx: &Transaction<'_>, app: &str, since: i64) -> Result<usize, DbError> {
     Ok(tx
         .prepare_cached(
             "UPDATE app_access SET status = 'held', next_attempt_at = NULL,
-                last_message = 'revocation held: the app is paused for revocations'
+                last_message = 'held by the revocation guard: the app is paused for revocations'
              WHERE app_slug = ?1 AND revoked_at IS NOT NULL
                AND (revoked_at >= ?2 OR status = 'sync_needed') AND status IN ('sync_needed', 'error')",
         )?
@@ -240,7 +240,7 @@ pub fn admit(
                 let held = tx
                     .prepare_cached(
                         "UPDATE app_access SET status = 'held', next_attempt_at = NULL,
-                            last_message = 'revocation held: the app is paused for revocations'
+                            last_message = 'held by the revocation guard: the app is paused for revocations'
                          WHERE user_id = ?1 AND app_slug = ?2 AND revoked_at IS NOT NULL
                            AND status IN ('sync_needed', 'error')",
                     )?

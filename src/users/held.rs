@@ -127,39 +127,10 @@ impl UserService {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
                 let now = time::now();
                 let jobs = f(&tx, now, &audit)?;
-                let mut revocations: BTreeMap<String, usize> = BTreeMap::new();
-                for job in &jobs {
-                    if revokes(&tx, job)? {
-                        *revocations.entry(job.app.clone()).or_insert(0) += 1;
-                    }
-                }
-                let marked = jobs.clone();
-                let (kept, _) = rails::guard(&tx, jobs, &rules, false, &audit.actor, now)?;
-                let mut held: BTreeMap<String, usize> = BTreeMap::new();
-                for job in marked {
-                    if !kept.iter().any(|k| k.user_id == job.user_id && k.app == job.app) {
-                        *held.entry(job.app).or_insert(0) += 1;
-                    }
-                }
+                let out = warnings(&tx, jobs, &rules, &audit.actor, now, &names)?;
                 // The same code path as the change, rolled back.
                 tx.rollback()?;
-                let limit = format!(
-                    "more than {}% of its accounts within {}, from {} people on",
-                    rules.percent,
-                    rails::span(rules.window_secs),
-                    rules.min
-                );
-                Ok::<_, ServiceError>(
-                    held.into_iter()
-                        .map(|(app, n)| GuardWarning {
-                            name: names.get(&app).cloned().unwrap_or_else(|| app.clone()),
-                            revocations: revocations.get(&app).copied().unwrap_or(n),
-                            held: n,
-                            limit: limit.clone(),
-                            app,
-                        })
-                        .collect(),
-                )
+                Ok::<_, ServiceError>(out)
             })
             .await
     }
@@ -249,6 +220,51 @@ impl UserService {
         })
         .await
     }
+}
+
+/// Runs the revocation guard over a change's marked pairs (`jobs`) in a transaction the
+/// caller rolls back: per app, how many of its revocations would be held.
+pub(super) fn warnings(
+    tx: &Transaction<'_>,
+    jobs: Vec<ReconcileJob>,
+    rules: &rails::GuardRules,
+    actor: &str,
+    now: i64,
+    names: &BTreeMap<String, String>,
+) -> Result<Vec<GuardWarning>, ServiceError> {
+    let mut revocations: BTreeMap<String, usize> = BTreeMap::new();
+    for job in &jobs {
+        if revokes(tx, job)? {
+            *revocations.entry(job.app.clone()).or_insert(0) += 1;
+        }
+    }
+    let marked = jobs.clone();
+    let (kept, _) = rails::guard(tx, jobs, rules, false, actor, now)?;
+    let mut held: BTreeMap<String, usize> = BTreeMap::new();
+    for job in marked {
+        if !kept
+            .iter()
+            .any(|k| k.user_id == job.user_id && k.app == job.app)
+        {
+            *held.entry(job.app).or_insert(0) += 1;
+        }
+    }
+    let limit = format!(
+        "more than {}% of its accounts within {}, from {} people on",
+        rules.percent,
+        rails::span(rules.window_secs),
+        rules.min
+    );
+    Ok(held
+        .into_iter()
+        .map(|(app, n)| GuardWarning {
+            name: names.get(&app).cloned().unwrap_or_else(|| app.clone()),
+            revocations: revocations.get(&app).copied().unwrap_or(n),
+            held: n,
+            limit: limit.clone(),
+            app,
+        })
+        .collect())
 }
 
 // Whether a marked pair takes access away (its role is none, or its person is deleted).

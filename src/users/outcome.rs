@@ -26,6 +26,19 @@ pub struct HeldIn {
 }
 
 impl HeldIn {
+    /// What the hold means, in one sentence (after the change's own).
+    pub fn sentence(&self) -> String {
+        format!(
+            "The revocation guard holds {} of this change in {}: {} is paused for revocations, and nothing is sent there until they are carried out or cancelled.",
+            match self.count {
+                1 => "1 revocation".to_owned(),
+                n => format!("{n} revocations"),
+            },
+            self.name,
+            self.name
+        )
+    }
+
     /// Where the dashboard lists the people held in this app.
     pub fn link(&self) -> String {
         format!("/users?app={}&status=held", self.app)
@@ -205,17 +218,7 @@ impl Outcome {
             };
             out.push(format!("Nothing changed for {whom} ({what})."));
         }
-        for h in &self.held {
-            out.push(format!(
-                "The revocation guard holds {} of this change in {}: {} is paused for revocations, and nothing is sent there until they are carried out or cancelled.",
-                match h.count {
-                    1 => "1 revocation".to_owned(),
-                    n => format!("{n} revocations"),
-                },
-                h.name,
-                h.name
-            ));
-        }
+        out.extend(self.held.iter().map(HeldIn::sentence));
         out
     }
 

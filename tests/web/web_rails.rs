@@ -64,7 +64,8 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let list = rt.block_on(b.get("/users")).body;
     assert!(
-        list.contains("The revocation guard holds 30 of them"),
+        list.contains("30 people lost access to Files. The revocation guard holds 30 revocations of this change in Files")
+            && list.contains("<p class=\"note flash\" role=\"status\">"),
         "{list}"
     );
     assert_eq!(env.pair_counts("files").get("held"), Some(&30));
