@@ -195,17 +195,15 @@ impl Outcome {
                     ));
                 }
             }
-            Reach::Delete => {
+            Reach::Delete if self.told.is_empty() => {
                 out.push(format!("{} deleted.", people_do(self.done, "was", "were")));
-                if self.told.is_empty() {
-                    out.push("Nothing is sent to apps: none holds an account of theirs.".into());
-                } else {
-                    out.push(format!(
-                        "Their accounts are disabled or deleted in {}.",
-                        per_app(&self.told)
-                    ));
-                }
+                out.push("Nothing is sent to apps: none holds an account of theirs.".into());
             }
+            Reach::Delete => out.push(format!(
+                "{} being removed; their accounts are disabled or deleted in {}.",
+                people_do(self.done, "is", "are"),
+                per_app(&self.told)
+            )),
         }
         if self.unchanged > 0 {
             let what = match self.reach {

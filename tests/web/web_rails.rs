@@ -64,7 +64,7 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let list = rt.block_on(b.get("/users")).body;
     assert!(
-        list.contains("30 people lost access to Files. The revocation guard holds 30 revocations of this change in Files")
+        list.contains("30 people lost access to App files. The revocation guard holds 30 revocations of this change in App files")
             && list.contains("<p class=\"note flash\" role=\"status\">"),
         "{list}"
     );
@@ -107,7 +107,7 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     // Resume asks first, then lets them go.
     let confirm = rt.block_on(b.get("/apps/files/resume")).body;
     assert!(
-        confirm.contains("30 revocations held by the guard will be carried out"),
+        confirm.contains("30 revocations held by the guard: carry them out, and those accounts are disabled"),
         "{confirm}"
     );
     let r = rt.block_on(b.post("/apps/files/resume", &[]));
