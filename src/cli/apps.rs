@@ -108,7 +108,9 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         }
         AppCommand::Pause { slug, reason } => return super::rails::pause(ctx, slug, reason).await,
-        AppCommand::Resume { slug, cancel } => return super::rails::resume(ctx, slug, cancel).await,
+        AppCommand::Resume { slug, cancel } => {
+            return super::rails::resume(ctx, slug, cancel).await;
+        }
         AppCommand::Sync {
             slug,
             wait,

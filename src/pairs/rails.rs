@@ -343,7 +343,8 @@ pub fn settle_cancelled(
     )?;
     let mut kept = Vec::with_capacity(jobs.len());
     for job in jobs {
-        let settled = job.app == app && settle.execute(params![job.user_id.to_string(), app, now])? > 0;
+        let settled =
+            job.app == app && settle.execute(params![job.user_id.to_string(), app, now])? > 0;
         if !settled {
             kept.push(job);
         }

@@ -10,8 +10,8 @@ use uuid::Uuid;
 
 use super::audit::{Audit, IMPORT_AUDIT_EMAILS};
 use super::group_store::{find, grant_of, grants, insert_group, mark_pushed, members, rename};
-use super::roles::{self, Refreshed};
 use super::outcome::HeldIn;
+use super::roles::{self, Refreshed};
 use super::{GuardWarning, ServiceError, UserService, store};
 use crate::db::Conn;
 use crate::db::time;
@@ -137,7 +137,8 @@ impl UserService {
                 let now = time::now();
                 let (mut out, jobs) = apply(&tx, now, &audit, &key, &change, &push)?;
                 if let Some(rules) = rules {
-                    out.guard = super::held::warnings(&tx, jobs, &rules, &audit.actor, now, &names)?;
+                    out.guard =
+                        super::held::warnings(&tx, jobs, &rules, &audit.actor, now, &names)?;
                 }
                 // Dropped without commit: the same code path as the change, rolled back.
                 tx.rollback()?;

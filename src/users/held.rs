@@ -181,8 +181,10 @@ impl UserService {
                     "held.cancel",
                     Some(&format!("{email} / {slug}")),
                     Some(json!({ "role": was.0.as_str(), "effective": was.1.as_str() })),
-                    Some(json!({ "role": now_role.0.as_str(), "effective": now_role.1.as_str(),
-                        "groups_rejoined": groups.len() })),
+                    Some(
+                        json!({ "role": now_role.0.as_str(), "effective": now_role.1.as_str(),
+                        "groups_rejoined": groups.len() }),
+                    ),
                 )?;
                 restored.push(*user);
             }

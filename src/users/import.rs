@@ -93,7 +93,9 @@ impl ImportReport {
             n => format!("{n} people"),
         };
         match self.pairs_marked {
-            0 => format!("Created {people}. Nothing is sent to apps: none of them has access to an installed app."),
+            0 => format!(
+                "Created {people}. Nothing is sent to apps: none of them has access to an installed app."
+            ),
             n => format!(
                 "Created {people}. {n} {} being created in apps.",
                 if n == 1 { "account is" } else { "accounts are" }

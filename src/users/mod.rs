@@ -41,11 +41,11 @@ use audit::{access_audited, delete_audited, person, update_audited};
 pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use error::ServiceError;
 pub use groups::{GroupChange, GroupKey, GroupOutcome, MAX_DESCRIPTION, parse_description};
+pub use held::{Cancelled, GuardWarning};
 pub use identities::IdentitySync;
 use identities::UserKey;
-pub use held::{Cancelled, GuardWarning};
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
-pub use outcome::{Held, HeldIn, Outcome, Reach};
+pub use outcome::{Held, HeldIn, Outcome, Reach, Saved};
 pub use password::hash_password;
 
 /// The service every edge (web, CLI, provisioning hooks) goes through.
@@ -143,9 +143,15 @@ impl UserService {
     }
 
     /// Creates a user, with the given roles; returns them.
-    #[tracing::instrument(skip_all, fields(email = %new.email))]
     pub async fn create_user(&self, new: NewUser) -> Result<User, ServiceError> {
+        Ok(self.create_user_saved(new).await?.0)
+    }
+
+    /// Creates a user, with the given roles; returns them and the apps told.
+    #[tracing::instrument(skip_all, fields(email = %new.email))]
+    pub async fn create_user_saved(&self, new: NewUser) -> Result<(User, Saved), ServiceError> {
         let id = self.new_identity(&new).await?;
+        let names = self.app_names();
         let created = self
             .write(move |tx, now, audit| {
                 let apps = store::load_apps(tx)?;
@@ -160,7 +166,11 @@ impl UserService {
                 let target = user.email.to_string();
                 audit.record(tx, now, "person.create", Some(&target), None, Some(after))?;
                 let jobs = crate::pairs::jobs_of_users(tx, &[user.id])?;
-                Ok((user, jobs))
+                let saved = Saved {
+                    apps: Saved::told(&jobs, &names),
+                    held: Vec::new(),
+                };
+                Ok(((user, saved), jobs))
             })
             .await;
         if created.is_err() {
@@ -207,7 +217,7 @@ impl UserService {
         update: UserUpdate,
         roles: Vec<(Slug, Role)>,
     ) -> Result<User, ServiceError> {
-        self.save_user_as_seen(id, update, roles, None).await
+        Ok(self.save_user_as_seen(id, update, roles, None).await?.0)
     }
 
     /// [`Self::save_user`], refused with [`ServiceError::ChangedMeanwhile`] when the
@@ -220,25 +230,30 @@ impl UserService {
         update: UserUpdate,
         roles: Vec<(Slug, Role)>,
         seen_admin: Option<bool>,
-    ) -> Result<User, ServiceError> {
+    ) -> Result<(User, Saved), ServiceError> {
         let current = self.user_by(UserKey::Id(id)).await?;
         if seen_admin.is_some_and(|seen| seen != current.is_admin) {
             // Before the identity store is told anything.
             return Err(ServiceError::ChangedMeanwhile(current.email.to_string()));
         }
         self.push_identity(&current, &update).await?;
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_id(tx, id)?;
-            if seen_admin.is_some_and(|seen| seen != user.is_admin) {
-                return Err(ServiceError::ChangedMeanwhile(user.email.to_string()));
-            }
-            let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;
-            for (app, role) in &roles {
-                jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
-            }
-            Ok((user, jobs))
-        })
-        .await
+        let names = self.app_names();
+        let ((user, apps), held) = self
+            .write_held(move |tx, now, audit| {
+                let user = store::user_by_id(tx, id)?;
+                if seen_admin.is_some_and(|seen| seen != user.is_admin) {
+                    return Err(ServiceError::ChangedMeanwhile(user.email.to_string()));
+                }
+                let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;
+                for (app, role) in &roles {
+                    jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
+                }
+                let apps = Saved::told(&jobs, &names);
+                Ok(((user, apps), jobs))
+            })
+            .await?;
+        let held = self.held_in(held);
+        Ok((user, Saved { apps, held }))
     }
 
     /// Sets one user's role in one app; returns what it did (a group may keep their
@@ -292,7 +307,10 @@ impl UserService {
                 let mut outcome = Outcome::new(Reach::Delete);
                 outcome.done = 1;
                 for job in &jobs {
-                    let name = names.get(&job.app).cloned().unwrap_or_else(|| job.app.clone());
+                    let name = names
+                        .get(&job.app)
+                        .cloned()
+                        .unwrap_or_else(|| job.app.clone());
                     *outcome.told.entry(name).or_insert(0) += 1;
                 }
                 Ok((outcome, jobs))

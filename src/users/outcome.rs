@@ -234,6 +234,53 @@ impl Outcome {
     }
 }
 
+/// What saving one person did in apps: the apps told (by name) and what the guard held.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Saved {
+    /// The apps whose accounts of theirs are being created, changed or disabled.
+    pub apps: Vec<String>,
+    /// The revocations of this save the guard held.
+    pub held: Vec<HeldIn>,
+}
+
+impl Saved {
+    /// The apps told, by name, from a change's marked pairs.
+    pub(super) fn told(
+        jobs: &[crate::pairs::ReconcileJob],
+        names: &BTreeMap<String, String>,
+    ) -> Vec<String> {
+        let mut apps: Vec<String> = jobs
+            .iter()
+            .map(|j| names.get(&j.app).cloned().unwrap_or_else(|| j.app.clone()))
+            .collect();
+        apps.sort();
+        apps.dedup();
+        apps
+    }
+
+    /// "Saved." and what follows in apps, in one line (after `first`).
+    pub fn text(&self, first: &str) -> String {
+        let mut out = vec![first.to_owned()];
+        let told: Vec<&String> = self
+            .apps
+            .iter()
+            .filter(|a| !self.held.iter().any(|h| &h.name == *a))
+            .collect();
+        if !told.is_empty() {
+            out.push(format!(
+                "{} {} being updated.",
+                told.iter()
+                    .map(|a| a.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if told.len() == 1 { "is" } else { "are" }
+            ));
+        }
+        out.extend(self.held.iter().map(HeldIn::sentence));
+        out.join(" ")
+    }
+}
+
 /// "1 person" / "3 people".
 pub fn people(n: usize) -> String {
     if n == 1 {
@@ -268,9 +315,8 @@ fn per_app(told: &BTreeMap<String, usize>) -> String {
 
 /// A person's role in an app as stored (the effective one), `none` without a row.
 pub(super) fn role_in(tx: &Transaction<'_>, user: Uuid, app: &str) -> Result<Role, ServiceError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
-    )?;
+    let mut stmt =
+        tx.prepare_cached("SELECT role FROM app_access WHERE user_id = ?1 AND app_slug = ?2")?;
     let mut rows = stmt.query(params![user.to_string(), app])?;
     Ok(match rows.next()? {
         Some(r) => r.typed(0, "app_access")?,

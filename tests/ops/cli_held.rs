@@ -71,12 +71,17 @@ fn a_dry_run_warns_of_the_guard_and_resume_cancel_gives_everyone_their_access_ba
         "{}",
         stdout(&out)
     );
-    assert_eq!(env.pair_counts("files").get("held"), None, "dry runs change nothing");
+    assert_eq!(
+        env.pair_counts("files").get("held"),
+        None,
+        "dry runs change nothing"
+    );
 
     let out = env.cli(&remove);
     ok(&out, "group remove");
     assert!(
-        stdout(&out).contains("The revocation guard holds 10 revocations of this change in App files"),
+        stdout(&out)
+            .contains("The revocation guard holds 10 revocations of this change in App files"),
         "{}",
         stdout(&out)
     );

@@ -22,7 +22,10 @@ async fn message(b: &Browser, r: &Resp) -> (String, String) {
     let class_start = page[..start].rfind("class=\"").expect("a class") + 7;
     let class = page[class_start..start].to_owned();
     let rest = &page[start + " flash\" role=\"status\">".len()..];
-    (class, rest[..rest.find("</p>").expect("the end")].to_owned())
+    (
+        class,
+        rest[..rest.find("</p>").expect("the end")].to_owned(),
+    )
 }
 
 fn role(dash: &TestApp, user: Uuid) -> (String, String) {
@@ -189,7 +192,9 @@ async fn a_held_wave_is_cancelled_back_to_each_person_exact_previous_roles() {
         .await
         .unwrap();
     let wave: Vec<Uuid> = users.iter().chain(&admins).copied().collect();
-    let done = b.post("/users/bulk/apply", &pairs(&revoke_form(&wave))).await;
+    let done = b
+        .post("/users/bulk/apply", &pairs(&revoke_form(&wave)))
+        .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert_eq!(
         dash.sql_i64("SELECT count(*) FROM app_access WHERE status = 'held'"),
@@ -322,4 +327,3 @@ async fn setup_names_every_problem_of_the_password_at_once() {
         r.body
     );
 }
-

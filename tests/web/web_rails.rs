@@ -107,7 +107,9 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     // Resume asks first, then lets them go.
     let confirm = rt.block_on(b.get("/apps/files/resume")).body;
     assert!(
-        confirm.contains("30 revocations held by the guard: carry them out, and those accounts are disabled"),
+        confirm.contains(
+            "30 revocations held by the guard: carry them out, and those accounts are disabled"
+        ),
         "{confirm}"
     );
     let r = rt.block_on(b.post("/apps/files/resume", &[]));

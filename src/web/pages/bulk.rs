@@ -43,8 +43,7 @@ pub(super) fn planned() -> Markup {
 }
 
 /// What the guard's warning on a review tells the admin to do.
-pub(super) const TICK_PLANNED: &str =
-    "tick \"This revocation is planned\" to carry them out.";
+pub(super) const TICK_PLANNED: &str = "tick \"This revocation is planned\" to carry them out.";
 
 /// The form of the people list (or of the review page), parsed.
 struct BulkForm {
