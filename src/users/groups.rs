@@ -129,7 +129,7 @@ impl UserService {
             actor: self.actor.to_string(),
         };
         let push = self.push_apps();
-        let rules = (!self.lift_guard).then(|| super::guard_rules(&self.settings));
+        let rules = (!self.lift_guard).then(|| super::write::guard_rules(&self.settings));
         let names = self.app_names();
         self.db
             .run(move |conn: &mut Conn| {

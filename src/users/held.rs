@@ -10,7 +10,8 @@ use serde_json::json;
 
 use super::audit::Audit;
 use super::outcome::{Held, HeldIn};
-use super::{ServiceError, UserService, guard_rules, roles, store};
+use super::write::guard_rules;
+use super::{ServiceError, UserService, roles, store};
 use crate::db::alerts;
 use crate::db::columns::RowExt;
 use crate::db::{Conn, time};
