@@ -327,3 +327,41 @@ async fn setup_names_every_problem_of_the_password_at_once() {
         r.body
     );
 }
+
+#[actix_web::test]
+async fn a_group_confirmation_warns_when_the_guard_would_hold_its_revocations() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    b.get("/groups").await;
+    let members = provisioned(&dash, 0, 12, Role::None).await;
+    design(&dash, &members).await;
+    provisioned(&dash, 12, 18, Role::User).await;
+    let id: String = dash
+        .ctx
+        .service
+        .db()
+        .conn()
+        .unwrap()
+        .query_row("SELECT id FROM access_groups", [], |r| r.get(0))
+        .unwrap();
+    let confirm = b.get(&format!("/groups/{id}/delete")).await.body;
+    assert!(
+        confirm.contains(
+            "12 of these 12 revocations in Files would be held by the revocation guard (limit: more than 20% of its accounts within 5 min, from 10 people on)"
+        ),
+        "{confirm}"
+    );
+    let grant = b
+        .post(&format!("/groups/{id}/grant/files"), &[("role", "none")])
+        .await
+        .body;
+    assert!(
+        grant.contains("12 of these 12 revocations in Files would be held"),
+        "{grant}"
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM app_access WHERE status = 'held'"),
+        0,
+        "asking changes nothing"
+    );
+}
