@@ -9,7 +9,7 @@ use rusqlite::{Transaction, TransactionBehavior, params};
 use serde_json::json;
 
 use super::audit::Audit;
-use super::outcome::{Held, HeldIn};
+use super::outcome::{Held, HeldIn, held_of};
 use super::write::guard_rules;
 use super::{ServiceError, UserService, roles, store};
 use crate::db::alerts;
@@ -241,17 +241,10 @@ pub(super) fn warnings(
             *revocations.entry(job.app.clone()).or_insert(0) += 1;
         }
     }
-    let marked = jobs.clone();
+    let marked: Vec<(uuid::Uuid, String)> =
+        jobs.iter().map(|j| (j.user_id, j.app.clone())).collect();
     let (kept, _) = rails::guard(tx, jobs, rules, false, actor, now)?;
-    let mut held: BTreeMap<String, usize> = BTreeMap::new();
-    for job in marked {
-        if !kept
-            .iter()
-            .any(|k| k.user_id == job.user_id && k.app == job.app)
-        {
-            *held.entry(job.app).or_insert(0) += 1;
-        }
-    }
+    let held = held_of(marked, &kept);
     let limit = format!(
         "more than {}% of its accounts within {}, from {} people on",
         rules.percent,

@@ -313,6 +313,25 @@ fn per_app(told: &BTreeMap<String, usize>) -> String {
         .join(", ")
 }
 
+/// Which of the pairs a change marked (`marked`) the revocation guard held: those it did
+/// not keep (`kept`), each pair once, per app.
+pub(super) fn held_of(marked: Vec<(Uuid, String)>, kept: &[crate::pairs::ReconcileJob]) -> Held {
+    let mut held = Held::new();
+    if kept.len() == marked.len() {
+        // The guard only ever drops held pairs: nothing was held.
+        return held;
+    }
+    let kept: std::collections::HashSet<(Uuid, &str)> =
+        kept.iter().map(|j| (j.user_id, j.app.as_str())).collect();
+    let marked: std::collections::BTreeSet<(Uuid, String)> = marked.into_iter().collect();
+    for (user, app) in marked {
+        if !kept.contains(&(user, app.as_str())) {
+            *held.entry(app).or_insert(0) += 1;
+        }
+    }
+    held
+}
+
 /// A person's role in an app as stored (the effective one), `none` without a row.
 pub(super) fn role_in(tx: &Transaction<'_>, user: Uuid, app: &str) -> Result<Role, ServiceError> {
     let mut stmt =

@@ -2,14 +2,12 @@
 //! revocation guard over the pairs it marked, and records what the guard did; the jobs
 //! are enqueued after commit.
 
-use std::collections::BTreeSet;
-
 use rusqlite::TransactionBehavior;
 use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::Audit;
-use super::outcome::Held;
+use super::outcome::{Held, held_of};
 use super::{ServiceError, UserService};
 use crate::db::{Conn, time};
 use crate::pairs::{ReconcileJob, rails};
@@ -60,15 +58,10 @@ impl UserService {
                 // this change's own previous state.
                 rails::forget_settled_priors(&tx)?;
                 let (out, jobs) = f(&tx, now, &audit)?;
-                let marked: BTreeSet<(Uuid, String)> =
+                let marked: Vec<(Uuid, String)> =
                     jobs.iter().map(|j| (j.user_id, j.app.clone())).collect();
                 let (jobs, tripped) = rails::guard(&tx, jobs, &rules, lift, &audit.actor, now)?;
-                let mut held = Held::new();
-                for (user, app) in marked {
-                    if !jobs.iter().any(|j| j.user_id == user && j.app == app) {
-                        *held.entry(app).or_insert(0) += 1;
-                    }
-                }
+                let held = held_of(marked, &jobs);
                 rails::forget_settled_priors(&tx)?;
                 for t in tripped {
                     tracing::warn!(app = %t.app, held = t.held, reason = %t.reason,
