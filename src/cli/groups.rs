@@ -144,9 +144,6 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             .lifting_guard(force)
             .change_group(key, change)
             .await?;
-        for h in &done.held {
-            println!("{}", output::clean(&h.sentence()));
-        }
         Ok::<_, CliError>(done)
     };
     if let Some((name, change)) = cmd.dry_run() {
@@ -193,6 +190,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
         GroupCommand::Delete { name, force, .. } => {
             let o = revoking(name, GroupChange::Delete, force).await?;
             println!("deleted group {}; {}", o.group, lose(&o));
+            print_held(&o);
             super::rails::warn_held(ctx).await?;
         }
         GroupCommand::Add { name, emails } => {
@@ -217,6 +215,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 o.group,
                 lose(&o)
             );
+            print_held(&o);
             super::rails::warn_held(ctx).await?;
         }
         GroupCommand::Grant {
@@ -232,6 +231,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             } else {
                 println!("{} no longer has a role in {app}; {}", o.group, lose(&o));
             }
+            print_held(&o);
             super::rails::warn_held(ctx).await?;
         }
     }
@@ -300,6 +300,13 @@ fn gain(o: &GroupOutcome) -> String {
     match o.gain_access {
         1 => "1 person gains access".into(),
         n => format!("{n} people gain access"),
+    }
+}
+
+/// What the revocation guard held of a change, after its own line.
+fn print_held(o: &GroupOutcome) {
+    for h in &o.held {
+        println!("{}", output::clean(&h.sentence()));
     }
 }
 

@@ -79,11 +79,16 @@ fn a_dry_run_warns_of_the_guard_and_resume_cancel_gives_everyone_their_access_ba
 
     let out = env.cli(&remove);
     ok(&out, "group remove");
-    assert!(
-        stdout(&out)
-            .contains("The revocation guard holds 10 revocations of this change in App files"),
-        "{}",
-        stdout(&out)
+    let said = stdout(&out);
+    let lines: Vec<&str> = said.trim().lines().collect();
+    assert_eq!(
+        lines[lines.len() - 2..],
+        [
+            "removed 10 people from design; 10 people lose access",
+            "The revocation guard holds 10 revocations of this change in App files: App files is \
+             paused for revocations, and nothing is sent there until they are carried out or cancelled."
+        ],
+        "{said}"
     );
     assert_eq!(env.pair_counts("files").get("held"), Some(&30));
 
