@@ -50,7 +50,7 @@ pub struct Cancelled {
     pub restored: usize,
     /// Of them, those the app still holds as before: nothing is sent to it.
     pub unchanged_in_app: usize,
-    /// People still held: no previous access was recorded for them (or their group is gone).
+    /// People still held: deleted, or no previous access on record (their group is gone).
     pub still_held: usize,
     /// The app's pause for revocations ended (nothing held any more).
     pub resumed: bool,
@@ -74,8 +74,12 @@ impl Cancelled {
         }
         if self.still_held > 0 {
             out.push(format!(
-                "{} stay held: their previous access was not recorded; carry them out or give access back by hand.",
-                self.still_held
+                "{} held: deleted, or with no previous access on record; carry {} out, or give access back by hand.",
+                match self.still_held {
+                    1 => "1 person stays".to_owned(),
+                    n => format!("{n} people stay"),
+                },
+                if self.still_held == 1 { "it" } else { "them" }
             ));
         }
         if self.resumed {
@@ -164,6 +168,10 @@ impl UserService {
             let mut jobs = Vec::new();
             let mut restored = Vec::new();
             for user in &people {
+                // A deleted person's access is not given back: their deletion stays held.
+                if deleted(tx, *user)? {
+                    continue;
+                }
                 let was = pair_state(tx, *user, slug)?;
                 restore_role.execute(params![user.to_string(), slug])?;
                 let groups: Vec<String> = rejoin
@@ -271,6 +279,13 @@ fn revokes(tx: &Transaction<'_>, job: &ReconcileJob) -> Result<bool, ServiceErro
                JOIN users u ON u.id = a.user_id WHERE a.user_id = ?1 AND a.app_slug = ?2",
         )?
         .query_row(params![job.user_id.to_string(), job.app], |r| r.get(0))?)
+}
+
+// Whether the person is deleted (being removed).
+fn deleted(tx: &Transaction<'_>, user: uuid::Uuid) -> Result<bool, ServiceError> {
+    Ok(tx
+        .prepare_cached("SELECT deleted_at IS NOT NULL FROM users WHERE id = ?1")?
+        .query_row([user.to_string()], |r| r.get(0))?)
 }
 
 // A pair's own and effective role.

@@ -365,3 +365,36 @@ async fn a_group_confirmation_warns_when_the_guard_would_hold_its_revocations() 
         "asking changes nothing"
     );
 }
+
+#[actix_web::test]
+async fn cancelling_says_who_stays_held_when_their_previous_access_is_gone() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    b.get("/users").await;
+    let people = provisioned(&dash, 0, 30, Role::User).await;
+    // p000 is deleted (1 revocation: the guard lets it be), then 11 lose their role.
+    dash.ctx.service.delete_user_by_id(people[0]).await.unwrap();
+    let done = b
+        .post("/users/bulk/apply", &pairs(&revoke_form(&people[1..12])))
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM app_access WHERE status = 'held'"),
+        12
+    );
+    let r = b.post("/apps/files/cancel-held", &[]).await;
+    let (class, text) = message(&b, &r).await;
+    assert_eq!(
+        text,
+        "11 held revocations in Files cancelled: each person has the role they had before. \
+         11 of their accounts are as Files holds them: nothing is sent there for them. \
+         1 person stays held: deleted, or with no previous access on record; carry it out, or give access back by hand. \
+         <a href=\"/users?app=files&amp;status=held\">Who is held</a>"
+    );
+    assert_eq!(class, "note");
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM app_rails WHERE paused = 'revocations'"),
+        1,
+        "the app stays paused while someone is held"
+    );
+}
