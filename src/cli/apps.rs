@@ -55,6 +55,10 @@ pub enum AppCommand {
     Resume {
         /// The app's slug (see `app list`).
         slug: Slug,
+        /// Cancel the revocations the guard holds instead of carrying them out: each held
+        /// person gets back the role and groups they had before the change that was held.
+        #[arg(long)]
+        cancel: bool,
     },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
@@ -104,7 +108,9 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         }
         AppCommand::Pause { slug, reason } => return super::rails::pause(ctx, slug, reason).await,
-        AppCommand::Resume { slug } => return super::rails::resume(ctx, slug).await,
+        AppCommand::Resume { slug, cancel } => {
+            return super::rails::resume(ctx, slug, cancel).await;
+        }
         AppCommand::Sync {
             slug,
             wait,

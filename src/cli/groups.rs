@@ -151,6 +151,9 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             .preview_group_change(GroupKey::Name(name), change.clone())
             .await?;
         println!("dry run: {}; nothing was changed", would(&change, &ahead));
+        for line in super::preview::guard(&ahead.guard) {
+            println!("{}", output::clean(&line));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     match cmd {
@@ -187,6 +190,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
         GroupCommand::Delete { name, force, .. } => {
             let o = revoking(name, GroupChange::Delete, force).await?;
             println!("deleted group {}; {}", o.group, lose(&o));
+            print_held(&o);
             super::rails::warn_held(ctx).await?;
         }
         GroupCommand::Add { name, emails } => {
@@ -211,6 +215,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 o.group,
                 lose(&o)
             );
+            print_held(&o);
             super::rails::warn_held(ctx).await?;
         }
         GroupCommand::Grant {
@@ -226,6 +231,7 @@ pub async fn run(cmd: GroupCommand, ctx: &App) -> Result<ExitCode, CliError> {
             } else {
                 println!("{} no longer has a role in {app}; {}", o.group, lose(&o));
             }
+            print_held(&o);
             super::rails::warn_held(ctx).await?;
         }
     }
@@ -294,6 +300,13 @@ fn gain(o: &GroupOutcome) -> String {
     match o.gain_access {
         1 => "1 person gains access".into(),
         n => format!("{n} people gain access"),
+    }
+}
+
+/// What the revocation guard held of a change, after its own line.
+fn print_held(o: &GroupOutcome) {
+    for h in &o.held {
+        println!("{}", output::clean(&h.sentence()));
     }
 }
 

@@ -1,7 +1,18 @@
 //! What `--dry-run` prints: the effect a change would have, in one sentence.
 
 use crate::domain::{Email, Slug};
-use crate::users::Effect;
+use crate::users::{Effect, GuardWarning};
+
+/// What `--force` does, after the guard's warning in a dry run.
+const PASS_FORCE: &str = "pass --force to carry them out";
+
+/// One line per app where the revocation guard would hold the change (`--dry-run`).
+pub fn guard(warnings: &[GuardWarning]) -> Vec<String> {
+    warnings
+        .iter()
+        .map(|w| format!("dry run: {}", w.sentence(PASS_FORCE)))
+        .collect()
+}
 
 /// `user access EMAIL APP ROLE --dry-run`.
 pub fn access(email: &Email, app: &Slug, effect: &Effect) -> String {

@@ -142,8 +142,24 @@ pub async fn pause(ctx: &App, slug: Slug, reason: Option<String>) -> Result<Exit
 }
 
 /// `app resume SLUG`: ends a pause, lets held revocations go, probes a quarantined app now.
-pub async fn resume(ctx: &App, slug: Slug) -> Result<ExitCode, CliError> {
+/// With `--cancel`, the held revocations are cancelled instead (previous access back).
+pub async fn resume(ctx: &App, slug: Slug, cancel: bool) -> Result<ExitCode, CliError> {
     known(ctx, &slug)?;
+    if cancel {
+        let cancelled = ctx
+            .service
+            .as_actor(super::actor::actor())
+            .cancel_held(&slug)
+            .await?;
+        for line in cancelled.sentences(slug.as_str()) {
+            println!("{}", output::clean(&line));
+        }
+        return Ok(if cancelled.still_held > 0 {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
     let resumed = ctx
         .service
         .as_actor(super::actor::actor())

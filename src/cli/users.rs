@@ -122,13 +122,9 @@ pub enum UserCommand {
 impl UserCommand {
     /// Whether the command only reads (it then opens the database read-only).
     pub fn is_read_only(&self) -> bool {
-        // A dry run reads only: its plan is the bulk change's, made from stored state.
-        matches!(
-            self,
-            UserCommand::List { .. }
-                | UserCommand::Access { dry_run: true, .. }
-                | UserCommand::Delete { dry_run: true, .. }
-        )
+        // Not a dry run: the revocation guard's verdict on it is the change itself, run
+        // and rolled back (as a group change's dry run is).
+        matches!(self, UserCommand::List { .. })
     }
 }
 
@@ -218,6 +214,10 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         } => {
             let effect = service.preview_access(&email, &app, role).await?;
             println!("{}", super::preview::access(&email, &app, &effect));
+            let warnings = service.guard_preview_access(&email, &app, role).await?;
+            for line in super::preview::guard(&warnings) {
+                println!("{}", output::clean(&line));
+            }
         }
         UserCommand::Delete {
             email,
@@ -226,6 +226,10 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         } => {
             let effect = service.preview_delete(&email).await?;
             println!("{}", super::preview::delete(&email, &effect));
+            let warnings = service.guard_preview_delete(&email).await?;
+            for line in super::preview::guard(&warnings) {
+                println!("{}", output::clean(&line));
+            }
         }
         UserCommand::Access {
             email,
@@ -234,20 +238,16 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             force,
             ..
         } => {
-            service
+            let outcome = service
                 .lifting_guard(force)
                 .set_access(&email, &app, role)
                 .await?;
-            println!("{email} is now {role} in {app}");
+            println!("{}", output::clean(&outcome.text()));
             super::rails::warn_held(ctx).await?;
         }
         UserCommand::Delete { email, force, .. } => {
-            match service.lifting_guard(force).delete_user(&email).await? {
-                0 => println!("deleted {email}"),
-                n => println!(
-                    "deleted {email}; {n} apps are being told, the record goes once they are"
-                ),
-            }
+            let outcome = service.lifting_guard(force).delete_user(&email).await?;
+            println!("{}", output::clean(&outcome.text()));
             super::rails::warn_held(ctx).await?;
         }
         UserCommand::Import { file } => return import(ctx, file).await,

@@ -17,6 +17,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0009_rails.sql"),
     include_str!("../../db/migrations/0010_groups.sql"),
     include_str!("../../db/migrations/0011_proof.sql"),
+    include_str!("../../db/migrations/0012_held_changes.sql"),
     include_str!("../../db/migrations/0013_search.sql"),
 ];
 

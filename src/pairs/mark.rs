@@ -40,8 +40,11 @@ impl Pairs<'_> {
                 "user_id = ?1 AND role != 'none'",
                 vec![text(&id.to_string())],
             ),
+            // An account already disabled, with no deletion to come, is as a deleted
+            // person's should be: nothing to tell the app.
             Pairs::UserKnownToApps(id) => (
-                "user_id = ?1 AND (status != 'not_provisioned' OR scim_id IS NOT NULL)",
+                "user_id = ?1 AND (status != 'not_provisioned' OR scim_id IS NOT NULL)
+                 AND NOT (status = 'deprovisioned' AND delete_at IS NULL)",
                 vec![text(&id.to_string())],
             ),
             Pairs::One(id, app) => (

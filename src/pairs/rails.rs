@@ -142,7 +142,7 @@ fn hold(tx: &Transaction<'_>, app: &str, since: i64) -> Result<usize, DbError> {
     Ok(tx
         .prepare_cached(
             "UPDATE app_access SET status = 'held', next_attempt_at = NULL,
-                last_message = 'revocation held: the app is paused for revocations'
+                last_message = 'held by the revocation guard: the app is paused for revocations'
              WHERE app_slug = ?1 AND revoked_at IS NOT NULL
                AND (revoked_at >= ?2 OR status = 'sync_needed') AND status IN ('sync_needed', 'error')",
         )?
@@ -166,7 +166,8 @@ fn revokers(tx: &Transaction<'_>, since: i64, actor: &str) -> Result<String, DbE
     Ok(who.join(", "))
 }
 
-fn span(secs: i64) -> String {
+/// A guard window in words ("5 min", "90 s").
+pub fn span(secs: i64) -> String {
     if secs % 60 == 0 {
         format!("{} min", secs / 60)
     } else {
@@ -239,7 +240,7 @@ pub fn admit(
                 let held = tx
                     .prepare_cached(
                         "UPDATE app_access SET status = 'held', next_attempt_at = NULL,
-                            last_message = 'revocation held: the app is paused for revocations'
+                            last_message = 'held by the revocation guard: the app is paused for revocations'
                          WHERE user_id = ?1 AND app_slug = ?2 AND revoked_at IS NOT NULL
                            AND status IN ('sync_needed', 'error')",
                     )?
@@ -285,4 +286,86 @@ pub fn recovered(tx: &Transaction<'_>, app: &str, now: i64) -> Result<Vec<Reconc
     )?
     .execute([app])?;
     super::sweep::due_pairs_of(tx, app, now)
+}
+
+// A pair whose revocation is still to be sent, or held: its previous state may be put back.
+const PENDING_REVOCATION: &str =
+    "a.revoked_at IS NOT NULL AND a.status IN ('sync_needed', 'syncing', 'error', 'held')";
+
+/// Forgets the previous roles and memberships (`prior_roles`, `prior_memberships`, noted
+/// by triggers) of everyone without a pending revocation: only those Resume may cancel.
+pub fn forget_settled_priors(tx: &Transaction<'_>) -> Result<(), DbError> {
+    tx.prepare_cached(&format!(
+        "DELETE FROM prior_roles WHERE NOT EXISTS (SELECT 1 FROM app_access a
+            WHERE a.user_id = prior_roles.user_id AND a.app_slug = prior_roles.app_slug
+              AND {PENDING_REVOCATION})"
+    ))?
+    .execute([])?;
+    tx.prepare_cached(&format!(
+        "DELETE FROM prior_memberships WHERE NOT EXISTS (SELECT 1 FROM app_access a
+            WHERE a.user_id = prior_memberships.user_id AND {PENDING_REVOCATION})"
+    ))?
+    .execute([])?;
+    Ok(())
+}
+
+/// The people whose revocations in `app` the guard holds.
+pub fn held_people(tx: &Transaction<'_>, app: &str) -> Result<Vec<uuid::Uuid>, DbError> {
+    let ids: Vec<String> = tx
+        .prepare_cached(
+            "SELECT user_id FROM app_access WHERE app_slug = ?1 AND status = 'held' ORDER BY user_id",
+        )?
+        .query_map([app], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    ids.iter()
+        .map(|id| {
+            uuid::Uuid::parse_str(id)
+                .map_err(|_| DbError::Corrupt(format!("app_access.user_id holds {id:?}")))
+        })
+        .collect()
+}
+
+/// After a held wave was cancelled: each of these pairs whose role is again the one the
+/// app last confirmed, on the account it holds, is provisioned as it was, with no request
+/// to the app; returns the jobs of `jobs` still to run (the pairs that must be synced).
+pub fn settle_cancelled(
+    tx: &Transaction<'_>,
+    app: &str,
+    jobs: Vec<ReconcileJob>,
+    now: i64,
+) -> Result<Vec<ReconcileJob>, DbError> {
+    let mut settle = tx.prepare_cached(
+        "UPDATE app_access SET status = 'provisioned', synced_gen = desired_gen, revoked_at = NULL,
+            next_attempt_at = NULL, attempts = 0, status_since = ?3,
+            last_message = 'revocation cancelled: the account stays as it was'
+         WHERE user_id = ?1 AND app_slug = ?2 AND status = 'sync_needed'
+           AND scim_id IS NOT NULL AND synced_role IS role",
+    )?;
+    let mut kept = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let settled =
+            job.app == app && settle.execute(params![job.user_id.to_string(), app, now])? > 0;
+        if !settled {
+            kept.push(job);
+        }
+    }
+    Ok(kept)
+}
+
+/// Ends `app`'s pause for revocations once no revocation is held there any more
+/// (cancelled); returns whether it was paused for them.
+pub fn end_guard_pause(tx: &Transaction<'_>, app: &str) -> Result<bool, DbError> {
+    let held: i64 = tx
+        .prepare_cached("SELECT count(*) FROM app_access WHERE app_slug = ?1 AND status = 'held'")?
+        .query_row([app], |r| r.get(0))?;
+    if held > 0 || rails::of(tx, app)?.and_then(|r| r.paused) != Some(Pause::Revocations) {
+        return Ok(false);
+    }
+    rails::end_pause(tx, app)?;
+    // As after carrying them out: the admin decided on this wave, it no longer counts.
+    tx.prepare_cached(
+        "UPDATE app_access SET revoked_at = NULL WHERE app_slug = ?1 AND revoked_at IS NOT NULL",
+    )?
+    .execute([app])?;
+    Ok(true)
 }

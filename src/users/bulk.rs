@@ -9,9 +9,11 @@ use uuid::Uuid;
 
 use super::audit::{access_audited, delete_audited};
 use super::bulk_groups::{self, RoleMove};
-use super::{ServiceError, UserService, store};
+use super::outcome::{Outcome, Reach, granting_groups, role_in};
+use super::{GuardWarning, ServiceError, UserService, store};
 use crate::db::read::{self, UserRow};
 use crate::domain::{ProvisionStatus, Role, Slug};
+use crate::pairs::ReconcileJob;
 
 /// At most this many people in one bulk change (a page holds 50).
 pub const MAX_BULK: usize = 500;
@@ -255,15 +257,15 @@ impl UserService {
     }
 
     /// Does `action` to every one of these people in one transaction (all or
-    /// nobody); returns how many pairs were marked for sync.
+    /// nobody); returns what it did to them, the guard's holds included.
     pub async fn apply_bulk(
         &self,
         ids: Vec<Uuid>,
         action: BulkAction,
-    ) -> Result<usize, ServiceError> {
+    ) -> Result<Outcome, ServiceError> {
         check_size(&ids)?;
         if let BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) = action {
-            return Ok(self.apply_bulk_group(ids, action).await?.pairs_marked);
+            return Err(group_in_bulk());
         }
         if action == BulkAction::Delete {
             // Kratos first, as for one person: an identity deleted there but not here
@@ -276,41 +278,96 @@ impl UserService {
                 self.identities.delete(*id).await?;
             }
         }
-        self.write(move |tx, now, audit| {
-            let mut jobs = Vec::new();
-            for id in &ids {
-                let user = store::user_by_id(tx, *id)?;
-                match &action {
-                    BulkAction::SetRole { app, role } => {
-                        jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
-                    }
-                    BulkAction::Retry => {
-                        let marked = store::retry(tx, None, Some(user.id), now)?;
-                        if !marked.is_empty() {
-                            let after = json!({ "pairs_marked": marked.len() });
-                            let target = user.email.to_string();
-                            audit.record(
-                                tx,
-                                now,
-                                "pairs.retry",
-                                Some(&target),
-                                None,
-                                Some(after),
-                            )?;
-                        }
-                        jobs.extend(marked);
-                    }
-                    BulkAction::Delete => {
-                        jobs.extend(delete_audited(tx, now, audit, &user)?);
-                    }
-                    // Answered above, through the groups service.
-                    BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => {}
-                }
-            }
-            Ok((jobs.len(), jobs))
+        let names = self.app_names();
+        let (mut outcome, held) = self
+            .write_held(move |tx, now, audit| apply_all(tx, now, audit, &ids, &action, &names))
+            .await?;
+        outcome.held = self.held_in(held);
+        Ok(outcome)
+    }
+
+    /// What the guard would do to `action` on these people now: the same change, rolled
+    /// back (the bulk review's warning); changes nothing.
+    pub async fn guard_preview_bulk(
+        &self,
+        ids: Vec<Uuid>,
+        action: BulkAction,
+    ) -> Result<Vec<GuardWarning>, ServiceError> {
+        check_size(&ids)?;
+        let names = self.app_names();
+        self.guard_preview(move |tx, now, audit| {
+            apply_all(tx, now, audit, &ids, &action, &names).map(|(_, jobs)| jobs)
         })
         .await
     }
+}
+
+/// Group changes in bulk are the groups service's (`apply_bulk_group`), one group change.
+fn group_in_bulk() -> ServiceError {
+    ServiceError::Invalid("a group change in bulk goes through the group service".into())
+}
+
+/// The bulk change itself, in the caller's transaction: what it did and the jobs.
+fn apply_all(
+    tx: &rusqlite::Transaction<'_>,
+    now: i64,
+    audit: &super::Audit,
+    ids: &[Uuid],
+    action: &BulkAction,
+    names: &BTreeMap<String, String>,
+) -> Result<(Outcome, Vec<ReconcileJob>), ServiceError> {
+    let name = |slug: &str| names.get(slug).cloned().unwrap_or_else(|| slug.to_owned());
+    let mut outcome = Outcome::new(match action {
+        BulkAction::SetRole { app, role } => Reach::Role {
+            app: name(app.as_str()),
+            role: *role,
+        },
+        BulkAction::Retry => Reach::Retry,
+        BulkAction::Delete => Reach::Delete,
+        BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => return Err(group_in_bulk()),
+    });
+    let mut jobs = Vec::new();
+    for id in ids {
+        let user = store::user_by_id(tx, *id)?;
+        let marked = match action {
+            BulkAction::SetRole { app, role } => {
+                let before = role_in(tx, user.id, app.as_str())?;
+                let marked = access_audited(tx, now, audit, &user, app, *role)?;
+                let after = role_in(tx, user.id, app.as_str())?;
+                let groups = granting_groups(tx, user.id, app.as_str())?;
+                outcome.count_role(*role, before, after, groups);
+                marked
+            }
+            BulkAction::Retry => {
+                let marked = store::retry(tx, None, Some(user.id), now)?;
+                if marked.is_empty() {
+                    outcome.unchanged += 1;
+                } else {
+                    outcome.done += 1;
+                    let after = json!({ "pairs_marked": marked.len() });
+                    let target = user.email.to_string();
+                    audit.record(tx, now, "pairs.retry", Some(&target), None, Some(after))?;
+                }
+                marked
+            }
+            BulkAction::Delete => {
+                outcome.done += 1;
+                delete_audited(tx, now, audit, &user)?
+            }
+            BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => {
+                return Err(group_in_bulk());
+            }
+        };
+        if !matches!(action, BulkAction::SetRole { .. }) {
+            let apps: std::collections::BTreeSet<&str> =
+                marked.iter().map(|j| j.app.as_str()).collect();
+            for app in apps {
+                *outcome.told.entry(name(app)).or_insert(0) += 1;
+            }
+        }
+        jobs.extend(marked);
+    }
+    Ok((outcome, jobs))
 }
 
 #[cfg(test)]

@@ -12,8 +12,9 @@ use super::audit::{Audit, IMPORT_AUDIT_EMAILS};
 use super::group_store::{
     describe, find, grant_of, grants, insert_group, mark_pushed, members, rename,
 };
+use super::outcome::HeldIn;
 use super::roles::{self, Refreshed};
-use super::{ServiceError, UserService, store};
+use super::{GuardWarning, ServiceError, UserService, store};
 use crate::db::Conn;
 use crate::db::time;
 use crate::domain::{Email, GroupName, Role, Slug};
@@ -61,6 +62,10 @@ pub struct GroupOutcome {
     pub lose_access: usize,
     /// Pairs whose role moved (and were marked for sync).
     pub pairs_marked: usize,
+    /// This change's revocations the revocation guard held, per app (a change made).
+    pub held: Vec<HeldIn>,
+    /// The revocations the guard would hold, per app (a preview).
+    pub guard: Vec<GuardWarning>,
 }
 
 /// Parses a description as typed: trimmed, at most 500 characters, one line.
@@ -110,8 +115,11 @@ impl UserService {
         change: GroupChange,
     ) -> Result<GroupOutcome, ServiceError> {
         let push = self.push_apps();
-        self.write(move |tx, now, audit| apply(tx, now, audit, &key, &change, &push))
-            .await
+        let (mut outcome, held) = self
+            .write_held(move |tx, now, audit| apply(tx, now, audit, &key, &change, &push))
+            .await?;
+        outcome.held = self.held_in(held);
+        Ok(outcome)
     }
 
     /// What [`UserService::change_group`] would do now, without doing it (the
@@ -125,10 +133,17 @@ impl UserService {
             actor: self.actor.to_string(),
         };
         let push = self.push_apps();
+        let rules = (!self.lift_guard).then(|| super::write::guard_rules(&self.settings));
+        let names = self.app_names();
         self.db
             .run(move |conn: &mut Conn| {
                 let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-                let (out, _) = apply(&tx, time::now(), &audit, &key, &change, &push)?;
+                let now = time::now();
+                let (mut out, jobs) = apply(&tx, now, &audit, &key, &change, &push)?;
+                if let Some(rules) = rules {
+                    out.guard =
+                        super::held::warnings(&tx, jobs, &rules, &audit.actor, now, &names)?;
+                }
                 // Dropped without commit: the same code path as the change, rolled back.
                 tx.rollback()?;
                 Ok::<_, ServiceError>(out)
@@ -321,6 +336,7 @@ fn apply(
         gain_access: refreshed.gained(),
         lose_access: refreshed.lost(),
         pairs_marked: refreshed.jobs.len(),
+        ..GroupOutcome::default()
     };
     Ok((outcome, refreshed.jobs))
 }

@@ -87,6 +87,27 @@ pub struct ImportReport {
     pub groups_created: Vec<String>,
     /// The plan's warnings, as the preview showed them.
     pub warnings: Vec<String>,
+    /// Pairs marked for sync: accounts to create in installed apps.
+    pub pairs_marked: usize,
+}
+
+impl ImportReport {
+    /// What the import did, in words (the dashboard's and the command line's).
+    pub fn summary(&self) -> String {
+        let people = match self.created {
+            1 => "1 person".to_owned(),
+            n => format!("{n} people"),
+        };
+        match self.pairs_marked {
+            0 => format!(
+                "Created {people}. Nothing is sent to apps: none of them has access to an installed app."
+            ),
+            n => format!(
+                "Created {people}. {n} {} being created in apps.",
+                if n == 1 { "account is" } else { "accounts are" }
+            ),
+        }
+    }
 }
 
 /// The column that lets people sign in to accessboard.
@@ -377,6 +398,7 @@ impl super::UserService {
                     errors,
                     groups_created,
                     warnings,
+                    pairs_marked: jobs.len(),
                 },
                 jobs,
             ))

@@ -11,27 +11,29 @@ mod bulk_groups;
 mod error;
 mod group_store;
 mod groups;
+mod held;
 mod identities;
 mod import;
 mod import_groups;
 mod import_lines;
+mod outcome;
 pub mod password;
 mod preview;
 mod roles;
 mod signin;
 mod store;
+mod write;
 
 use std::sync::Arc;
 
-use rusqlite::TransactionBehavior;
 use uuid::Uuid;
 
 use serde_json::json;
 
-use crate::db::{Conn, Db, time};
+use crate::db::Db;
 use crate::domain::{Actor, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
 use crate::identity::IdentityStore;
-use crate::pairs::{JobQueue, ReconcileJob, rails};
+use crate::pairs::JobQueue;
 use crate::settings::Settings;
 
 pub use apps::Resumed;
@@ -41,9 +43,11 @@ pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use bulk_groups::RoleMove;
 pub use error::ServiceError;
 pub use groups::{GroupChange, GroupKey, GroupOutcome, MAX_DESCRIPTION, parse_description};
+pub use held::{Cancelled, GuardWarning};
 pub use identities::IdentitySync;
 use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
+pub use outcome::{Held, HeldIn, Outcome, Reach, Saved};
 pub use password::hash_password;
 
 /// The service every edge (web, CLI, provisioning hooks) goes through.
@@ -141,9 +145,15 @@ impl UserService {
     }
 
     /// Creates a user, with the given roles; returns them.
-    #[tracing::instrument(skip_all, fields(email = %new.email))]
     pub async fn create_user(&self, new: NewUser) -> Result<User, ServiceError> {
+        Ok(self.create_user_saved(new).await?.0)
+    }
+
+    /// Creates a user, with the given roles; returns them and the apps told.
+    #[tracing::instrument(skip_all, fields(email = %new.email))]
+    pub async fn create_user_saved(&self, new: NewUser) -> Result<(User, Saved), ServiceError> {
         let id = self.new_identity(&new).await?;
+        let names = self.app_names();
         let created = self
             .write(move |tx, now, audit| {
                 let apps = store::load_apps(tx)?;
@@ -158,7 +168,11 @@ impl UserService {
                 let target = user.email.to_string();
                 audit.record(tx, now, "person.create", Some(&target), None, Some(after))?;
                 let jobs = crate::pairs::jobs_of_users(tx, &[user.id])?;
-                Ok((user, jobs))
+                let saved = Saved {
+                    apps: Saved::told(&jobs, &names),
+                    held: Vec::new(),
+                };
+                Ok(((user, saved), jobs))
             })
             .await;
         if created.is_err() {
@@ -205,7 +219,7 @@ impl UserService {
         update: UserUpdate,
         roles: Vec<(Slug, Role)>,
     ) -> Result<User, ServiceError> {
-        self.save_user_as_seen(id, update, roles, None).await
+        Ok(self.save_user_as_seen(id, update, roles, None).await?.0)
     }
 
     /// [`Self::save_user`], refused with [`ServiceError::ChangedMeanwhile`] when the
@@ -218,61 +232,95 @@ impl UserService {
         update: UserUpdate,
         roles: Vec<(Slug, Role)>,
         seen_admin: Option<bool>,
-    ) -> Result<User, ServiceError> {
+    ) -> Result<(User, Saved), ServiceError> {
         let current = self.user_by(UserKey::Id(id)).await?;
         if seen_admin.is_some_and(|seen| seen != current.is_admin) {
             // Before the identity store is told anything.
             return Err(ServiceError::ChangedMeanwhile(current.email.to_string()));
         }
         self.push_identity(&current, &update).await?;
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_id(tx, id)?;
-            if seen_admin.is_some_and(|seen| seen != user.is_admin) {
-                return Err(ServiceError::ChangedMeanwhile(user.email.to_string()));
-            }
-            let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;
-            for (app, role) in &roles {
-                jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
-            }
-            Ok((user, jobs))
-        })
-        .await
+        let names = self.app_names();
+        let ((user, apps), held) = self
+            .write_held(move |tx, now, audit| {
+                let user = store::user_by_id(tx, id)?;
+                if seen_admin.is_some_and(|seen| seen != user.is_admin) {
+                    return Err(ServiceError::ChangedMeanwhile(user.email.to_string()));
+                }
+                let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;
+                for (app, role) in &roles {
+                    jobs.extend(access_audited(tx, now, audit, &user, app, *role)?);
+                }
+                let apps = Saved::told(&jobs, &names);
+                Ok(((user, apps), jobs))
+            })
+            .await?;
+        let held = self.held_in(held);
+        Ok((user, Saved { apps, held }))
     }
 
-    /// Sets one user's role in one app.
+    /// Sets one user's role in one app; returns what it did (a group may keep their
+    /// access, the guard may hold the revocation).
     #[tracing::instrument(skip_all, fields(email = %email, app = %app, role = %role))]
     pub async fn set_access(
         &self,
         email: &Email,
         app: &Slug,
         role: Role,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Outcome, ServiceError> {
         let (email, app) = (email.clone(), app.clone());
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_email(tx, &email)?;
-            Ok(((), access_audited(tx, now, audit, &user, &app, role)?))
-        })
-        .await
+        let name = self
+            .settings
+            .app(app.as_str())
+            .map_or_else(|| app.to_string(), |a| a.name.clone());
+        let (mut outcome, held) = self
+            .write_held(move |tx, now, audit| {
+                let user = store::user_by_email(tx, &email)?;
+                let mut outcome = Outcome::new(Reach::Role { app: name, role });
+                outcome.person = Some(user.name.to_string());
+                let before = outcome::role_in(tx, user.id, app.as_str())?;
+                let jobs = access_audited(tx, now, audit, &user, &app, role)?;
+                let after = outcome::role_in(tx, user.id, app.as_str())?;
+                let groups = outcome::granting_groups(tx, user.id, app.as_str())?;
+                outcome.count_role(role, before, after, groups);
+                Ok((outcome, jobs))
+            })
+            .await?;
+        outcome.held = self.held_in(held);
+        Ok(outcome)
     }
 
     /// Deletes a user: they vanish from lists at once and are purged once every
-    /// app was told; returns how many apps are being told.
+    /// app was told; returns what it did (the apps told, a revocation held).
     #[tracing::instrument(skip_all, fields(email = %email))]
-    pub async fn delete_user(&self, email: &Email) -> Result<usize, ServiceError> {
+    pub async fn delete_user(&self, email: &Email) -> Result<Outcome, ServiceError> {
         let user = self.user_by(UserKey::Email(email.clone())).await?;
         self.delete_user_by_id(user.id).await
     }
 
     /// Same as [`UserService::delete_user`], by id.
-    pub async fn delete_user_by_id(&self, id: Uuid) -> Result<usize, ServiceError> {
-        self.user_by(UserKey::Id(id)).await?;
+    pub async fn delete_user_by_id(&self, id: Uuid) -> Result<Outcome, ServiceError> {
+        let user = self.user_by(UserKey::Id(id)).await?;
         self.identities.delete(id).await?;
-        self.write(move |tx, now, audit| {
-            let user = store::user_by_id(tx, id)?;
-            let jobs = delete_audited(tx, now, audit, &user)?;
-            Ok((jobs.len(), jobs))
-        })
-        .await
+        let names = self.app_names();
+        let (mut outcome, held) = self
+            .write_held(move |tx, now, audit| {
+                let user = store::user_by_id(tx, id)?;
+                let jobs = delete_audited(tx, now, audit, &user)?;
+                let mut outcome = Outcome::new(Reach::Delete);
+                outcome.done = 1;
+                for job in &jobs {
+                    let name = names
+                        .get(&job.app)
+                        .cloned()
+                        .unwrap_or_else(|| job.app.clone());
+                    *outcome.told.entry(name).or_insert(0) += 1;
+                }
+                Ok((outcome, jobs))
+            })
+            .await?;
+        outcome.person = Some(user.name.to_string());
+        outcome.held = self.held_in(held);
+        Ok(outcome)
     }
 
     /// Puts `error` and `failed` pairs (optionally of one app or user) back to `sync_needed`.
@@ -298,71 +346,6 @@ impl UserService {
             Ok((jobs.len(), jobs))
         })
         .await
-    }
-
-    /// Runs `f` in one immediate transaction, then enqueues the jobs it returns.
-    async fn write<T, F>(&self, f: F) -> Result<T, ServiceError>
-    where
-        T: Send + 'static,
-        F: FnOnce(
-                &rusqlite::Transaction<'_>,
-                i64,
-                &Audit,
-            ) -> Result<(T, Vec<ReconcileJob>), ServiceError>
-            + Send
-            + 'static,
-    {
-        let audit = Audit {
-            actor: self.actor.to_string(),
-        };
-        let rules = guard_rules(&self.settings);
-        let lift = self.lift_guard;
-        let (out, jobs) = self
-            .db
-            .run(move |conn: &mut Conn| {
-                // IMMEDIATE takes the write lock up front, so a busy database
-                // waits on busy_timeout instead of failing mid-transaction.
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let now = time::now();
-                let (out, jobs) = f(&tx, now, &audit)?;
-                let (jobs, tripped) = rails::guard(&tx, jobs, &rules, lift, &audit.actor, now)?;
-                for t in tripped {
-                    tracing::warn!(app = %t.app, held = t.held, reason = %t.reason,
-                        "revocation guard tripped: the app is paused for revocations");
-                    let after =
-                        json!({ "paused": "revocations", "held": t.held, "reason": t.reason });
-                    audit.record(
-                        &tx,
-                        now,
-                        "app.guard_tripped",
-                        Some(&t.app),
-                        None,
-                        Some(after),
-                    )?;
-                }
-                tx.commit()?;
-                Ok::<_, ServiceError>((out, jobs))
-            })
-            .await?;
-        self.enqueue(&jobs).await;
-        Ok(out)
-    }
-
-    /// Enqueues after commit; a failure only delays the jobs until the next sweep.
-    async fn enqueue(&self, jobs: &[ReconcileJob]) {
-        if let Err(e) = self.queue.enqueue(jobs).await {
-            tracing::warn!(error = %e, jobs = jobs.len(), "enqueue failed; the sweeper will pick these pairs up");
-        }
-    }
-}
-
-/// The revocation guard's rules from `[provisioning]`.
-fn guard_rules(settings: &Settings) -> rails::GuardRules {
-    let p = &settings.provisioning;
-    rails::GuardRules {
-        window_secs: i64::try_from(p.revoke_guard_window_secs).unwrap_or(i64::MAX),
-        percent: i64::from(p.revoke_guard_percent),
-        min: i64::from(p.revoke_guard_min),
     }
 }
 

@@ -2,7 +2,7 @@
 //! and `user delete`, through the same plan as a bulk change of one.
 
 use super::identities::UserKey;
-use super::{BulkAction, Effect, ServiceError, UserService};
+use super::{BulkAction, Effect, GuardWarning, ServiceError, UserService};
 use crate::domain::{Email, Role, Slug};
 
 impl UserService {
@@ -23,6 +23,31 @@ impl UserService {
     /// What [`UserService::delete_user`] would do to this person now; changes nothing.
     pub async fn preview_delete(&self, email: &Email) -> Result<Effect, ServiceError> {
         self.preview_one(email, BulkAction::Delete).await
+    }
+
+    /// What the revocation guard would hold of [`UserService::set_access`] (`--dry-run`).
+    pub async fn guard_preview_access(
+        &self,
+        email: &Email,
+        app: &Slug,
+        role: Role,
+    ) -> Result<Vec<GuardWarning>, ServiceError> {
+        let user = self.user_by(UserKey::Email(email.clone())).await?;
+        let action = BulkAction::SetRole {
+            app: app.clone(),
+            role,
+        };
+        self.guard_preview_bulk(vec![user.id], action).await
+    }
+
+    /// What the revocation guard would hold of [`UserService::delete_user`] (`--dry-run`).
+    pub async fn guard_preview_delete(
+        &self,
+        email: &Email,
+    ) -> Result<Vec<GuardWarning>, ServiceError> {
+        let user = self.user_by(UserKey::Email(email.clone())).await?;
+        self.guard_preview_bulk(vec![user.id], BulkAction::Delete)
+            .await
     }
 
     async fn preview_one(&self, email: &Email, action: BulkAction) -> Result<Effect, ServiceError> {

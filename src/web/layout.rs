@@ -85,7 +85,7 @@ pub fn page(title: &str, admin: &CurrentAdmin, nav: Nav, body: Markup) -> Markup
                     div.alert.outage role="alert" { (outage) }
                 }
                 main #main {
-                    @if let Some(text) = &admin.flash { p.saved.flash role="status" { (text) } }
+                    @if let Some(flash) = &admin.flash { (flash.render()) }
                     (body)
                 }
             }

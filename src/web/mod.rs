@@ -261,6 +261,7 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/apps/{slug}/resume", rails::resume);
     r.add(get.clone(), "/apps/{slug}/pause", app_pause::confirm);
     r.add(post.clone(), "/apps/{slug}/pause", app_pause::pause);
+    r.add(post.clone(), "/apps/{slug}/cancel-held", rails::cancel_held);
     r.add(get.clone(), "/activity", activity::list);
     r.add(get, "/audit", audit::list);
 }

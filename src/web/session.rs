@@ -112,7 +112,7 @@ pub struct CurrentAdmin {
     /// Why the identity source (Kratos) is unreachable, for the banner on every page.
     pub identity_outage: Option<String>,
     /// The message a change left for this page (see `flash`).
-    pub flash: Option<String>,
+    pub flash: Option<super::flash::Flash>,
 }
 
 impl CurrentAdmin {

@@ -199,15 +199,20 @@ pub async fn submit(
     let name = PersonName::parse(&form.name)
         .map_err(|e| errors.name = Some(e.to_string()))
         .ok();
-    if form.password != form.password2 {
-        errors.password = Some("the two passwords differ".into());
-    }
+    // Every problem of the password at once: too short and typed differently twice.
+    let mut problems = Vec::new();
     let password = form.password.clone();
     let hash = web::block(move || auth::hash_password(&password))
         .await
         .map_err(|e| WebError::Internal(e.to_string()))?
-        .map_err(|e| errors.password.get_or_insert(e).clone())
+        .map_err(|e| problems.push(e))
         .ok();
+    if form.password != form.password2 {
+        problems.push("the two passwords differ".into());
+    }
+    if !problems.is_empty() {
+        errors.password = Some(problems.join("; "));
+    }
     let (Some(email), Some(name), Some(hash), None) = (email, name, hash, &errors.password) else {
         let csrf = session::csrf_token(&session)?;
         return Ok(layout::respond(

@@ -334,7 +334,7 @@ fn provisions_and_revokes_through_the_browser() {
     b.click(&b.find("form[action='/users/bulk/apply'] button[type=submit]"));
     b.wait_for(
         "p.flash",
-        |t| t.contains("3 people now have the role admin in App chat"),
+        |t| t.contains("3 people got access to App chat as admin."),
         SETTLE,
     );
     for (id, email) in &trio {

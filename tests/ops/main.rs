@@ -5,6 +5,7 @@ mod support;
 
 mod cli;
 mod cli_groups;
+mod cli_held;
 mod cli_scripts;
 mod durability;
 mod ops_alerts;

@@ -9,6 +9,7 @@ mod web_bulk;
 mod web_dashboard;
 mod web_groups;
 mod web_import;
+mod web_messages;
 mod web_overview;
 mod web_people;
 mod web_rails;

@@ -64,7 +64,8 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     let list = rt.block_on(b.get("/users")).body;
     assert!(
-        list.contains("The revocation guard holds 30 of them"),
+        list.contains("30 people lost access to App files. The revocation guard holds 30 revocations of this change in App files")
+            && list.contains("<p class=\"note flash\" role=\"status\">"),
         "{list}"
     );
     assert_eq!(env.pair_counts("files").get("held"), Some(&30));
@@ -106,7 +107,9 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
     // Resume asks first, then lets them go.
     let confirm = rt.block_on(b.get("/apps/files/resume")).body;
     assert!(
-        confirm.contains("30 revocations held by the guard will be carried out"),
+        confirm.contains(
+            "30 revocations held by the guard: carry them out, and those accounts are disabled"
+        ),
         "{confirm}"
     );
     let r = rt.block_on(b.post("/apps/files/resume", &[]));
@@ -128,5 +131,79 @@ fn a_bulk_revocation_of_thirty_is_held_shown_and_resumed_from_the_dashboard() {
         || server.inactive_users() == 60,
         || format!("{:?}\n{}", env.pair_counts("files"), serve.log()),
     );
+    serve.stop();
+}
+
+#[test]
+fn a_held_wave_cancelled_from_the_dashboard_leaves_every_account_as_the_app_holds_it() {
+    let server = ScimServer::start();
+    let env = TestEnv::new(&scim_app("files", &server.base_url(), server.token(), ""));
+    env.install("files");
+    env.create_boss();
+    env.import(
+        "email,name,files",
+        (0..100).map(|i| {
+            let role = if i % 3 == 0 { "admin" } else { "user" };
+            format!("p{i:03}@example.org,Person {i},{role}")
+        }),
+    );
+    let out = env.provision_run_wait();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let accounts = server.users();
+    let mut serve = Serve::start(&env);
+    let rt = tokio::runtime::Runtime::new().expect("a runtime");
+    let b = rt.block_on(Browser::sign_in(&serve.base(), BOSS_EMAIL, BOSS_PASSWORD));
+    let from = server.log_lines().len();
+
+    let wave = ids(&env, 0, 30);
+    let review = rt
+        .block_on(b.post("/users/bulk", &revoke_form(&wave, false)))
+        .body;
+    assert!(
+        review.contains(
+            "30 of these 30 revocations in App files would be held by the revocation guard"
+        ),
+        "{review}"
+    );
+    let done = rt.block_on(b.post("/users/bulk/apply", &revoke_form(&wave, false)));
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    assert_eq!(env.pair_counts("files").get("held"), Some(&30));
+    let overview = rt.block_on(b.get("/")).body;
+    assert!(
+        overview.contains("held by the revocation guard")
+            && !overview.contains("Nothing: no person"),
+        "Needs attention lists the held pairs: {overview}"
+    );
+
+    let r = rt.block_on(b.post("/apps/files/cancel-held", &[]));
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let app = rt.block_on(b.get("/apps/files")).body;
+    assert!(
+        app.contains("30 held revocations in App files cancelled"),
+        "{app}"
+    );
+    assert_eq!(env.pair_counts("files").get("held"), None);
+    // Each person has their role back: p000 was an admin, p001 a user.
+    for (i, role) in [(0, "admin"), (1, "user")] {
+        let id = &wave[i];
+        let page = rt.block_on(b.get(&format!("/users/{id}"))).body;
+        assert!(
+            page.contains(&format!("<option value=\"{role}\" selected>")),
+            "p{i:03} is {role} again: {page}"
+        );
+    }
+    // Every pair is provisioned as the app last confirmed it, so the workers (running all
+    // along) have nothing to send: the app holds every account as before.
+    let counts = env.pair_counts("files");
+    assert_eq!(counts.get("provisioned"), Some(&100), "{counts:?}");
+    assert_eq!(counts.get("sync_needed"), None, "{counts:?}");
+    assert_eq!(
+        server.account_writes_since(from),
+        0,
+        "{:?}",
+        server.requests_since(from)
+    );
+    assert_eq!(server.inactive_users(), 0);
+    assert_eq!(server.users(), accounts);
     serve.stop();
 }

@@ -336,7 +336,7 @@ async fn deleting_asks_first_then_shows_being_removed() {
     let list = b.get("/users").await;
     assert!(
         list.body
-            .contains("Ana Lima is being removed; one app is being told."),
+            .contains("Ana Lima is being removed; their account is disabled or deleted in Files."),
         "{}",
         list.body
     );

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::bulk_groups;
 use crate::db::read::{self, AppRow};
 use crate::domain::{Role, Slug};
-use crate::users::{BulkAction, BulkPlan, Effect, ServiceError};
+use crate::users::{BulkAction, BulkPlan, Effect, GuardWarning, ServiceError};
 use crate::web::flash;
 use crate::web::layout::{self, Nav, csrf_field, page, role_label};
 use crate::web::session::CurrentAdmin;
@@ -42,6 +42,9 @@ pub(super) fn planned() -> Markup {
         }
     }
 }
+
+/// What the guard's warning on a review tells the admin to do.
+pub(super) const TICK_PLANNED: &str = "tick \"This revocation is planned\" to carry them out.";
 
 /// The form of the people list (or of the review page), parsed.
 struct BulkForm {
@@ -207,7 +210,13 @@ fn hidden_action(action: &BulkAction) -> Markup {
     }
 }
 
-fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow], group: &str) -> Markup {
+fn review_page(
+    admin: &CurrentAdmin,
+    plan: &BulkPlan,
+    apps: &[AppRow],
+    group: &str,
+    warnings: &[GuardWarning],
+) -> Markup {
     let sentences = impact(plan, apps, group);
     let changes = plan.people.iter().any(|p| {
         !matches!(&p.effect, Effect::Unchanged)
@@ -231,6 +240,7 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow], group: &s
             h1 { (title(&plan.action, apps, group)) }
             div.impact role="status" {
                 @for s in &sentences { p { (s) } }
+                @for w in warnings { p { strong { (w.sentence(TICK_PLANNED)) } } }
             }
             div.table-wrap tabindex="0" role="region" aria-label="Selected people" {
                 table.cards {
@@ -259,6 +269,19 @@ fn review_page(admin: &CurrentAdmin, plan: &BulkPlan, apps: &[AppRow], group: &s
             }
         },
     )
+}
+
+/// Leaves the message of a change's outcome: a warning with a link to the people held
+/// when the revocation guard held some of it, else a success.
+pub(super) fn say_outcome(
+    session: &actix_session::Session,
+    outcome: &crate::users::Outcome,
+) -> Result<(), WebError> {
+    let text = outcome.text();
+    match outcome.held.first() {
+        Some(h) => flash::warn(session, text, Some((h.link(), "Who is held".to_owned()))),
+        None => flash::set(session, text),
+    }
 }
 
 fn revokes(plan: &BulkPlan) -> bool {
@@ -323,13 +346,37 @@ pub async fn review(
     if let Some(why) = refusal(&admin, &form) {
         return refused(&req, &session, why);
     }
-    let plan = match state.service.plan_bulk(form.ids, form.action).await {
+    let plan = match state
+        .service
+        .plan_bulk(form.ids.clone(), form.action.clone())
+        .await
+    {
         Ok(p) => p,
         Err(e) => return refused(&req, &session, service_refusal(e)?),
     };
+    // Group changes warn on the group's own confirmations; the people list's bulk group
+    // actions go through the same guard when applied.
+    let by_group = matches!(
+        form.action,
+        BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_)
+    );
+    let warnings = if revokes(&plan) && !form.force && !by_group {
+        match state
+            .service
+            .guard_preview_bulk(form.ids, form.action)
+            .await
+        {
+            Ok(w) => w,
+            Err(e) => return refused(&req, &session, service_refusal(e)?),
+        }
+    } else {
+        Vec::new()
+    };
     let apps = installed(&state).await?;
     let group = bulk_groups::name(&state, &plan.action).await?;
-    Ok(layout::ok(review_page(&admin, &plan, &apps, &group)))
+    Ok(layout::ok(review_page(
+        &admin, &plan, &apps, &group, &warnings,
+    )))
 }
 
 /// POST /users/bulk/apply: the confirmed change, all or nothing.
@@ -344,8 +391,6 @@ pub async fn apply(
     if let Some(why) = refusal(&admin, &form) {
         return refused(&req, &session, why);
     }
-    let count = form.ids.len();
-    let apps = installed(&state).await?;
     if let BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) = form.action {
         return bulk_groups::apply(
             &req,
@@ -358,24 +403,6 @@ pub async fn apply(
         )
         .await;
     }
-    let done = match &form.action {
-        BulkAction::SetRole { app, role } => format!(
-            "{} {} in {}; apps are being updated.",
-            people_do(count, "now has", "now have"),
-            if role.grants_access() {
-                format!("the role {}", role_label(*role))
-            } else {
-                "no access".into()
-            },
-            app_name(&apps, app.as_str())
-        ),
-        BulkAction::Retry => format!("The failed syncs of {} are being retried.", people(count)),
-        BulkAction::Delete => format!(
-            "{} being removed; their apps are being told.",
-            people_do(count, "is", "are")
-        ),
-        BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => String::new(),
-    };
     match state
         .service
         .as_actor(admin.actor())
@@ -383,17 +410,8 @@ pub async fn apply(
         .apply_bulk(form.ids, form.action)
         .await
     {
-        Ok(_) => {
-            let held = state.service.db().run(|c| super::rails::read(c)).await?;
-            let done = match held.iter().find(|r| r.held() > 0) {
-                Some(r) => format!(
-                    "{done} The revocation guard holds {} of them in {}: see the overview to resume.",
-                    r.held(),
-                    app_name(&apps, r.app())
-                ),
-                None => done,
-            };
-            flash::set(&session, done)?;
+        Ok(outcome) => {
+            say_outcome(&session, &outcome)?;
             Ok(layout::redirect(&req, "/users"))
         }
         Err(e @ ServiceError::Identity(_)) => Err(e.into()),

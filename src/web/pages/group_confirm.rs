@@ -38,6 +38,7 @@ pub(super) fn revoke(
             p.impact role="status" {
                 (lose(o)) " to " (app) ": they have no role of their own there and no other group gives them one. "
                 "Their accounts are disabled or deleted, as " (app) " is set up."
+                (guard_warnings(o))
             }
             form.actions method="post" action=(format!("/groups/{id}/grant/{slug}")) {
                 (csrf_field(&admin.csrf))
@@ -49,6 +50,13 @@ pub(super) fn revoke(
             }
         },
     ))
+}
+
+// What the revocation guard would hold of the change, with the numbers.
+fn guard_warnings(o: &GroupOutcome) -> maud::Markup {
+    html! {
+        @for w in &o.guard { " " strong { (w.sentence(super::bulk::TICK_PLANNED)) } }
+    }
 }
 
 /// GET /groups/{id}/delete: what deleting the group would do, and the button.
@@ -90,6 +98,7 @@ pub async fn confirm_delete(
                 p.impact role="status" {
                     (lose(&o)) " to at least one app: nothing else gives it to them. "
                     "Their accounts there are disabled or deleted, as each app is set up."
+                    (guard_warnings(&o))
                 }
             } @else {
                 p.impact role="status" { "Nobody loses access to any app: every member who has it keeps it some other way." }
@@ -128,7 +137,11 @@ pub async fn delete(
         .change_group(GroupKey::Id(*id), GroupChange::Delete)
         .await
     {
-        Ok(o) => format!("The group {} was deleted; {}.", o.group, lose(&o)),
+        Ok(o) => {
+            let text = format!("The group {} was deleted; {}.", o.group, lose(&o));
+            super::group_edit::say(&session, &o, text)?;
+            return Ok(layout::redirect(&req, "/groups"));
+        }
         // Deleted meanwhile (another tab, another admin): the outcome is the one asked for.
         Err(ServiceError::UnknownGroupId(_)) => "This group was already deleted.".to_owned(),
         Err(e) => return Err(e.into()),

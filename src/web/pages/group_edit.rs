@@ -60,6 +60,22 @@ fn done(
     ))
 }
 
+/// Leaves `text` for the next page, as a warning naming the revocation guard's hold
+/// when it held some of the change (`o`), else as a success.
+pub(super) fn say(session: &Session, o: &GroupOutcome, text: String) -> Result<(), WebError> {
+    match o.held.first() {
+        Some(h) => {
+            let mut text = text;
+            for h in &o.held {
+                text.push(' ');
+                text.push_str(&h.sentence());
+            }
+            flash::warn(session, text, Some((h.link(), "Who is held".to_owned())))
+        }
+        None => flash::set(session, text),
+    }
+}
+
 #[derive(serde::Deserialize, Default)]
 #[serde(default)]
 pub struct NameForm {
@@ -287,7 +303,11 @@ async fn member_change(
                     } else {
                         String::new()
                     };
-                    return done(req, session, id, &query, "members", text);
+                    say(session, &o, text)?;
+                    return Ok(layout::redirect(
+                        req,
+                        &format!("/groups/{id}{query}#members"),
+                    ));
                 }
                 Err(e) => refusal(e)?,
             }
@@ -385,7 +405,8 @@ pub async fn grant(
                     lose(&o)
                 )
             };
-            done(&req, &session, id, "", "grants", text)
+            say(&session, &o, text)?;
+            Ok(layout::redirect(&req, &format!("/groups/{id}#grants")))
         }
         Err(e) => {
             // An app missing from the catalogue has no row to put the line beside.

@@ -328,7 +328,7 @@ pub async fn confirm(
         &admin,
         html! {
             h2 { "Done" }
-            p.saved role="status" { "Created " (report.created) " " (if report.created == 1 { "person" } else { "people" }) ". Their apps are being updated." }
+            p.saved role="status" { (report.summary()) }
             @if !report.groups_created.is_empty() {
                 p { "New groups: " bdi { (report.groups_created.join(", ")) } "." }
             }

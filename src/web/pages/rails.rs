@@ -21,18 +21,6 @@ pub struct Railed {
     held: i64,
 }
 
-impl Railed {
-    /// The app's slug.
-    pub fn app(&self) -> &str {
-        &self.state.app
-    }
-
-    /// Its pairs held by the guard.
-    pub fn held(&self) -> i64 {
-        self.held
-    }
-}
-
 /// Every paused or quarantined app with its held pairs (blocking).
 pub fn read(c: &Connection) -> Result<Vec<Railed>, DbError> {
     let mut held = c.prepare_cached(
@@ -126,15 +114,30 @@ pub async fn confirm(
             Some(r) => {
                 p.impact role="status" {
                     @if r.held > 0 {
-                        (held(r.held)) " held by the guard will be carried out: those accounts are disabled (or deleted) in " (name) ". "
+                        (held(r.held)) " held by the guard: carry them out, and those accounts are disabled (or deleted) in " (name) "; "
+                        "or cancel them, and each held person gets back the role and groups they had before the change that was held: their accounts in " (name) " stay as they are. "
+                        a href=(format!("/users?app={slug}&status=held")) { "Who is held" }
+                        ". "
                     }
                     @if r.state.paused == Some(Pause::All) { "Changes waiting for " (name) " are sent to it. " }
                     @if r.state.quarantined() { (name) " is probed at once; its pairs resume if it answers." }
                 }
-                form.actions method="post" action=(format!("/apps/{slug}/resume")) {
-                    (csrf_field(&admin.csrf))
-                    button.primary type="submit" { "Resume " (name) }
-                    a.button href="/apps" { "Cancel" }
+                div.actions {
+                    form method="post" action=(format!("/apps/{slug}/resume")) {
+                        (csrf_field(&admin.csrf))
+                        @if r.held > 0 {
+                            button.danger type="submit" { "Carry them out and resume " (name) }
+                        } @else {
+                            button.primary type="submit" { "Resume " (name) }
+                        }
+                    }
+                    @if r.held > 0 && r.state.paused == Some(Pause::Revocations) {
+                        form method="post" action=(format!("/apps/{slug}/cancel-held")) {
+                            (csrf_field(&admin.csrf))
+                            button.primary type="submit" { "Cancel them: give back their previous access" }
+                        }
+                    }
+                    a.button href="/apps" { "Back" }
                 }
             }
         }
@@ -169,5 +172,34 @@ pub async fn resume(
         text.push_str(" It is probed now and leaves quarantine if it answers.");
     }
     flash::set(&session, text)?;
+    Ok(layout::redirect(&req, &format!("/apps/{slug}")))
+}
+
+/// POST /apps/{slug}/cancel-held: gives every person held by the revocation guard their
+/// previous access back instead of carrying the revocations out.
+pub async fn cancel_held(
+    req: HttpRequest,
+    session: Session,
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    raw: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let slug = known(&state, &raw).await?;
+    let name = app_name(&state, &slug);
+    let cancelled = state
+        .service
+        .as_actor(admin.actor())
+        .cancel_held(&slug)
+        .await?;
+    let text = cancelled.sentences(&name).join(" ");
+    if cancelled.still_held > 0 {
+        let link = (
+            format!("/users?app={slug}&status=held"),
+            "Who is held".to_owned(),
+        );
+        flash::warn(&session, text, Some(link))?;
+    } else {
+        flash::set(&session, text)?;
+    }
     Ok(layout::redirect(&req, &format!("/apps/{slug}")))
 }

@@ -65,16 +65,11 @@ pub async fn delete(
         flash::set(&session, "This person was already deleted.")?;
         return Ok(layout::redirect(&req, "/users"));
     };
-    let apps = state
+    let outcome = state
         .service
         .as_actor(admin.actor())
-        .delete_user_by_id(*id)
+        .delete_user_by_id(u.id)
         .await?;
-    let text = match apps {
-        0 => format!("{} was deleted.", u.name),
-        1 => format!("{} is being removed; one app is being told.", u.name),
-        n => format!("{} is being removed; {n} apps are being told.", u.name),
-    };
-    flash::set(&session, text)?;
+    super::bulk::say_outcome(&session, &outcome)?;
     Ok(layout::redirect(&req, "/users"))
 }

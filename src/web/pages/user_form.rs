@@ -56,7 +56,7 @@ pub async fn new_form(
         &Values::default(),
         &Errors::default(),
         &apps,
-        false,
+        None,
         !sudo::fresh(&session),
     );
     Ok(layout::ok(page(
@@ -112,8 +112,13 @@ pub async fn create(
             is_admin: v.admin,
             access: roles_of(&v),
         };
-        match state.service.as_actor(admin.actor()).create_user(new).await {
-            Ok(user) => {
+        match state
+            .service
+            .as_actor(admin.actor())
+            .create_user_saved(new)
+            .await
+        {
+            Ok((user, saved)) => {
                 if p.hash.is_some() {
                     state
                         .service
@@ -124,21 +129,13 @@ pub async fn create(
                 if let Some(link) = state.service.recovery_link(user.id).await.ok().flatten() {
                     return Ok(layout::ok(super::recovery::page(&admin, &user, &link)));
                 }
-                let granted = roles_of(&v)
-                    .iter()
-                    .filter(|(_, r)| r.grants_access())
-                    .count();
-                let text = match granted {
-                    0 => format!("{} was added.", user.name),
-                    _ => format!("{} was added; their apps are being set up.", user.name),
-                };
-                flash::set(&session, text)?;
+                flash::set(&session, saved.text(&format!("{} was added.", user.name)))?;
                 return Ok(layout::redirect(&req, &format!("/users/{}", user.id)));
             }
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, None, &v, &e, &apps, false, !sudo::fresh(&session));
+    let body = form(&admin, None, &v, &e, &apps, None, !sudo::fresh(&session));
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
         page(
@@ -182,7 +179,11 @@ pub async fn edit_form(
             &from_user(&u),
             &Errors::default(),
             &apps,
-            q.saved.is_some(),
+            q.saved.map(|_| crate::web::flash::Flash {
+                text: "Saved.".into(),
+                warning: false,
+                link: None,
+            }),
             !sudo::fresh(&session),
         )
     };
@@ -243,7 +244,7 @@ pub async fn save(
             .save_user_as_seen(id, update, changed, Some(u.admin))
             .await
         {
-            Ok(_) => {
+            Ok((_, saved)) => {
                 if p.hash.is_some() {
                     state
                         .service
@@ -256,8 +257,15 @@ pub async fn save(
                         crate::web::session::start(state.service.db(), &session, id).await?;
                     }
                 }
+                let said = saved.text("Saved.");
                 if !is_htmx(&req) {
-                    return Ok(layout::redirect(&req, &format!("/users/{id}?saved=1")));
+                    match saved.held.first() {
+                        Some(h) => {
+                            flash::warn(&session, said, Some((h.link(), "Who is held".into())))?
+                        }
+                        None => flash::set(&session, said)?,
+                    }
+                    return Ok(layout::redirect(&req, &format!("/users/{id}")));
                 }
                 let (apps, user) = load(&state, Some(id)).await?;
                 let u =
@@ -268,7 +276,11 @@ pub async fn save(
                     &from_user(&u),
                     &Errors::default(),
                     &apps,
-                    true,
+                    Some(crate::web::flash::Flash {
+                        text: said,
+                        warning: !saved.held.is_empty(),
+                        link: saved.held.first().map(|h| (h.link(), "Who is held".into())),
+                    }),
                     !sudo::fresh(&session),
                 );
                 // The table of what each app holds shows the new statuses, watched.
@@ -286,7 +298,7 @@ pub async fn save(
         &v,
         &e,
         &apps,
-        false,
+        None,
         !sudo::fresh(&session),
     );
     if is_htmx(&req) {

@@ -24,7 +24,7 @@ pub(super) fn form(
     v: &Values,
     e: &Errors,
     apps: &[AppRow],
-    saved: bool,
+    saved: Option<crate::web::flash::Flash>,
     confirm: bool,
 ) -> Markup {
     let user = person.map(|(u, _)| u);
@@ -34,7 +34,7 @@ pub(super) fn form(
         form.stack #user-form method="post" action=(action) novalidate
             hx-post=[user.map(|_| action.clone())] hx-target="this" hx-swap="outerHTML" {
             (csrf_field(&admin.csrf))
-            @if saved { p.saved role="status" { "Saved. Apps are being updated." } }
+            @if let Some(saved) = &saved { (saved.render()) }
             @if e.any() { p.alert role="alert" { "Please correct the marked fields." } }
             label for="name" { "Name" }
             input #name type="text" name="name" value=(v.name) required maxlength="200" autocomplete="off"

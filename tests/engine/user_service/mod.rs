@@ -316,7 +316,9 @@ async fn deleting_a_user_no_app_knows_purges_at_once() {
         ctx.service
             .delete_user(&email("fay@example.org"))
             .await
-            .unwrap(),
+            .unwrap()
+            .told
+            .len(),
         0
     );
     assert!(pairs(&ctx, "fay@example.org").await.is_empty());
