@@ -249,16 +249,24 @@ impl Engine {
     }
 }
 
-/// A message of [`Engine::retry_or_fail`] without its "next in 2s", which is stale once
-/// it is read later (the overview quotes an app's last error): "… (attempt 2 of 4)".
-pub fn without_wait(message: &str) -> std::borrow::Cow<'_, str> {
-    let wait = message.rfind(", next in ").and_then(|at| {
-        let secs = message[at + ", next in ".len()..].strip_suffix("s)")?;
-        secs.bytes().all(|b| b.is_ascii_digit()).then_some(at)
+/// The error of a message of [`Engine::retry_or_fail`], without its "(attempt 2 of 4, next
+/// in 2s)": quoted later as an app's last error, the wait is stale and the attempt count
+/// is one person's, not the app's.
+pub fn app_error(message: &str) -> &str {
+    let retry = message.rfind(" (attempt ").filter(|&at| {
+        let tail = &message[at + " (attempt ".len()..];
+        let Some((counts, secs)) = tail.split_once(", next in ") else {
+            return false;
+        };
+        let numbers = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+        let counted = counts
+            .split_once(" of ")
+            .is_some_and(|(a, b)| numbers(a) && numbers(b));
+        counted && secs.strip_suffix("s)").is_some_and(numbers)
     });
-    match wait {
-        Some(at) => format!("{})", &message[..at]).into(),
-        None => message.into(),
+    match retry {
+        Some(at) => &message[..at],
+        None => message,
     }
 }
 
@@ -345,21 +353,22 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
-    use super::without_wait;
+    use super::app_error;
 
     #[test]
-    fn a_retry_message_read_later_keeps_its_attempt_count_not_its_wait() {
+    fn an_app_error_read_later_has_neither_wait_nor_attempt_count() {
         assert_eq!(
-            without_wait("Connection refused (os error 111) (attempt 2 of 4, next in 5s)"),
-            "Connection refused (os error 111) (attempt 2 of 4)"
+            app_error("Connection refused (os error 111) (attempt 2 of 4, next in 5s)"),
+            "Connection refused (os error 111)"
         );
         // Anything else is the app's words, quoted as they are.
         for other in [
             "POST /Users answered 400",
             "rate limited by the app: 429 (next in 3s, not counted as an attempt)",
             "the app said: retry, next in five (s)",
+            "the app said (attempt one of four, next in 2s)",
         ] {
-            assert_eq!(without_wait(other), other);
+            assert_eq!(app_error(other), other);
         }
     }
 }

@@ -151,7 +151,7 @@ pub fn banner(h: &AppHealth, name: &str, zone: &TimeZone) -> Markup {
                 }
             }
             @if matches!(word, Word::Failing | Word::Unreachable | Word::Quarantined) {
-                @if let Some(e) = &s.last_error { p.message { "Last error: " (e) } }
+                @if let Some(e) = &s.last_error { p.message { "Last error: " (crate::provisioning::engine::app_error(e)) } }
             }
         }
     }

@@ -17,7 +17,7 @@ use crate::db::overview::{self, AppSummary, Health};
 use crate::db::rails::{self, AppRails, Pause};
 use crate::db::{Conn, DbError};
 use crate::domain::ProvisionStatus;
-use crate::provisioning::engine::without_wait;
+use crate::provisioning::engine::app_error;
 use crate::web::layout::{self, Nav, page, plain_badge};
 use crate::web::session::CurrentAdmin;
 use crate::web::times::ago;
@@ -85,7 +85,7 @@ fn health(app: &AppSummary, rails: Option<&AppRails>, zone: &TimeZone) -> Markup
             }
         }
         @if app.health == Health::Failing {
-            @if let Some(e) = &app.last_error { p.message { (without_wait(e)) } }
+            @if let Some(e) = &app.last_error { p.message { (app_error(e)) } }
         } @else if let Some(at) = app.last_error_at {
             p.muted { "Last error " (ago(Some(at), zone)) }
         }
