@@ -212,7 +212,7 @@ async fn check(ctx: &App, slug: Slug, fix: bool, json: bool) -> Result<ExitCode,
     let report = drift::check(&ctx.engine, &slug, fix)
         .await
         .map_err(|e| match e {
-            DriftError::NotProvisioned(_) => CliError::usage(e.to_string()),
+            DriftError::NotProvisioned(_) | DriftError::Paused(_) => CliError::usage(e.to_string()),
             _ => CliError::failure(e.to_string()),
         })?;
     let code = if report.has_drift() {

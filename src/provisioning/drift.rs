@@ -56,6 +56,10 @@ pub struct DriftReport {
 pub enum DriftError {
     #[error("no app {0:?} with [apps.scim] settings in the catalogue")]
     NotProvisioned(String),
+    #[error(
+        "{0} is paused: nothing is sent to it, not even a drift check's listing; resume it first"
+    )]
+    Paused(String),
     #[error("cannot list the accounts of {app}: {source}")]
     Scim { app: String, source: ScimError },
     #[error(transparent)]
@@ -73,6 +77,18 @@ struct LocalPair {
 
 /// Runs a drift check of one app; with `fix`, marks the out-of-step pairs for sync.
 pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftReport, DriftError> {
+    let slug = app.to_string();
+    let rails = engine
+        .db
+        .run(move |c| crate::db::rails::of(c, &slug))
+        .await?;
+    if rails.is_some_and(|r| r.paused == Some(crate::db::rails::Pause::All)) {
+        let name = engine
+            .settings
+            .app(app.as_str())
+            .map_or_else(|| app.to_string(), |a| a.name.clone());
+        return Err(DriftError::Paused(name));
+    }
     let target = engine
         .targets
         .get(app.as_str())

@@ -9,7 +9,7 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::bulk::{BulkAction, Effect};
-use super::{GroupChange, GroupKey, GroupOutcome, ServiceError, UserService};
+use super::{GroupChange, GroupKey, GroupOutcome, GuardWarning, ServiceError, UserService};
 use crate::db::columns::RowExt;
 use crate::db::read::UserRow;
 use crate::domain::Role;
@@ -136,6 +136,34 @@ impl UserService {
                 ));
             }
         };
+        let change = self.group_change_of(ids, adding).await?;
+        self.change_group(GroupKey::Id(group), change).await
+    }
+
+    /// What the revocation guard would hold of a group action on these people: the
+    /// same group change, rolled back (the bulk review's warning); changes nothing.
+    pub async fn guard_preview_bulk_group(
+        &self,
+        ids: Vec<Uuid>,
+        action: BulkAction,
+    ) -> Result<Vec<GuardWarning>, ServiceError> {
+        let BulkAction::RemoveFromGroup(group) = action else {
+            // Joining a group never takes access away.
+            return Ok(Vec::new());
+        };
+        let change = self.group_change_of(ids, false).await?;
+        Ok(self
+            .preview_group_change(GroupKey::Id(group), change)
+            .await?
+            .guard)
+    }
+
+    /// These people joining (or leaving) a group, by email; refused for anyone being removed.
+    async fn group_change_of(
+        &self,
+        ids: Vec<Uuid>,
+        adding: bool,
+    ) -> Result<GroupChange, ServiceError> {
         let mut emails = Vec::with_capacity(ids.len());
         for id in ids {
             let user = self.user_by(super::identities::UserKey::Id(id)).await?;
@@ -144,12 +172,11 @@ impl UserService {
             }
             emails.push(user.email);
         }
-        let change = if adding {
+        Ok(if adding {
             GroupChange::Add(emails)
         } else {
             GroupChange::Remove(emails)
-        };
-        self.change_group(GroupKey::Id(group), change).await
+        })
     }
 }
 

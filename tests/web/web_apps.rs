@@ -355,6 +355,15 @@ async fn pause_asks_why_and_the_page_says_who_paused_until_resumed() {
     assert!(banner.contains("Why: storage migration."), "{banner}");
     assert!(page.body.contains("href=\"/apps/files/resume\""));
     assert!(!page.body.contains("href=\"/apps/files/pause\""));
+    // Not even a drift check's listing goes to a paused app.
+    let r = b.post("/apps/files/drift", &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(
+        r.body
+            .contains("Files is paused: nothing is sent to it, not even a drift check"),
+        "{}",
+        r.body
+    );
     let apps = b.get("/apps").await;
     assert!(
         apps.body

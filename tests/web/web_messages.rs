@@ -398,3 +398,52 @@ async fn cancelling_says_who_stays_held_when_their_previous_access_is_gone() {
         "the app stays paused while someone is held"
     );
 }
+
+#[actix_web::test]
+async fn removing_people_from_a_group_in_bulk_warns_of_the_guard_and_shows_its_hold_as_a_warning() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    b.get("/groups").await;
+    // 12 people have Files only through design; 18 more have it of their own.
+    let members = provisioned(&dash, 0, 12, Role::None).await;
+    design(&dash, &members).await;
+    provisioned(&dash, 12, 18, Role::User).await;
+    let group: String = dash
+        .ctx
+        .service
+        .db()
+        .conn()
+        .unwrap()
+        .query_row("SELECT id FROM access_groups", [], |r| r.get(0))
+        .unwrap();
+    let mut form = vec![
+        ("action".to_owned(), "group-remove".to_owned()),
+        ("group".to_owned(), group),
+    ];
+    form.extend(members.iter().map(|id| ("id".to_owned(), id.to_string())));
+
+    let review = b.post("/users/bulk", &pairs(&form)).await.body;
+    assert!(
+        review
+            .contains("12 of these 12 revocations in Files would be held by the revocation guard"),
+        "{review}"
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM group_members"),
+        12,
+        "the review changes nothing"
+    );
+
+    let r = b.post("/users/bulk/apply", &pairs(&form)).await;
+    let (class, text) = message(&b, &r).await;
+    assert_eq!(
+        class, "note",
+        "a held change is a warning, not a success: {text}"
+    );
+    assert!(
+        text.contains("The revocation guard holds 12 revocations of this change in Files"),
+        "{text}"
+    );
+    assert!(text.contains("Who is held"), "{text}");
+    assert_eq!(dash.sql_i64("SELECT count(*) FROM group_members"), 0);
+}

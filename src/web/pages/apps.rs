@@ -262,16 +262,29 @@ pub async fn sync_now(
 
 /// Runs one drift check now (with `fix`, marking who is out of step, as
 /// `provision check --fix`); `drift::check` keeps its report for the pages.
-async fn run_drift_check(state: &AppState, app: &Slug, fix: bool) -> Result<DriftReport, String> {
-    drift::check(&state.engine, app, fix)
-        .await
-        .map_err(|e| e.to_string())
+async fn run_drift_check(
+    state: &AppState,
+    app: &Slug,
+    fix: bool,
+) -> Result<DriftReport, drift::DriftError> {
+    drift::check(&state.engine, app, fix).await
 }
 
-/// The page of a drift check that could not run.
-fn drift_failed(state: &AppState, admin: &CurrentAdmin, slug: &Slug, msg: &str) -> HttpResponse {
+/// The page of a drift check that could not run: refused while the app is paused, else
+/// what the app (or the database) answered.
+fn drift_failed(
+    state: &AppState,
+    admin: &CurrentAdmin,
+    slug: &Slug,
+    error: &drift::DriftError,
+) -> HttpResponse {
+    let msg = error.to_string();
+    let status = match error {
+        drift::DriftError::Paused(_) => actix_web::http::StatusCode::CONFLICT,
+        _ => actix_web::http::StatusCode::BAD_GATEWAY,
+    };
     layout::respond(
-        actix_web::http::StatusCode::BAD_GATEWAY,
+        status,
         page(
             "Drift check",
             admin,
@@ -297,7 +310,7 @@ pub async fn check_drift(
     match run_drift_check(&state, &slug, false).await {
         Ok(_) if back.app() => Ok(layout::redirect(&req, &format!("/apps/{slug}#app-drift"))),
         Ok(_) => Ok(layout::redirect(&req, &format!("/apps/{slug}/drift"))),
-        Err(msg) => Ok(drift_failed(&state, &admin, &slug, &msg)),
+        Err(e) => Ok(drift_failed(&state, &admin, &slug, &e)),
     }
 }
 
@@ -313,7 +326,7 @@ pub async fn fix_drift(
     let slug = known(&state, &slug).await?;
     let report = match run_drift_check(&state, &slug, true).await {
         Ok(report) => report,
-        Err(msg) => return Ok(drift_failed(&state, &admin, &slug, &msg)),
+        Err(e) => return Ok(drift_failed(&state, &admin, &slug, &e)),
     };
     let query = format!("done=fixed&app={slug}&n={}", report.fixed);
     let to = if back.app() {

@@ -354,18 +354,22 @@ pub async fn review(
         Ok(p) => p,
         Err(e) => return refused(&req, &session, service_refusal(e)?),
     };
-    // Group changes warn on the group's own confirmations; the people list's bulk group
-    // actions go through the same guard when applied.
-    let by_group = matches!(
-        form.action,
-        BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_)
-    );
-    let warnings = if revokes(&plan) && !form.force && !by_group {
-        match state
-            .service
-            .guard_preview_bulk(form.ids, form.action)
-            .await
-        {
+    let warnings = if revokes(&plan) && !form.force {
+        let preview = match form.action {
+            BulkAction::AddToGroup(_) | BulkAction::RemoveFromGroup(_) => {
+                state
+                    .service
+                    .guard_preview_bulk_group(form.ids, form.action)
+                    .await
+            }
+            _ => {
+                state
+                    .service
+                    .guard_preview_bulk(form.ids, form.action)
+                    .await
+            }
+        };
+        match preview {
             Ok(w) => w,
             Err(e) => return refused(&req, &session, service_refusal(e)?),
         }

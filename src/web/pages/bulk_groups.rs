@@ -14,7 +14,7 @@ use crate::db::read::AppRow;
 use crate::users::{BulkAction, BulkPlan, Effect, GroupOutcome, RoleMove, ServiceError};
 use crate::web::layout::{self, role_label};
 use crate::web::session::CurrentAdmin;
-use crate::web::{AppState, WebError, flash};
+use crate::web::{AppState, WebError};
 
 /// The group action of the form: `group-add` (else `group-remove`) of the group `group`.
 pub(super) fn parse(action: &str, group: Option<&str>) -> Result<BulkAction, WebError> {
@@ -61,7 +61,7 @@ pub(super) async fn apply(
         .await
     {
         Ok(o) => {
-            flash::set(session, done(adding, &o))?;
+            super::group_edit::say(session, &o, done(adding, &o))?;
             Ok(layout::redirect(req, "/users"))
         }
         Err(e @ ServiceError::Identity(_)) => Err(e.into()),
