@@ -101,16 +101,19 @@ pub async fn run(cmd: ProvisionCommand, ctx: App) -> Result<ExitCode, CliError> 
                 output::json(&pairs);
             } else {
                 let now = crate::db::time::now();
-                // A quarantined app's pairs say what they wait for, not their last attempt's words.
+                // A quarantined app's pairs say what they wait for, not their last attempt's
+                // words, and why (no banner here says it).
                 let waiting = |p: &crate::domain::Access| {
                     let name = ctx
                         .settings
                         .app(&p.app)
                         .map_or(p.app.as_str(), |a| a.name.as_str());
-                    rails
-                        .iter()
-                        .find(|r| r.app == p.app)
-                        .and_then(|r| r.waiting_note(name, p.status, now))
+                    let r = rails.iter().find(|r| r.app == p.app)?;
+                    let note = r.waiting_note(name, p.status, now)?;
+                    Some(match r.quarantine_reason.as_deref() {
+                        Some(why) => format!("{note}; quarantined: {why}"),
+                        None => note,
+                    })
                 };
                 let rows: Vec<Vec<String>> = pairs
                     .iter()
