@@ -157,11 +157,11 @@ pub async fn render(db: &Db, queue: &JobQueue, health: &Health) -> Result<String
                     ))
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            let oldest: Option<i64> = c.query_row(
-                "SELECT min(status_since) FROM app_access WHERE status = 'sync_needed'",
-                [],
-                |r| r.get(0),
-            )?;
+            let oldest: Option<i64> = c
+                .prepare_cached(
+                    "SELECT min(status_since) FROM app_access WHERE status = 'sync_needed'",
+                )?
+                .query_row([], |r| r.get(0))?;
             Ok::<_, DbError>((pairs, oldest, rails))
         })
         .await?;

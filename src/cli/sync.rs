@@ -29,12 +29,9 @@ pub async fn run(ctx: &App, email: Email, app: Option<Slug>) -> Result<ExitCode,
             .service
             .db()
             .run(move |c| {
-                c.query_row(
-                    "SELECT count(*) > 0 FROM users WHERE email_norm = ?1",
-                    [norm],
-                    |r| r.get(0),
-                )
-                .map_err(crate::db::DbError::from)
+                c.prepare_cached("SELECT count(*) > 0 FROM users WHERE email_norm = ?1")?
+                    .query_row([norm], |r| r.get(0))
+                    .map_err(crate::db::DbError::from)
             })
             .await?;
         if !known {

@@ -74,11 +74,9 @@ pub fn list(conn: &Connection, q: &AuditQuery) -> Result<(Vec<AuditRow>, usize),
         .map(|u| super::contains_pattern(&u.to_lowercase()));
     let filter = "(?1 IS NULL OR lower(actor) LIKE ?1 ESCAPE '\\')
                   AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR at >= ?3)";
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM audit_log WHERE {filter}"),
-        params![actor, q.action, q.since],
-        |r| r.get(0),
-    )?;
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) FROM audit_log WHERE {filter}"))?
+        .query_row(params![actor, q.action, q.since], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT id, at, actor, action, target, before, after
          FROM audit_log WHERE {filter} ORDER BY id DESC LIMIT ?4 OFFSET ?5"

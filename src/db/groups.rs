@@ -85,11 +85,8 @@ pub fn groups(conn: &Connection) -> Result<Vec<GroupRow>, DbError> {
 /// The id of the group with this name (lower-cased).
 pub fn id_by_name(conn: &Connection, name_norm: &str) -> Result<Option<Uuid>, DbError> {
     Ok(conn
-        .query_row(
-            "SELECT id FROM access_groups WHERE name_norm = ?1",
-            [name_norm],
-            |r| r.typed(0, "access_groups"),
-        )
+        .prepare_cached("SELECT id FROM access_groups WHERE name_norm = ?1")?
+        .query_row([name_norm], |r| r.typed(0, "access_groups"))
         .optional()?)
 }
 

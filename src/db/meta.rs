@@ -9,7 +9,8 @@ use super::DbError;
 /// A `meta` value.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>, DbError> {
     Ok(conn
-        .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+        .prepare_cached("SELECT value FROM meta WHERE key = ?1")?
+        .query_row([key], |r| r.get(0))
         .optional()?)
 }
 

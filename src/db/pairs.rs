@@ -71,11 +71,11 @@ pub fn app_pairs(
     offset: usize,
     limit: usize,
 ) -> Result<(Vec<PairRow>, usize), DbError> {
-    let total: i64 = conn.query_row(
-        &format!("SELECT count(*) FROM app_access a WHERE a.app_slug = ?1 AND {LISTED}"),
-        params![app, status],
-        |r| r.get(0),
-    )?;
+    let total: i64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM app_access a WHERE a.app_slug = ?1 AND {LISTED}"
+        ))?
+        .query_row(params![app, status], |r| r.get(0))?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PAIR_COLUMNS} FROM app_access a JOIN users u ON u.id = a.user_id
          WHERE a.app_slug = ?1 AND {LISTED}

@@ -324,8 +324,8 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
 /// One user by id, including one being removed.
 pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
     let row = conn
+        .prepare_cached("SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users WHERE id = ?1")?
         .query_row(
-            "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users WHERE id = ?1",
             [id.to_string()],
             |r| {
                 Ok(UserRow {

@@ -8,8 +8,7 @@ use super::columns::RowExt;
 
 /// Whether a dashboard admin who can sign in exists.
 pub fn admin_exists(conn: &Connection) -> Result<bool, DbError> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE is_admin = 1 AND password_hash IS NOT NULL AND deleted_at IS NULL)",
+    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin = 1 AND password_hash IS NOT NULL AND deleted_at IS NULL)")?.query_row(
         [],
         |r| r.get(0),
     )?)
@@ -18,9 +17,9 @@ pub fn admin_exists(conn: &Connection) -> Result<bool, DbError> {
 /// The id and password hash of a dashboard admin who may sign in, by lower-cased email.
 pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, String)>, DbError> {
     Ok(conn
+        .prepare_cached("SELECT id, password_hash FROM users
+             WHERE email_norm = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL")?
         .query_row(
-            "SELECT id, password_hash FROM users
-             WHERE email_norm = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
             [email_norm],
             |r| Ok((r.typed(0, "users")?, r.get(1)?)),
         )
@@ -30,12 +29,11 @@ pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, 
 /// The password hash of a dashboard admin who may sign in, by id (re-authentication).
 pub fn admin_password_hash(conn: &Connection, user: Uuid) -> Result<Option<String>, DbError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT password_hash FROM users
              WHERE id = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
-            [user.to_string()],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([user.to_string()], |r| r.get(0))
         .optional()?)
 }
 
@@ -89,10 +87,10 @@ pub fn session_admin(
     seen_after: i64,
 ) -> Result<Option<SessionAdmin>, DbError> {
     Ok(conn
-        .query_row(
-            "SELECT u.id, u.email, u.name, s.last_seen_at FROM web_sessions s JOIN users u ON u.id = s.user_id
+        .prepare_cached("SELECT u.id, u.email, u.name, s.last_seen_at FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
-               AND u.is_admin = 1 AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL",
+               AND u.is_admin = 1 AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL")?
+        .query_row(
             params![stored(sid), created_after, seen_after],
             |r| {
                 Ok(SessionAdmin {

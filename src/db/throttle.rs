@@ -18,17 +18,16 @@ pub struct Throttle {
 /// The throttle record of a key.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<Throttle>, DbError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT failures, window_start, locked_until FROM login_throttle WHERE key = ?1",
-            [key],
-            |r| {
-                Ok(Throttle {
-                    failures: r.get(0)?,
-                    window_start: r.get(1)?,
-                    locked_until: r.get(2)?,
-                })
-            },
-        )
+        )?
+        .query_row([key], |r| {
+            Ok(Throttle {
+                failures: r.get(0)?,
+                window_start: r.get(1)?,
+                locked_until: r.get(2)?,
+            })
+        })
         .optional()?)
 }
 

@@ -113,15 +113,14 @@ pub fn mark_due_deletions(conn: &mut Connection, now: i64) -> Result<usize, DbEr
 /// How many pairs of provisioned apps are due, waiting to retry, failed, held, and in all.
 /// The pairs of an app paused entirely count as held: nothing moves them until a resume.
 pub fn progress(conn: &Connection, now: i64) -> Result<Progress, DbError> {
-    Ok(conn.query_row(
-        "SELECT COALESCE(SUM(NOT paused AND (status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))), 0),
+    Ok(conn.prepare_cached("SELECT COALESCE(SUM(NOT paused AND (status IN ('sync_needed', 'syncing') OR (status = 'error' AND COALESCE(next_attempt_at, 0) <= ?1))), 0),
                 COALESCE(SUM(NOT paused AND status = 'error' AND COALESCE(next_attempt_at, 0) > ?1), 0),
                 COALESCE(SUM(status = 'failed'), 0),
                 COALESCE(SUM(status = 'held' OR (paused AND status IN ('sync_needed', 'error'))), 0),
                 count(*)
          FROM (SELECT status, next_attempt_at,
                       app_slug IN (SELECT app_slug FROM app_rails WHERE paused = 'all') AS paused
-               FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1))",
+               FROM app_access WHERE app_slug IN (SELECT slug FROM apps WHERE installed = 1 AND scim_enabled = 1))")?.query_row(
         [now],
         |r| Ok(Progress { pending: r.get(0)?, errors: r.get(1)?, failed: r.get(2)?, held: r.get(3)?, total: r.get(4)? }),
     )?)

@@ -377,9 +377,8 @@ fn role_mismatch(
 
 fn load_pairs(c: &mut rusqlite::Connection, app: &str) -> Result<(bool, Vec<LocalPair>), DbError> {
     let installed: bool = c
-        .query_row("SELECT installed FROM apps WHERE slug = ?1", [app], |r| {
-            r.get(0)
-        })
+        .prepare_cached("SELECT installed FROM apps WHERE slug = ?1")?
+        .query_row([app], |r| r.get(0))
         .optional()?
         .unwrap_or(false);
     let mut stmt = c.prepare_cached(

@@ -41,18 +41,16 @@ pub(super) fn mark_pushed(
 pub(super) fn find(tx: &Transaction<'_>, key: &GroupKey) -> Result<(Uuid, String), ServiceError> {
     let row: Option<(Uuid, String)> = match key {
         GroupKey::Name(name) => tx
-            .query_row(
-                "SELECT id, name FROM access_groups WHERE name_norm = ?1",
-                [name.normalized()],
-                |r| Ok((r.typed(0, "access_groups")?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT id, name FROM access_groups WHERE name_norm = ?1")?
+            .query_row([name.normalized()], |r| {
+                Ok((r.typed(0, "access_groups")?, r.get(1)?))
+            })
             .optional()?,
         GroupKey::Id(id) => tx
-            .query_row(
-                "SELECT id, name FROM access_groups WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.typed(0, "access_groups")?, r.get(1)?)),
-            )
+            .prepare_cached("SELECT id, name FROM access_groups WHERE id = ?1")?
+            .query_row([id.to_string()], |r| {
+                Ok((r.typed(0, "access_groups")?, r.get(1)?))
+            })
             .optional()?,
     };
     row.ok_or_else(|| match key {
@@ -68,11 +66,8 @@ fn ensure_name_free(
     except: Option<Uuid>,
 ) -> Result<(), ServiceError> {
     let holder: Option<Uuid> = tx
-        .query_row(
-            "SELECT id FROM access_groups WHERE name_norm = ?1",
-            [name.normalized()],
-            |r| r.typed(0, "access_groups"),
-        )
+        .prepare_cached("SELECT id FROM access_groups WHERE name_norm = ?1")?
+        .query_row([name.normalized()], |r| r.typed(0, "access_groups"))
         .optional()?;
     match holder {
         Some(id) if Some(id) != except => Err(ServiceError::GroupNameTaken(name.to_string())),
@@ -124,11 +119,9 @@ pub(super) fn describe(
     description: &str,
     now: i64,
 ) -> Result<String, ServiceError> {
-    let was: String = tx.query_row(
-        "SELECT description FROM access_groups WHERE id = ?1",
-        [id.to_string()],
-        |r| r.get(0),
-    )?;
+    let was: String = tx
+        .prepare_cached("SELECT description FROM access_groups WHERE id = ?1")?
+        .query_row([id.to_string()], |r| r.get(0))?;
     if was != description {
         tx.execute(
             "UPDATE access_groups SET description = ?1, updated_at = ?2 WHERE id = ?3",
@@ -158,11 +151,10 @@ pub(super) fn grants(tx: &Transaction<'_>, id: Uuid) -> Result<Vec<(String, Role
 /// The role a group gives in an app; `none` without a grant.
 pub(super) fn grant_of(tx: &Transaction<'_>, id: Uuid, app: &Slug) -> Result<Role, ServiceError> {
     Ok(tx
-        .query_row(
-            "SELECT role FROM group_grants WHERE group_id = ?1 AND app_slug = ?2",
-            params![id.to_string(), app.as_str()],
-            |r| r.typed(0, "group_grants"),
-        )
+        .prepare_cached("SELECT role FROM group_grants WHERE group_id = ?1 AND app_slug = ?2")?
+        .query_row(params![id.to_string(), app.as_str()], |r| {
+            r.typed(0, "group_grants")
+        })
         .optional()?
         .unwrap_or(Role::None))
 }

@@ -209,11 +209,11 @@ fn apply(
             continue;
         };
         // A person being removed here (their identity deleted after this list was read).
-        let being_removed: bool = tx.query_row(
-            "SELECT count(*) > 0 FROM users WHERE id = ?1 AND deleted_at IS NOT NULL",
-            [r.id.to_string()],
-            |row| row.get(0),
-        )?;
+        let being_removed: bool = tx
+            .prepare_cached(
+                "SELECT count(*) > 0 FROM users WHERE id = ?1 AND deleted_at IS NOT NULL",
+            )?
+            .query_row([r.id.to_string()], |row| row.get(0))?;
         if being_removed {
             continue;
         }

@@ -42,11 +42,8 @@ pub fn load_apps(tx: &rusqlite::Connection) -> Result<HashMap<String, AppInfo>, 
 /// Fails with `UnknownApp` unless the slug is in the catalogue.
 pub fn app_exists(tx: &Transaction<'_>, app: &Slug) -> Result<(), ServiceError> {
     let found: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM apps WHERE slug = ?1 AND in_catalogue = 1",
-            [app.as_str()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT 1 FROM apps WHERE slug = ?1 AND in_catalogue = 1")?
+        .query_row([app.as_str()], |r| r.get(0))
         .optional()?;
     found
         .map(|_| ())
@@ -81,13 +78,10 @@ const USER_COLUMNS: &str = "id, email, name, is_admin, deleted_at";
 /// A live (not deleted) user by email, case-insensitively.
 pub fn user_by_email(tx: &Transaction<'_>, email: &Email) -> Result<User, ServiceError> {
     let row = tx
-        .query_row(
-            &format!(
-                "SELECT {USER_COLUMNS} FROM users WHERE email_norm = ?1 AND deleted_at IS NULL"
-            ),
-            [email.normalized()],
-            user_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE email_norm = ?1 AND deleted_at IS NULL"
+        ))?
+        .query_row([email.normalized()], user_from_row)
         .optional()?;
     to_user(row.ok_or_else(|| ServiceError::UnknownUser(email.to_string()))?)
 }
@@ -95,11 +89,10 @@ pub fn user_by_email(tx: &Transaction<'_>, email: &Email) -> Result<User, Servic
 /// A live user by id.
 pub fn user_by_id(tx: &Transaction<'_>, id: Uuid) -> Result<User, ServiceError> {
     let row = tx
-        .query_row(
-            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND deleted_at IS NULL"),
-            [id.to_string()],
-            user_from_row,
-        )
+        .prepare_cached(&format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = ?1 AND deleted_at IS NULL"
+        ))?
+        .query_row([id.to_string()], user_from_row)
         .optional()?;
     to_user(row.ok_or(ServiceError::UnknownUserId(id))?)
 }
@@ -110,11 +103,8 @@ pub fn ensure_email_free(
     except: Option<Uuid>,
 ) -> Result<(), ServiceError> {
     let existing: Option<(String, Option<i64>)> = tx
-        .query_row(
-            "SELECT id, deleted_at FROM users WHERE email_norm = ?1",
-            [email.normalized()],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        .prepare_cached("SELECT id, deleted_at FROM users WHERE email_norm = ?1")?
+        .query_row([email.normalized()], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match existing {
         Some((id, _)) if Some(id.as_str()) == except.map(|u| u.to_string()).as_deref() => Ok(()),
@@ -237,11 +227,10 @@ pub fn update_user(
 /// The role a user was given in an app themselves (not through a group), if there is a row.
 pub fn role_of(tx: &Transaction<'_>, user: Uuid, app: &Slug) -> Result<Option<Role>, ServiceError> {
     Ok(tx
-        .query_row(
-            "SELECT direct_role FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
-            params![user.to_string(), app.as_str()],
-            |r| r.typed(0, "app_access"),
-        )
+        .prepare_cached("SELECT direct_role FROM app_access WHERE user_id = ?1 AND app_slug = ?2")?
+        .query_row(params![user.to_string(), app.as_str()], |r| {
+            r.typed(0, "app_access")
+        })
         .optional()?)
 }
 

@@ -22,7 +22,8 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
         .service
         .db()
         .run(|c| {
-            c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+            c.prepare_cached("SELECT 1")?
+                .query_row([], |r| r.get::<_, i64>(0))
                 .map_err(crate::db::DbError::from)
         })
         .await

@@ -34,11 +34,10 @@ pub fn apps_to_watch(conn: &Connection) -> Result<Vec<Slug>, DbError> {
 /// How many of `app`'s pairs are failed.
 pub fn failed_count(conn: &Connection, app: &Slug) -> Result<i64, DbError> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT n FROM app_status_counts WHERE app_slug = ?1 AND status = 'failed'",
-            [app.as_str()],
-            |r| r.get(0),
-        )
+        )?
+        .query_row([app.as_str()], |r| r.get(0))
         .optional()?
         .unwrap_or(0))
 }
@@ -94,10 +93,9 @@ pub fn take_new_failures(
             })
         })?
         .collect::<Result<Vec<_>, _>>()?;
-    let total: i64 =
-        conn.query_row(&format!("SELECT count(*) {unnamed}"), [app.as_str()], |r| {
-            r.get(0)
-        })?;
+    let total: i64 = conn
+        .prepare_cached(&format!("SELECT count(*) {unnamed}"))?
+        .query_row([app.as_str()], |r| r.get(0))?;
     conn.execute(
         &format!(
             "INSERT INTO alert_failed_pairs (app_slug, user_id, failed_since)

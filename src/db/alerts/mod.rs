@@ -131,8 +131,10 @@ pub fn to_announce(conn: &Connection) -> Result<Vec<ConditionRow>, DbError> {
 
 /// One condition, if raised.
 pub fn get(conn: &Connection, condition: &Condition) -> Result<Option<ConditionRow>, DbError> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM alert_conditions WHERE kind = ?1 AND app_slug = ?2"),
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM alert_conditions WHERE kind = ?1 AND app_slug = ?2"
+    ))?
+    .query_row(
         params![condition.kind.as_str(), app_key(condition)],
         condition_row,
     )

@@ -110,23 +110,22 @@ pub fn drop_channel(conn: &Connection, channel: &str) -> Result<usize, DbError> 
 /// The oldest message waiting for `channel`.
 pub fn next(conn: &Connection, channel: &str) -> Result<Option<Queued>, DbError> {
     let row = conn
-        .query_row(
+        .prepare_cached(
             "SELECT id, kind, app_slug, state, title, body, created_at, attempts
              FROM alert_outbox WHERE channel = ?1 ORDER BY id LIMIT 1",
-            [channel],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, i64>(7)?,
-                ))
-            },
-        )
+        )?
+        .query_row([channel], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, i64>(7)?,
+            ))
+        })
         .optional()?;
     let Some((id, kind, app, state, title, body, at, attempts)) = row else {
         return Ok(None);
