@@ -93,6 +93,24 @@ async fn design(dash: &TestApp, members: &[Uuid]) {
         .unwrap();
 }
 
+/// 12 people have Files only through the group design, 18 more of their own: taking
+/// design's access away revokes 12 of 30, which trips the guard. Returns the 12 and
+/// design's id.
+async fn only_design_gives_files_to_twelve(dash: &TestApp) -> (Vec<Uuid>, String) {
+    let members = provisioned(dash, 0, 12, Role::None).await;
+    design(dash, &members).await;
+    provisioned(dash, 12, 18, Role::User).await;
+    let id: String = dash
+        .ctx
+        .service
+        .db()
+        .conn()
+        .unwrap()
+        .query_row("SELECT id FROM access_groups", [], |r| r.get(0))
+        .unwrap();
+    (members, id)
+}
+
 fn revoke_form(ids: &[Uuid]) -> Vec<(String, String)> {
     let mut form = vec![
         ("action".to_owned(), "role".to_owned()),
@@ -333,17 +351,7 @@ async fn a_group_confirmation_warns_when_the_guard_would_hold_its_revocations() 
     let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/groups").await;
-    let members = provisioned(&dash, 0, 12, Role::None).await;
-    design(&dash, &members).await;
-    provisioned(&dash, 12, 18, Role::User).await;
-    let id: String = dash
-        .ctx
-        .service
-        .db()
-        .conn()
-        .unwrap()
-        .query_row("SELECT id FROM access_groups", [], |r| r.get(0))
-        .unwrap();
+    let (_, id) = only_design_gives_files_to_twelve(&dash).await;
     let confirm = b.get(&format!("/groups/{id}/delete")).await.body;
     assert!(
         confirm.contains(
@@ -404,18 +412,7 @@ async fn removing_people_from_a_group_in_bulk_warns_of_the_guard_and_shows_its_h
     let dash = TestApp::spawn().await;
     let b = dash.signed_in().await;
     b.get("/groups").await;
-    // 12 people have Files only through design; 18 more have it of their own.
-    let members = provisioned(&dash, 0, 12, Role::None).await;
-    design(&dash, &members).await;
-    provisioned(&dash, 12, 18, Role::User).await;
-    let group: String = dash
-        .ctx
-        .service
-        .db()
-        .conn()
-        .unwrap()
-        .query_row("SELECT id FROM access_groups", [], |r| r.get(0))
-        .unwrap();
+    let (members, group) = only_design_gives_files_to_twelve(&dash).await;
     let mut form = vec![
         ("action".to_owned(), "group-remove".to_owned()),
         ("group".to_owned(), group),
