@@ -1,38 +1,40 @@
-//! Dashboard sign-in: the admins who may sign in and their sessions (`web_sessions`).
+//! Dashboard sign-in: the people who may sign in (viewers and admins) and their
+//! sessions (`web_sessions`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::DbError;
 use super::columns::RowExt;
+use crate::domain::DashboardAccess;
 
 /// Whether a dashboard admin who can sign in exists.
 pub fn admin_exists(conn: &Connection) -> Result<bool, DbError> {
     Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM users WHERE is_admin = 1 AND password_hash IS NOT NULL AND deleted_at IS NULL)",
+        "SELECT EXISTS (SELECT 1 FROM users WHERE dashboard = 'admin' AND password_hash IS NOT NULL AND deleted_at IS NULL)",
         [],
         |r| r.get(0),
     )?)
 }
 
-/// The id and password hash of a dashboard admin who may sign in, by lower-cased email.
+/// The id and password hash of a viewer or admin who may sign in, by lower-cased email.
 pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, String)>, DbError> {
     Ok(conn
         .query_row(
             "SELECT id, password_hash FROM users
-             WHERE email_norm = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
+             WHERE email_norm = ?1 AND dashboard IN ('viewer', 'admin') AND deleted_at IS NULL AND password_hash IS NOT NULL",
             [email_norm],
             |r| Ok((r.typed(0, "users")?, r.get(1)?)),
         )
         .optional()?)
 }
 
-/// The password hash of a dashboard admin who may sign in, by id (re-authentication).
+/// The password hash of a viewer or admin who may sign in, by id (re-authentication).
 pub fn admin_password_hash(conn: &Connection, user: Uuid) -> Result<Option<String>, DbError> {
     Ok(conn
         .query_row(
             "SELECT password_hash FROM users
-             WHERE id = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
+             WHERE id = ?1 AND dashboard IN ('viewer', 'admin') AND deleted_at IS NULL AND password_hash IS NOT NULL",
             [user.to_string()],
             |r| r.get(0),
         )
@@ -48,6 +50,8 @@ pub struct SessionAdmin {
     pub email: String,
     /// Name.
     pub name: String,
+    /// Their dashboard access now: read with the session, so a lower level holds at once.
+    pub level: DashboardAccess,
     /// When the session was last used (unix seconds).
     pub last_seen_at: i64,
 }
@@ -80,8 +84,8 @@ pub fn end_all_of(conn: &Connection, user: Uuid) -> Result<usize, DbError> {
     )?)
 }
 
-/// The admin of a live session: created after `created_after`, used after `seen_after`,
-/// and still an admin who may sign in.
+/// The person of a live session: created after `created_after`, used after `seen_after`,
+/// and still a viewer or admin who may sign in.
 pub fn session_admin(
     conn: &Connection,
     sid: &str,
@@ -90,9 +94,9 @@ pub fn session_admin(
 ) -> Result<Option<SessionAdmin>, DbError> {
     Ok(conn
         .query_row(
-            "SELECT u.id, u.email, u.name, s.last_seen_at FROM web_sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.email, u.name, s.last_seen_at, u.dashboard FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
-               AND u.is_admin = 1 AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL",
+               AND u.dashboard IN ('viewer', 'admin') AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL",
             params![stored(sid), created_after, seen_after],
             |r| {
                 Ok(SessionAdmin {
@@ -100,6 +104,7 @@ pub fn session_admin(
                     email: r.get(1)?,
                     name: r.get(2)?,
                     last_seen_at: r.get(3)?,
+                    level: r.typed(4, "users")?,
                 })
             },
         )

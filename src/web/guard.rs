@@ -94,6 +94,27 @@ pub async fn require_admin(
     Ok(res)
 }
 
+/// Wraps every route that changes something (or confirms a change): a viewer gets 403.
+/// It runs inside [`require_admin`], so whoever gets here is signed in.
+pub async fn require_change(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let allowed = req
+        .extensions()
+        .get::<CurrentAdmin>()
+        .is_some_and(CurrentAdmin::can_change);
+    if !allowed {
+        let res = super::WebError::Forbidden(
+            "You can see this dashboard but not change it: your access is viewer. Ask an admin to make this change."
+                .into(),
+        )
+        .error_response();
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}
+
 /// One span per request, with an id echoed in `X-Request-Id`; counts it for /metrics.
 ///
 /// The path is logged without its query string: setup tokens travel there.

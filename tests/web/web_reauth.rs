@@ -21,7 +21,7 @@ async fn save(
 
 fn is_admin(dash: &TestApp, email: &str) -> i64 {
     dash.sql_i64(&format!(
-        "SELECT is_admin FROM users WHERE email = '{email}'"
+        "SELECT dashboard = 'admin' FROM users WHERE email = '{email}'"
     ))
 }
 

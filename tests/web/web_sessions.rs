@@ -1,7 +1,7 @@
 //! Sessions that end when they must: a new password, lost admin rights, "sign out
 //! everywhere"; and session ids that a copy of the database cannot replay.
 
-use accessboard::domain::{Email, UserUpdate};
+use accessboard::domain::{DashboardAccess, Email, UserUpdate};
 use reqwest::StatusCode;
 
 use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
@@ -60,10 +60,14 @@ async fn lost_admin_rights_end_sessions_for_good() {
     let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
     let cookie = bob.cookie.lock().unwrap().clone();
     let email = Email::parse(BOB).unwrap();
-    let flag = |admin| UserUpdate {
+    let flag = |admin: bool| UserUpdate {
         name: None,
         email: None,
-        is_admin: Some(admin),
+        dashboard: Some(if admin {
+            DashboardAccess::Admin
+        } else {
+            DashboardAccess::None
+        }),
     };
     dash.ctx
         .service

@@ -14,7 +14,7 @@ pub(super) fn read_only(u: &UserRow) -> Markup {
     html! {
         dl.facts {
             dt { "Email" } dd { bdi { (u.email) } }
-            dt { "Can sign in here" } dd { @if u.admin { "yes, until removed" } @else { "no" } }
+            dt { "Can sign in here" } dd { @if u.dashboard.signs_in() { (u.dashboard.as_str()) ", until removed" } @else { "no" } }
         }
     }
 }
@@ -44,13 +44,13 @@ pub(super) fn edit_page(
             (inner)
             (parts)
             // Only someone who can sign in has sessions to end.
-            @if !u.deleting && u.admin {
+            @if !u.deleting && u.dashboard.signs_in() && admin.can_change() {
                 form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
                     (csrf_field(&admin.csrf))
                     button type="submit" { "Sign out everywhere" }
                 }
             }
-            @if !u.deleting {
+            @if !u.deleting && admin.can_change() {
                 p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
             }
             (poller(live(u, apps), "badge", false))

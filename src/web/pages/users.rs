@@ -123,7 +123,7 @@ pub fn user_row(u: &UserRow, apps: &[AppRow], ticked: bool) -> Markup {
                 @if u.deleting { " " span.tag.removing { "being removed" } }
             }
             td data-label="Email" { bdi { (u.email) } }
-            td data-label="Can sign in here" { @if u.admin { "yes" } @else { span.muted { "no" } } }
+            td data-label="Can sign in here" { @if u.dashboard.signs_in() { (u.dashboard.as_str()) } @else { span.muted { "no" } } }
             @for app in apps {
                 td data-label=(app.name) {
                     @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
