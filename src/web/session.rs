@@ -123,6 +123,12 @@ impl CurrentAdmin {
         self.level.can_change()
     }
 
+    /// The CSRF token for a form that changes something; `None` for a viewer, who
+    /// is shown no such form.
+    pub fn change_token(&self) -> Option<&str> {
+        self.can_change().then_some(self.csrf.as_str())
+    }
+
     /// Who this admin's changes are recorded as in the audit trail.
     pub fn actor(&self) -> crate::domain::Actor {
         crate::domain::Actor::Admin(self.email.clone())

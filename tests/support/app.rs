@@ -15,6 +15,10 @@ use super::settings::SettingsToml;
 
 pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
+/// The viewer of [`TestApp::signed_in_viewer`]: sees every page, changes nothing.
+pub const VIEWER_EMAIL: &str = "vic@example.org";
+/// Their password.
+pub const VIEWER_PASSWORD: &str = "vics long password";
 
 /// A SCIM app `files` (nothing listens there; its URL holds a query secret a page
 /// must never show; credentials in the URL itself are refused by the settings) and a
@@ -143,6 +147,27 @@ impl TestApp {
             .set_password_hash(&Email::parse(email).unwrap(), Some(hash))
             .await
             .unwrap();
+    }
+
+    /// A browser signed in as a viewer, [`VIEWER_EMAIL`] (created, with the admin too).
+    pub async fn signed_in_viewer(&self) -> Browser {
+        if self.sql_i64(&format!(
+            "SELECT count(*) FROM users WHERE email = '{ADMIN_EMAIL}'"
+        )) == 0
+        {
+            self.admin().await;
+        }
+        self.person(VIEWER_EMAIL, "Vic Viewer", false, &[]).await;
+        self.ctx
+            .service
+            .set_dashboard(&Email::parse(VIEWER_EMAIL).unwrap(), DashboardAccess::Viewer)
+            .await
+            .unwrap();
+        self.set_password(VIEWER_EMAIL, VIEWER_PASSWORD).await;
+        let b = self.browser();
+        let r = b.login(VIEWER_EMAIL, VIEWER_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login failed: {}", r.body);
+        b
     }
 
     /// A browser signed in as the admin (created when missing).

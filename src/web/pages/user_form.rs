@@ -170,7 +170,8 @@ pub async fn edit_form(
     let (apps, user) = load(&state, Some(*id)).await?;
     let u =
         user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
-    let body = if u.deleting {
+    // A viewer sees the facts; the roles are in "In each app" below.
+    let body = if u.deleting || !admin.can_change() {
         super::user_page::read_only(&u)
     } else {
         form(

@@ -8,13 +8,13 @@ use crate::db::read::{AppRow, UserRow};
 use crate::web::layout::{Nav, csrf_field, page, poller};
 use crate::web::session::CurrentAdmin;
 
-/// A person being removed: nothing to edit (a save would be refused); what each app
-/// holds stays in the "In each app" table below.
+/// A person being removed (a save would be refused), or anyone as a viewer sees them:
+/// nothing to edit; what each app holds stays in the "In each app" table below.
 pub(super) fn read_only(u: &UserRow) -> Markup {
     html! {
         dl.facts {
             dt { "Email" } dd { bdi { (u.email) } }
-            dt { "Can sign in here" } dd { @if u.dashboard.signs_in() { (u.dashboard.as_str()) ", until removed" } @else { "no" } }
+            dt { "Can sign in here" } dd { @if !u.dashboard.signs_in() { "no" } @else if u.deleting { (u.dashboard.as_str()) ", until removed" } @else { (u.dashboard.as_str()) } }
         }
     }
 }
