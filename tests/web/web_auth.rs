@@ -149,7 +149,18 @@ async fn a_viewer_is_offered_no_change_on_any_page() {
         .await
         .unwrap()
         .to_string();
+    // A paused app: its banner and the overview's Needs attention offer Resume to admins.
+    dash.ctx
+        .service
+        .pause_app(
+            &accessboard::domain::Slug::parse("files").unwrap(),
+            Some("maintenance".into()),
+        )
+        .await
+        .unwrap();
     let b = dash.signed_in_viewer().await;
+    let overview = b.get("/").await;
+    assert!(overview.body.contains("maintenance"), "{}", overview.body);
     let change_pages: Vec<&str> = route_needs()
         .into_iter()
         .filter(|(m, _, need)| *m == Method::GET && *need == Need::Change)
