@@ -71,11 +71,7 @@ pub async fn run(ctx: &App, filters: Filters, json: bool) -> Result<(), CliError
         let body: Vec<Vec<String>> = rows
             .iter()
             .map(|u| {
-                let mut row = vec![
-                    u.email.clone(),
-                    u.name.clone(),
-                    u.dashboard.to_string(),
-                ];
+                let mut row = vec![u.email.clone(), u.name.clone(), u.dashboard.to_string()];
                 row.extend(
                     u.access
                         .iter()

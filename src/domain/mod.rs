@@ -19,4 +19,5 @@ pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};
 pub use role::{Role, RoleError};
 pub use slug::{Slug, SlugError};
 pub use user::{
-    Access, DashboardAccess, DashboardAccessError, NameError, NewUser, PersonName, User, UserUpdate};
+    Access, DashboardAccess, DashboardAccessError, NameError, NewUser, PersonName, User, UserUpdate,
+};

@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::{ImportPlan, ImportRow, RowError, ServiceError, UserService, store};
 use crate::db::{Conn, alerts, time};
-use crate::domain::{AlertKind, Condition, DashboardAccess, Email, NewUser, PersonName, User, UserUpdate};
+use crate::domain::{
+    AlertKind, Condition, DashboardAccess, Email, NewUser, PersonName, User, UserUpdate,
+};
 use crate::identity::{self, IdentityError};
 
 /// How a service call names a user.

@@ -12,7 +12,9 @@ use super::store;
 use super::store::AppInfo;
 use super::{ServiceError, import_groups, roles};
 use crate::db::Conn;
-use crate::domain::{DashboardAccess, Email, GroupName, NewUser, PersonName, Role, RoleError, Slug};
+use crate::domain::{
+    DashboardAccess, Email, GroupName, NewUser, PersonName, Role, RoleError, Slug,
+};
 
 /// Files larger than this are refused whole, before parsing.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;

@@ -44,7 +44,6 @@ use audit::{access_audited, delete_audited, person, update_audited};
 pub use bulk::{BulkAction, BulkPerson, BulkPlan, Effect, MAX_BULK, Tally};
 pub use bulk_groups::RoleMove;
 pub use error::ServiceError;
-pub use signin::DashboardChange;
 pub use groups::{GroupChange, GroupKey, GroupOutcome, MAX_DESCRIPTION, parse_description};
 pub use held::{Cancelled, GuardWarning};
 pub use identities::IdentitySync;
@@ -52,6 +51,7 @@ use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
 pub use outcome::{Held, HeldIn, Outcome, Reach, Saved};
 pub use password::hash_password;
+pub use signin::DashboardChange;
 
 /// The service every edge (web, CLI, provisioning hooks) goes through.
 #[derive(Clone)]

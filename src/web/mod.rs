@@ -227,47 +227,202 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/users/new", Need::Change, user_form::new_form);
     r.add(post.clone(), "/users/new", Need::Change, user_form::create);
     r.add(get.clone(), "/users/import", Need::Change, import::form);
-    r.add(post.clone(), "/users/import/preview", Need::Change, import::preview);
+    r.add(
+        post.clone(),
+        "/users/import/preview",
+        Need::Change,
+        import::preview,
+    );
     r.add(post.clone(), "/users/import", Need::Change, import::confirm);
     r.add(post.clone(), "/users/bulk", Need::Change, bulk::review);
     r.add(post.clone(), "/users/bulk/apply", Need::Change, bulk::apply);
     r.add(get.clone(), "/users/{id}", Need::View, user_form::edit_form);
     r.add(post.clone(), "/users/{id}", Need::Change, user_form::save);
-    r.add(get.clone(), "/users/{id}/delete", Need::Change, user_delete::confirm_delete);
-    r.add(post.clone(), "/users/{id}/delete", Need::Change, user_delete::delete);
-    r.add(post.clone(), "/users/{id}/sync/{slug}", Need::Change, person::sync);
-    r.add(get.clone(), "/users/{id}/trace/{run}", Need::View, person::poll_trace);
-    r.add(post.clone(), "/users/{id}/sign-out", Need::Change, user_sessions::sign_out_everywhere);
+    r.add(
+        get.clone(),
+        "/users/{id}/delete",
+        Need::Change,
+        user_delete::confirm_delete,
+    );
+    r.add(
+        post.clone(),
+        "/users/{id}/delete",
+        Need::Change,
+        user_delete::delete,
+    );
+    r.add(
+        post.clone(),
+        "/users/{id}/sync/{slug}",
+        Need::Change,
+        person::sync,
+    );
+    r.add(
+        get.clone(),
+        "/users/{id}/trace/{run}",
+        Need::View,
+        person::poll_trace,
+    );
+    r.add(
+        post.clone(),
+        "/users/{id}/sign-out",
+        Need::Change,
+        user_sessions::sign_out_everywhere,
+    );
     r.add(get.clone(), "/groups", Need::View, groups::list);
     r.add(post.clone(), "/groups", Need::Change, groups::create);
     r.add(get.clone(), "/groups/{id}", Need::View, group_page::show);
-    r.add(post.clone(), "/groups/{id}/rename", Need::Change, group_edit::rename);
-    r.add(post.clone(), "/groups/{id}/describe", Need::Change, group_edit::describe);
-    r.add(post.clone(), "/groups/{id}/members", Need::Change, group_edit::add);
-    r.add(post.clone(), "/groups/{id}/members/remove", Need::Change, group_edit::remove);
-    r.add(post.clone(), "/groups/{id}/grant/{slug}", Need::Change, group_edit::grant);
-    r.add(get.clone(), "/groups/{id}/delete", Need::Change, group_confirm::confirm_delete);
-    r.add(post.clone(), "/groups/{id}/delete", Need::Change, group_confirm::delete);
+    r.add(
+        post.clone(),
+        "/groups/{id}/rename",
+        Need::Change,
+        group_edit::rename,
+    );
+    r.add(
+        post.clone(),
+        "/groups/{id}/describe",
+        Need::Change,
+        group_edit::describe,
+    );
+    r.add(
+        post.clone(),
+        "/groups/{id}/members",
+        Need::Change,
+        group_edit::add,
+    );
+    r.add(
+        post.clone(),
+        "/groups/{id}/members/remove",
+        Need::Change,
+        group_edit::remove,
+    );
+    r.add(
+        post.clone(),
+        "/groups/{id}/grant/{slug}",
+        Need::Change,
+        group_edit::grant,
+    );
+    r.add(
+        get.clone(),
+        "/groups/{id}/delete",
+        Need::Change,
+        group_confirm::confirm_delete,
+    );
+    r.add(
+        post.clone(),
+        "/groups/{id}/delete",
+        Need::Change,
+        group_confirm::delete,
+    );
     r.add(get.clone(), "/apps", Need::View, apps::list);
-    r.add(get.clone(), "/apps/{slug}/install", Need::Change, app_confirm::install);
-    r.add(post.clone(), "/apps/{slug}/install", Need::Change, apps::install);
-    r.add(get.clone(), "/apps/{slug}/uninstall", Need::Change, app_confirm::uninstall);
-    r.add(post.clone(), "/apps/{slug}/uninstall", Need::Change, apps::uninstall);
-    r.add(get.clone(), "/apps/{slug}/sync", Need::Change, app_confirm::sync);
-    r.add(post.clone(), "/apps/{slug}/sync", Need::Change, apps::sync_now);
-    r.add(post.clone(), "/apps/{slug}/drift", Need::Change, apps::check_drift);
-    r.add(post.clone(), "/apps/{slug}/drift/fix", Need::Change, apps::fix_drift);
-    r.add(post.clone(), "/apps/{slug}/test", Need::Change, app_test::test);
-    r.add(get.clone(), "/apps/{slug}/drift", Need::View, apps::drift_report);
+    r.add(
+        get.clone(),
+        "/apps/{slug}/install",
+        Need::Change,
+        app_confirm::install,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/install",
+        Need::Change,
+        apps::install,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/uninstall",
+        Need::Change,
+        app_confirm::uninstall,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/uninstall",
+        Need::Change,
+        apps::uninstall,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/sync",
+        Need::Change,
+        app_confirm::sync,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/sync",
+        Need::Change,
+        apps::sync_now,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/drift",
+        Need::Change,
+        apps::check_drift,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/drift/fix",
+        Need::Change,
+        apps::fix_drift,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/test",
+        Need::Change,
+        app_test::test,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/drift",
+        Need::View,
+        apps::drift_report,
+    );
     r.add(get.clone(), "/apps/{slug}", Need::View, app_detail::show);
-    r.add(get.clone(), "/apps/{slug}/retry", Need::Change, app_confirm::retry_all);
-    r.add(post.clone(), "/apps/{slug}/retry", Need::Change, app_detail::retry_all);
-    r.add(post.clone(), "/apps/{slug}/retry/{id}", Need::Change, app_detail::retry_one);
-    r.add(get.clone(), "/apps/{slug}/resume", Need::Change, rails::confirm);
-    r.add(post.clone(), "/apps/{slug}/resume", Need::Change, rails::resume);
-    r.add(get.clone(), "/apps/{slug}/pause", Need::Change, app_pause::confirm);
-    r.add(post.clone(), "/apps/{slug}/pause", Need::Change, app_pause::pause);
-    r.add(post.clone(), "/apps/{slug}/cancel-held", Need::Change, rails::cancel_held);
+    r.add(
+        get.clone(),
+        "/apps/{slug}/retry",
+        Need::Change,
+        app_confirm::retry_all,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/retry",
+        Need::Change,
+        app_detail::retry_all,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/retry/{id}",
+        Need::Change,
+        app_detail::retry_one,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/resume",
+        Need::Change,
+        rails::confirm,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/resume",
+        Need::Change,
+        rails::resume,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/pause",
+        Need::Change,
+        app_pause::confirm,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/pause",
+        Need::Change,
+        app_pause::pause,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/cancel-held",
+        Need::Change,
+        rails::cancel_held,
+    );
     r.add(get.clone(), "/activity", Need::View, activity::list);
     r.add(get, "/audit", Need::View, audit::list);
 }

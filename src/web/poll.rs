@@ -106,8 +106,12 @@ async fn overview(
     seen: &str,
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(overview::read).await?;
-    let (markup, version) =
-        overview::live(admin.change_token(), &o, &state.service.settings().server.zone, true);
+    let (markup, version) = overview::live(
+        admin.change_token(),
+        &o,
+        &state.service.settings().server.zone,
+        true,
+    );
     Ok(layout::ok(if version == seen {
         html! {}
     } else {

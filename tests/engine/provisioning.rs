@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use accessboard::domain::{DashboardAccess, Email, NewUser, PersonName, ProvisionStatus, Role, Slug};
+use accessboard::domain::{
+    DashboardAccess, Email, NewUser, PersonName, ProvisionStatus, Role, Slug,
+};
 
 use crate::support::api::{done, job, pairs};
 use crate::support::env::{TestEnv, stderr, stdout};

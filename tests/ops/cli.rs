@@ -536,7 +536,11 @@ fn dashboard_levels_are_set_listed_imported_and_audited() {
     // A word that is no level is refused before anything opens.
     let out = env.cli(&["user", "dashboard", "ann@example.org", "superuser"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("none, viewer or admin"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("none, viewer or admin"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(ann(&env)["dashboard"], "viewer");
     // Audited as a change of the person, before and after.
     let out = env.cli(&["audit", "--json"]);
@@ -548,8 +552,18 @@ fn dashboard_levels_are_set_listed_imported_and_audited() {
         .find(|e| e["action"] == "person.update")
         .expect("the change is audited");
     assert_eq!(update["target"], "ann@example.org");
-    assert!(update["before"].as_str().unwrap().contains("\"dashboard\":\"none\""));
-    assert!(update["after"].as_str().unwrap().contains("\"dashboard\":\"viewer\""));
+    assert!(
+        update["before"]
+            .as_str()
+            .unwrap()
+            .contains("\"dashboard\":\"none\"")
+    );
+    assert!(
+        update["after"]
+            .as_str()
+            .unwrap()
+            .contains("\"dashboard\":\"viewer\"")
+    );
     // The CSV column takes the levels as well as yes and no.
     let csv = env.dir.path().join("levels.csv");
     std::fs::write(

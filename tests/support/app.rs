@@ -160,7 +160,10 @@ impl TestApp {
         self.person(VIEWER_EMAIL, "Vic Viewer", false, &[]).await;
         self.ctx
             .service
-            .set_dashboard(&Email::parse(VIEWER_EMAIL).unwrap(), DashboardAccess::Viewer)
+            .set_dashboard(
+                &Email::parse(VIEWER_EMAIL).unwrap(),
+                DashboardAccess::Viewer,
+            )
             .await
             .unwrap();
         self.set_password(VIEWER_EMAIL, VIEWER_PASSWORD).await;

@@ -95,7 +95,12 @@ async fn a_viewer_sees_every_page_and_gets_403_on_every_change() {
                 .await
         };
         if need == Need::Change {
-            assert_eq!(r.status, StatusCode::FORBIDDEN, "{method} {url}: {}", r.body);
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {url}: {}",
+                r.body
+            );
             assert!(r.body.contains("your access is viewer"), "{}", r.body);
             assert!(r.body.contains("Vic Viewer"), "the page keeps their header");
             refused += 1;
@@ -109,7 +114,10 @@ async fn a_viewer_sees_every_page_and_gets_403_on_every_change() {
             shown += 1;
         }
     }
-    assert!(refused >= 30 && shown >= 10, "{refused} refused, {shown} shown");
+    assert!(
+        refused >= 30 && shown >= 10,
+        "{refused} refused, {shown} shown"
+    );
     assert_eq!(
         dash.sql_i64("SELECT count(*) FROM audit_log"),
         audit_before,

@@ -288,7 +288,9 @@ async fn saving_returns_the_form_already_showing_sync_needed() {
         .db()
         .conn()
         .unwrap()
-        .query_row("SELECT id FROM users WHERE dashboard = 'admin'", [], |r| r.get(0))
+        .query_row("SELECT id FROM users WHERE dashboard = 'admin'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let r = b
         .post(
@@ -296,7 +298,11 @@ async fn saving_returns_the_form_already_showing_sync_needed() {
             &[("name", "Ada Admin"), ("email", ADMIN_EMAIL)],
         )
         .await;
-    assert!(r.body.contains("your own dashboard access here"), "{}", r.body);
+    assert!(
+        r.body.contains("your own dashboard access here"),
+        "{}",
+        r.body
+    );
     assert_eq!(
         dash.sql_i64("SELECT count(*) FROM users WHERE dashboard = 'admin'"),
         me

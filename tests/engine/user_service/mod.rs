@@ -2,7 +2,9 @@
 //! CSV imports in `import`.
 
 use accessboard::db::read::{self, AccessQuery, UserQuery};
-use accessboard::domain::{DashboardAccess, Email, NewUser, PersonName, ProvisionStatus, Role, Slug, UserUpdate};
+use accessboard::domain::{
+    DashboardAccess, Email, NewUser, PersonName, ProvisionStatus, Role, Slug, UserUpdate,
+};
 
 use crate::support::api::{Context, done, job, pairs};
 use crate::support::env::TestEnv;
