@@ -107,6 +107,12 @@ pub enum UserCommand {
         /// none (may not sign in), viewer (sees every page, changes nothing) or admin.
         level: DashboardAccess,
     },
+    /// Turn off a person's two-factor sign-in (a lost device); they set it up again.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        /// The person's email.
+        email: Email,
+    },
     /// Set the dashboard password, read as one line from stdin.
     SetPassword {
         /// The person's email.
@@ -273,6 +279,15 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         UserCommand::Dashboard { email, level } => {
             let change = service.set_dashboard(&email, level).await?;
             println!("{}", output::clean(&change.text()));
+        }
+        UserCommand::Reset2fa { email } => {
+            if service.reset_second_factor(&email).await? {
+                println!(
+                    "two-factor sign-in of {email} turned off; they can set it up again after signing in"
+                );
+            } else {
+                println!("{email} had no two-factor sign-in; nothing changed");
+            }
         }
         UserCommand::SignOut { email } => {
             let n = service.sign_out_everywhere_by_email(&email).await?;

@@ -19,7 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0011_proof.sql"),
     include_str!("../../db/migrations/0012_held_changes.sql"),
     include_str!("../../db/migrations/0013_search.sql"),
-    include_str!("../../db/migrations/0015_dashboard_access.sql"),
+    include_str!("../../db/migrations/0015_sign_in.sql"),
 ];
 
 /// The schema version this binary writes and needs.

@@ -18,6 +18,7 @@ pub mod rails;
 pub mod read;
 mod read_only;
 mod search;
+pub mod second_factor;
 pub mod sessions;
 pub mod sort_keys;
 pub mod throttle;

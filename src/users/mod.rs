@@ -20,8 +20,10 @@ mod outcome;
 pub mod password;
 mod preview;
 mod roles;
+pub mod second_factor;
 mod signin;
 mod store;
+pub mod totp;
 mod write;
 
 use std::sync::Arc;

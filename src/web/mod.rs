@@ -21,6 +21,7 @@ mod multipart;
 mod pages;
 mod poll;
 mod query_limit;
+mod second_factor;
 mod session;
 mod setup;
 mod sudo;
@@ -58,7 +59,7 @@ pub struct AppState {
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/setup" | "/healthz" | "/readyz" | "/metrics"
+        "/login" | "/login/code" | "/setup" | "/healthz" | "/readyz" | "/metrics"
     ) || path.starts_with("/assets/")
 }
 
@@ -155,6 +156,8 @@ pub enum Need {
     Public,
     /// A viewer or an admin: pages that only show.
     View,
+    /// A viewer or an admin, changing only their own sign-in (sign out, second factor).
+    Own,
     /// An admin: every change, and the pages that confirm one.
     Change,
 }
@@ -187,7 +190,7 @@ impl Registry for Config<'_> {
             Need::Change => self
                 .0
                 .service(resource.wrap(from_fn(guard::require_change))),
-            Need::Public | Need::View => self.0.service(resource),
+            Need::Public | Need::View | Need::Own => self.0.service(resource),
         };
     }
 }
@@ -205,9 +208,9 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk, group_confirm,
-        group_edit, group_page, groups, import, overview, person, rails, user_delete, user_form,
-        user_sessions, users,
+        account, activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk,
+        group_confirm, group_edit, group_page, groups, import, overview, person, rails,
+        user_delete, user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -217,10 +220,40 @@ fn register(r: &mut impl Registry) {
     r.add(get.clone(), "/assets/{name}", Need::Public, assets::serve);
     r.add(get.clone(), "/login", Need::Public, login::form);
     r.add(post.clone(), "/login", Need::Public, login::submit);
+    r.add(
+        get.clone(),
+        "/login/code",
+        Need::Public,
+        second_factor::form,
+    );
+    r.add(
+        post.clone(),
+        "/login/code",
+        Need::Public,
+        second_factor::submit,
+    );
     r.add(get.clone(), "/setup", Need::Public, setup::form);
     r.add(post.clone(), "/setup", Need::Public, setup::submit);
     // signed in: viewers see, admins change (and confirm changes)
-    r.add(post.clone(), "/logout", Need::View, login::logout);
+    r.add(post.clone(), "/logout", Need::Own, login::logout);
+    r.add(
+        get.clone(),
+        "/account/two-factor",
+        Need::View,
+        account::show,
+    );
+    r.add(
+        post.clone(),
+        "/account/two-factor",
+        Need::Own,
+        account::start,
+    );
+    r.add(
+        post.clone(),
+        "/account/two-factor/confirm",
+        Need::Own,
+        account::confirm,
+    );
     r.add(get.clone(), "/", Need::View, overview::show);
     r.add(get.clone(), "/poll", Need::View, poll::poll);
     r.add(get.clone(), "/users", Need::View, users::list);

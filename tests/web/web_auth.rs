@@ -82,7 +82,11 @@ async fn a_viewer_sees_every_page_and_gets_403_on_every_change() {
             is_public(&url),
             "{method} {path}: public in the registry and in the guard alike"
         );
-        if need == Need::Public || path == "/logout" {
+        // Their own sign-in (sign out, second factor) is theirs to change.
+        if need == Need::Own {
+            assert!(method != Method::GET, "{path}: a page only shows");
+        }
+        if need == Need::Public || need == Need::Own {
             continue;
         }
         if method != Method::GET {

@@ -1,5 +1,6 @@
 //! The dashboard's pages, one file per job.
 
+pub mod account;
 pub mod activity;
 pub mod app_confirm;
 pub mod app_detail;

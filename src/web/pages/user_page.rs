@@ -42,6 +42,9 @@ pub(super) fn edit_page(
                     " Apps are being told; this person disappears once every app has been told." }
             }
             (inner)
+            @if u.id == admin.id {
+                p { a href="/account/two-factor" { "Your two-factor sign-in" } }
+            }
             (parts)
             // Only someone who can sign in has sessions to end.
             @if !u.deleting && u.dashboard.signs_in() && admin.can_change() {
