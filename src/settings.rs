@@ -43,6 +43,9 @@ pub struct Settings {
     /// The admin audit trail.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// Signing in to the dashboard.
+    #[serde(default)]
+    pub auth: AuthSettings,
     /// Where people live: accessboard's database or Ory Kratos.
     #[serde(default)]
     pub identity: IdentitySettings,
@@ -186,6 +189,15 @@ impl Default for AuditSettings {
             retention_days: 365,
         }
     }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Every viewer and admin must have a second factor: one without is sent to set it
+    /// up, and sees nothing else, from their next request on.
+    pub require_second_factor: bool,
 }
 
 /// `[log]`

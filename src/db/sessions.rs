@@ -52,6 +52,8 @@ pub struct SessionAdmin {
     pub name: String,
     /// Their dashboard access now: read with the session, so a lower level holds at once.
     pub level: DashboardAccess,
+    /// Whether they have a confirmed second factor.
+    pub second_factor: bool,
     /// When the session was last used (unix seconds).
     pub last_seen_at: i64,
 }
@@ -94,7 +96,9 @@ pub fn session_admin(
 ) -> Result<Option<SessionAdmin>, DbError> {
     Ok(conn
         .query_row(
-            "SELECT u.id, u.email, u.name, s.last_seen_at, u.dashboard FROM web_sessions s JOIN users u ON u.id = s.user_id
+            "SELECT u.id, u.email, u.name, s.last_seen_at, u.dashboard,
+                    EXISTS (SELECT 1 FROM totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+             FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
                AND u.dashboard IN ('viewer', 'admin') AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL",
             params![stored(sid), created_after, seen_after],
@@ -105,6 +109,7 @@ pub fn session_admin(
                     name: r.get(2)?,
                     last_seen_at: r.get(3)?,
                     level: r.typed(4, "users")?,
+                    second_factor: r.get(5)?,
                 })
             },
         )

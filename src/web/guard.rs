@@ -60,6 +60,23 @@ pub async fn require_admin(
         };
         return Ok(req.into_response(res));
     };
+    // `[auth] require_second_factor`: someone without one sets it up before anything else.
+    if state.service.settings().auth.require_second_factor
+        && !admin.second_factor
+        && !req.path().starts_with("/account/two-factor")
+        && req.path() != "/logout"
+    {
+        let res = if is_htmx_headers(req.headers()) {
+            HttpResponse::Forbidden()
+                .insert_header(("HX-Redirect", "/account/two-factor"))
+                .body("set up two-factor sign-in first")
+        } else {
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/account/two-factor"))
+                .finish()
+        };
+        return Ok(req.into_response(res));
+    }
     let mut admin = admin;
     if let Ok(Some((since, why))) = state.service.identity_outage().await {
         let since = super::times::local_text(since, &state.service.settings().server.zone);

@@ -109,6 +109,8 @@ pub struct CurrentAdmin {
     pub name: String,
     /// Viewer or admin, as the database says on this request.
     pub level: crate::domain::DashboardAccess,
+    /// Whether they have a confirmed second factor.
+    pub second_factor: bool,
     /// The session's CSRF token, for forms and the htmx header.
     pub csrf: String,
     /// Why the identity source (Kratos) is unreachable, for the banner on every page.
@@ -205,6 +207,7 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
         email: a.email,
         name: a.name,
         level: a.level,
+        second_factor: a.second_factor,
         csrf,
         identity_outage: None,
         flash: None,

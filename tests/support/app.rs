@@ -103,7 +103,19 @@ impl TestApp {
 
     /// Same, with extra `[server]` lines.
     pub async fn spawn_with(dir: tempfile::TempDir, install: bool, server_extra: &str) -> TestApp {
-        let text = settings(&dir.path().join("ab.db"), server_extra).to_toml();
+        let toml = settings(&dir.path().join("ab.db"), server_extra);
+        Self::spawn_toml(dir, install, toml).await
+    }
+
+    /// A fresh dashboard with `[auth]` lines (e.g. `require_second_factor = true`).
+    pub async fn spawn_with_auth(auth: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = settings(&dir.path().join("ab.db"), "").lines("auth", auth);
+        Self::spawn_toml(dir, true, toml).await
+    }
+
+    async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {
+        let text = toml.to_toml();
         let settings = Arc::new(Settings::from_toml(&text).expect("settings"));
         let ctx = api::open(settings).await;
         if install {

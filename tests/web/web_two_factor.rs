@@ -204,3 +204,73 @@ async fn the_code_page_without_a_password_first_sends_to_sign_in() {
     assert_eq!(r.status, StatusCode::SEE_OTHER);
     assert_eq!(r.header("location"), "/login");
 }
+
+/// `[auth] require_second_factor = true`: someone without a second factor sees only
+/// its setup page until it is on; then everything, with the code at each sign-in.
+#[actix_web::test]
+async fn a_required_second_factor_is_set_up_before_anything_else() {
+    let dash = TestApp::spawn_with_auth("require_second_factor = true").await;
+    let b = dash.signed_in().await;
+    let r = b.get("/users").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    assert_eq!(r.header("location"), "/account/two-factor");
+    assert_eq!(
+        b.post(
+            "/users/new",
+            &[("name", "Eve"), ("email", "eve@example.org")]
+        )
+        .await
+        .header("location"),
+        "/account/two-factor",
+        "no change either"
+    );
+    let page = b.get("/account/two-factor").await;
+    assert!(
+        page.body.contains("requires two-factor sign-in"),
+        "{}",
+        page.body
+    );
+    let (key, _, _) = enrol(&b).await;
+    assert_eq!(b.get("/users").await.status, StatusCode::OK);
+    let other = half_signed_in(&dash).await;
+    let r = other
+        .post("/login/code", &[("code", &code(&key, now() + 30))])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(other.get("/users").await.status, StatusCode::OK);
+}
+
+/// Re-authentication (making someone an admin) takes a code of the app as well as
+/// the password; a code already taken does not count.
+#[actix_web::test]
+async fn re_authentication_accepts_a_code() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let (key, _, confirmed) = enrol(&b).await;
+    let bob = dash.person("bob@example.org", "Bob", false, &[]).await;
+    let save = |current: String| {
+        let b = &b;
+        async move {
+            b.get(&format!("/users/{bob}")).await;
+            b.post(
+                &format!("/users/{bob}"),
+                &[
+                    ("name", "Bob"),
+                    ("email", "bob@example.org"),
+                    ("admin", "admin"),
+                    ("current_password", &current),
+                ],
+            )
+            .await
+        }
+    };
+    let r = save(confirmed).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("already used"), "{}", r.body);
+    let r = save(code(&key, now() + 30)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(
+        dash.sql_i64("SELECT dashboard = 'admin' FROM users WHERE email = 'bob@example.org'"),
+        1
+    );
+}

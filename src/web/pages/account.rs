@@ -75,6 +75,9 @@ pub async fn show(
     let body = match state.service.pending_totp(id).await? {
         Some(e) => enrolment(&admin, &e, None),
         None => html! {
+            @if state.service.settings().auth.require_second_factor {
+                p.alert role="alert" { "This dashboard requires two-factor sign-in: set it up to go on." }
+            }
             p { "Off: your password alone signs you in." }
             form method="post" action=(PATH) {
                 (csrf_field(&admin.csrf))

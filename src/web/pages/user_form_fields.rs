@@ -65,7 +65,7 @@ pub(super) fn form(
                 p.hint { "Once they can sign in here (tick the box and save), you can set their password." }
             }
             @if confirm {
-                label for="current-password" { "Your own password" }
+                label for="current-password" { "Your own password (or a code of your authenticator app)" }
                 p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes." }
                 input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
                     aria-invalid=[e.current_password.as_ref().map(|_| "true")]
