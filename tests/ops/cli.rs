@@ -595,3 +595,42 @@ fn dashboard_levels_are_set_listed_imported_and_audited() {
         );
     }
 }
+
+#[test]
+fn reset_2fa_turns_a_second_factor_off_and_is_audited() {
+    let env = env();
+    env.create_admin("ada@example.org", "Ada", &[]);
+    let out = env.cli(&["user", "reset-2fa", "ada@example.org"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "ada@example.org had no two-factor sign-in; nothing changed"
+    );
+    // A confirmed second factor, as the enrolment page leaves it.
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO totp (user_id, secret, confirmed_at, created_at)
+           SELECT id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 1, 1 FROM users WHERE email = 'ada@example.org';
+         INSERT INTO recovery_codes (user_id, code_hash)
+           SELECT id, 'x' FROM users WHERE email = 'ada@example.org';",
+    )
+    .unwrap();
+    let out = env.cli(&["user", "reset-2fa", "ada@example.org"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("two-factor sign-in of ada@example.org turned off"),
+        "{}",
+        stdout(&out)
+    );
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM totp"), 0);
+    assert_eq!(count("SELECT count(*) FROM recovery_codes"), 0);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM audit_log WHERE action = 'second_factor.reset' AND target = 'ada@example.org'"
+        ),
+        2
+    );
+    let out = env.cli(&["user", "reset-2fa", "nobody@example.org"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}
