@@ -192,12 +192,23 @@ impl Default for AuditSettings {
 }
 
 /// `[auth]`
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
     /// Every viewer and admin must have a second factor: one without is sent to set it
     /// up, and sees nothing else, from their next request on.
     pub require_second_factor: bool,
+    /// How long an invitation or reset link stays valid.
+    pub invite_ttl_hours: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            require_second_factor: false,
+            invite_ttl_hours: 48,
+        }
+    }
 }
 
 /// `[log]`

@@ -22,3 +22,15 @@ CREATE TABLE recovery_codes (
     used_at   INTEGER,
     PRIMARY KEY (user_id, code_hash)
 );
+
+-- One-time links that let a person set their password (an invitation, a reset):
+-- stored as the SHA-256 of the token; they end when used, when they expire, or when
+-- the person's password or dashboard access changes.
+CREATE TABLE sign_in_links (
+    token_hash TEXT PRIMARY KEY,
+    user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    used_at    INTEGER
+);
+CREATE INDEX sign_in_links_user ON sign_in_links (user_id);

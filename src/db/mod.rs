@@ -20,6 +20,7 @@ mod read_only;
 mod search;
 pub mod second_factor;
 pub mod sessions;
+pub mod sign_in_links;
 pub mod sort_keys;
 pub mod throttle;
 pub mod time;

@@ -25,8 +25,10 @@ impl UserService {
                 "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
                 rusqlite::params![hash, now, user.id.to_string()],
             )?;
-            // A new password ends every session; whoever changed their own signs in afresh.
+            // A new password ends every session (whoever changed their own signs in
+            // afresh) and every sign-in link still open.
             crate::db::sessions::end_all_of(tx, user.id)?;
+            crate::db::sign_in_links::end_all_of(tx, user.id)?;
             Ok(((), Vec::new()))
         })
         .await

@@ -224,6 +224,10 @@ pub fn update_user(
             email_key
         ],
     )?;
+    if admin_changed {
+        // A link made for one level of access does not outlive it.
+        crate::db::sign_in_links::end_all_of(tx, user.id)?;
+    }
     if admin_changed && user.dashboard < before {
         // A lower level ends every session: none may go on with the rights it had,
         // nor come back with them later (a viewer signs in again as a viewer).

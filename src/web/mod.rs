@@ -24,6 +24,7 @@ mod query_limit;
 mod second_factor;
 mod session;
 mod setup;
+mod sign_in_link;
 mod sudo;
 mod throttle;
 mod times;
@@ -59,7 +60,7 @@ pub struct AppState {
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/login/code" | "/setup" | "/healthz" | "/readyz" | "/metrics"
+        "/login" | "/login/code" | "/login/link" | "/setup" | "/healthz" | "/readyz" | "/metrics"
     ) || path.starts_with("/assets/")
 }
 
@@ -210,7 +211,7 @@ fn register(r: &mut impl Registry) {
     use pages::{
         account, activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk,
         group_confirm, group_edit, group_page, groups, import, overview, person, rails,
-        user_delete, user_form, user_sessions, users,
+        user_delete, user_form, user_invite, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -231,6 +232,13 @@ fn register(r: &mut impl Registry) {
         "/login/code",
         Need::Public,
         second_factor::submit,
+    );
+    r.add(get.clone(), "/login/link", Need::Public, sign_in_link::form);
+    r.add(
+        post.clone(),
+        "/login/link",
+        Need::Public,
+        sign_in_link::submit,
     );
     r.add(get.clone(), "/setup", Need::Public, setup::form);
     r.add(post.clone(), "/setup", Need::Public, setup::submit);
@@ -300,6 +308,12 @@ fn register(r: &mut impl Registry) {
         "/users/{id}/sign-out",
         Need::Change,
         user_sessions::sign_out_everywhere,
+    );
+    r.add(
+        post.clone(),
+        "/users/{id}/invite",
+        Need::Change,
+        user_invite::invite,
     );
     r.add(get.clone(), "/groups", Need::View, groups::list);
     r.add(post.clone(), "/groups", Need::Change, groups::create);

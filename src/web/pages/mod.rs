@@ -26,6 +26,7 @@ pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
 mod user_form_fields;
+pub mod user_invite;
 pub mod user_page;
 pub mod user_sessions;
 mod user_values;

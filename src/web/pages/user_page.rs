@@ -52,6 +52,11 @@ pub(super) fn edit_page(
                     (csrf_field(&admin.csrf))
                     button type="submit" { "Sign out everywhere" }
                 }
+                // An invitation, or a way back for someone who forgot their password.
+                form.inline method="post" action=(format!("/users/{}/invite", u.id)) {
+                    (csrf_field(&admin.csrf))
+                    button type="submit" { "Make a sign-in link" }
+                }
             }
             @if !u.deleting && admin.can_change() {
                 p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
