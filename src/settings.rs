@@ -43,6 +43,9 @@ pub struct Settings {
     /// The admin audit trail.
     #[serde(default)]
     pub audit: AuditSettings,
+    /// Signing in to the dashboard.
+    #[serde(default)]
+    pub auth: AuthSettings,
     /// Where people live: accessboard's database or Ory Kratos.
     #[serde(default)]
     pub identity: IdentitySettings,
@@ -184,6 +187,26 @@ impl Default for AuditSettings {
     fn default() -> Self {
         AuditSettings {
             retention_days: 365,
+        }
+    }
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Every viewer and admin must have a second factor: one without is sent to set it
+    /// up, and sees nothing else, from their next request on.
+    pub require_second_factor: bool,
+    /// How long an invitation or reset link stays valid.
+    pub invite_ttl_hours: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            require_second_factor: false,
+            invite_ttl_hours: 48,
         }
     }
 }

@@ -66,16 +66,12 @@ pub async fn run(ctx: &App, filters: Filters, json: bool) -> Result<(), CliError
         println!("no users yet; add one with `accessboard user create --email E --name N`");
     } else {
         let apps: Vec<String> = rows[0].access.iter().map(|c| c.app.clone()).collect();
-        let mut header = vec!["EMAIL", "NAME", "DASHBOARD_ADMIN"];
+        let mut header = vec!["EMAIL", "NAME", "DASHBOARD"];
         header.extend(apps.iter().map(String::as_str));
         let body: Vec<Vec<String>> = rows
             .iter()
             .map(|u| {
-                let mut row = vec![
-                    u.email.clone(),
-                    u.name.clone(),
-                    if u.admin { "yes" } else { "no" }.into(),
-                ];
+                let mut row = vec![u.email.clone(), u.name.clone(), u.dashboard.to_string()];
                 row.extend(
                     u.access
                         .iter()

@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::{CliError, output};
 use crate::app::App;
-use crate::domain::{Email, GroupName, NewUser, Role, Slug, UserUpdate};
+use crate::domain::{DashboardAccess, Email, GroupName, NewUser, Role, Slug, UserUpdate};
 use crate::users::parse_name;
 
 /// `user` subcommands.
@@ -99,6 +99,20 @@ pub enum UserCommand {
         /// 16 MiB (the old column name `admin` is read as dashboard_admin, with a warning).
         file: PathBuf,
     },
+    /// Set what a person may do in accessboard's own dashboard (not a role in any app);
+    /// a lower level ends their sessions at once.
+    Dashboard {
+        /// The person's email.
+        email: Email,
+        /// none (may not sign in), viewer (sees every page, changes nothing) or admin.
+        level: DashboardAccess,
+    },
+    /// Turn off a person's two-factor sign-in (a lost device); they set it up again.
+    #[command(name = "reset-2fa")]
+    Reset2fa {
+        /// The person's email.
+        email: Email,
+    },
     /// Set the dashboard password, read as one line from stdin.
     SetPassword {
         /// The person's email.
@@ -172,7 +186,11 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 .create_user(NewUser {
                     email,
                     name: parse_name(&name)?,
-                    is_admin: dashboard_admin || admin,
+                    dashboard: if dashboard_admin || admin {
+                        DashboardAccess::Admin
+                    } else {
+                        DashboardAccess::None
+                    },
                     access,
                 })
                 .await?;
@@ -200,7 +218,13 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             let update = UserUpdate {
                 name: name.as_deref().map(parse_name).transpose()?,
                 email: new_email,
-                is_admin: dashboard_admin.or(admin),
+                dashboard: dashboard_admin.or(admin).map(|a| {
+                    if a {
+                        DashboardAccess::Admin
+                    } else {
+                        DashboardAccess::None
+                    }
+                }),
             };
             let user = service.update_user(&email, update).await?;
             println!("updated {}", user.email);
@@ -252,6 +276,19 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
         }
         UserCommand::Import { file } => return import(ctx, file).await,
         UserCommand::Sync { email, app } => return super::sync::run(ctx, email, app).await,
+        UserCommand::Dashboard { email, level } => {
+            let change = service.set_dashboard(&email, level).await?;
+            println!("{}", output::clean(&change.text()));
+        }
+        UserCommand::Reset2fa { email } => {
+            if service.reset_second_factor(&email).await? {
+                println!(
+                    "two-factor sign-in of {email} turned off; they can set it up again after signing in"
+                );
+            } else {
+                println!("{email} had no two-factor sign-in; nothing changed");
+            }
+        }
         UserCommand::SignOut { email } => {
             let n = service.sign_out_everywhere_by_email(&email).await?;
             println!("{n} dashboard sessions of {email} ended");

@@ -8,7 +8,7 @@ use rusqlite::Row;
 use rusqlite::types::{ToSql, ToSqlOutput, Type};
 use uuid::Uuid;
 
-use crate::domain::{ProvisionStatus, Role, Slug};
+use crate::domain::{DashboardAccess, ProvisionStatus, Role, Slug};
 
 /// A domain type stored as text in one column.
 pub trait Stored: Sized {
@@ -36,6 +36,13 @@ impl Stored for Slug {
     const EXPECTED: &'static str = "app slug";
     fn from_stored(raw: &str) -> Option<Self> {
         Slug::parse(raw).ok()
+    }
+}
+
+impl Stored for DashboardAccess {
+    const EXPECTED: &'static str = "dashboard access (none, viewer or admin)";
+    fn from_stored(raw: &str) -> Option<Self> {
+        DashboardAccess::parse(raw).ok()
     }
 }
 
@@ -118,6 +125,12 @@ impl ToSql for Role {
 }
 
 impl ToSql for ProvisionStatus {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.as_str()))
+    }
+}
+
+impl ToSql for DashboardAccess {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
         Ok(ToSqlOutput::from(self.as_str()))
     }

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0011_proof.sql"),
     include_str!("../../db/migrations/0012_held_changes.sql"),
     include_str!("../../db/migrations/0013_search.sql"),
+    include_str!("../../db/migrations/0015_sign_in.sql"),
 ];
 
 /// The schema version this binary writes and needs.
@@ -68,6 +69,39 @@ pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Migration 15 turns the admin flag into a level: admins stay admins, others none.
+    #[test]
+    fn the_dashboard_migration_keeps_admins_admins() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let before = MIGRATIONS
+            .iter()
+            .position(|sql| sql.contains("ADD COLUMN dashboard"))
+            .unwrap();
+        Migrations::new(MIGRATIONS[..before].iter().map(|sql| M::up(sql)).collect())
+            .to_latest(&mut conn)
+            .unwrap();
+        conn.execute_batch(
+            "INSERT INTO users (id, email, email_norm, name, is_admin, created_at, updated_at)
+               VALUES ('u1', 'a@example.org', 'a@example.org', 'A', 1, 1, 1),
+                      ('u2', 'b@example.org', 'b@example.org', 'B', 0, 1, 1);",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        let level = |id: &str| -> String {
+            conn.query_row("SELECT dashboard FROM users WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(level("u1"), "admin");
+        assert_eq!(level("u2"), "none");
+        assert!(
+            conn.execute("UPDATE users SET dashboard = 'root'", [])
+                .is_err(),
+            "only the three levels"
+        );
+    }
 
     // Migration 8 copies app_access into a table that allows `held`: rows, the
     // counts the overview reads, and the triggers that keep them must all survive.

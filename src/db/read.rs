@@ -7,7 +7,7 @@ use super::DbError;
 use super::columns::RowExt;
 use super::groups::group_role;
 use super::search::PeopleSearch;
-use crate::domain::{ProvisionStatus, Role};
+use crate::domain::{DashboardAccess, ProvisionStatus, Role};
 
 pub use super::access::{AccessQuery, access};
 
@@ -20,9 +20,11 @@ pub struct UserRow {
     pub email: String,
     /// Display name.
     pub name: String,
-    /// Dashboard admin (may sign in to accessboard), `dashboard_admin` in JSON.
+    /// Dashboard admin (may change everything in accessboard), `dashboard_admin` in JSON.
     #[serde(rename = "dashboard_admin")]
     pub admin: bool,
+    /// Dashboard access: `none`, `viewer` or `admin`.
+    pub dashboard: DashboardAccess,
     /// Whether they may sign in (a password is set).
     pub can_sign_in: bool,
     /// Being removed from apps.
@@ -209,7 +211,7 @@ pub(crate) fn users_filter(search: &PeopleSearch) -> String {
 /// The page of the people list: `users_filter`, then ?3 (limit) and ?4 (offset).
 pub(crate) fn users_page_sql(filter: &str, order: &str) -> String {
     format!(
-        "SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
+        "SELECT id, email, name, dashboard, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
          WHERE {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4"
     )
 }
@@ -264,11 +266,13 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 q.pair_status
             ],
             |r| {
+                let dashboard = r.typed(3, "users")?;
                 Ok(UserRow {
                     id: r.typed(0, "users")?,
                     email: r.get(1)?,
                     name: r.get(2)?,
-                    admin: r.get(3)?,
+                    admin: dashboard == DashboardAccess::Admin,
+                    dashboard,
                     can_sign_in: r.get(4)?,
                     deleting: r.get(5)?,
                     access: Vec::new(),
@@ -324,15 +328,17 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
 /// One user by id, including one being removed.
 pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
     let row = conn
-        .prepare_cached("SELECT id, email, name, is_admin, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users WHERE id = ?1")?
+        .prepare_cached("SELECT id, email, name, dashboard, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users WHERE id = ?1")?
         .query_row(
             [id.to_string()],
             |r| {
+                let dashboard = r.typed(3, "users")?;
                 Ok(UserRow {
                     id,
                     email: r.get(1)?,
                     name: r.get(2)?,
-                    admin: r.get(3)?,
+                    admin: dashboard == DashboardAccess::Admin,
+                    dashboard,
                     can_sign_in: r.get(4)?,
                     deleting: r.get(5)?,
                     access: Vec::new(),

@@ -1,24 +1,26 @@
-//! Dashboard sign-in: the admins who may sign in and their sessions (`web_sessions`).
+//! Dashboard sign-in: the people who may sign in (viewers and admins) and their
+//! sessions (`web_sessions`).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use super::DbError;
 use super::columns::RowExt;
+use crate::domain::DashboardAccess;
 
 /// Whether a dashboard admin who can sign in exists.
 pub fn admin_exists(conn: &Connection) -> Result<bool, DbError> {
-    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE is_admin = 1 AND password_hash IS NOT NULL AND deleted_at IS NULL)")?.query_row(
+    Ok(conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE dashboard = 'admin' AND password_hash IS NOT NULL AND deleted_at IS NULL)")?.query_row(
         [],
         |r| r.get(0),
     )?)
 }
 
-/// The id and password hash of a dashboard admin who may sign in, by lower-cased email.
+/// The id and password hash of a viewer or admin who may sign in, by lower-cased email.
 pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, String)>, DbError> {
     Ok(conn
         .prepare_cached("SELECT id, password_hash FROM users
-             WHERE email_norm = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL")?
+             WHERE email_norm = ?1 AND dashboard IN ('viewer', 'admin') AND deleted_at IS NULL AND password_hash IS NOT NULL")?
         .query_row(
             [email_norm],
             |r| Ok((r.typed(0, "users")?, r.get(1)?)),
@@ -26,14 +28,15 @@ pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, 
         .optional()?)
 }
 
-/// The password hash of a dashboard admin who may sign in, by id (re-authentication).
+/// The password hash of a viewer or admin who may sign in, by id (re-authentication).
 pub fn admin_password_hash(conn: &Connection, user: Uuid) -> Result<Option<String>, DbError> {
     Ok(conn
-        .prepare_cached(
-            "SELECT password_hash FROM users
-             WHERE id = ?1 AND is_admin = 1 AND deleted_at IS NULL AND password_hash IS NOT NULL",
-        )?
-        .query_row([user.to_string()], |r| r.get(0))
+        .prepare_cached("SELECT password_hash FROM users
+             WHERE id = ?1 AND dashboard IN ('viewer', 'admin') AND deleted_at IS NULL AND password_hash IS NOT NULL")?
+        .query_row(
+            [user.to_string()],
+            |r| r.get(0),
+        )
         .optional()?)
 }
 
@@ -46,6 +49,10 @@ pub struct SessionAdmin {
     pub email: String,
     /// Name.
     pub name: String,
+    /// Their dashboard access now: read with the session, so a lower level holds at once.
+    pub level: DashboardAccess,
+    /// Whether they have a confirmed second factor.
+    pub second_factor: bool,
     /// When the session was last used (unix seconds).
     pub last_seen_at: i64,
 }
@@ -78,8 +85,8 @@ pub fn end_all_of(conn: &Connection, user: Uuid) -> Result<usize, DbError> {
     )?)
 }
 
-/// The admin of a live session: created after `created_after`, used after `seen_after`,
-/// and still an admin who may sign in.
+/// The person of a live session: created after `created_after`, used after `seen_after`,
+/// and still a viewer or admin who may sign in.
 pub fn session_admin(
     conn: &Connection,
     sid: &str,
@@ -87,9 +94,11 @@ pub fn session_admin(
     seen_after: i64,
 ) -> Result<Option<SessionAdmin>, DbError> {
     Ok(conn
-        .prepare_cached("SELECT u.id, u.email, u.name, s.last_seen_at FROM web_sessions s JOIN users u ON u.id = s.user_id
+        .prepare_cached("SELECT u.id, u.email, u.name, s.last_seen_at, u.dashboard,
+                    EXISTS (SELECT 1 FROM totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+             FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
-               AND u.is_admin = 1 AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL")?
+               AND u.dashboard IN ('viewer', 'admin') AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL")?
         .query_row(
             params![stored(sid), created_after, seen_after],
             |r| {
@@ -98,6 +107,8 @@ pub fn session_admin(
                     email: r.get(1)?,
                     name: r.get(2)?,
                     last_seen_at: r.get(3)?,
+                    level: r.typed(4, "users")?,
+                    second_factor: r.get(5)?,
                 })
             },
         )

@@ -18,4 +18,6 @@ pub use group::{GroupName, GroupNameError, MAX_GROUP_NAME, Via};
 pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};
 pub use role::{Role, RoleError};
 pub use slug::{Slug, SlugError};
-pub use user::{Access, NameError, NewUser, PersonName, User, UserUpdate};
+pub use user::{
+    Access, DashboardAccess, DashboardAccessError, NameError, NewUser, PersonName, User, UserUpdate,
+};

@@ -47,6 +47,71 @@ impl std::fmt::Display for PersonName {
     }
 }
 
+/// What a person may do in accessboard's own dashboard (nothing to do with apps).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DashboardAccess {
+    /// May not sign in.
+    #[default]
+    None,
+    /// Sees every page, changes nothing, is shown no secrets.
+    Viewer,
+    /// Sees and changes everything.
+    Admin,
+}
+
+/// A dashboard access word that is none of the known ones.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("dashboard access is none, viewer or admin")]
+pub struct DashboardAccessError;
+
+impl DashboardAccess {
+    /// Every level, lowest first.
+    pub const ALL: [DashboardAccess; 3] = [Self::None, Self::Viewer, Self::Admin];
+
+    /// Parses `none`, `viewer` or `admin` (any case, trimmed).
+    pub fn parse(raw: &str) -> Result<DashboardAccess, DashboardAccessError> {
+        match raw.trim().to_ascii_lowercase().as_str() {
+            "none" => Ok(Self::None),
+            "viewer" => Ok(Self::Viewer),
+            "admin" => Ok(Self::Admin),
+            _ => Err(DashboardAccessError),
+        }
+    }
+
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::Viewer => "viewer",
+            Self::Admin => "admin",
+        }
+    }
+
+    /// Whether this level signs in at all.
+    pub fn signs_in(self) -> bool {
+        self != Self::None
+    }
+
+    /// Whether this level may change anything.
+    pub fn can_change(self) -> bool {
+        self == Self::Admin
+    }
+}
+
+impl std::str::FromStr for DashboardAccess {
+    type Err = DashboardAccessError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DashboardAccess::parse(s)
+    }
+}
+
+impl std::fmt::Display for DashboardAccess {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A person as stored.
 #[derive(Debug, Clone)]
 pub struct User {
@@ -56,8 +121,8 @@ pub struct User {
     pub email: Email,
     /// Display name.
     pub name: PersonName,
-    /// May sign in to the dashboard.
-    pub is_admin: bool,
+    /// What they may do in the dashboard.
+    pub dashboard: DashboardAccess,
     /// Set while the user is being removed from apps.
     pub deleted: bool,
 }
@@ -69,8 +134,8 @@ pub struct NewUser {
     pub email: Email,
     /// Their name.
     pub name: PersonName,
-    /// Dashboard admin flag.
-    pub is_admin: bool,
+    /// Dashboard access.
+    pub dashboard: DashboardAccess,
     /// Roles per app; apps not listed get `none`.
     pub access: Vec<(Slug, Role)>,
 }
@@ -82,8 +147,8 @@ pub struct UserUpdate {
     pub name: Option<PersonName>,
     /// New address.
     pub email: Option<Email>,
-    /// New dashboard admin flag.
-    pub is_admin: Option<bool>,
+    /// New dashboard access.
+    pub dashboard: Option<DashboardAccess>,
 }
 
 /// One (user, app) pair with its provisioning record.

@@ -41,7 +41,7 @@ impl Audit {
 
 /// A person as the audit trail shows them: never a password or hash.
 pub(super) fn person(u: &User) -> serde_json::Value {
-    json!({ "email": u.email.as_str(), "name": u.name.as_str(), "admin": u.is_admin })
+    json!({ "email": u.email.as_str(), "name": u.name.as_str(), "dashboard": u.dashboard })
 }
 
 /// How many emails one `import`, `group.add` or `group.remove` entry lists.

@@ -381,6 +381,7 @@ mod tests {
             email: "a@example.org".into(),
             name: "A".into(),
             admin: false,
+            dashboard: crate::domain::DashboardAccess::None,
             can_sign_in: false,
             deleting: false,
             access: cells

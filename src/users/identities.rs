@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::{ImportPlan, ImportRow, RowError, ServiceError, UserService, store};
 use crate::db::{Conn, alerts, time};
-use crate::domain::{AlertKind, Condition, Email, NewUser, PersonName, User, UserUpdate};
+use crate::domain::{
+    AlertKind, Condition, DashboardAccess, Email, NewUser, PersonName, User, UserUpdate,
+};
 use crate::identity::{self, IdentityError};
 
 /// How a service call names a user.
@@ -226,7 +228,7 @@ fn apply(
                 let update = UserUpdate {
                     email: Some(email),
                     name: Some(name),
-                    is_admin: None,
+                    dashboard: None,
                 };
                 store::update_user(tx, user, update, now).map(|(_, j)| {
                     report.changed += 1;
@@ -237,7 +239,7 @@ fn apply(
                 let new = NewUser {
                     email,
                     name,
-                    is_admin: false,
+                    dashboard: DashboardAccess::None,
                     access: Vec::new(),
                 };
                 store::insert_user(tx, &apps, &new, r.id, now).map(|_| {

@@ -12,7 +12,9 @@ use super::store;
 use super::store::AppInfo;
 use super::{ServiceError, import_groups, roles};
 use crate::db::Conn;
-use crate::domain::{Email, GroupName, NewUser, PersonName, Role, RoleError, Slug};
+use crate::domain::{
+    DashboardAccess, Email, GroupName, NewUser, PersonName, Role, RoleError, Slug,
+};
 
 /// Files larger than this are refused whole, before parsing.
 pub const MAX_IMPORT_BYTES: usize = 16 * 1024 * 1024;
@@ -289,14 +291,14 @@ fn parse_row(
     }
     let mut email = None;
     let mut name = None;
-    let mut is_admin = false;
+    let mut dashboard = DashboardAccess::None;
     let mut access = Vec::new();
     let mut groups = Vec::new();
     for (column, cell) in columns.iter().zip(record.iter()) {
         match column {
             Column::Email => email = Some(Email::parse(cell).map_err(|e| e.to_string())?),
             Column::Name => name = Some(PersonName::parse(cell).map_err(|e| e.to_string())?),
-            Column::Admin(named) => is_admin = parse_flag(named, cell)?,
+            Column::Admin(named) => dashboard = parse_level(named, cell)?,
             Column::Groups => groups = import_groups::parse_cell(cell)?,
             Column::App(slug) if cell.is_empty() => access.push((slug.clone(), Role::None)),
             Column::App(slug) => {
@@ -309,17 +311,24 @@ fn parse_row(
     let user = NewUser {
         email: email.ok_or("email is missing")?,
         name: name.ok_or("name is missing")?,
-        is_admin,
+        dashboard,
         access,
     };
     Ok((user, groups))
 }
 
-fn parse_flag(column: &str, cell: &str) -> Result<bool, String> {
-    match cell.to_ascii_lowercase().as_str() {
-        "" | "false" | "no" | "0" | "n" => Ok(false),
-        "true" | "yes" | "1" | "y" | "admin" => Ok(true),
-        _ => Err(format!("{column} {:?} is not true or false", shorten(cell))),
+/// A `dashboard_admin` cell: a level (`none`, `viewer`, `admin`), or the yes/no it took
+/// before viewers existed (yes is admin).
+fn parse_level(column: &str, cell: &str) -> Result<DashboardAccess, String> {
+    match cell.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "0" | "n" => Ok(DashboardAccess::None),
+        "true" | "yes" | "1" | "y" => Ok(DashboardAccess::Admin),
+        other => DashboardAccess::parse(other).map_err(|_| {
+            format!(
+                "{column} {:?} is not true or false (nor none, viewer or admin)",
+                shorten(cell)
+            )
+        }),
     }
 }
 

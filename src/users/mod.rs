@@ -16,12 +16,15 @@ mod identities;
 mod import;
 mod import_groups;
 mod import_lines;
+mod links;
 mod outcome;
 pub mod password;
 mod preview;
 mod roles;
+pub mod second_factor;
 mod signin;
 mod store;
+pub mod totp;
 mod write;
 
 use std::sync::Arc;
@@ -31,7 +34,9 @@ use uuid::Uuid;
 use serde_json::json;
 
 use crate::db::Db;
-use crate::domain::{Actor, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
+use crate::domain::{
+    Actor, DashboardAccess, Email, NewUser, PersonName, Role, Slug, User, UserUpdate,
+};
 use crate::identity::IdentityStore;
 use crate::pairs::JobQueue;
 use crate::settings::Settings;
@@ -47,8 +52,10 @@ pub use held::{Cancelled, GuardWarning};
 pub use identities::IdentitySync;
 use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
+pub use links::NewLink;
 pub use outcome::{Held, HeldIn, Outcome, Reach, Saved};
 pub use password::hash_password;
+pub use signin::DashboardChange;
 
 /// The service every edge (web, CLI, provisioning hooks) goes through.
 #[derive(Clone)]
@@ -223,7 +230,7 @@ impl UserService {
     }
 
     /// [`Self::save_user`], refused with [`ServiceError::ChangedMeanwhile`] when the
-    /// person's dashboard admin flag is no longer `seen_admin`: whether the change needed
+    /// person's dashboard access is no longer `seen_admin`: whether the change needed
     /// the admin's own password was decided on it, so it is checked again inside the
     /// save's transaction, against the state the save writes over.
     pub async fn save_user_as_seen(
@@ -231,10 +238,10 @@ impl UserService {
         id: Uuid,
         update: UserUpdate,
         roles: Vec<(Slug, Role)>,
-        seen_admin: Option<bool>,
+        seen_admin: Option<DashboardAccess>,
     ) -> Result<(User, Saved), ServiceError> {
         let current = self.user_by(UserKey::Id(id)).await?;
-        if seen_admin.is_some_and(|seen| seen != current.is_admin) {
+        if seen_admin.is_some_and(|seen| seen != current.dashboard) {
             // Before the identity store is told anything.
             return Err(ServiceError::ChangedMeanwhile(current.email.to_string()));
         }
@@ -243,7 +250,7 @@ impl UserService {
         let ((user, apps), held) = self
             .write_held(move |tx, now, audit| {
                 let user = store::user_by_id(tx, id)?;
-                if seen_admin.is_some_and(|seen| seen != user.is_admin) {
+                if seen_admin.is_some_and(|seen| seen != user.dashboard) {
                     return Err(ServiceError::ChangedMeanwhile(user.email.to_string()));
                 }
                 let (user, mut jobs) = update_audited(tx, now, audit, user, update)?;

@@ -3,8 +3,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
+use super::audit::update_audited;
 use super::{ServiceError, UserService, store};
-use crate::domain::{Email, User};
+use crate::domain::{DashboardAccess, Email, User, UserUpdate};
 
 impl UserService {
     /// Sets (or with `None` clears) the dashboard sign-in password hash.
@@ -24,9 +25,44 @@ impl UserService {
                 "UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3",
                 rusqlite::params![hash, now, user.id.to_string()],
             )?;
-            // A new password ends every session; whoever changed their own signs in afresh.
+            // A new password ends every session (whoever changed their own signs in
+            // afresh) and every sign-in link still open.
             crate::db::sessions::end_all_of(tx, user.id)?;
+            crate::db::sign_in_links::end_all_of(tx, user.id)?;
             Ok(((), Vec::new()))
+        })
+        .await
+    }
+
+    /// Sets a person's dashboard access (audited as `person.update`); their level before,
+    /// and how many of their sessions ended (every one when the level went down).
+    pub async fn set_dashboard(
+        &self,
+        email: &Email,
+        level: DashboardAccess,
+    ) -> Result<DashboardChange, ServiceError> {
+        let email = email.clone();
+        self.write(move |tx, now, audit| {
+            let user = store::user_by_email(tx, &email)?;
+            let before = user.dashboard;
+            // Counted before the update ends them, for a true message.
+            let ended = if level < before {
+                crate::db::sessions::end_all_of(tx, user.id)?
+            } else {
+                0
+            };
+            let update = UserUpdate {
+                dashboard: Some(level),
+                ..UserUpdate::default()
+            };
+            let (user, jobs) = update_audited(tx, now, audit, user, update)?;
+            let change = DashboardChange {
+                email: user.email,
+                before,
+                after: level,
+                sessions_ended: ended,
+            };
+            Ok((change, jobs))
         })
         .await
     }
@@ -56,5 +92,40 @@ impl UserService {
             Ok((n, Vec::new()))
         })
         .await
+    }
+}
+
+/// What [`UserService::set_dashboard`] did.
+#[derive(Debug, Clone)]
+pub struct DashboardChange {
+    /// Whose access.
+    pub email: Email,
+    /// Their level before.
+    pub before: DashboardAccess,
+    /// Their level now.
+    pub after: DashboardAccess,
+    /// How many of their sessions ended.
+    pub sessions_ended: usize,
+}
+
+impl DashboardChange {
+    /// One line saying what changed.
+    pub fn text(&self) -> String {
+        if self.before == self.after {
+            return format!(
+                "{} already has dashboard access {}; nothing changed",
+                self.email, self.after
+            );
+        }
+        let mut line = format!(
+            "{}: dashboard access {} (was {})",
+            self.email, self.after, self.before
+        );
+        match self.sessions_ended {
+            0 => {}
+            1 => line.push_str("; their 1 session ended"),
+            n => line.push_str(&format!("; their {n} sessions ended")),
+        }
+        line
     }
 }

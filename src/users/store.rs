@@ -8,7 +8,9 @@ use uuid::Uuid;
 use super::ServiceError;
 use crate::db::columns::RowExt;
 use crate::db::sort_keys;
-use crate::domain::{DesiredAccess, Email, NewUser, PersonName, Role, Slug, User, UserUpdate};
+use crate::domain::{
+    DashboardAccess, DesiredAccess, Email, NewUser, PersonName, Role, Slug, User, UserUpdate,
+};
 use crate::pairs::{
     Pairs, ReconcileJob, initial_status, mark_for_sync, purge_removed_users, unmanage,
 };
@@ -50,30 +52,30 @@ pub fn app_exists(tx: &Transaction<'_>, app: &Slug) -> Result<(), ServiceError> 
         .ok_or_else(|| ServiceError::UnknownApp(app.to_string()))
 }
 
-fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(String, String, String, bool, bool)> {
+type UserCols = (String, String, String, DashboardAccess, bool);
+
+fn user_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserCols> {
     Ok((
         r.get(0)?,
         r.get(1)?,
         r.get(2)?,
-        r.get(3)?,
+        r.typed(3, "users")?,
         r.get::<_, Option<i64>>(4)?.is_some(),
     ))
 }
 
-fn to_user(
-    (id, email, name, is_admin, deleted): (String, String, String, bool, bool),
-) -> Result<User, ServiceError> {
+fn to_user((id, email, name, dashboard, deleted): UserCols) -> Result<User, ServiceError> {
     let bad = |what: &str| ServiceError::Invalid(format!("stored user {id} has an invalid {what}"));
     Ok(User {
         id: Uuid::parse_str(&id).map_err(|_| bad("id"))?,
         email: Email::parse(&email).map_err(|_| bad("email"))?,
         name: PersonName::parse(&name).map_err(|_| bad("name"))?,
-        is_admin,
+        dashboard,
         deleted,
     })
 }
 
-const USER_COLUMNS: &str = "id, email, name, is_admin, deleted_at";
+const USER_COLUMNS: &str = "id, email, name, dashboard, deleted_at";
 
 /// A live (not deleted) user by email, case-insensitively.
 pub fn user_by_email(tx: &Transaction<'_>, email: &Email) -> Result<User, ServiceError> {
@@ -132,7 +134,7 @@ pub fn insert_user(
     }
     let (name_key, email_key) = sort_keys::keys(new.name.as_str(), new.email.as_str())?;
     tx.prepare_cached(
-        "INSERT INTO users (id, email, email_norm, name, is_admin, created_at, updated_at, name_key, email_key)
+        "INSERT INTO users (id, email, email_norm, name, dashboard, created_at, updated_at, name_key, email_key)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
     )?
     .execute(params![
@@ -140,7 +142,7 @@ pub fn insert_user(
         new.email.as_str(),
         new.email.normalized(),
         new.name.as_str(),
-        new.is_admin,
+        new.dashboard,
         now,
         name_key,
         email_key
@@ -167,7 +169,7 @@ pub fn insert_user(
         id,
         email: new.email.clone(),
         name: new.name.clone(),
-        is_admin: new.is_admin,
+        dashboard: new.dashboard,
         deleted: false,
     })
 }
@@ -189,33 +191,39 @@ pub fn update_user(
         user.name = name;
         identity_changed = true;
     }
-    let admin_changed = update.is_admin.is_some_and(|a| a != user.is_admin);
-    if let Some(a) = update.is_admin {
-        user.is_admin = a;
+    let before = user.dashboard;
+    let admin_changed = update.dashboard.is_some_and(|a| a != before);
+    if let Some(a) = update.dashboard {
+        user.dashboard = a;
     }
     if !identity_changed && !admin_changed {
         return Ok((user, Vec::new()));
     }
     let (name_key, email_key) = sort_keys::keys(user.name.as_str(), user.email.as_str())?;
     tx.execute(
-        "UPDATE users SET email = ?1, email_norm = ?2, name = ?3, is_admin = ?4, updated_at = ?5,
+        "UPDATE users SET email = ?1, email_norm = ?2, name = ?3, dashboard = ?4, updated_at = ?5,
                 name_key = ?7, email_key = ?8 WHERE id = ?6",
         params![
             user.email.as_str(),
             user.email.normalized(),
             user.name.as_str(),
-            user.is_admin,
+            user.dashboard,
             now,
             user.id.to_string(),
             name_key,
             email_key
         ],
     )?;
-    if admin_changed && !user.is_admin {
-        // Without admin rights no session may go on, nor come back with them later.
+    if admin_changed {
+        // A link made for one level of access does not outlive it.
+        crate::db::sign_in_links::end_all_of(tx, user.id)?;
+    }
+    if admin_changed && user.dashboard < before {
+        // A lower level ends every session: none may go on with the rights it had,
+        // nor come back with them later (a viewer signs in again as a viewer).
         crate::db::sessions::end_all_of(tx, user.id)?;
     }
-    // The dashboard admin flag is about signing in here; it grants nothing inside apps.
+    // Dashboard access is about signing in here; it grants nothing inside apps.
     let jobs = if identity_changed {
         mark_for_sync(tx, Pairs::UserWithAccess(&user.id), now)?
     } else {

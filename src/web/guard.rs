@@ -60,6 +60,23 @@ pub async fn require_admin(
         };
         return Ok(req.into_response(res));
     };
+    // `[auth] require_second_factor`: someone without one sets it up before anything else.
+    if state.service.settings().auth.require_second_factor
+        && !admin.second_factor
+        && !req.path().starts_with("/account/two-factor")
+        && req.path() != "/logout"
+    {
+        let res = if is_htmx_headers(req.headers()) {
+            HttpResponse::Forbidden()
+                .insert_header(("HX-Redirect", "/account/two-factor"))
+                .body("set up two-factor sign-in first")
+        } else {
+            HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/account/two-factor"))
+                .finish()
+        };
+        return Ok(req.into_response(res));
+    }
     let mut admin = admin;
     if let Ok(Some((since, why))) = state.service.identity_outage().await {
         let since = super::times::local_text(since, &state.service.settings().server.zone);
@@ -92,6 +109,27 @@ pub async fn require_admin(
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::VARY, HeaderValue::from_static("HX-Request"));
     Ok(res)
+}
+
+/// Wraps every route that changes something (or confirms a change): a viewer gets 403.
+/// It runs inside [`require_admin`], so whoever gets here is signed in.
+pub async fn require_change(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let allowed = req
+        .extensions()
+        .get::<CurrentAdmin>()
+        .is_some_and(CurrentAdmin::can_change);
+    if !allowed {
+        let res = super::WebError::Forbidden(
+            "You can see this dashboard but not change it: your access is viewer. Ask an admin to make this change."
+                .into(),
+        )
+        .error_response();
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// One span per request, with an id echoed in `X-Request-Id`; counts it for /metrics.

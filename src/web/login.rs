@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, client, device, session, throttle};
+use super::{AppState, WebError, client, device, second_factor, session, throttle};
 use crate::db::sessions;
 use crate::domain::{Actor, Email};
 use crate::users::password as auth;
@@ -176,6 +176,18 @@ pub async fn submit(
         return Ok(busy(&csrf, &form.email, &next));
     };
     match user.filter(|_| matches) {
+        Some(id) if state.service.has_second_factor(id).await? => {
+            // The password's slot stays taken until the code is right, so a known
+            // password buys no more guesses at the code than at the password.
+            second_factor::begin(&session, id, &form.email, &next)?;
+            let after = serde_json::json!({ "address": address, "step": "password" });
+            audit
+                .record("sign_in.password_ok", None, Some(after))
+                .await?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header(("Location", "/login/code"))
+                .finish())
+        }
         Some(id) => {
             throttle::succeeded(&db, &keys, slot).await?;
             session::start(&db, &session, id).await?;

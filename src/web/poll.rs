@@ -82,7 +82,7 @@ pub async fn poll(
                 Some(r) => {
                     @if r.status.is_transient() { (mark(&mut transient)) }
                     @if r.status.as_str() != w.status || (row_view && r.attempts != w.attempts) {
-                        @if row_view { (pair_row(&admin.csrf, &state.service.settings().server.zone, r, true)) }
+                        @if row_view { (pair_row(admin.change_token(), &state.service.settings().server.zone, r, true)) }
                         @else { (layout::badge_el(r.user_id, &r.app, r.status, true)) }
                     }
                 }
@@ -106,8 +106,12 @@ async fn overview(
     seen: &str,
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(overview::read).await?;
-    let (markup, version) =
-        overview::live(&admin.csrf, &o, &state.service.settings().server.zone, true);
+    let (markup, version) = overview::live(
+        admin.change_token(),
+        &o,
+        &state.service.settings().server.zone,
+        true,
+    );
     Ok(layout::ok(if version == seen {
         html! {}
     } else {

@@ -1,6 +1,6 @@
 //! Sessions: a signed cookie carrying a session id and the CSRF token; the id
-//! is looked up in `web_sessions`, so logout (or losing the admin flag) ends it
-//! even for a copied cookie. The signing key lives in `meta`, so restarts keep sessions.
+//! is looked up in `web_sessions` with the person's dashboard access on every request,
+//! so logout (or a lower level) holds at once, even for a copied cookie. The signing key lives in `meta`, so restarts keep sessions.
 
 use std::future::{Ready, ready};
 
@@ -107,6 +107,10 @@ pub struct CurrentAdmin {
     pub email: String,
     /// Name.
     pub name: String,
+    /// Viewer or admin, as the database says on this request.
+    pub level: crate::domain::DashboardAccess,
+    /// Whether they have a confirmed second factor.
+    pub second_factor: bool,
     /// The session's CSRF token, for forms and the htmx header.
     pub csrf: String,
     /// Why the identity source (Kratos) is unreachable, for the banner on every page.
@@ -116,6 +120,17 @@ pub struct CurrentAdmin {
 }
 
 impl CurrentAdmin {
+    /// Whether this person may change anything (an admin, not a viewer).
+    pub fn can_change(&self) -> bool {
+        self.level.can_change()
+    }
+
+    /// The CSRF token for a form that changes something; `None` for a viewer, who
+    /// is shown no such form.
+    pub fn change_token(&self) -> Option<&str> {
+        self.can_change().then_some(self.csrf.as_str())
+    }
+
     /// Who this admin's changes are recorded as in the audit trail.
     pub fn actor(&self) -> crate::domain::Actor {
         crate::domain::Actor::Admin(self.email.clone())
@@ -191,6 +206,8 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
         id: a.id,
         email: a.email,
         name: a.name,
+        level: a.level,
+        second_factor: a.second_factor,
         csrf,
         identity_outage: None,
         flash: None,

@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use super::layout::{self, csrf_field};
 use super::{AppState, WebError, session};
 use crate::db::{meta, sessions, time};
-use crate::domain::{Actor, Email, NewUser, PersonName, UserUpdate};
+use crate::domain::{Actor, DashboardAccess, Email, NewUser, PersonName, UserUpdate};
 use crate::users::password as auth;
 use crate::users::{ServiceError, UserService};
 
@@ -231,7 +231,7 @@ pub async fn submit(
     let new = NewUser {
         email: email.clone(),
         name: name.clone(),
-        is_admin: true,
+        dashboard: DashboardAccess::Admin,
         access: Vec::new(),
     };
     match service.create_user(new).await {
@@ -240,7 +240,7 @@ pub async fn submit(
             let update = UserUpdate {
                 name: Some(name),
                 email: None,
-                is_admin: Some(true),
+                dashboard: Some(DashboardAccess::Admin),
             };
             service.update_user(&email, update).await?;
         }

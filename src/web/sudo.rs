@@ -1,7 +1,8 @@
 //! Re-authentication for sensitive changes, like GitHub's sudo mode: making someone a
 //! dashboard admin or setting another admin's password asks for your own password, so
 //! a session left open (or a stolen cookie) cannot hand out admin rights. A correct
-//! password holds for [`SUDO_SECS`] in this session.
+//! password, or a code of the admin's second factor, holds for [`SUDO_SECS`] in this
+//! session. (A code has 6 digits; no password is that short, so the field takes both.)
 
 use actix_session::Session;
 
@@ -47,6 +48,18 @@ pub async fn confirm(
             "too many wrong passwords; wait {wait} seconds, then try again"
         )));
     }
+    let audit = state.service.as_actor(admin.actor());
+    if admin.second_factor && crate::users::totp::looks_like_code(password) {
+        let proof = state
+            .service
+            .check_second_factor(admin.id, password.to_owned())
+            .await?;
+        if proof.is_none() {
+            audit.record("reauth.failed", None, None).await?;
+            return Ok(Err("that code is wrong, expired or already used".into()));
+        }
+        return Ok(Ok(fresh_now(state, session, &keys, admin).await?));
+    }
     let id = admin.id;
     let Some(hash) = db
         .run(move |c| sessions::admin_password_hash(c, id))
@@ -59,13 +72,27 @@ pub async fn confirm(
             "the dashboard is busy checking passwords; try again in a moment".into(),
         ));
     };
-    let audit = state.service.as_actor(admin.actor());
     if !matches {
         audit.record("reauth.failed", None, None).await?;
         return Ok(Err("that is not your password".into()));
     }
-    throttle::succeeded(&db, &keys, Slot::Stranger).await?;
-    session.insert(SESSION_KEY, time::now() + SUDO_SECS)?;
-    audit.record("reauth.ok", None, None).await?;
+    fresh_now(state, session, &keys, admin).await?;
     Ok(Ok(()))
+}
+
+/// The confirmation succeeded: the session is fresh for [`SUDO_SECS`].
+async fn fresh_now(
+    state: &AppState,
+    session: &Session,
+    keys: &throttle::Keys,
+    admin: &CurrentAdmin,
+) -> Result<(), WebError> {
+    throttle::succeeded(state.service.db(), keys, Slot::Stranger).await?;
+    session.insert(SESSION_KEY, time::now() + SUDO_SECS)?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .record("reauth.ok", None, None)
+        .await?;
+    Ok(())
 }

@@ -6,5 +6,6 @@ mod support;
 mod base64;
 mod browser_app_page;
 mod browser_phone;
+mod browser_two_factor;
 mod dash;
 mod e2e_browser;

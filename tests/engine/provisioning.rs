@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use accessboard::domain::{Email, NewUser, PersonName, ProvisionStatus, Role, Slug};
+use accessboard::domain::{
+    DashboardAccess, Email, NewUser, PersonName, ProvisionStatus, Role, Slug,
+};
 
 use crate::support::api::{done, job, pairs};
 use crate::support::env::{TestEnv, stderr, stdout};
@@ -195,7 +197,7 @@ async fn a_change_during_a_job_leaves_the_pair_sync_needed() {
         .create_user(NewUser {
             email: email.clone(),
             name: PersonName::parse("Fi").unwrap(),
-            is_admin: false,
+            dashboard: DashboardAccess::None,
             access: vec![(files.clone(), Role::User)],
         })
         .await
@@ -241,7 +243,7 @@ async fn a_claim_whose_outcome_cannot_be_recorded_is_given_back_with_a_new_job()
         .create_user(NewUser {
             email: Email::parse("gi@example.org").unwrap(),
             name: PersonName::parse("Gi").unwrap(),
-            is_admin: false,
+            dashboard: DashboardAccess::None,
             access: vec![(files.clone(), Role::User)],
         })
         .await

@@ -419,7 +419,7 @@ fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_wit
     assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
     assert_eq!(admin_of("dee@example.org"), true);
     assert!(
-        stdout(&env.cli(&["user", "list"])).contains("DASHBOARD_ADMIN"),
+        stdout(&env.cli(&["user", "list"])).contains("DASHBOARD"),
         "the table's column says what it is"
     );
     let help = stdout(&env.cli(&["user", "create", "--help"]));
@@ -507,4 +507,130 @@ fn the_dashboard_admin_flag_is_named_so_everywhere_and_the_old_admin_is_read_wit
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn dashboard_levels_are_set_listed_imported_and_audited() {
+    let env = env();
+    env.create_person("ann@example.org", "Ann", &[]);
+    let out = env.cli(&["user", "dashboard", "ann@example.org", "viewer"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "ann@example.org: dashboard access viewer (was none)"
+    );
+    let ann = |env: &TestEnv| {
+        env.users()
+            .into_iter()
+            .find(|u| u["email"] == "ann@example.org")
+            .expect("ann is listed")
+    };
+    assert_eq!(ann(&env)["dashboard"], "viewer");
+    assert_eq!(ann(&env)["dashboard_admin"], false, "a viewer is no admin");
+    let table = stdout(&env.cli(&["user", "list"]));
+    let line = table
+        .lines()
+        .find(|l| l.contains("ann@example.org"))
+        .unwrap_or_default();
+    assert!(line.contains("viewer"), "{table}");
+    // A word that is no level is refused before anything opens.
+    let out = env.cli(&["user", "dashboard", "ann@example.org", "superuser"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("none, viewer or admin"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ann(&env)["dashboard"], "viewer");
+    // Audited as a change of the person, before and after.
+    let out = env.cli(&["audit", "--json"]);
+    let entries: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let update = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "person.update")
+        .expect("the change is audited");
+    assert_eq!(update["target"], "ann@example.org");
+    assert!(
+        update["before"]
+            .as_str()
+            .unwrap()
+            .contains("\"dashboard\":\"none\"")
+    );
+    assert!(
+        update["after"]
+            .as_str()
+            .unwrap()
+            .contains("\"dashboard\":\"viewer\"")
+    );
+    // The CSV column takes the levels as well as yes and no.
+    let csv = env.dir.path().join("levels.csv");
+    std::fs::write(
+        &csv,
+        "email,name,dashboard_admin\nvi@example.org,Vi,viewer\nad@example.org,Ad,Admin\nno@example.org,No,none\nye@example.org,Ye,yes\n",
+    )
+    .unwrap();
+    let out = env.cli(&["user", "import", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let levels: Vec<(String, String)> = env
+        .users()
+        .into_iter()
+        .map(|u| {
+            (
+                u["email"].as_str().unwrap().to_owned(),
+                u["dashboard"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for (email, level) in [
+        ("vi@example.org", "viewer"),
+        ("ad@example.org", "admin"),
+        ("no@example.org", "none"),
+        ("ye@example.org", "admin"),
+    ] {
+        assert!(
+            levels.contains(&(email.to_owned(), level.to_owned())),
+            "{email}: {levels:?}"
+        );
+    }
+}
+
+#[test]
+fn reset_2fa_turns_a_second_factor_off_and_is_audited() {
+    let env = env();
+    env.create_admin("ada@example.org", "Ada", &[]);
+    let out = env.cli(&["user", "reset-2fa", "ada@example.org"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out).trim(),
+        "ada@example.org had no two-factor sign-in; nothing changed"
+    );
+    // A confirmed second factor, as the enrolment page leaves it.
+    let conn = rusqlite::Connection::open(env.db_path()).unwrap();
+    conn.execute_batch(
+        "INSERT INTO totp (user_id, secret, confirmed_at, created_at)
+           SELECT id, 'JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP', 1, 1 FROM users WHERE email = 'ada@example.org';
+         INSERT INTO recovery_codes (user_id, code_hash)
+           SELECT id, 'x' FROM users WHERE email = 'ada@example.org';",
+    )
+    .unwrap();
+    let out = env.cli(&["user", "reset-2fa", "ada@example.org"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("two-factor sign-in of ada@example.org turned off"),
+        "{}",
+        stdout(&out)
+    );
+    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT count(*) FROM totp"), 0);
+    assert_eq!(count("SELECT count(*) FROM recovery_codes"), 0);
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM audit_log WHERE action = 'second_factor.reset' AND target = 'ada@example.org'"
+        ),
+        2
+    );
+    let out = env.cli(&["user", "reset-2fa", "nobody@example.org"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }

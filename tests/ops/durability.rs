@@ -8,7 +8,7 @@
 //!   them), and the number of password guesses an hour it lets through is pinned.
 
 use accessboard::db::time;
-use accessboard::domain::{Email, NewUser, PersonName, Role, Slug};
+use accessboard::domain::{DashboardAccess, Email, NewUser, PersonName, Role, Slug};
 use reqwest::StatusCode;
 
 use crate::support::api::Context;
@@ -94,7 +94,7 @@ async fn every_pooled_connection_is_durable_after_the_queue_setup() {
         .create_user(NewUser {
             email: Email::parse("ann@example.org").unwrap(),
             name: PersonName::parse("Ann").unwrap(),
-            is_admin: false,
+            dashboard: DashboardAccess::None,
             access: vec![(Slug::parse("files").unwrap(), Role::User)],
         })
         .await

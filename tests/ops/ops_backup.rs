@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use accessboard::domain::{Email, NewUser, PersonName, Role, Slug};
+use accessboard::domain::{DashboardAccess, Email, NewUser, PersonName, Role, Slug};
 use serde_json::Value;
 
 use crate::support::db::sql_i64;
@@ -46,7 +46,7 @@ async fn backup_during_writes_is_consistent_and_holds_every_committed_user() {
                     .create_user(NewUser {
                         email: Email::parse(&email).unwrap(),
                         name: PersonName::parse(&format!("Writer {i}")).unwrap(),
-                        is_admin: false,
+                        dashboard: DashboardAccess::None,
                         access: vec![(Slug::parse("chat").unwrap(), Role::User)],
                     })
                     .await;

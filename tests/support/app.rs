@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use accessboard::domain::{Email, NewUser, PersonName, Role, Slug};
+use accessboard::domain::{DashboardAccess, Email, NewUser, PersonName, Role, Slug};
 use accessboard::settings::Settings;
 use reqwest::StatusCode;
 use uuid::Uuid;
@@ -15,6 +15,10 @@ use super::settings::SettingsToml;
 
 pub const ADMIN_EMAIL: &str = "admin@example.org";
 pub const ADMIN_PASSWORD: &str = "correct horse battery";
+/// The viewer of [`TestApp::signed_in_viewer`]: sees every page, changes nothing.
+pub const VIEWER_EMAIL: &str = "vic@example.org";
+/// Their password.
+pub const VIEWER_PASSWORD: &str = "vics long password";
 
 /// A SCIM app `files` (nothing listens there; its URL holds a query secret a page
 /// must never show; credentials in the URL itself are refused by the settings) and a
@@ -99,7 +103,19 @@ impl TestApp {
 
     /// Same, with extra `[server]` lines.
     pub async fn spawn_with(dir: tempfile::TempDir, install: bool, server_extra: &str) -> TestApp {
-        let text = settings(&dir.path().join("ab.db"), server_extra).to_toml();
+        let toml = settings(&dir.path().join("ab.db"), server_extra);
+        Self::spawn_toml(dir, install, toml).await
+    }
+
+    /// A fresh dashboard with `[auth]` lines (e.g. `require_second_factor = true`).
+    pub async fn spawn_with_auth(auth: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = settings(&dir.path().join("ab.db"), "").lines("auth", auth);
+        Self::spawn_toml(dir, true, toml).await
+    }
+
+    async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {
+        let text = toml.to_toml();
         let settings = Arc::new(Settings::from_toml(&text).expect("settings"));
         let ctx = api::open(settings).await;
         if install {
@@ -145,6 +161,30 @@ impl TestApp {
             .unwrap();
     }
 
+    /// A browser signed in as a viewer, [`VIEWER_EMAIL`] (created, with the admin too).
+    pub async fn signed_in_viewer(&self) -> Browser {
+        if self.sql_i64(&format!(
+            "SELECT count(*) FROM users WHERE email = '{ADMIN_EMAIL}'"
+        )) == 0
+        {
+            self.admin().await;
+        }
+        self.person(VIEWER_EMAIL, "Vic Viewer", false, &[]).await;
+        self.ctx
+            .service
+            .set_dashboard(
+                &Email::parse(VIEWER_EMAIL).unwrap(),
+                DashboardAccess::Viewer,
+            )
+            .await
+            .unwrap();
+        self.set_password(VIEWER_EMAIL, VIEWER_PASSWORD).await;
+        let b = self.browser();
+        let r = b.login(VIEWER_EMAIL, VIEWER_PASSWORD).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "login failed: {}", r.body);
+        b
+    }
+
     /// A browser signed in as the admin (created when missing).
     pub async fn signed_in(&self) -> Browser {
         if self.sql_i64(&format!(
@@ -173,7 +213,11 @@ impl TestApp {
             .create_user(NewUser {
                 email: Email::parse(email).unwrap(),
                 name: PersonName::parse(name).unwrap(),
-                is_admin: admin,
+                dashboard: if admin {
+                    DashboardAccess::Admin
+                } else {
+                    DashboardAccess::None
+                },
                 access: access
                     .iter()
                     .map(|(s, r)| (Slug::parse(s).unwrap(), *r))

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use accessboard::domain::Slug;
+use accessboard::domain::{DashboardAccess, Slug};
 use accessboard::users::{ImportRow, ServiceError};
 
 use super::api::Context;
@@ -25,12 +25,12 @@ pub async fn import_env() -> (TestEnv, Context) {
     (env, ctx)
 }
 
-/// (email, name, is_admin, role in files) of every user, by normalized email.
+/// (email, name, dashboard admin, role in files) of every user, by normalized email.
 pub fn stored(ctx: &Context) -> HashMap<String, (String, String, bool, String)> {
     let conn = ctx.service.db().conn().unwrap();
     let mut stmt = conn
         .prepare(
-            "SELECT u.email_norm, u.email, u.name, u.is_admin, COALESCE(a.role, '-') FROM users u
+            "SELECT u.email_norm, u.email, u.name, u.dashboard = 'admin', COALESCE(a.role, '-') FROM users u
              LEFT JOIN app_access a ON a.user_id = u.id AND a.app_slug = 'files'",
         )
         .unwrap();
@@ -81,7 +81,7 @@ pub async fn import(
         let (email, name, admin, _) = &now[u.email.normalized()];
         assert_eq!(email, u.email.as_str());
         assert_eq!(name, u.name.as_str());
-        assert_eq!(*admin, u.is_admin);
+        assert_eq!(*admin, u.dashboard == DashboardAccess::Admin);
     }
     Ok(report)
 }

@@ -25,5 +25,6 @@ pub mod serve;
 pub mod settings;
 pub mod smtp;
 pub mod standins;
+pub mod totp;
 pub mod webdriver;
 pub mod webhook;

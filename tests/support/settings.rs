@@ -14,6 +14,7 @@ pub struct SettingsToml {
     log: Vec<(String, String)>,
     identity: Vec<(String, String)>,
     alerts: Vec<(String, String)>,
+    auth: Vec<(String, String)>,
     apps: String,
 }
 
@@ -37,6 +38,7 @@ impl SettingsToml {
             log: Vec::new(),
             identity: Vec::new(),
             alerts: Vec::new(),
+            auth: Vec::new(),
             apps: String::new(),
         }
         .server("bind", "\"127.0.0.1:0\"")
@@ -82,7 +84,7 @@ impl SettingsToml {
     }
 
     /// `key = value` lines (as in settings.toml) into `section`: `server`,
-    /// `provisioning`, `log`, `identity` or `alerts`. Blank lines are skipped.
+    /// `provisioning`, `log`, `identity`, `alerts` or `auth`. Blank lines are skipped.
     pub fn lines(mut self, section: &str, text: &str) -> SettingsToml {
         let keys = match section {
             "server" => &mut self.server,
@@ -90,6 +92,7 @@ impl SettingsToml {
             "log" => &mut self.log,
             "identity" => &mut self.identity,
             "alerts" => &mut self.alerts,
+            "auth" => &mut self.auth,
             other => panic!("no settings section [{other}] here"),
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -127,9 +130,10 @@ impl SettingsToml {
         }
         section("provisioning", &self.provisioning);
         section("log", &self.log);
-        // [identity] and [alerts] before the [[apps]] tables, or their keys would land in the last app.
+        // [identity], [alerts] and [auth] before the [[apps]] tables, or their keys would land in the last app.
         section("identity", &self.identity);
         section("alerts", &self.alerts);
+        section("auth", &self.auth);
         text.push_str(&self.apps);
         text
     }

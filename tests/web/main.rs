@@ -16,4 +16,6 @@ mod web_rails;
 mod web_reauth;
 mod web_sessions;
 mod web_sign_in;
+mod web_sign_in_links;
+mod web_two_factor;
 mod web_users;

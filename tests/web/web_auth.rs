@@ -1,6 +1,8 @@
 //! Sign-in, sessions, setup link, CSRF, throttling, headers and the route guard.
 
-use accessboard::web::{ensure_setup_link, is_public, route_table};
+use accessboard::domain::GroupName;
+use accessboard::web::{Need, ensure_setup_link, is_public, route_needs, route_table};
+use actix_web::http::Method;
 use reqwest::StatusCode;
 
 use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
@@ -62,6 +64,152 @@ async fn every_private_route_sends_strangers_to_sign_in() {
         "{}",
         r.header("location")
     );
+}
+
+/// Every route but the public ones and signing out: a viewer gets 403 on each that
+/// changes something (or confirms a change), and sees each of the others.
+#[actix_web::test]
+async fn a_viewer_sees_every_page_and_gets_403_on_every_change() {
+    let dash = TestApp::spawn().await;
+    let id = dash.admin().await.to_string();
+    let b = dash.signed_in_viewer().await;
+    let audit_before = dash.sql_i64("SELECT count(*) FROM audit_log");
+    let (mut refused, mut shown) = (0, 0);
+    for (method, path, need) in route_needs() {
+        let url = sample(path, &id);
+        assert_eq!(
+            need == Need::Public,
+            is_public(&url),
+            "{method} {path}: public in the registry and in the guard alike"
+        );
+        // Their own sign-in (sign out, second factor) is theirs to change.
+        if need == Need::Own {
+            assert!(method != Method::GET, "{path}: a page only shows");
+        }
+        if need == Need::Public || need == Need::Own {
+            continue;
+        }
+        if method != Method::GET {
+            assert_eq!(need, Need::Change, "{method} {path} changes something");
+        }
+        let r = if method == Method::GET {
+            b.get(&url).await
+        } else {
+            b.post(&url, &[("name", "x"), ("email", "x@example.org")])
+                .await
+        };
+        if need == Need::Change {
+            assert_eq!(
+                r.status,
+                StatusCode::FORBIDDEN,
+                "{method} {url}: {}",
+                r.body
+            );
+            assert!(r.body.contains("your access is viewer"), "{}", r.body);
+            assert!(r.body.contains("Vic Viewer"), "the page keeps their header");
+            refused += 1;
+        } else {
+            assert!(
+                r.status != StatusCode::FORBIDDEN && r.status != StatusCode::SEE_OTHER,
+                "{method} {url}: {} {}",
+                r.status,
+                r.body
+            );
+            shown += 1;
+        }
+    }
+    assert!(
+        refused >= 30 && shown >= 10,
+        "{refused} refused, {shown} shown"
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log"),
+        audit_before,
+        "a viewer changed nothing"
+    );
+    // htmx gets the 403 too
+    let hx = b.post_hx("/users/new", &[("name", "Eve")]).await;
+    assert_eq!(hx.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM users WHERE email = 'x@example.org'"),
+        0
+    );
+    // and signing out still works
+    assert_eq!(b.post("/logout", &[]).await.status, StatusCode::SEE_OTHER);
+    assert_eq!(b.get("/users").await.status, StatusCode::SEE_OTHER);
+}
+
+/// The pages a viewer sees offer no change: no form that posts but Sign out, no htmx post, no
+/// link to a page that confirms a change.
+#[actix_web::test]
+async fn a_viewer_is_offered_no_change_on_any_page() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    let ana = dash
+        .person(
+            "ana@example.org",
+            "Ana",
+            true,
+            &[("files", accessboard::domain::Role::User)],
+        )
+        .await
+        .to_string();
+    let group = dash
+        .ctx
+        .service
+        .create_group(GroupName::parse("Design").unwrap(), String::new())
+        .await
+        .unwrap()
+        .to_string();
+    // A paused app: its banner and the overview's Needs attention offer Resume to admins.
+    dash.ctx
+        .service
+        .pause_app(
+            &accessboard::domain::Slug::parse("files").unwrap(),
+            Some("maintenance".into()),
+        )
+        .await
+        .unwrap();
+    let b = dash.signed_in_viewer().await;
+    let overview = b.get("/").await;
+    assert!(overview.body.contains("maintenance"), "{}", overview.body);
+    let change_pages: Vec<&str> = route_needs()
+        .into_iter()
+        .filter(|(m, _, need)| *m == Method::GET && *need == Need::Change)
+        .map(|(_, path, _)| path)
+        .collect();
+    let pages = [
+        "/".to_owned(),
+        "/users".to_owned(),
+        format!("/users/{ana}"),
+        "/groups".to_owned(),
+        format!("/groups/{group}"),
+        "/apps".to_owned(),
+        "/apps/files".to_owned(),
+        "/apps/files/drift".to_owned(),
+        "/activity".to_owned(),
+        "/audit".to_owned(),
+    ];
+    for url in &pages {
+        let r = b.get(url).await;
+        assert_eq!(r.status, StatusCode::OK, "{url}: {}", r.body);
+        let forms = r.body.matches("method=\"post\"").count();
+        assert_eq!(
+            forms,
+            r.body.matches("action=\"/logout\"").count(),
+            "{url} offers a form: {}",
+            r.body
+        );
+        assert!(!r.body.contains("hx-post"), "{url}: {}", r.body);
+        for path in &change_pages {
+            let href = format!("href=\"{}\"", sample(path, &ana));
+            assert!(!r.body.contains(&href), "{url} links to {path}");
+        }
+        assert!(!r.body.contains("/delete\""), "{url} links to a deletion");
+        assert!(!r.body.contains("/uninstall\""), "{url}");
+        assert!(!r.body.contains("/users/new\""), "{url}");
+        assert!(!r.body.contains("/users/import\""), "{url}");
+    }
 }
 
 #[actix_web::test]

@@ -118,7 +118,7 @@ async fn the_old_admin_column_is_read_as_dashboard_admin_with_a_warning() {
     assert!(r.body.contains("Created 1 person"), "{}", r.body);
     assert!(r.body.contains(warning), "{}", r.body);
     assert_eq!(
-        dash.sql_i64("SELECT is_admin FROM users WHERE email = 'bo@example.org'"),
+        dash.sql_i64("SELECT dashboard = 'admin' FROM users WHERE email = 'bo@example.org'"),
         0
     );
 }

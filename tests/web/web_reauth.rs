@@ -21,7 +21,7 @@ async fn save(
 
 fn is_admin(dash: &TestApp, email: &str) -> i64 {
     dash.sql_i64(&format!(
-        "SELECT is_admin FROM users WHERE email = '{email}'"
+        "SELECT dashboard = 'admin' FROM users WHERE email = '{email}'"
     ))
 }
 
@@ -239,4 +239,51 @@ async fn an_import_that_makes_admins_asks_for_your_own_password() {
         )
         .await;
     assert!(!preview.body.contains("name=\"current_password\""));
+}
+
+/// The person form offers the three levels; making someone a viewer asks for your own
+/// password as making them an admin does, and lowering them does not.
+#[actix_web::test]
+async fn the_form_sets_a_viewer_asking_your_own_password_and_lowers_without() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let bob = dash.person(BOB, "Bob Builder", false, &[]).await;
+    let page = b.get(&format!("/users/{bob}")).await;
+    for level in ["none", "viewer", "admin"] {
+        assert!(
+            page.body.contains(&format!("<option value=\"{level}\"")),
+            "{}",
+            page.body
+        );
+    }
+    let level = |dash: &TestApp| -> String {
+        dash.ctx
+            .service
+            .db()
+            .conn()
+            .unwrap()
+            .query_row("SELECT dashboard FROM users WHERE email = ?1", [BOB], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    let r = save(&b, bob, &[("admin", "viewer")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(r.body.contains("enter your own password"), "{}", r.body);
+    assert_eq!(level(&dash), "none", "nothing saved");
+    let r = save(
+        &b,
+        bob,
+        &[("admin", "viewer"), ("current_password", ADMIN_PASSWORD)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(level(&dash), "viewer");
+    let list = b.get("/users").await;
+    assert!(list.body.contains(">viewer<"), "{}", list.body);
+    // Lowering needs no password (the session is fresh anyway, so test from a new one).
+    let other = dash.signed_in().await;
+    let r = save(&other, bob, &[("admin", "none")]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(level(&dash), "none");
 }

@@ -1,7 +1,7 @@
 //! Sessions that end when they must: a new password, lost admin rights, "sign out
 //! everywhere"; and session ids that a copy of the database cannot replay.
 
-use accessboard::domain::{Email, UserUpdate};
+use accessboard::domain::{DashboardAccess, Email, UserUpdate};
 use reqwest::StatusCode;
 
 use crate::support::app::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp};
@@ -51,6 +51,46 @@ async fn a_new_password_ends_every_other_session_but_the_changers() {
     );
 }
 
+/// A lower level holds at once: admin to viewer ends the sessions (the next one is a
+/// viewer's), a raise counts from the next request, and none ends the viewer's too.
+#[actix_web::test]
+async fn a_lower_dashboard_level_holds_at_once() {
+    let dash = TestApp::spawn().await;
+    dash.admin().await;
+    dash.person(BOB, "Bob", true, &[]).await;
+    dash.set_password(BOB, BOB_PASSWORD).await;
+    let email = Email::parse(BOB).unwrap();
+    let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
+    assert_eq!(bob.get("/users/new").await.status, StatusCode::OK);
+    let set = |level| {
+        let (service, email) = (dash.ctx.service.clone(), email.clone());
+        async move { service.set_dashboard(&email, level).await.unwrap() }
+    };
+    let change = set(DashboardAccess::Viewer).await;
+    assert_eq!(
+        change.text(),
+        "bob@example.org: dashboard access viewer (was admin); their 1 session ended"
+    );
+    assert!(signed_out(&bob.get("/users/new").await));
+    let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
+    assert_eq!(bob.get("/users").await.status, StatusCode::OK);
+    assert_eq!(bob.get("/users/new").await.status, StatusCode::FORBIDDEN);
+    // a raise needs no new sign-in: the level is read with the session
+    set(DashboardAccess::Admin).await;
+    assert_eq!(bob.get("/users/new").await.status, StatusCode::OK);
+    set(DashboardAccess::Viewer).await;
+    let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
+    set(DashboardAccess::None).await;
+    assert!(signed_out(&bob.get("/users").await));
+    let r = bob.login(BOB, BOB_PASSWORD).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED, "no level, no sign-in");
+    let same = set(DashboardAccess::None).await;
+    assert_eq!(
+        same.text(),
+        "bob@example.org already has dashboard access none; nothing changed"
+    );
+}
+
 #[actix_web::test]
 async fn lost_admin_rights_end_sessions_for_good() {
     let dash = TestApp::spawn().await;
@@ -60,10 +100,14 @@ async fn lost_admin_rights_end_sessions_for_good() {
     let bob = signed_in_as(&dash, BOB, BOB_PASSWORD).await;
     let cookie = bob.cookie.lock().unwrap().clone();
     let email = Email::parse(BOB).unwrap();
-    let flag = |admin| UserUpdate {
+    let flag = |admin: bool| UserUpdate {
         name: None,
         email: None,
-        is_admin: Some(admin),
+        dashboard: Some(if admin {
+            DashboardAccess::Admin
+        } else {
+            DashboardAccess::None
+        }),
     };
     dash.ctx
         .service

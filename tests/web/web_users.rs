@@ -281,14 +281,16 @@ async fn saving_returns_the_form_already_showing_sync_needed() {
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.body.starts_with("<form") && r.body.contains("name is empty"));
     // admins cannot lock themselves out
-    let me = dash.sql_i64("SELECT count(*) FROM users WHERE is_admin = 1");
+    let me = dash.sql_i64("SELECT count(*) FROM users WHERE dashboard = 'admin'");
     let admin_id: String = dash
         .ctx
         .service
         .db()
         .conn()
         .unwrap()
-        .query_row("SELECT id FROM users WHERE is_admin = 1", [], |r| r.get(0))
+        .query_row("SELECT id FROM users WHERE dashboard = 'admin'", [], |r| {
+            r.get(0)
+        })
         .unwrap();
     let r = b
         .post(
@@ -296,9 +298,13 @@ async fn saving_returns_the_form_already_showing_sync_needed() {
             &[("name", "Ada Admin"), ("email", ADMIN_EMAIL)],
         )
         .await;
-    assert!(r.body.contains("your own sign-in here"), "{}", r.body);
+    assert!(
+        r.body.contains("your own dashboard access here"),
+        "{}",
+        r.body
+    );
     assert_eq!(
-        dash.sql_i64("SELECT count(*) FROM users WHERE is_admin = 1"),
+        dash.sql_i64("SELECT count(*) FROM users WHERE dashboard = 'admin'"),
         me
     );
 }

@@ -19,7 +19,7 @@ use crate::web::session::CurrentAdmin;
 use crate::web::{AppState, WebError};
 
 /// One pair as a table row; `oob` for the poller's out-of-band swaps.
-pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
+pub fn pair_row(csrf: Option<&str>, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
     let (text, class) = status_label(p.status);
     html! {
         tr id=(pair_id("r", p.user_id, &p.app)) hx-swap-oob=[oob.then_some("true")] {
@@ -48,7 +48,7 @@ pub fn pair_row(csrf: &str, zone: &TimeZone, p: &PairRow, oob: bool) -> Markup {
             }
             td.message data-label="Last message" { @if let Some(m) = &p.last_message { (m) } }
             td {
-                @if matches!(p.status, ProvisionStatus::Error | ProvisionStatus::Failed) {
+                @if let (true, Some(csrf)) = (matches!(p.status, ProvisionStatus::Error | ProvisionStatus::Failed), csrf) {
                     form method="post" action=(format!("/apps/{}/retry/{}", p.app, p.user_id))
                         hx-post=(format!("/apps/{}/retry/{}", p.app, p.user_id))
                         hx-target=(format!("#{}", pair_id("r", p.user_id, &p.app))) hx-swap="outerHTML" {
@@ -126,7 +126,7 @@ pub async fn show(
             }
             div.titlebar {
                 h2 #app-pairs { "Each person's account" }
-                @if retryable {
+                @if retryable && admin.can_change() {
                     a.button href=(format!("/apps/{slug}/retry")) { "Retry all errors and failures…" }
                 }
             }
@@ -151,7 +151,7 @@ pub async fn show(
                         th scope="col" { "Last attempt" } th scope="col" { "Attempts" } th scope="col" { "Next retry" }
                         th scope="col" { "Last message" } th scope="col" { span.sr { "Actions" } }
                     } }
-                    tbody { @for p in &rows { (pair_row(&admin.csrf, zone, p, false)) } }
+                    tbody { @for p in &rows { (pair_row(admin.change_token(), zone, p, false)) } }
                 } }
                 (pagination(&format!("/apps/{slug}"), &[("status", q.status.clone())], page_no, total, PER_PAGE))
             }
@@ -216,7 +216,7 @@ pub async fn retry_one(
         .await?;
     let live = rows.iter().any(|p| p.status.is_transient());
     Ok(layout::ok(html! {
-        @for p in &rows { (pair_row(&admin.csrf, &state.service.settings().server.zone, p, false)) }
+        @for p in &rows { (pair_row(admin.change_token(), &state.service.settings().server.zone, p, false)) }
         (poller(live, "row", true))
     }))
 }

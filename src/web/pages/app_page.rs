@@ -79,7 +79,7 @@ fn actions(admin: &CurrentAdmin, app: &AppRow, health: Option<&AppHealth>) -> Ma
     let railed = health.is_some_and(AppHealth::railed);
     let paused = health.is_some_and(AppHealth::paused);
     html! {
-        div.actions.app-actions {
+        @if admin.can_change() { div.actions.app-actions {
             @if !app.installed {
                 a.button.primary href=(back("install")) { "Install…" }
             } @else if app.scim {
@@ -92,7 +92,7 @@ fn actions(admin: &CurrentAdmin, app: &AppRow, health: Option<&AppHealth>) -> Ma
             @if railed { a.button href=(to("resume")) { "Resume…" } }
             @if app.installed && !paused { a.button href=(to("pause")) { "Pause…" } }
             @if app.installed { a.button.danger href=(back("uninstall")) { "Uninstall…" } }
-        }
+        } }
     }
 }
 
@@ -140,7 +140,7 @@ fn drift(
                 None => p.muted { "No drift check has run for " (app.name) " yet." },
                 Some(r) => {
                     (drift_summary(r, zone))
-                    @if r.has_drift() && r.fixed == 0 {
+                    @if r.has_drift() && r.fixed == 0 && admin.can_change() {
                         form.actions method="post" action=(format!("/apps/{}/drift/fix?back=app", app.slug)) {
                             (csrf_field(&admin.csrf))
                             button.primary type="submit" { "Fix: sync the " (r.missing.len() + r.should_be_disabled.len() + r.wrong_role.len()) " out of step" }

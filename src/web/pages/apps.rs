@@ -120,7 +120,9 @@ fn app_card(
                 }
             }
             // Uninstall last and in the danger style: the everyday actions come first.
-            div.actions {
+            @if !admin.can_change() {
+                @if scim_url.is_some() { div.actions { a.button href=(action("drift")) { "Last drift report" } } }
+            } @else { div.actions {
                 @if !app.installed {
                     a.button.primary href=(action("install")) { "Install…" }
                 } @else if scim_url.is_some() {
@@ -134,7 +136,7 @@ fn app_card(
                 @if app.installed {
                     a.button.danger href=(action("uninstall")) { "Uninstall…" }
                 }
-            }
+            } }
         }
     }
 }
@@ -150,7 +152,7 @@ pub async fn list(
         .db()
         .run(|c| Ok::<_, crate::db::DbError>((read::apps(c)?, app_health::read_all(c)?)))
         .await?;
-    let banners = super::rails::banners(&state).await?;
+    let banners = super::rails::banners(&state, &admin).await?;
     Ok(layout::ok(page(
         "Apps",
         &admin,
@@ -397,10 +399,12 @@ pub async fn drift_report(
                 Some(r) => {
                     p.lead { "Checked " (when_text(&r.checked_at, zone)) ": the app holds " (r.remote_accounts) " accounts." }
                     (drift_lists(r))
-                    p.hint { "Fix marks the people in the first three lists for a " (plain_badge(sync_needed)) " pass." }
+                    @if admin.can_change() {
+                        p.hint { "Fix marks the people in the first three lists for a " (plain_badge(sync_needed)) " pass." }
+                    }
                 },
             }
-            div.actions {
+            @if admin.can_change() { div.actions {
                 @if report.as_ref().is_some_and(|r| r.has_drift() && r.fixed == 0) {
                     form method="post" action=(format!("/apps/{slug}/drift/fix")) {
                         (csrf_field(&admin.csrf))
@@ -411,7 +415,7 @@ pub async fn drift_report(
                     (csrf_field(&admin.csrf))
                     button type="submit" { "Check again now" }
                 }
-            }
+            } }
         },
     )))
 }

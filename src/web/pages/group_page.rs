@@ -169,7 +169,16 @@ fn grants(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
             @if l.grants.is_empty() {
                 p.muted { "No app is installed. " a href="/apps" { "Install one" } " to give the group access." }
             }
-            @for g in &l.grants {
+            // A viewer reads the roles; only an admin gets the forms that change them.
+            @if !admin.can_change() && !l.grants.is_empty() {
+                dl.facts {
+                    @for g in &l.grants {
+                        dt { (g.name) @if !g.installed { " " span.muted { "(not installed)" } } }
+                        dd { (role_label(g.role)) }
+                    }
+                }
+            }
+            @for g in l.grants.iter().filter(|_| admin.can_change()) {
                 @let field = format!("grant-{}", g.slug);
                 @let error = error_for(Some(&g.slug));
                 form method="post" action=(format!("/groups/{id}/grant/{}", g.slug)) {
@@ -264,7 +273,7 @@ fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
     html! {
         section #members aria-labelledby="members-title" {
             h2 #members-title { "Members (" (all.len()) ")" }
-            form.search role="search" method="get" action=(base)
+            @if admin.can_change() { form.search role="search" method="get" action=(base)
                 hx-get=(base) hx-select="#candidates" hx-target="#candidates" hx-swap="outerHTML"
                 hx-trigger="input changed delay:300ms from:#q, search from:#q, submit" {
                 div.grow {
@@ -272,10 +281,12 @@ fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
                     input #q type="search" name="q" value=(s.q) autocomplete="off" placeholder="Name or email";
                 }
                 button type="submit" { "Find" }
-            }
+            } }
             @if let Some(done) = &s.done { p.saved #members-done role="status" { (done) } }
-            (removing(admin, l, s))
-            (candidates(admin, l, s))
+            @if admin.can_change() {
+                (removing(admin, l, s))
+                (candidates(admin, l, s))
+            }
             @if all.is_empty() {
                 p.muted { "Nobody is in this group yet." }
             } @else {
@@ -286,7 +297,7 @@ fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
                         tbody { @for m in shown { tr {
                             th scope="row" { a href=(format!("/users/{}", m.id)) { bdi { (m.name) } } }
                             td data-label="Email" { bdi { (m.email) } }
-                            td {
+                            td { @if admin.can_change() {
                                 form method="post" action=(format!("/groups/{}/members/remove", g.id))
                                     hx-post=(format!("/groups/{}/members/remove", g.id)) hx-target="#members" hx-swap="outerHTML" {
                                     (csrf_field(&admin.csrf))
@@ -294,7 +305,7 @@ fn members(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
                                     input type="hidden" name="q" value=(s.q);
                                     button type="submit" aria-label=(format!("Remove {} from {}", m.name, g.name)) { "Remove" }
                                 }
-                            }
+                            } }
                         } } }
                     }
                 }
@@ -315,11 +326,15 @@ pub(super) fn render(admin: &CurrentAdmin, l: &Loaded, s: &Shown) -> Markup {
             p.crumbs { a href="/groups" { "Groups" } " / " }
             h1 { bdi { (g.name) } }
             @if !g.description.is_empty() { p.lead { bdi { (g.description) } } }
-            (rename_form(admin, l, s))
-            (describe_form(admin, l, s))
+            @if admin.can_change() {
+                (rename_form(admin, l, s))
+                (describe_form(admin, l, s))
+            }
             (grants(admin, l, s))
             (members(admin, l, s))
-            p.danger-zone { a.button.danger href=(format!("/groups/{}/delete", g.id)) { "Delete this group…" } }
+            @if admin.can_change() {
+                p.danger-zone { a.button.danger href=(format!("/groups/{}/delete", g.id)) { "Delete this group…" } }
+            }
         },
     )
 }

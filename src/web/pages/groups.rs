@@ -92,11 +92,11 @@ fn list_page(admin: &CurrentAdmin, (rows, grants): &Rows, t: &Typed) -> Markup {
             h1 { "Groups" }
             p.hint { "A group gives everyone in it a role in apps. A person's role in an app is the highest of their own and their groups' roles." }
             @if rows.is_empty() {
-                div.empty { h2 { "No groups yet" } p { "Create one below, then add people and give it a role in apps." } }
+                div.empty { h2 { "No groups yet" } p { @if admin.can_change() { "Create one below, then add people and give it a role in apps." } @else { "An admin creates them." } } }
             } @else {
                 (table(rows, grants))
             }
-            (create_form(admin, t))
+            @if admin.can_change() { (create_form(admin, t)) }
         },
     )
 }

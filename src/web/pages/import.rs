@@ -141,7 +141,7 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
     let can_sign_in = plan
         .rows
         .iter()
-        .filter(|r| matches!(r, ImportRow::Valid { user, .. } if user.is_admin))
+        .filter(|r| matches!(r, ImportRow::Valid { user, .. } if user.dashboard.signs_in()))
         .count();
     let with_groups = plan
         .rows
@@ -184,7 +184,7 @@ fn preview_table(plan: &ImportPlan, settings: &Settings) -> Markup {
                     @match row {
                         ImportRow::Valid { line, user, groups } => tr {
                             td { (line) } td { bdi { (user.email.as_str()) } } td { bdi { (user.name.as_str()) } }
-                            td { @if user.is_admin { "yes" } @else { "no" } }
+                            td { (user.dashboard.as_str()) }
                             @if with_groups { td { bdi { (group_names(groups)) } } }
                             @for app in &plan.apps {
                                 td { (user.access.iter().find(|(s, _)| s == app).map_or("no access", |(_, r)| role_label(*r))) }
@@ -246,7 +246,7 @@ pub async fn preview(
 fn makes_admins(plan: &ImportPlan) -> bool {
     plan.rows
         .iter()
-        .any(|r| matches!(r, ImportRow::Valid { user, .. } if user.is_admin))
+        .any(|r| matches!(r, ImportRow::Valid { user, .. } if user.dashboard.signs_in()))
 }
 
 /// The preview and its confirmation form; with `confirm`, it asks for the admin's own

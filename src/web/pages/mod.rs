@@ -1,5 +1,6 @@
 //! The dashboard's pages, one file per job.
 
+pub mod account;
 pub mod activity;
 pub mod app_confirm;
 pub mod app_detail;
@@ -25,6 +26,7 @@ pub mod recovery;
 pub mod user_delete;
 pub mod user_form;
 mod user_form_fields;
+pub mod user_invite;
 pub mod user_page;
 pub mod user_sessions;
 mod user_values;

@@ -122,8 +122,9 @@ fn app_card(app: &AppSummary, rails: Option<&AppRails>, zone: &TimeZone) -> Mark
     }
 }
 
-/// The live part of the page (times in `zone`): apps, attention, latest events, and its fingerprint.
-pub fn live(csrf: &str, o: &Overview, zone: &TimeZone, oob: bool) -> (Markup, String) {
+/// The live part of the page (times in `zone`): apps, attention, latest events, and its
+/// fingerprint; `csrf` (an admin's) offers the changes, a viewer's page has none.
+pub fn live(csrf: Option<&str>, o: &Overview, zone: &TimeZone, oob: bool) -> (Markup, String) {
     let rails_of = |slug: &str| o.rails.iter().find(|r| r.app == slug);
     let app_of = |slug: &str| AppOf {
         name: o
@@ -183,11 +184,11 @@ pub async fn show(
     admin: CurrentAdmin,
 ) -> Result<HttpResponse, WebError> {
     let o = state.service.db().run(read).await?;
-    let banners = super::rails::banners(&state).await?;
+    let banners = super::rails::banners(&state, &admin).await?;
     // The same words as /healthz: what an operator's probe sees, the admin sees here.
     let stopped = state.engine.health.verdict();
     let (live, _) = live(
-        &admin.csrf,
+        admin.change_token(),
         &o,
         &state.service.settings().server.zone,
         false,

@@ -34,7 +34,7 @@ pub struct AppOf<'a> {
 
 /// The section's body: the groups, or that nothing needs an admin.
 pub fn section<'a>(
-    csrf: &str,
+    csrf: Option<&str>,
     groups: &[Group],
     app_of: impl Fn(&str) -> AppOf<'a>,
     zone: &TimeZone,
@@ -86,7 +86,8 @@ fn heading(g: &Group, app: &AppOf<'_>, zone: &TimeZone) -> Markup {
     }
 }
 
-fn explanation(g: &Group, app: &AppOf<'_>) -> Markup {
+/// What the group waits for; `change` links to the pages that resume or retry (admins).
+fn explanation(g: &Group, app: &AppOf<'_>, change: bool) -> Markup {
     let name = app.name.as_str();
     let now = Timestamp::now().as_second();
     let rails = app.rails;
@@ -100,7 +101,7 @@ fn explanation(g: &Group, app: &AppOf<'_>) -> Markup {
                     p.message { "Why: " (why) }
                 }
                 p.muted { "Nobody is retried meanwhile; all of them go at once when a probe gets an answer. "
-                    a href=(resume) { "Probe now…" } }
+                    @if change { a href=(resume) { "Probe now…" } } }
             }
             Cause::Unreachable => {
                 p { "Every request to " (name) " fails; each person is retried by itself, with growing waits." }
@@ -110,32 +111,37 @@ fn explanation(g: &Group, app: &AppOf<'_>) -> Markup {
                     "Nothing is sent to " (name) " until it is resumed"
                     @if let Some(by) = rails.and_then(|r| r.paused_by.as_deref()) { " (paused by " bdi { (by) } ")" }
                     @if let Some(why) = rails.and_then(|r| r.pause_reason.as_deref()) { ": " (why) }
-                    ". " a href=(resume) { "Resume…" }
+                    ". " @if change { a href=(resume) { "Resume…" } }
                 }
             }
             Cause::Retrying => {
                 p { "Each is retried by itself; the app's page has what " (name) " answered to each." }
             }
             Cause::Failed => {
-                p { "Fix the cause, then " a href=(format!("/apps/{}/retry", g.app)) { "retry all " (g.count) "…" } }
+                @if change {
+                    p { "Fix the cause, then " a href=(format!("/apps/{}/retry", g.app)) { "retry all " (g.count) "…" } }
+                } @else {
+                    p { "An admin retries them once the cause is fixed." }
+                }
             }
             Cause::Held => {
                 p {
                     @if let Some(why) = rails.and_then(|r| r.pause_reason.as_deref()) { (why) ". " }
-                    "Nothing is disabled or deleted in " (name) " until an admin looks. " a href=(resume) { "Review them…" }
+                    "Nothing is disabled or deleted in " (name) " until an admin looks. "
+                    @if change { a href=(resume) { "Review them…" } }
                 }
             }
         }
     }
 }
 
-fn person(csrf: &str, g: &Group, p: &Person, app_name: &str, zone: &TimeZone) -> Markup {
+fn person(csrf: Option<&str>, g: &Group, p: &Person, app_name: &str, zone: &TimeZone) -> Markup {
     html! {
         li {
             a href=(format!("/users/{}", p.user_id)) { bdi { (p.name) } } " "
             span.muted { bdi { (p.email) } }
             @if p.last_attempt_at.is_some() { " · last attempt " (ago(p.last_attempt_at, zone)) }
-            @if g.cause == Cause::Failed {
+            @if let (Cause::Failed, Some(csrf)) = (g.cause, csrf) {
                 " "
                 form.inline method="post" action=(format!("/apps/{}/retry/{}?back=overview", g.app, p.user_id)) {
                     (csrf_field(csrf))
@@ -146,7 +152,7 @@ fn person(csrf: &str, g: &Group, p: &Person, app_name: &str, zone: &TimeZone) ->
     }
 }
 
-fn group(csrf: &str, g: &Group, app: &AppOf<'_>, zone: &TimeZone) -> Markup {
+fn group(csrf: Option<&str>, g: &Group, app: &AppOf<'_>, zone: &TimeZone) -> Markup {
     let all = match g.cause.statuses() {
         [one] => format!("/apps/{}?status={}", g.app, one.as_str()),
         _ => format!("/apps/{}", g.app),
@@ -155,7 +161,7 @@ fn group(csrf: &str, g: &Group, app: &AppOf<'_>, zone: &TimeZone) -> Markup {
         details {
             summary { (heading(g, app, zone)) }
             div.attention-body {
-                (explanation(g, app))
+                (explanation(g, app, csrf.is_some()))
                 ul.people { @for p in &g.people { (person(csrf, g, p, &app.name, zone)) } }
                 @if g.count > g.people.len() as i64 {
                     p { a href=(all) { "All " (g.count) " in " (&app.name) } }

@@ -38,7 +38,14 @@ fn via(via: Option<&Via>, groups: &[GroupRef]) -> Markup {
     }
 }
 
-fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str, role_via: Markup) -> Markup {
+/// One app's row; `csrf` (an admin's) offers Sync now, a viewer sees no button.
+fn held_row(
+    state: &AppState,
+    csrf: Option<&str>,
+    p: &PairRow,
+    app_name: &str,
+    role_via: Markup,
+) -> Markup {
     let managed = state.engine.targets.contains_key(&p.app);
     let sync = format!("/users/{}/sync/{}", p.user_id, p.app);
     html! {
@@ -50,11 +57,13 @@ fn held_row(state: &AppState, csrf: &str, p: &PairRow, app_name: &str, role_via:
             td { (when(p.last_attempt_at, &state.service.settings().server.zone)) }
             td.message { @if let Some(m) = &p.last_message { (m) } }
             td {
-                @if managed {
+                @if let (true, Some(csrf)) = (managed, csrf) {
                     form method="post" action=(sync) hx-post=(sync) hx-target="#trace" hx-swap="outerHTML show:top" {
                         (csrf_field(csrf))
                         button type="submit" aria-label=(format!("Sync now in {app_name}")) { "Sync now" }
                     }
+                } @else if managed {
+                    span.muted { "provisioned by accessboard" }
                 } @else {
                     span.muted { "not provisioned" }
                 }
@@ -127,7 +136,7 @@ pub async fn held(
                         th scope="col" { "Account id" } th scope="col" { "Last sync" } th scope="col" { "Message" }
                         th scope="col" { span.sr { "Actions" } }
                     } }
-                    tbody { @for p in &rows { (held_row(state, &admin.csrf, p, &name_of(&p.app), via_of(&p.app))) } }
+                    tbody { @for p in &rows { (held_row(state, admin.change_token(), p, &name_of(&p.app), via_of(&p.app))) } }
                 } }
             }
         }

@@ -37,8 +37,9 @@ pub fn read(c: &Connection) -> Result<Vec<Railed>, DbError> {
     Ok(out)
 }
 
-/// The banners of `/` and `/apps`; empty when no app is paused or quarantined.
-pub async fn banners(state: &AppState) -> Result<Markup, WebError> {
+/// The banners of `/` and `/apps`; empty when no app is paused or quarantined. Resume is
+/// offered to admins only.
+pub async fn banners(state: &AppState, admin: &CurrentAdmin) -> Result<Markup, WebError> {
     let railed = state.service.db().run(|c| read(c)).await?;
     let zone = &state.service.settings().server.zone;
     Ok(html! {
@@ -74,7 +75,9 @@ pub async fn banners(state: &AppState) -> Result<Markup, WebError> {
                         a.button href=(format!("/users?app={slug}&status=held")) { "Who is held" }
                         " "
                     }
-                    a.button href=(format!("/apps/{slug}/resume")) { "Resume " (name) "…" }
+                    @if admin.can_change() {
+                        a.button href=(format!("/apps/{slug}/resume")) { "Resume " (name) "…" }
+                    }
                 }
             }
         }

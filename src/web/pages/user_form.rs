@@ -101,15 +101,15 @@ pub async fn create(
     let v = from_form(&fields, &apps);
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
-    // Letting someone sign in here makes them a dashboard admin.
-    if v.admin {
+    // Letting someone sign in here, as a viewer or an admin.
+    if v.admin.signs_in() {
         confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let new = NewUser {
             email: email.clone(),
             name,
-            is_admin: v.admin,
+            dashboard: v.admin,
             access: roles_of(&v),
         };
         match state
@@ -170,7 +170,8 @@ pub async fn edit_form(
     let (apps, user) = load(&state, Some(*id)).await?;
     let u =
         user.ok_or_else(|| WebError::NotFound("This person does not exist (any more).".into()))?;
-    let body = if u.deleting {
+    // A viewer sees the facts; the roles are in "In each app" below.
+    let body = if u.deleting || !admin.can_change() {
         super::user_page::read_only(&u)
     } else {
         form(
@@ -215,18 +216,18 @@ pub async fn save(
     let v = from_form(&fields, &apps);
     let mut e = Errors::default();
     let p = validate(&v, &mut e).await?;
-    if id == admin.id && !v.admin {
-        e.admin = Some("you cannot take away your own sign-in here; ask another admin".into());
+    if id == admin.id && v.admin < u.dashboard {
+        e.admin = Some("you cannot lower your own dashboard access here; ask another admin".into());
     }
-    // Letting someone sign in here, or setting the password of another who can.
-    if v.admin && (!u.admin || (p.hash.is_some() && id != admin.id)) {
+    // Raising someone's dashboard access, or setting the password of another who can sign in.
+    if v.admin.signs_in() && (v.admin > u.dashboard || (p.hash.is_some() && id != admin.id)) {
         confirm_it_is_you(&state, &session, &admin, &v, &mut e).await?;
     }
     if let (Some(name), Some(email), false) = (p.name, p.email, e.any()) {
         let update = UserUpdate {
             name: Some(name),
             email: Some(email.clone()),
-            is_admin: Some(v.admin),
+            dashboard: Some(v.admin),
         };
         let changed: Vec<(Slug, Role)> = roles_of(&v)
             .into_iter()
@@ -236,12 +237,12 @@ pub async fn save(
                     .any(|c| c.app == s.as_str() && c.direct != *r)
             })
             .collect();
-        // Whether the admin's own password was needed was decided on `u.admin`: the save
+        // Whether the admin's own password was needed was decided on `u.dashboard`: the save
         // checks it again inside its transaction.
         match state
             .service
             .as_actor(admin.actor())
-            .save_user_as_seen(id, update, changed, Some(u.admin))
+            .save_user_as_seen(id, update, changed, Some(u.dashboard))
             .await
         {
             Ok((_, saved)) => {

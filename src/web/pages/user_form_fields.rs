@@ -6,7 +6,7 @@ use maud::{Markup, html};
 
 use super::user_values::{Errors, Giving, Values};
 use crate::db::read::{AppRow, UserRow};
-use crate::domain::Role;
+use crate::domain::{DashboardAccess, Role};
 use crate::web::layout::{csrf_field, role_label};
 use crate::web::session::CurrentAdmin;
 use crate::web::sudo;
@@ -44,16 +44,17 @@ pub(super) fn form(
             input #email type="email" name="email" value=(v.email) required autocomplete="off"
                 aria-invalid=[e.email.as_ref().map(|_| "true")] aria-describedby=[described(&e.email, "email-error")];
             (error_for(&e.email, "email-error"))
-            div.check {
-                input #admin type="checkbox" name="admin" value="on" checked[v.admin]
-                    aria-describedby="admin-hint";
-                label for="admin" { "Can sign in here" }
+            label for="admin" { "Can sign in here" }
+            select #admin name="admin" aria-describedby="admin-hint" {
+                @for level in DashboardAccess::ALL {
+                    option value=(level.as_str()) selected[v.admin == level] { (level_label(level)) }
+                }
             }
-            p.hint #admin-hint { "They can sign in to accessboard and change everyone's access. This does not make them admins inside apps." }
+            p.hint #admin-hint { "A viewer sees every page but changes nothing; an admin changes everyone's access. Neither makes them admins inside apps." }
             (error_for(&e.admin, "admin-error"))
             // A password is only for someone who can sign in: a new person once ticked
             // (the style sheet hides it until then), a stored one once saved as such.
-            @if user.is_none() || v.admin {
+            @if user.is_none() || v.admin.signs_in() {
                 div.signin-only.stack {
                     label for="password" { "Sign-in password (optional)" }
                     input #password type="password" name="password" autocomplete="new-password"
@@ -64,7 +65,7 @@ pub(super) fn form(
                 p.hint { "Once they can sign in here (tick the box and save), you can set their password." }
             }
             @if confirm {
-                label for="current-password" { "Your own password" }
+                label for="current-password" { "Your own password (or a code of your authenticator app)" }
                 p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes." }
                 input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
                     aria-invalid=[e.current_password.as_ref().map(|_| "true")]
@@ -108,6 +109,15 @@ pub(super) fn form(
                 a.button href="/users" { "Cancel" }
             }
         }
+    }
+}
+
+/// How a dashboard access level reads in the form and on the person page.
+pub(super) fn level_label(level: DashboardAccess) -> &'static str {
+    match level {
+        DashboardAccess::None => "no",
+        DashboardAccess::Viewer => "yes, as a viewer (sees everything, changes nothing)",
+        DashboardAccess::Admin => "yes, as an admin",
     }
 }
 

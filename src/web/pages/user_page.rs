@@ -8,13 +8,13 @@ use crate::db::read::{AppRow, UserRow};
 use crate::web::layout::{Nav, csrf_field, page, poller};
 use crate::web::session::CurrentAdmin;
 
-/// A person being removed: nothing to edit (a save would be refused); what each app
-/// holds stays in the "In each app" table below.
+/// A person being removed (a save would be refused), or anyone as a viewer sees them:
+/// nothing to edit; what each app holds stays in the "In each app" table below.
 pub(super) fn read_only(u: &UserRow) -> Markup {
     html! {
         dl.facts {
             dt { "Email" } dd { bdi { (u.email) } }
-            dt { "Can sign in here" } dd { @if u.admin { "yes, until removed" } @else { "no" } }
+            dt { "Can sign in here" } dd { @if !u.dashboard.signs_in() { "no" } @else if u.deleting { (u.dashboard.as_str()) ", until removed" } @else { (u.dashboard.as_str()) } }
         }
     }
 }
@@ -42,15 +42,23 @@ pub(super) fn edit_page(
                     " Apps are being told; this person disappears once every app has been told." }
             }
             (inner)
+            @if u.id == admin.id {
+                p { a href="/account/two-factor" { "Your two-factor sign-in" } }
+            }
             (parts)
             // Only someone who can sign in has sessions to end.
-            @if !u.deleting && u.admin {
+            @if !u.deleting && u.dashboard.signs_in() && admin.can_change() {
                 form.inline method="post" action=(format!("/users/{}/sign-out", u.id)) {
                     (csrf_field(&admin.csrf))
                     button type="submit" { "Sign out everywhere" }
                 }
+                // An invitation, or a way back for someone who forgot their password.
+                form.inline method="post" action=(format!("/users/{}/invite", u.id)) {
+                    (csrf_field(&admin.csrf))
+                    button type="submit" { "Make a sign-in link" }
+                }
             }
-            @if !u.deleting {
+            @if !u.deleting && admin.can_change() {
                 p.danger-zone { a.button.danger href=(format!("/users/{}/delete", u.id)) { "Delete this person…" } }
             }
             (poller(live(u, apps), "badge", false))

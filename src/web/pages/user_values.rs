@@ -4,7 +4,7 @@
 use actix_web::web;
 
 use crate::db::read::{AppRow, UserRow};
-use crate::domain::{Email, PersonName, Role, Slug};
+use crate::domain::{DashboardAccess, Email, PersonName, Role, Slug};
 use crate::users::ServiceError;
 use crate::users::password as auth;
 use crate::web::{WebError, sudo};
@@ -18,7 +18,7 @@ pub(super) type Giving = std::collections::HashMap<String, Vec<String>>;
 pub(super) struct Values {
     pub(super) name: String,
     pub(super) email: String,
-    pub(super) admin: bool,
+    pub(super) admin: DashboardAccess,
     pub(super) password: String,
     /// The signed-in admin's own password, for sensitive changes ([`sudo`]).
     pub(super) current_password: String,
@@ -52,7 +52,12 @@ pub(super) fn from_form(fields: &[(String, String)], apps: &[AppRow]) -> Values 
     Values {
         name: get("name").unwrap_or_default(),
         email: get("email").unwrap_or_default(),
-        admin: get("admin").is_some_and(|v| v == "on"),
+        // "on" is what the form's checkbox sent before viewers existed.
+        admin: match get("admin").as_deref() {
+            Some("on") => DashboardAccess::Admin,
+            Some(v) => DashboardAccess::parse(v).unwrap_or_default(),
+            None => DashboardAccess::None,
+        },
         password: get("password").unwrap_or_default(),
         current_password: get(sudo::FIELD).unwrap_or_default(),
         roles: apps
@@ -72,7 +77,7 @@ pub(super) fn from_user(u: &UserRow) -> Values {
     Values {
         name: u.name.clone(),
         email: u.email.clone(),
-        admin: u.admin,
+        admin: u.dashboard,
         password: String::new(),
         current_password: String::new(),
         roles: u.access.iter().map(|c| (c.app.clone(), c.direct)).collect(),
@@ -96,9 +101,9 @@ pub(super) async fn validate(v: &Values, e: &mut Errors) -> Result<Parsed, WebEr
         .ok();
     let mut hash = None;
     if !v.password.is_empty() {
-        if !v.admin {
+        if !v.admin.signs_in() {
             e.password = Some(
-                "only people who can sign in here have a password; tick “Can sign in here” or leave this empty".into(),
+                "only people who can sign in here have a password; choose who may sign in here or leave this empty".into(),
             );
         } else {
             let pw = v.password.clone();

@@ -108,12 +108,12 @@ pub fn status_filter_label(s: StatusFilter) -> &'static str {
     }
 }
 
-/// One row of the table (also returned after saves).
-pub fn user_row(u: &UserRow, apps: &[AppRow], ticked: bool) -> Markup {
+/// One row of the table; `pick` offers the bulk bar's checkbox (to admins), ticked or not.
+pub fn user_row(u: &UserRow, apps: &[AppRow], pick: Option<bool>) -> Markup {
     html! {
         tr #(format!("u-{}", u.id.simple())) {
             td.pick {
-                @if !u.deleting {
+                @if let (false, Some(ticked)) = (u.deleting, pick) {
                     input type="checkbox" name="id" value=(u.id) form="bulk" checked[ticked]
                         aria-label=(format!("Select {}", u.name));
                 }
@@ -123,7 +123,7 @@ pub fn user_row(u: &UserRow, apps: &[AppRow], ticked: bool) -> Markup {
                 @if u.deleting { " " span.tag.removing { "being removed" } }
             }
             td data-label="Email" { bdi { (u.email) } }
-            td data-label="Can sign in here" { @if u.admin { "yes" } @else { span.muted { "no" } } }
+            td data-label="Can sign in here" { @if u.dashboard.signs_in() { (u.dashboard.as_str()) } @else { span.muted { "no" } } }
             @for app in apps {
                 td data-label=(app.name) {
                     @if let Some(cell) = u.access.iter().find(|c| c.app == app.slug) {
@@ -146,13 +146,13 @@ pub fn any_transient(rows: &[UserRow], apps: &[AppRow]) -> bool {
     })
 }
 
-fn empty_everyone() -> Markup {
+fn empty_everyone(admin: &CurrentAdmin) -> Markup {
     html! {
         p { "Add the people who should use your apps, one by one or from a spreadsheet." }
-        p.actions {
+        @if admin.can_change() { p.actions {
             a.button.primary href="/users/new" { "Add a person" }
             a.button href="/users/import" { "Import a CSV file" }
-        }
+        } }
     }
 }
 
@@ -236,18 +236,19 @@ fn results(
     html! {
         div #results {
             @if total == 0 && !f.any() {
-                div.empty { h2 { "No people yet" } (empty_everyone()) }
+                div.empty { h2 { "No people yet" } (empty_everyone(admin)) }
             } @else if total == 0 {
                 div.empty {
                     h2 { @if f.q.is_empty() { "Nobody matches these filters" } @else { "Nobody matches “" (f.q) "”" } }
                     p { "Search looks at names and email addresses; the filters at each person's app access. "
-                        a href="/users" { "Show everyone" } " or " a href="/users/new" { "add a person" } "." }
+                        a href="/users" { "Show everyone" }
+                        @if admin.can_change() { " or " a href="/users/new" { "add a person" } } "." }
                 }
             } @else {
                 @if total == 1 && !f.any() {
-                    div.empty { h2 { "Only you so far" } (empty_everyone()) }
+                    div.empty { h2 { "Only you so far" } (empty_everyone(admin)) }
                 }
-                (bulk_bar(admin, apps, groups, f, page))
+                @if admin.can_change() { (bulk_bar(admin, apps, groups, f, page)) }
                 div.table-wrap tabindex="0" role="region" aria-label="People" {
                     table.people.cards {
                         caption.sr { "People and their access per app" }
@@ -258,7 +259,7 @@ fn results(
                             th scope="col" { "Can sign in here" }
                             @for app in apps { th scope="col" { (app.name) } }
                         } }
-                        tbody { @for u in rows { (user_row(u, apps, f.all)) } }
+                        tbody { @for u in rows { (user_row(u, apps, admin.can_change().then_some(f.all))) } }
                     }
                 }
                 (pagination("/users", &f.params(), page, total, PER_PAGE))
@@ -310,10 +311,10 @@ pub async fn list(
         html! {
             div.titlebar {
                 h1 { "People" }
-                p.actions {
+                @if admin.can_change() { p.actions {
                     a.button.primary href="/users/new" { "Add a person" }
                     a.button href="/users/import" { "Import CSV" }
-                }
+                } }
             }
             @if apps.is_empty() {
                 p.note { "No app is installed yet, so nobody is provisioned anywhere. "

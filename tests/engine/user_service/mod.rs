@@ -2,7 +2,9 @@
 //! CSV imports in `import`.
 
 use accessboard::db::read::{self, AccessQuery, UserQuery};
-use accessboard::domain::{Email, NewUser, PersonName, ProvisionStatus, Role, Slug, UserUpdate};
+use accessboard::domain::{
+    DashboardAccess, Email, NewUser, PersonName, ProvisionStatus, Role, Slug, UserUpdate,
+};
 
 use crate::support::api::{Context, done, job, pairs};
 use crate::support::env::TestEnv;
@@ -21,7 +23,7 @@ fn new_user(e: &str, access: &[(&str, Role)]) -> NewUser {
     NewUser {
         email: email(e),
         name: PersonName::parse("Test Person").unwrap(),
-        is_admin: false,
+        dashboard: DashboardAccess::None,
         access: access.iter().map(|(s, r)| (slug(s), *r)).collect(),
     }
 }
@@ -108,7 +110,7 @@ async fn rename_marks_pairs_with_access_and_admin_flag_marks_none() {
         .update_user(
             &email("bob@example.org"),
             UserUpdate {
-                is_admin: Some(true),
+                dashboard: Some(DashboardAccess::Admin),
                 ..UserUpdate::default()
             },
         )
@@ -387,11 +389,11 @@ async fn a_save_decided_on_a_stale_admin_flag_is_refused_and_changes_nothing() {
             bob.id,
             UserUpdate {
                 name: Some(PersonName::parse("Robert").unwrap()),
-                is_admin: Some(true),
+                dashboard: Some(DashboardAccess::Admin),
                 ..UserUpdate::default()
             },
             Vec::new(),
-            Some(true),
+            Some(DashboardAccess::Admin),
         )
         .await;
     let err = refused.expect_err("a stale decision is refused");
