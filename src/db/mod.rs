@@ -106,6 +106,20 @@ pub(crate) fn contains_pattern(s: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Plans that do not depend on bound values (SQLite's query planner stability guarantee).
+///
+/// Otherwise a statement whose plan looked at a bound value (a `LIMIT ?`, a `LIKE ?`, a
+/// parameter compared with a partial index's condition) is marked expired each time that
+/// parameter is bound again, and parsed and planned anew at its next step: a cached
+/// statement then costs as much as an uncached one, on every request of the pages.
+pub(crate) fn stable_plans(c: &rusqlite::Connection) -> rusqlite::Result<()> {
+    c.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
+    Ok(())
+}
+
 /// Prepared statements kept per pooled connection.
 pub(crate) const STATEMENT_CACHE: usize = 256;
 
@@ -140,6 +154,7 @@ impl Db {
             // rusqlite keeps 16 statements per connection by default; the pages alone use
             // more, and an evicted one is parsed again on every request.
             c.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+            stable_plans(c)?;
             c.busy_handler(Some(busy_wait))?;
             c.execute_batch(CONNECTION_PRAGMAS)
         });

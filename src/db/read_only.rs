@@ -50,6 +50,7 @@ impl Db {
             .with_flags(flags())
             .with_init(|c| {
                 c.set_prepared_statement_cache_capacity(super::STATEMENT_CACHE);
+                super::stable_plans(c)?;
                 c.busy_handler(Some(busy_wait))?;
                 c.execute_batch(READ_PRAGMAS)
             });

@@ -165,4 +165,33 @@ mod tests {
             assert!(!reads_everyone, "{sql}:\n{plan}");
         }
     }
+
+    #[test]
+    fn a_page_read_again_with_other_values_is_not_planned_again() {
+        let (_dir, db) = db_with(&[("Ada", "ada@example.org"), ("Bob", "bob@example.org")]);
+        let conn = db.conn().unwrap();
+        let filter = read::users_filter(&PeopleSearch::of(None));
+        let sql = read::users_page_sql(&filter, SortBy::Name.order());
+        for (limit, offset) in [(50, 0), (1, 1), (10, 0)] {
+            let mut stmt = conn.prepare_cached(&sql).unwrap();
+            let params = rusqlite::params![
+                None::<String>,
+                true,
+                limit,
+                offset,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<String>
+            ];
+            let n = stmt.query_map(params, |_| Ok(())).unwrap().count();
+            assert!(n >= 1);
+            assert_eq!(
+                stmt.get_status(rusqlite::StatementStatus::RePrepare),
+                0,
+                "LIMIT {limit} OFFSET {offset}: the cached statement was parsed again"
+            );
+        }
+    }
 }
