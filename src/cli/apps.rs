@@ -60,6 +60,15 @@ pub enum AppCommand {
         #[arg(long)]
         cancel: bool,
     },
+    /// List the app's existing accounts, each classified against the people here, with a
+    /// proposed decision; writes nothing (`--json` is the plan `app adopt` takes).
+    Discover {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+        /// The plan: one JSON document with every account, its class and decision.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
         /// The app's slug (see `app list`).
@@ -73,7 +82,7 @@ pub enum AppCommand {
 impl AppCommand {
     /// Whether the command only reads (it then opens the database read-only).
     pub fn is_read_only(&self) -> bool {
-        matches!(self, AppCommand::List { .. })
+        matches!(self, AppCommand::List { .. } | AppCommand::Discover { .. })
     }
 }
 
@@ -106,6 +115,9 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 output::table(&["SLUG", "NAME", "INSTALLED", "SCIM", "PAIRS"], &rows);
                 super::rails::print_notes(&states);
             }
+        }
+        AppCommand::Discover { slug, json } => {
+            return super::discover::discover(ctx, slug, json).await;
         }
         AppCommand::Pause { slug, reason } => return super::rails::pause(ctx, slug, reason).await,
         AppCommand::Resume { slug, cancel } => {

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0011_proof.sql"),
     include_str!("../../db/migrations/0012_held_changes.sql"),
     include_str!("../../db/migrations/0013_search.sql"),
+    include_str!("../../db/migrations/0014_unmanaged.sql"),
 ];
 
 /// The schema version this binary writes and needs.

@@ -22,6 +22,7 @@ pub mod sessions;
 pub mod sort_keys;
 pub mod throttle;
 pub mod time;
+pub mod unmanaged;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
