@@ -69,6 +69,19 @@ pub enum AppCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Apply a plan of `app discover --json`: link, import, disable or leave each account.
+    Adopt {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+        /// The plan, as `app discover SLUG --json` wrote it and the admin edited it.
+        plan: std::path::PathBuf,
+        /// Say what it would do, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A planned wave: the revocation guard lets these disables through.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
         /// The app's slug (see `app list`).
@@ -119,6 +132,12 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
         AppCommand::Discover { slug, json } => {
             return super::discover::discover(ctx, slug, json).await;
         }
+        AppCommand::Adopt {
+            slug,
+            plan,
+            dry_run,
+            force,
+        } => return super::discover::adopt(ctx, slug, plan, dry_run, force).await,
         AppCommand::Pause { slug, reason } => return super::rails::pause(ctx, slug, reason).await,
         AppCommand::Resume { slug, cancel } => {
             return super::rails::resume(ctx, slug, cancel).await;

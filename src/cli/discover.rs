@@ -89,3 +89,132 @@ fn proposal(d: &Decision) -> String {
         _ => d.word().to_owned(),
     }
 }
+
+/// `app adopt SLUG PLAN.json [--dry-run] [--force]`: the effect first, then the plan applied.
+pub async fn adopt(
+    ctx: &App,
+    slug: Slug,
+    file: std::path::PathBuf,
+    dry_run: bool,
+    force: bool,
+) -> Result<ExitCode, CliError> {
+    let Some(app) = ctx.settings.app(slug.as_str()) else {
+        return Err(ServiceError::UnknownApp(slug.to_string()).into());
+    };
+    let text = std::fs::read(&file)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", file.display())))?;
+    let plan: discover::Discovery = serde_json::from_slice(&text).map_err(|e| {
+        CliError::usage(format!(
+            "{} is not a plan of app discover --json: {e}",
+            file.display()
+        ))
+    })?;
+    if plan.app != slug.as_str() {
+        return Err(CliError::usage(format!(
+            "the plan is {}'s, not {slug}'s",
+            plan.app
+        )));
+    }
+    let total = plan.accounts.len();
+    let adoption = crate::users::Adoption {
+        app: slug.clone(),
+        stamp: plan.stamp.clone(),
+        steps: plan
+            .accounts
+            .iter()
+            .map(|a| crate::users::AdoptStep {
+                account_id: a.id.clone(),
+                user_name: a.user_name.clone(),
+                name: a.name.clone(),
+                email: match a.decision {
+                    Decision::Import { .. } => discover::importable_email(a),
+                    _ => a
+                        .person
+                        .as_deref()
+                        .and_then(|p| crate::domain::Email::parse(p).ok()),
+                },
+                decision: a.decision.clone(),
+            })
+            .collect(),
+    };
+    let count = |word: &str| {
+        adoption
+            .steps
+            .iter()
+            .filter(|s| s.decision.word() == word)
+            .count()
+    };
+    println!(
+        "{} will be created, {} linked, {} disabled in {}, {} left unmanaged",
+        n(count("import"), "person", "people"),
+        count("link"),
+        n(count("disable"), "account", "accounts"),
+        app.name,
+        count("leave")
+    );
+    if dry_run {
+        println!("dry run: nothing was changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let service = ctx
+        .service
+        .as_actor(super::actor::actor())
+        .lifting_guard(force);
+    let done = service.adopt(adoption).await?;
+    if done.applied_before {
+        println!("this plan was applied already; nothing to do");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let unowned = discover::unowned::disable(
+        &ctx.engine,
+        &service,
+        &slug,
+        &done.disable_unowned,
+        total,
+        force,
+    )
+    .await
+    .map_err(|e| CliError::failure(e.to_string()))?;
+    println!(
+        "{} created, {} linked, {} disabled in {}, {} left unmanaged, {} as planned already",
+        n(done.created, "person", "people"),
+        done.linked,
+        n(done.disabled + unowned.disabled, "account", "accounts"),
+        app.name,
+        done.left,
+        done.unchanged
+    );
+    for line in done.refused.iter().chain(&unowned.failed) {
+        println!("refused: {}", output::clean(line));
+    }
+    if !done.disable_unowned.is_empty() && unowned.held == 0 && unowned.failed.is_empty() {
+        service.adopted(&slug, &plan.stamp).await?;
+    }
+    if done.held > 0 {
+        println!(
+            "the revocation guard held {} in {}: `app resume {slug}` carries them out, --cancel gives the access back",
+            n(done.held, "disable", "disables"),
+            app.name
+        );
+    }
+    if unowned.held > 0 {
+        println!(
+            "the revocation guard held {} of accounts nobody here has: nothing was sent; run app discover and adopt the new plan with --force for a planned wave",
+            n(unowned.held, "disable", "disables")
+        );
+    }
+    if done.created + done.linked + done.disabled > 0 {
+        println!(
+            "the linked and imported accounts are proved and synced by provision run or serve"
+        );
+    }
+    Ok(if done.refused.is_empty() && unowned.failed.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn n(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}

@@ -46,3 +46,41 @@ pub fn remove(conn: &Connection, app: &str, scim_id: &str) -> Result<bool, DbErr
         params![app, scim_id],
     )? == 1)
 }
+
+/// A digest of what discovery classifies against (everyone here, `app`'s pairs and its
+/// unmanaged accounts): a plan made against another state is refused.
+pub fn stamp(conn: &Connection, app: &str) -> Result<String, DbError> {
+    use sha2::{Digest, Sha256};
+    let mut digest = Sha256::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT u.id, u.email_norm, u.deleted_at IS NOT NULL, coalesce(a.role, 'none'),
+                coalesce(a.scim_id, '-')
+         FROM users u LEFT JOIN app_access a ON a.user_id = u.id AND a.app_slug = ?1
+         ORDER BY u.id",
+    )?;
+    let mut rows = stmt.query([app])?;
+    while let Some(r) = rows.next()? {
+        for i in 0..5 {
+            let part = match r.get_ref(i)? {
+                rusqlite::types::ValueRef::Text(t) => t.to_vec(),
+                rusqlite::types::ValueRef::Integer(n) => n.to_string().into_bytes(),
+                _ => Vec::new(),
+            };
+            digest.update(&part);
+            digest.update([0]);
+        }
+    }
+    let mut ids: Vec<String> = ids(conn, app)?.into_iter().collect();
+    ids.sort();
+    for id in ids {
+        digest.update(b"u");
+        digest.update(id.as_bytes());
+        digest.update([0]);
+    }
+    Ok(digest
+        .finalize()
+        .iter()
+        .take(12)
+        .map(|b| format!("{b:02x}"))
+        .collect())
+}

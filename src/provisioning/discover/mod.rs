@@ -2,6 +2,7 @@
 //! people here, with a proposed decision. Nothing is written, here or in the app.
 
 pub mod classify;
+pub mod unowned;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
