@@ -198,3 +198,51 @@ fn the_revocation_guard_holds_a_large_disable_wave_unless_forced() {
             .all(|id| server.user(id).expect("listed")["active"] == false)
     );
 }
+
+#[test]
+fn an_unmanaged_account_survives_sync_fix_and_a_later_person_with_its_email() {
+    let server = ScimServer::start();
+    let ivy = account(&server, "ivy", Some("ivy@example.org"), None);
+    let env = TestEnv::installed("files", &server.base_url(), server.token(), "");
+    let plan = plan_file(&env, |p| decide(p, "ivy", json!({"action": "leave"})));
+    let out = env.cli(&["app", "adopt", "files", &plan]);
+    ok(&out, "app adopt");
+    assert!(
+        stdout(&out).contains("1 left unmanaged"),
+        "{}",
+        stdout(&out)
+    );
+    let again = plan_file(&env, |_| {});
+    assert!(
+        std::fs::read_to_string(&again)
+            .expect("plan")
+            .contains("\"class\":\"unmanaged\""),
+        "discovery remembers it"
+    );
+
+    let seen = server.log_lines().len();
+    ok(&env.cli(&["app", "sync", "files", "--wait"]), "app sync");
+    let out = env.cli(&["provision", "check", "--app", "files", "--fix", "--json"]);
+    ok(&out, "provision check --fix");
+    let report: Value = serde_json::from_slice(&out.stdout).expect("the drift report");
+    assert_eq!(
+        report["unknown"],
+        json!([]),
+        "not drift, not even unknown: {report}"
+    );
+
+    // A person made later with its email is not given it: the pair names it instead.
+    env.create_person("ivy@example.org", "Ivy Green", &["files=user"]);
+    env.provision_run_wait();
+    let pair = env.pair("ivy@example.org", "files");
+    assert_eq!(pair["status"], "failed", "{pair}");
+    assert!(
+        pair["last_message"]
+            .as_str()
+            .is_some_and(|m| m.contains("left unmanaged")),
+        "{pair}"
+    );
+    assert_eq!(server.account_writes_since(seen), 0, "never touched");
+    assert_eq!(server.users().len(), 1, "and no second account made");
+    assert_eq!(server.user(&ivy).expect("ivy")["active"], true);
+}
