@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use super::{CliError, output};
 use crate::app::App;
 use crate::domain::{AccountClass, Decision, Slug};
-use crate::provisioning::discover::{self, DiscoverError};
+use crate::provisioning::discover::{self, DiscoverError, n};
 use crate::users::ServiceError;
 
 /// `app discover SLUG [--json]`: counts per class, then the accounts; `--json` is the plan.
@@ -116,42 +116,8 @@ pub async fn adopt(
         )));
     }
     let total = plan.accounts.len();
-    let adoption = crate::users::Adoption {
-        app: slug.clone(),
-        stamp: plan.stamp.clone(),
-        steps: plan
-            .accounts
-            .iter()
-            .map(|a| crate::users::AdoptStep {
-                account_id: a.id.clone(),
-                user_name: a.user_name.clone(),
-                name: a.name.clone(),
-                email: match a.decision {
-                    Decision::Import { .. } => discover::importable_email(a),
-                    _ => a
-                        .person
-                        .as_deref()
-                        .and_then(|p| crate::domain::Email::parse(p).ok()),
-                },
-                decision: a.decision.clone(),
-            })
-            .collect(),
-    };
-    let count = |word: &str| {
-        adoption
-            .steps
-            .iter()
-            .filter(|s| s.decision.word() == word)
-            .count()
-    };
-    println!(
-        "{} will be created, {} linked, {} disabled in {}, {} left unmanaged",
-        n(count("import"), "person", "people"),
-        count("link"),
-        n(count("disable"), "account", "accounts"),
-        app.name,
-        count("leave")
-    );
+    let adoption = plan.adoption(&slug);
+    println!("{}", plan.effect(&app.name));
     if dry_run {
         println!("dry run: nothing was changed");
         return Ok(ExitCode::SUCCESS);
@@ -213,8 +179,4 @@ pub async fn adopt(
     } else {
         ExitCode::from(1)
     })
-}
-
-fn n(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

@@ -175,9 +175,9 @@ impl Registry for Recorder {
 
 fn register(r: &mut impl Registry) {
     use pages::{
-        activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk, group_confirm,
-        group_edit, group_page, groups, import, overview, person, rails, user_delete, user_form,
-        user_sessions, users,
+        activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk, discover,
+        group_confirm, group_edit, group_page, groups, import, overview, person, rails,
+        user_delete, user_form, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -249,6 +249,19 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/apps/{slug}/drift/fix", apps::fix_drift);
     r.add(post.clone(), "/apps/{slug}/test", app_test::test);
     r.add(get.clone(), "/apps/{slug}/drift", apps::drift_report);
+    r.add(get.clone(), "/apps/{slug}/discover", discover::show);
+    r.add(post.clone(), "/apps/{slug}/discover", discover::run);
+    r.add(
+        post.clone(),
+        "/apps/{slug}/discover/decide",
+        discover::decide,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/discover/review",
+        discover::review,
+    );
+    r.add(post.clone(), "/apps/{slug}/discover/apply", discover::apply);
     r.add(get.clone(), "/apps/{slug}", app_detail::show);
     r.add(get.clone(), "/apps/{slug}/retry", app_confirm::retry_all);
     r.add(post.clone(), "/apps/{slug}/retry", app_detail::retry_all);

@@ -95,6 +95,52 @@ impl Discovery {
     pub fn count(&self, class: AccountClass) -> usize {
         self.counts.get(&class).copied().unwrap_or(0)
     }
+
+    /// How many accounts the plan gives this decision (`Decision::word`).
+    pub fn decided(&self, word: &str) -> usize {
+        self.accounts
+            .iter()
+            .filter(|a| a.decision.word() == word)
+            .count()
+    }
+
+    /// The plan's effect in one sentence, said before it is applied.
+    pub fn effect(&self, app_name: &str) -> String {
+        format!(
+            "{} will be created, {} linked, {} disabled in {app_name}, {} left unmanaged",
+            n(self.decided("import"), "person", "people"),
+            self.decided("link"),
+            n(self.decided("disable"), "account", "accounts"),
+            self.decided("leave")
+        )
+    }
+
+    /// The plan as the service applies it: each account with the person it concerns.
+    pub fn adoption(&self, app: &Slug) -> crate::users::Adoption {
+        crate::users::Adoption {
+            app: app.clone(),
+            stamp: self.stamp.clone(),
+            steps: self
+                .accounts
+                .iter()
+                .map(|a| crate::users::AdoptStep {
+                    account_id: a.id.clone(),
+                    user_name: a.user_name.clone(),
+                    name: a.name.clone(),
+                    email: match a.decision {
+                        Decision::Import { .. } => importable_email(a),
+                        _ => a.person.as_deref().and_then(|p| Email::parse(p).ok()),
+                    },
+                    decision: a.decision.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// `n` with its noun.
+pub fn n(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Lists `app` once and classifies every account. Only GETs are sent.

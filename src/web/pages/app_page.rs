@@ -91,6 +91,7 @@ fn actions(admin: &CurrentAdmin, app: &AppRow, health: Option<&AppHealth>) -> Ma
             @if app.scim {
                 form method="post" action=(back("drift")) { (csrf_field(&admin.csrf)) button type="submit" { "Check drift" } }
                 form method="post" action=(to("test")) { (csrf_field(&admin.csrf)) button type="submit" { "Test connection" } }
+                a.button href=(to("discover")) { "Discover accounts…" }
             }
             @if railed { a.button href=(to("resume")) { "Resume…" } }
             @if app.installed && !paused { a.button href=(to("pause")) { "Pause…" } }
@@ -128,7 +129,8 @@ fn people(app: &AppRow, unmanaged: i64) -> Markup {
                 p.unmanaged {
                     (unmanaged) @if unmanaged == 1 { " account" } @else { " accounts" }
                     " in " (app.name) " left unmanaged: accessboard never disables, checks or links "
-                    @if unmanaged == 1 { "it" } @else { "them" } " unless an admin links one."
+                    @if unmanaged == 1 { "it" } @else { "them" } " unless an admin links one. "
+                    a href=(format!("/apps/{}/discover?class=unmanaged", app.slug)) { "Discover accounts" }
                 }
             }
         }

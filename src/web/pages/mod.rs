@@ -11,6 +11,7 @@ pub mod apps;
 pub mod audit;
 pub mod bulk;
 mod bulk_groups;
+pub mod discover;
 pub mod events;
 pub mod group_confirm;
 pub mod group_edit;
