@@ -231,7 +231,12 @@ pub async fn discover(engine: &Arc<Engine>, app: &Slug) -> Result<Discovery, Dis
         })
         .await
         .map_err(scim_err)?;
-    let requests = session.calls().len();
+    // The listing's pages (and the admin group's reads), not the discovery of features.
+    let requests = session
+        .calls()
+        .iter()
+        .filter(|c| c.operation != "discovery")
+        .count();
     Ok(settle(
         app.to_string(),
         &locals,
