@@ -82,6 +82,7 @@ fn classifies_each_account(server: &ScimServer, extra: &str) {
         assert_eq!(plan["counts"][class], n, "{class}: {}", plan["counts"]);
     }
     assert!(plan["stamp"].as_str().is_some_and(|s| !s.is_empty()));
+    assert_eq!(plan["requests"], 1, "one page, no request per account");
 
     // Counts first, then the accounts, for a person at a terminal.
     let out = env.cli(&["app", "discover", "files"]);

@@ -170,9 +170,21 @@ impl Locals {
     /// Classifies one account on its own; [`settle_shared`] then finds the people two
     /// accounts match.
     pub fn classify(&self, a: &Seen) -> Verdict {
+        let verdict = self.match_account(a);
         if self.unmanaged.contains(a.id) {
-            return Verdict::of(AccountClass::Unmanaged, None, false);
+            // Nobody's until linked; who it may be is kept, so it can be.
+            return Verdict {
+                class: AccountClass::Unmanaged,
+                person: None,
+                proved: false,
+                candidates: verdict.candidates,
+            };
         }
+        verdict
+    }
+
+    /// The class by the matching rules alone.
+    fn match_account(&self, a: &Seen) -> Verdict {
         if let Some(ours) = a.external_id.and_then(|x| Uuid::parse_str(x).ok()) {
             return match self.by_uuid.get(&ours) {
                 Some(&p) => self.proved(p, a.active),
@@ -331,6 +343,15 @@ mod tests {
             class(&seen("6", "ada@example.org", &bob_mail, None)),
             AccountClass::Ambiguous
         );
+    }
+
+    #[test]
+    fn an_unmanaged_account_is_nobodys_but_remembers_who_it_may_be() {
+        let ada = person("ada@example.org", Role::User, false, None);
+        let l = locals(vec![ada]);
+        let v = l.classify(&seen("u-9", "ada@example.org", &[], None));
+        assert_eq!(v.class, AccountClass::Unmanaged);
+        assert_eq!((v.person, v.candidates), (None, vec![0]));
     }
 
     #[test]

@@ -222,7 +222,7 @@ pub async fn discover(engine: &Arc<Engine>, app: &Slug) -> Result<Discovery, Dis
                     class: AccountClass::Unknown,
                     person: None,
                     candidates: Vec::new(),
-                    decision: Decision::Leave,
+                    decision: Decision::Keep,
                 };
                 verdicts.push(locals.classify(&seen(&found)));
                 accounts.push(found);
@@ -272,7 +272,7 @@ pub fn settle(
     for (found, v) in accounts.iter_mut().zip(verdicts) {
         found.class = v.class;
         found.person = v.person.map(|p| locals.people[p].email.clone());
-        found.candidates = if v.class == AccountClass::Ambiguous {
+        found.candidates = if matches!(v.class, AccountClass::Ambiguous | AccountClass::Unmanaged) {
             v.candidates
                 .iter()
                 .map(|p| locals.people[*p].email.clone())
@@ -308,7 +308,8 @@ fn propose(f: &Found) -> Decision {
             Decision::Import { role }
         }
         AccountClass::LeftBehind => Decision::Disable,
-        _ => Decision::Leave,
+        // Nothing until the admin says: leaving an account unmanaged is a decision too.
+        _ => Decision::Keep,
     }
 }
 

@@ -31,7 +31,10 @@ pub(super) fn choices(a: &Found) -> Vec<(String, String)> {
     };
     match a.class {
         AccountClass::Linked => add(Decision::Keep, None, "Keep".into()),
-        AccountClass::Ambiguous => {
+        _ => add(Decision::Keep, None, "Nothing for now".into()),
+    }
+    match a.class {
+        AccountClass::Ambiguous | AccountClass::Unmanaged => {
             for c in &a.candidates {
                 for role in [Role::User, Role::Admin] {
                     add(
@@ -167,6 +170,7 @@ fn bulk_choices(c: AccountClass) -> Vec<(&'static str, &'static str)> {
     out.extend([
         ("disable", "Disable in the app"),
         ("leave", "Leave unmanaged"),
+        ("keep", "Nothing for now"),
     ]);
     out
 }
