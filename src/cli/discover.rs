@@ -22,7 +22,14 @@ pub async fn discover(ctx: &App, slug: Slug, json: bool) -> Result<ExitCode, Cli
             _ => CliError::failure(e.to_string()),
         })?;
     if json {
-        output::json(&found);
+        // Written as it is encoded: a 50,000-account plan is never held twice.
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, &found)
+            .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?;
+        writeln!(out)
+            .and_then(|()| out.flush())
+            .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?;
         return Ok(ExitCode::SUCCESS);
     }
     let listed = found.accounts.len() + found.without_id;
