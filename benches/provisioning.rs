@@ -4,7 +4,7 @@
 //! Prints `bench <name> <value> <unit> target <x>` lines and rewrites the `provisioning`
 //! section of docs/benchmarks.md. Arguments that do not start with `--` pick parts by name
 //! (`throughput`, `listing`, `in_process`, `with_filter`, `without_filter`, `admins`, `sync`,
-//! `hanging`, `groups`); a partial run leaves the docs alone, except `groups`, whose
+//! `hanging`, `discover`, `groups`); a partial run leaves the docs alone, except `groups`, whose
 //! figures have their own section (`groups`) and are written whenever they run.
 
 mod common;
@@ -60,6 +60,10 @@ fn main() {
     }
     if wanted("hanging") {
         common::pace::hanging_neighbour(&mut report);
+    }
+    if wanted("discover") {
+        common::discover::discover_50k(&mut report);
+        common::discover::adopt_20k(&mut report);
     }
     if wanted("groups") {
         let t = Instant::now();

@@ -5,6 +5,7 @@
 
 #![allow(dead_code, unused_imports)]
 
+pub mod discover;
 pub mod env;
 pub mod groups;
 pub mod listing;

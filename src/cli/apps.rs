@@ -60,6 +60,28 @@ pub enum AppCommand {
         #[arg(long)]
         cancel: bool,
     },
+    /// List the app's existing accounts, each classified against the people here, with a
+    /// proposed decision; writes nothing (`--json` is the plan `app adopt` takes).
+    Discover {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+        /// The plan: one JSON document with every account, its class and decision.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a plan of `app discover --json`: link, import, disable or leave each account.
+    Adopt {
+        /// The app's slug (see `app list`).
+        slug: Slug,
+        /// The plan, as `app discover SLUG --json` wrote it and the admin edited it.
+        plan: std::path::PathBuf,
+        /// Say what it would do, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// A planned wave: the revocation guard lets these disables through.
+        #[arg(long)]
+        force: bool,
+    },
     /// Check that an app can be provisioned (reach, sign in, discovery, mapped roles); never writes.
     Test {
         /// The app's slug (see `app list`).
@@ -73,7 +95,7 @@ pub enum AppCommand {
 impl AppCommand {
     /// Whether the command only reads (it then opens the database read-only).
     pub fn is_read_only(&self) -> bool {
-        matches!(self, AppCommand::List { .. })
+        matches!(self, AppCommand::List { .. } | AppCommand::Discover { .. })
     }
 }
 
@@ -107,6 +129,15 @@ pub async fn run(cmd: AppCommand, ctx: &App) -> Result<ExitCode, CliError> {
                 super::rails::print_notes(&states);
             }
         }
+        AppCommand::Discover { slug, json } => {
+            return super::discover::discover(ctx, slug, json).await;
+        }
+        AppCommand::Adopt {
+            slug,
+            plan,
+            dry_run,
+            force,
+        } => return super::discover::adopt(ctx, slug, plan, dry_run, force).await,
         AppCommand::Pause { slug, reason } => return super::rails::pause(ctx, slug, reason).await,
         AppCommand::Resume { slug, cancel } => {
             return super::rails::resume(ctx, slug, cancel).await;

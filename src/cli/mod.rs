@@ -6,6 +6,7 @@ mod alerts;
 mod apps;
 mod audit;
 mod backup;
+mod discover;
 mod groups;
 mod output;
 mod preview;

@@ -19,6 +19,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0011_proof.sql"),
     include_str!("../../db/migrations/0012_held_changes.sql"),
     include_str!("../../db/migrations/0013_search.sql"),
+    include_str!("../../db/migrations/0014_unmanaged.sql"),
     include_str!("../../db/migrations/0015_sign_in.sql"),
 ];
 

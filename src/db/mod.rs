@@ -24,6 +24,7 @@ pub mod sign_in_links;
 pub mod sort_keys;
 pub mod throttle;
 pub mod time;
+pub mod unmanaged;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -3,6 +3,7 @@
 mod actor;
 mod alert;
 mod collation;
+mod discovery;
 mod email;
 mod group;
 mod provision;
@@ -13,6 +14,7 @@ mod user;
 pub use actor::Actor;
 pub use alert::{AlertKind, Condition};
 pub use collation::{CollationError, VERSION as COLLATION_VERSION, sort_key};
+pub use discovery::{AccountClass, Decision};
 pub use email::{Email, EmailError};
 pub use group::{GroupName, GroupNameError, MAX_GROUP_NAME, Via};
 pub use provision::{Deprovision, DesiredAccess, ProvisionStatus, StatusError};

@@ -31,6 +31,34 @@ pub(super) async fn locate(
     proved(found, desired, stale.as_ref())
 }
 
+/// The account found, unless an admin left it unmanaged: then it is nobody's here until
+/// it is linked, and the pair fails naming it rather than adopting or duplicating it.
+pub(super) fn left_alone(
+    session: &ScimSession,
+    found: Option<ScimUser>,
+    desired: &Desired,
+) -> Result<Option<ScimUser>, ScimError> {
+    match found {
+        Some(user)
+            if user.id.as_deref().is_some_and(|id| {
+                session.client().is_unmanaged(id) && desired.known_scim_id.as_deref() != Some(id)
+            }) =>
+        {
+            Err(not_theirs(
+                "GET",
+                "/Users",
+                desired,
+                format!(
+                    "the app's account matching {} is {}, left unmanaged; link it with app adopt or on the Discover page to make it theirs",
+                    desired.user_name,
+                    describe(&user)
+                ),
+            ))
+        }
+        found => Ok(found),
+    }
+}
+
 /// An account a lookup found, once proved theirs. `stale` is the account their stored id
 /// answered, named in the message when no account of theirs is found either.
 pub(super) fn proved(

@@ -86,6 +86,19 @@ async fn reconcile_all(
     record: &mpsc::UnboundedSender<(Finished, Signal)>,
     stop: watch::Receiver<bool>,
 ) {
+    // The accounts left unmanaged, read once per batch: an adoption elsewhere is seen.
+    if let Some(app) = claims.first().map(|c| c.app.clone()) {
+        match engine
+            .db
+            .run(move |c| crate::db::unmanaged::ids(c, &app))
+            .await
+        {
+            Ok(ids) => target.client.set_unmanaged(ids),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the unmanaged accounts; keeping the last read")
+            }
+        }
+    }
     let mut ready = Vec::with_capacity(claims.len());
     // With Kratos, each person's current name and email, a few lookups at once.
     let mut current = futures::stream::iter(claims)

@@ -103,6 +103,16 @@ pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftR
         })?;
     let slug = app.to_string();
     let (installed, locals) = engine.db.run(move |c| load_pairs(c, &slug)).await?;
+    let slug = app.to_string();
+    let unmanaged = engine
+        .db
+        .run(move |c| crate::db::unmanaged::ids(c, &slug))
+        .await?;
+    // Accounts left unmanaged are nobody's and never drift.
+    let remote: Vec<_> = remote
+        .into_iter()
+        .filter(|a| a.id.as_ref().is_none_or(|id| !unmanaged.contains(id)))
+        .collect();
 
     let mut by_id = HashMap::new();
     let mut by_external = HashMap::new();

@@ -303,12 +303,17 @@ fn deprovision(claim: &Claim, scim: &ScimSettings, now: i64) -> Deprovision {
 
 /// Fills the userName template: `{email}`, `{id}`, `{name}`, `{email_local}`.
 pub fn render_user_name(template: &str, claim: &Claim) -> String {
-    let local = claim.email.split('@').next().unwrap_or_default();
+    render_for(template, claim.user_id, &claim.email, &claim.name)
+}
+
+/// The userName `template` gives the person with this id, email and name.
+pub fn render_for(template: &str, id: uuid::Uuid, email: &str, name: &str) -> String {
+    let local = email.split('@').next().unwrap_or_default();
     template
         .replace("{email_local}", local)
-        .replace("{email}", &claim.email)
-        .replace("{id}", &claim.user_id.to_string())
-        .replace("{name}", &claim.name)
+        .replace("{email}", email)
+        .replace("{id}", &id.to_string())
+        .replace("{name}", name)
 }
 
 impl std::fmt::Debug for Engine {

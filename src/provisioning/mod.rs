@@ -6,6 +6,7 @@
 mod account;
 mod backoff;
 mod batch;
+pub mod discover;
 pub mod drift;
 pub mod engine;
 mod identity_sync;

@@ -79,6 +79,13 @@ pub async fn sync_pair(
     let Some(target) = engine.targets.get(app) else {
         return Err(OnDemandError::NotManaged(app.to_owned()));
     };
+    // Read before the claim: an error here leaves no pair held.
+    let slug = app.to_string();
+    let unmanaged = engine
+        .db
+        .run(move |c| crate::db::unmanaged::ids(c, &slug))
+        .await?;
+    target.client.set_unmanaged(unmanaged);
     let instance = engine.instance.clone();
     let slug = app.to_owned();
     let mut claim = engine

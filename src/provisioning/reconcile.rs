@@ -145,6 +145,7 @@ pub async fn reconcile_account(
         Some(index) => find_listed(index, desired)?,
         None => locate(session, desired).await?,
     };
+    let remote = super::account::left_alone(session, remote, desired)?;
     let membership = |group: &str, account: &str, member: bool, known: bool| Membership {
         group: group.to_owned(),
         account: account.to_owned(),

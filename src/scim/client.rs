@@ -53,6 +53,8 @@ struct Inner {
     // Group ids by displayName; the lock also serialises finding and creating a group,
     // so concurrent batches never make two groups of one name.
     group_ids: tokio::sync::Mutex<std::collections::HashMap<String, String>>,
+    // The accounts an admin left unmanaged, as of the last batch's read: never anyone's.
+    unmanaged: Mutex<std::collections::HashSet<String>>,
     // `max_concurrency` and `max_requests_per_second` as ceilings, lowered after a 429:
     // a place per request in flight, held until its body is read, and its turn.
     limiter: Arc<Limiter>,
@@ -141,6 +143,24 @@ impl Answer {
 }
 
 impl ScimClient {
+    /// Replaces the set of account ids an admin left unmanaged in this app.
+    pub fn set_unmanaged(&self, ids: std::collections::HashSet<String>) {
+        *self
+            .inner
+            .unmanaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = ids;
+    }
+
+    /// Whether the account `id` was left unmanaged: it is nobody's here.
+    pub fn is_unmanaged(&self, id: &str) -> bool {
+        self.inner
+            .unmanaged
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(id)
+    }
+
     /// Builds the client; fails on a base URL it cannot use or credentials it cannot send.
     pub fn new(config: ScimConfig) -> Result<ScimClient, ScimError> {
         let base = config.base_url;
@@ -185,6 +205,7 @@ impl ScimClient {
                 learned: Mutex::new(config.learned),
                 group_resource: Mutex::new(None),
                 group_ids: tokio::sync::Mutex::new(config.group_ids.clone()),
+                unmanaged: Mutex::new(Default::default()),
                 limiter: Limiter::new(config.max_concurrency, config.max_requests_per_second),
             }),
         })

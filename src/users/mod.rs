@@ -4,6 +4,7 @@
 //! pairs `sync_needed`; the jobs are enqueued after commit. If the process
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
+mod adopt;
 mod apps;
 mod audit;
 mod bulk;
@@ -41,6 +42,7 @@ use crate::identity::IdentityStore;
 use crate::pairs::JobQueue;
 use crate::settings::Settings;
 
+pub use adopt::{AdoptStep, Adopted, Adoption, ROWS_PER_TX};
 pub use apps::Resumed;
 pub use audit::Audit;
 use audit::{access_audited, delete_audited, person, update_audited};

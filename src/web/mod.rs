@@ -210,7 +210,7 @@ impl Registry for Recorder {
 fn register(r: &mut impl Registry) {
     use pages::{
         account, activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk,
-        group_confirm, group_edit, group_page, groups, import, overview, person, rails,
+        discover, group_confirm, group_edit, group_page, groups, import, overview, person, rails,
         user_delete, user_form, user_invite, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
@@ -420,6 +420,37 @@ fn register(r: &mut impl Registry) {
         "/apps/{slug}/drift",
         Need::View,
         apps::drift_report,
+    );
+    // Discovery lists the app's accounts and its page offers decisions: admins only.
+    r.add(
+        get.clone(),
+        "/apps/{slug}/discover",
+        Need::Change,
+        discover::show,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/discover",
+        Need::Change,
+        discover::run,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/discover/decide",
+        Need::Change,
+        discover::decide,
+    );
+    r.add(
+        get.clone(),
+        "/apps/{slug}/discover/review",
+        Need::Change,
+        discover::review,
+    );
+    r.add(
+        post.clone(),
+        "/apps/{slug}/discover/apply",
+        Need::Change,
+        discover::apply,
     );
     r.add(get.clone(), "/apps/{slug}", Need::View, app_detail::show);
     r.add(

@@ -37,6 +37,7 @@ fn an_app_is_run_from_its_page() {
             "Sync now…",
             "Check drift",
             "Test connection",
+            "Discover accounts…",
             "Pause…",
             "Uninstall…"
         ],

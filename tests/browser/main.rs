@@ -5,6 +5,7 @@ mod support;
 
 mod base64;
 mod browser_app_page;
+mod browser_discover;
 mod browser_phone;
 mod browser_two_factor;
 mod dash;

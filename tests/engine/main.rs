@@ -5,6 +5,7 @@ mod support;
 
 mod deletion;
 mod dialects;
+mod discover;
 mod discovery;
 mod events;
 mod kratos;

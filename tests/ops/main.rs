@@ -4,6 +4,7 @@
 mod support;
 
 mod cli;
+mod cli_adopt;
 mod cli_groups;
 mod cli_held;
 mod cli_scripts;

@@ -7,6 +7,7 @@ mod web_apps;
 mod web_auth;
 mod web_bulk;
 mod web_dashboard;
+mod web_discover;
 mod web_groups;
 mod web_import;
 mod web_messages;

@@ -475,3 +475,18 @@ async fn the_drift_report_offers_fix_and_a_fixed_report_is_not_shown_as_current(
     assert!(report.body.contains("What that check found"));
     assert!(!report.body.contains("/drift/fix"));
 }
+
+#[actix_web::test]
+async fn the_app_page_counts_the_accounts_left_unmanaged() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let page = b.get("/apps/files").await;
+    assert!(!page.body.contains("left unmanaged"), "{}", page.body);
+    dash.sql("INSERT INTO unmanaged_accounts (app_slug, scim_id, user_name, noted_by, noted_at) VALUES ('files', '7', 'svc', 'root', 0), ('files', '8', 'ops', 'root', 0)");
+    let page = b.get("/apps/files").await;
+    assert!(
+        page.body.contains("2 accounts in Files left unmanaged"),
+        "{}",
+        page.body
+    );
+}

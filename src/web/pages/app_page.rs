@@ -29,12 +29,13 @@ pub struct Panel {
     drift: Option<DriftReport>,
     events: Vec<Event>,
     requests: HashMap<i64, Vec<Request>>,
+    unmanaged: i64,
 }
 
 /// Reads the panel of `app`.
 pub async fn read(state: &AppState, app: &str) -> Result<Panel, WebError> {
     let slug = app.to_owned();
-    let (health, events, requests) = state
+    let (health, events, requests, unmanaged) = state
         .service
         .db()
         .run(move |c: &mut Conn| {
@@ -47,7 +48,8 @@ pub async fn read(state: &AppState, app: &str) -> Result<Panel, WebError> {
             let (events, _) = log::events(c, &q)?;
             let ids: Vec<i64> = events.iter().map(|e| e.id).collect();
             let requests = log::requests(c, &ids)?;
-            Ok::<_, DbError>((health, events, requests))
+            let unmanaged = crate::db::unmanaged::count(c, &slug)?;
+            Ok::<_, DbError>((health, events, requests, unmanaged))
         })
         .await?;
     let drift = latest(state.service.db(), app).await?;
@@ -56,6 +58,7 @@ pub async fn read(state: &AppState, app: &str) -> Result<Panel, WebError> {
         drift,
         events,
         requests,
+        unmanaged,
     })
 }
 
@@ -88,6 +91,7 @@ fn actions(admin: &CurrentAdmin, app: &AppRow, health: Option<&AppHealth>) -> Ma
             @if app.scim {
                 form method="post" action=(back("drift")) { (csrf_field(&admin.csrf)) button type="submit" { "Check drift" } }
                 form method="post" action=(to("test")) { (csrf_field(&admin.csrf)) button type="submit" { "Test connection" } }
+                a.button href=(to("discover")) { "Discover accounts…" }
             }
             @if railed { a.button href=(to("resume")) { "Resume…" } }
             @if app.installed && !paused { a.button href=(to("pause")) { "Pause…" } }
@@ -97,7 +101,7 @@ fn actions(admin: &CurrentAdmin, app: &AppRow, health: Option<&AppHealth>) -> Ma
 }
 
 /// The app's people by status, each count a link to the people list filtered so.
-fn people(app: &AppRow) -> Markup {
+fn people(app: &AppRow, unmanaged: i64) -> Markup {
     let shown: Vec<_> = app
         .counts
         .iter()
@@ -121,6 +125,14 @@ fn people(app: &AppRow) -> Markup {
                 }
             }
             p { a href=(format!("/users?app={}", app.slug)) { "Everyone with access to " (app.name) } }
+            @if unmanaged > 0 {
+                p.unmanaged {
+                    (unmanaged) @if unmanaged == 1 { " account" } @else { " accounts" }
+                    " in " (app.name) " left unmanaged: accessboard never disables, checks or links "
+                    @if unmanaged == 1 { "it" } @else { "them" } " unless an admin links one. "
+                    a href=(format!("/apps/{}/discover?class=unmanaged", app.slug)) { "Discover accounts" }
+                }
+            }
         }
     }
 }
@@ -196,7 +208,7 @@ pub fn panel(admin: &CurrentAdmin, app: &AppRow, p: &Panel, zone: &TimeZone) -> 
         }
         (actions(admin, app, p.health.as_ref()))
         div.app-panel {
-            (people(app))
+            (people(app, p.unmanaged))
             @if app.scim { (drift(admin, app, p.drift.as_ref(), zone)) }
         }
         (recent(app, p, zone))

@@ -12,6 +12,8 @@ pub mod apps;
 pub mod audit;
 pub mod bulk;
 mod bulk_groups;
+pub mod discover;
+mod discover_list;
 pub mod events;
 pub mod group_confirm;
 pub mod group_edit;
