@@ -320,6 +320,7 @@ async fn measure(env: &BenchEnv, serve: &Serve, report: &mut Report, filters: &[
     for (name, p) in &results {
         let (rps_target, p99_target) = match *name {
             "users" | "overview" => (Target::AtLeast(1500.0), Target::AtMost(25.0)),
+            "users_search" => (Target::AtLeast(3000.0), Target::AtMost(25.0)),
             "poll" => (Target::AtLeast(4000.0), Target::None),
             _ => (Target::None, Target::None),
         };
