@@ -16,11 +16,9 @@ pub fn ids(conn: &Connection, app: &str) -> Result<HashSet<String>, DbError> {
 
 /// How many accounts of `app` are unmanaged.
 pub fn count(conn: &Connection, app: &str) -> Result<i64, DbError> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM unmanaged_accounts WHERE app_slug = ?1",
-        [app],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT count(*) FROM unmanaged_accounts WHERE app_slug = ?1")?
+        .query_row([app], |r| r.get(0))?)
 }
 
 /// Remembers one account as unmanaged; whether it was not already.

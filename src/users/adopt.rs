@@ -205,13 +205,14 @@ fn person(
     app: &Slug,
 ) -> Result<Option<(Uuid, Option<String>)>, ServiceError> {
     let found = tx
-        .query_row(
+        .prepare_cached(
             "SELECT u.id, a.scim_id FROM users u
              LEFT JOIN app_access a ON a.user_id = u.id AND a.app_slug = ?2
              WHERE u.email_norm = ?1 AND u.deleted_at IS NULL",
-            params![email.as_str().to_lowercase(), app.as_str()],
-            |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)),
-        )
+        )?
+        .query_row(params![email.as_str().to_lowercase(), app.as_str()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+        })
         .optional()?;
     Ok(found.and_then(|(id, scim)| Some((Uuid::parse_str(&id).ok()?, scim))))
 }
@@ -225,15 +226,13 @@ fn record_account(
     account_id: &str,
     now: i64,
 ) -> Result<Vec<ReconcileJob>, ServiceError> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO app_access (user_id, app_slug, status_since) VALUES (?1, ?2, ?3)
          ON CONFLICT (user_id, app_slug) DO NOTHING",
-        params![user.to_string(), app.as_str(), now],
-    )?;
-    tx.execute(
-        "UPDATE app_access SET scim_id = ?3 WHERE user_id = ?1 AND app_slug = ?2",
-        params![user.to_string(), app.as_str(), account_id],
-    )?;
+    )?
+    .execute(params![user.to_string(), app.as_str(), now])?;
+    tx.prepare_cached("UPDATE app_access SET scim_id = ?3 WHERE user_id = ?1 AND app_slug = ?2")?
+        .execute(params![user.to_string(), app.as_str(), account_id])?;
     unmanaged::remove(tx, app.as_str(), account_id)?;
     Ok(mark_for_sync(tx, Pairs::One(&user, app.as_str()), now)?)
 }
@@ -392,11 +391,8 @@ fn apply(
 /// Whether the pair was settled as disabled (or is on its way).
 fn disabled_already(tx: &Transaction<'_>, user: Uuid, app: &Slug) -> Result<bool, ServiceError> {
     let status: Option<String> = tx
-        .query_row(
-            "SELECT status FROM app_access WHERE user_id = ?1 AND app_slug = ?2",
-            params![user.to_string(), app.as_str()],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT status FROM app_access WHERE user_id = ?1 AND app_slug = ?2")?
+        .query_row(params![user.to_string(), app.as_str()], |r| r.get(0))
         .optional()?;
     Ok(matches!(
         status.as_deref(),
