@@ -77,16 +77,7 @@ struct LocalPair {
 
 /// Runs a drift check of one app; with `fix`, marks the out-of-step pairs for sync.
 pub async fn check(engine: &Arc<Engine>, app: &Slug, fix: bool) -> Result<DriftReport, DriftError> {
-    let slug = app.to_string();
-    let rails = engine
-        .db
-        .run(move |c| crate::db::rails::of(c, &slug))
-        .await?;
-    if rails.is_some_and(|r| r.paused == Some(crate::db::rails::Pause::All)) {
-        let name = engine
-            .settings
-            .app(app.as_str())
-            .map_or_else(|| app.to_string(), |a| a.name.clone());
+    if let Some(name) = engine.paused_entirely(app).await? {
         return Err(DriftError::Paused(name));
     }
     let target = engine

@@ -326,6 +326,23 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// The app's name when an admin paused it entirely: then nothing is sent to it, not
+    /// even a listing (drift checks and discovery refuse); `None` otherwise.
+    pub async fn paused_entirely(
+        &self,
+        app: &crate::domain::Slug,
+    ) -> Result<Option<String>, DbError> {
+        let slug = app.to_string();
+        let rails = self.db.run(move |c| crate::db::rails::of(c, &slug)).await?;
+        Ok(rails
+            .is_some_and(|r| r.paused == Some(crate::db::rails::Pause::All))
+            .then(|| {
+                self.settings
+                    .app(app.as_str())
+                    .map_or_else(|| app.to_string(), |a| a.name.clone())
+            }))
+    }
+
     /// Marks pairs of one app for sync and enqueues them (drift `--fix`).
     /// Marks these users' pairs in `app` for sync, forgetting the role the app last
     /// confirmed for them: they were marked because the app holds something else.

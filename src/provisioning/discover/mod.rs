@@ -145,16 +145,7 @@ pub fn n(n: usize, one: &str, many: &str) -> String {
 
 /// Lists `app` once and classifies every account. Only GETs are sent.
 pub async fn discover(engine: &Arc<Engine>, app: &Slug) -> Result<Discovery, DiscoverError> {
-    let slug = app.to_string();
-    let rails = engine
-        .db
-        .run(move |c| crate::db::rails::of(c, &slug))
-        .await?;
-    if rails.is_some_and(|r| r.paused == Some(crate::db::rails::Pause::All)) {
-        let name = engine
-            .settings
-            .app(app.as_str())
-            .map_or_else(|| app.to_string(), |a| a.name.clone());
+    if let Some(name) = engine.paused_entirely(app).await? {
         return Err(DiscoverError::Paused(name));
     }
     let target = engine
