@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod health;
 pub mod identity;
+pub mod mail;
 pub mod metrics;
 pub mod pairs;
 pub mod provisioning;

@@ -198,8 +198,10 @@ pub struct AuthSettings {
     /// Every viewer and admin must have a second factor: one without is sent to set it
     /// up, and sees nothing else, from their next request on.
     pub require_second_factor: bool,
-    /// How long an invitation or reset link stays valid.
+    /// How long an invitation (an admin's sign-in link) stays valid.
     pub invite_ttl_hours: u32,
+    /// How long a link asked for with "Forgot your password?" stays valid.
+    pub reset_ttl_minutes: u32,
 }
 
 impl Default for AuthSettings {
@@ -207,6 +209,7 @@ impl Default for AuthSettings {
         AuthSettings {
             require_second_factor: false,
             invite_ttl_hours: 48,
+            reset_ttl_minutes: 60,
         }
     }
 }

@@ -44,6 +44,9 @@ pub enum AppError {
     /// An app's SCIM settings cannot be used.
     #[error(transparent)]
     Engine(#[from] EngineError),
+    /// The SMTP server of `[alerts]` cannot be used.
+    #[error("email: {0}")]
+    Mail(String),
     /// The catalogue could not be brought in line with settings.toml.
     #[error(transparent)]
     Catalogue(#[from] ServiceError),
@@ -53,7 +56,7 @@ impl AppError {
     /// Whether the settings are at fault (exit 2) rather than the machine (exit 1).
     pub fn is_configuration(&self) -> bool {
         match self {
-            AppError::Identity(_) | AppError::Engine(_) => true,
+            AppError::Identity(_) | AppError::Engine(_) | AppError::Mail(_) => true,
             AppError::Catalogue(e) => e.is_usage(),
             AppError::Db(_) | AppError::Queue(_) => false,
         }
@@ -116,7 +119,12 @@ impl App {
             dialects,
             group_ids,
         )?;
-        let service = UserService::new(db, queue.clone(), settings.clone(), identities);
+        // The one mailer of the service: invitations and reset links.
+        let mailer = crate::mail::Smtp::new(&settings.alerts, crate::mail::SEND_TIMEOUT)
+            .map_err(AppError::Mail)?
+            .map(|m| Arc::new(m) as Arc<dyn crate::mail::Mailer>);
+        let service =
+            UserService::new(db, queue.clone(), settings.clone(), identities).with_mailer(mailer);
         Ok(App {
             settings,
             service,

@@ -107,6 +107,15 @@ pub enum UserCommand {
         /// none (may not sign in), viewer (sees every page, changes nothing) or admin.
         level: DashboardAccess,
     },
+    /// Make a one-time link for someone who may sign in to set their password: emailed
+    /// to them when email is set up ([alerts] smtp_url), else printed.
+    Invite {
+        /// The person's email.
+        email: Email,
+        /// Print the link instead of emailing it.
+        #[arg(long)]
+        show: bool,
+    },
     /// Turn off a person's two-factor sign-in (a lost device); they set it up again.
     #[command(name = "reset-2fa")]
     Reset2fa {
@@ -280,6 +289,20 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             let change = service.set_dashboard(&email, level).await?;
             println!("{}", output::clean(&change.text()));
         }
+        UserCommand::Invite { email, show } => match service.invite_by_email(&email, show).await? {
+            crate::users::Invitation::Sent { to, valid } => {
+                println!("{}", crate::users::Invitation::sent_text(&to, &valid));
+            }
+            crate::users::Invitation::Shown {
+                to,
+                url,
+                expires_at,
+            } => {
+                let until = crate::db::time::local_text(expires_at, &ctx.settings.server.zone);
+                println!("sign-in link for {to} (works once, until {until}; shown once):");
+                println!("{url}");
+            }
+        },
         UserCommand::Reset2fa { email } => {
             if service.reset_second_factor(&email).await? {
                 println!(

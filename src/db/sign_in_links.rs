@@ -61,3 +61,11 @@ pub fn end_all_of(conn: &Connection, user: Uuid) -> Result<usize, DbError> {
         [user.to_string()],
     )?)
 }
+
+/// Deletes one link, used or not (its email was never sent).
+pub fn withdraw(conn: &Connection, token: &str) -> Result<usize, DbError> {
+    Ok(conn.execute(
+        "DELETE FROM sign_in_links WHERE token_hash = ?1",
+        [hash(token)],
+    )?)
+}

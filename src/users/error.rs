@@ -30,6 +30,10 @@ pub enum ServiceError {
         "{0} was changed by someone else meanwhile; nothing was saved: check the form and save again"
     )]
     ChangedMeanwhile(String),
+    #[error(
+        "the email to {to} could not be sent ({reason}); its link was withdrawn, so nothing was left valid"
+    )]
+    NotSent { to: String, reason: String },
     #[error(transparent)]
     Identity(#[from] IdentityError),
     #[error(transparent)]
@@ -46,7 +50,7 @@ impl ServiceError {
     /// Whether the caller asked for something wrong (as opposed to a failure).
     pub fn is_usage(&self) -> bool {
         match self {
-            ServiceError::Db(_) => false,
+            ServiceError::Db(_) | ServiceError::NotSent { .. } => false,
             ServiceError::Identity(e) => matches!(e, IdentityError::Conflict(_)),
             _ => true,
         }

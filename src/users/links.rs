@@ -6,9 +6,87 @@ use rand::Rng;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{ServiceError, UserService, store};
+use super::{ServiceError, UserKey, UserService, store};
 use crate::db::sign_in_links as links;
 use crate::domain::{Actor, Email, User};
+
+/// What a link is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Purpose {
+    /// An admin's invitation (or a new start they made for someone).
+    Invitation,
+    /// Asked for on the sign-in page: "Forgot your password?".
+    Reset,
+}
+
+impl Purpose {
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Invitation => "invitation",
+            Purpose::Reset => "reset",
+        }
+    }
+}
+
+/// How a link reaches its person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Delivery {
+    /// Shown once to whoever made it, to pass on.
+    Shown,
+    /// Sent by email.
+    Email,
+}
+
+impl Delivery {
+    fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Shown => "shown",
+            Delivery::Email => "email",
+        }
+    }
+}
+
+/// A link just stored, with what its email needs.
+pub(super) struct MadeLink {
+    pub link: NewLink,
+    pub user: User,
+    /// Who made it, as the email names them.
+    pub by: String,
+    /// How long it lasts, in seconds.
+    pub ttl: i64,
+}
+
+/// `ttl` seconds in words: "48 hours", "1 hour", "30 minutes".
+pub fn duration_words(ttl: i64) -> String {
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    if ttl % 3600 == 0 {
+        plural(ttl / 3600, "hour")
+    } else {
+        plural((ttl / 60).max(1), "minute")
+    }
+}
+
+/// Who acts, as a person reading an email would know them: an admin by name and email.
+fn who_acts(tx: &rusqlite::Transaction<'_>, actor: &Actor) -> Result<String, ServiceError> {
+    Ok(match actor {
+        Actor::Admin(email) => match Email::parse(email).ok() {
+            Some(e) => match store::user_by_email(tx, &e) {
+                Ok(u) => format!("{} ({})", u.name, u.email),
+                Err(_) => email.clone(),
+            },
+            None => email.clone(),
+        },
+        Actor::Cli { os_user } => {
+            let user: String = os_user
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(64)
+                .collect();
+            format!("{user}, an operator of the accessboard server,")
+        }
+        Actor::System => "accessboard".to_owned(),
+    })
+}
 
 /// A link just made: its token (shown once) and when it ends (unix seconds).
 pub struct NewLink {
@@ -20,24 +98,47 @@ pub struct NewLink {
 
 impl UserService {
     /// Makes a one-time link for `user` to set their password, valid for
-    /// `[auth] invite_ttl_hours`; refused for someone who may not sign in.
+    /// `[auth] invite_ttl_hours`, to be shown; refused for someone who may not sign in.
     pub async fn create_sign_in_link(&self, user: Uuid) -> Result<NewLink, ServiceError> {
+        let ttl = i64::from(self.settings().auth.invite_ttl_hours) * 3600;
+        let made = self
+            .make_link(UserKey::Id(user), ttl, Purpose::Invitation, Delivery::Shown)
+            .await?;
+        Ok(made.link)
+    }
+
+    /// Makes and stores a link for `who`, valid `ttl` seconds, audited with what it is
+    /// for and how it travels; refused for someone who may not sign in.
+    pub(super) async fn make_link(
+        &self,
+        who: UserKey,
+        ttl: i64,
+        purpose: Purpose,
+        delivery: Delivery,
+    ) -> Result<MadeLink, ServiceError> {
         let mut bytes = [0u8; 32];
         rand::rng().fill(&mut bytes[..]);
         let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let ttl = i64::from(self.settings().auth.invite_ttl_hours) * 3600;
         let stored = token.clone();
-        let expires_at = self
+        let inviter = self.actor().clone();
+        let (expires_at, user, by) = self
             .write(move |tx, now, audit| {
-                let u = store::user_by_id(tx, user)?;
+                let u = match who {
+                    UserKey::Id(id) => store::user_by_id(tx, id)?,
+                    UserKey::Email(e) => store::user_by_email(tx, &e)?,
+                };
                 if !u.dashboard.signs_in() {
                     return Err(ServiceError::Invalid(format!(
                         "{} may not sign in here; give them dashboard access first",
                         u.email
                     )));
                 }
-                links::create(tx, user, &stored, now, now + ttl)?;
-                let after = json!({ "valid_hours": ttl / 3600 });
+                links::create(tx, u.id, &stored, now, now + ttl)?;
+                let after = json!({
+                    "valid": duration_words(ttl),
+                    "purpose": purpose.as_str(),
+                    "delivery": delivery.as_str(),
+                });
                 let target = u.email.to_string();
                 audit.record(
                     tx,
@@ -47,10 +148,39 @@ impl UserService {
                     None,
                     Some(after),
                 )?;
-                Ok((now + ttl, Vec::new()))
+                let by = who_acts(tx, &inviter)?;
+                Ok(((now + ttl, u, by), Vec::new()))
             })
             .await?;
-        Ok(NewLink { token, expires_at })
+        Ok(MadeLink {
+            link: NewLink { token, expires_at },
+            user,
+            by,
+            ttl,
+        })
+    }
+
+    /// Ends a link that never reached its person (the email was not sent), audited.
+    pub(super) async fn withdraw_link(
+        &self,
+        token: String,
+        target: String,
+        reason: String,
+    ) -> Result<(), ServiceError> {
+        self.write(move |tx, now, audit| {
+            links::withdraw(tx, &token)?;
+            let after = json!({ "reason": reason });
+            audit.record(
+                tx,
+                now,
+                "sign_in_link.withdraw",
+                Some(&target),
+                None,
+                Some(after),
+            )?;
+            Ok(((), Vec::new()))
+        })
+        .await
     }
 
     /// The person a live link is for, without using it.

@@ -17,6 +17,7 @@ mod identities;
 mod import;
 mod import_groups;
 mod import_lines;
+mod invite;
 mod links;
 mod outcome;
 pub mod password;
@@ -54,7 +55,8 @@ pub use held::{Cancelled, GuardWarning};
 pub use identities::IdentitySync;
 use identities::UserKey;
 pub use import::{ImportPlan, ImportReport, ImportRow, MAX_IMPORT_BYTES, RowError};
-pub use links::NewLink;
+pub use invite::{Invitation, link_url};
+pub use links::{NewLink, duration_words};
 pub use outcome::{Held, HeldIn, Outcome, Reach, Saved};
 pub use password::hash_password;
 pub use signin::DashboardChange;
@@ -69,6 +71,8 @@ pub struct UserService {
     actor: Actor,
     // `--force`: this service's changes pass the revocation guard, uncounted.
     lift_guard: bool,
+    // Email to people (invitations, reset links), when `[alerts] smtp_url` is set.
+    mailer: Option<Arc<dyn crate::mail::Mailer>>,
 }
 
 impl UserService {
@@ -86,7 +90,13 @@ impl UserService {
             identities,
             actor: Actor::System,
             lift_guard: false,
+            mailer: None,
         }
+    }
+
+    /// The same service, sending email to people through `mailer`.
+    pub fn with_mailer(self, mailer: Option<Arc<dyn crate::mail::Mailer>>) -> Self {
+        UserService { mailer, ..self }
     }
 
     /// The same service, recording its changes in the audit trail as `actor`.

@@ -7,6 +7,7 @@ mod cli;
 mod cli_adopt;
 mod cli_groups;
 mod cli_held;
+mod cli_invite;
 mod cli_scripts;
 mod durability;
 mod ops_alerts;

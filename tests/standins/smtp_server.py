@@ -4,6 +4,8 @@ byte with --implicit-tls, or no TLS at all with --plain, a local relay), with a 
 Each message it accepts is appended to --out as one JSON line."""
 
 import argparse
+import email
+import email.policy
 import json
 import ssl
 import time
@@ -30,6 +32,10 @@ ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
 
 class Handler:
     async def handle_DATA(self, server, session, envelope):
+        # The plain-text body decoded (7bit, quoted-printable or base64 alike), and the
+        # subject, for tests that read what a person would.
+        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        body = parsed.get_body(("plain",))
         with open(args.out, "a", encoding="utf-8") as out:
             out.write(
                 json.dumps(
@@ -40,6 +46,8 @@ class Handler:
                         "tls": session.ssl is not None or args.implicit_tls,
                         "authenticated": bool(session.authenticated),
                         "data": envelope.content.decode("utf-8", "replace"),
+                        "subject": str(parsed.get("subject", "")),
+                        "text": body.get_content() if body is not None else "",
                     }
                 )
                 + "\n"

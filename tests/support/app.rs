@@ -114,7 +114,17 @@ impl TestApp {
         Self::spawn_toml(dir, true, toml).await
     }
 
-    async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {
+    /// A fresh dashboard that sends email through `smtp` (a plain relay) and has
+    /// `auth` lines in `[auth]`.
+    pub async fn spawn_with_mail(smtp: &super::smtp::SmtpServer, auth: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = settings(&dir.path().join("ab.db"), "")
+            .lines("auth", auth)
+            .lines("alerts", &smtp.plain_settings());
+        Self::spawn_toml(dir, true, toml).await
+    }
+
+    pub async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {
         let text = toml.to_toml();
         let settings = Arc::new(Settings::from_toml(&text).expect("settings"));
         let ctx = api::open(settings).await;

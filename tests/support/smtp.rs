@@ -90,7 +90,8 @@ impl SmtpServer {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
-    /// Every message received so far: `from`, `to`, `tls`, `authenticated`, `data`.
+    /// Every message received so far: `from`, `to`, `tls`, `authenticated`, `data` (as
+    /// sent), `subject` and `text` (the plain-text body, decoded).
     pub fn received(&self) -> Vec<Value> {
         std::fs::read_to_string(self.dir.path().join("received.jsonl"))
             .unwrap_or_default()
@@ -98,6 +99,50 @@ impl SmtpServer {
             .map(|l| serde_json::from_str(l).expect("a JSON line from the SMTP server"))
             .collect()
     }
+}
+
+impl SmtpServer {
+    /// Waits (up to a minute, then panics) until `n` messages have arrived; all of them.
+    /// Async, so a dashboard on the same runtime goes on sending meanwhile.
+    pub async fn wait_for(&self, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = self.received();
+            if got.len() >= n {
+                return got;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{n} emails expected, {} arrived; the server's log:\n{}",
+                got.len(),
+                self.log()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The `[alerts]` lines that send through this server when it runs without TLS
+    /// ([`SmtpServer::start_plain`]).
+    pub fn plain_settings(&self) -> String {
+        format!(
+            "smtp_url = \"smtp://127.0.0.1:{}\"\nsmtp_tls = \"none\"\nfrom = \"accessboard <board@example.org>\"\nto = \"ops@example.org\"\n",
+            self.port
+        )
+    }
+}
+
+/// The sign-in link in an email's text: its path and query (`/login/link?token=…`),
+/// after `public_url`.
+pub fn link_path(text: &str, public_url: &str) -> String {
+    let link = format!("{public_url}/login/link");
+    let start = text
+        .find(&link)
+        .unwrap_or_else(|| panic!("no link to {link} in the email:\n{text}"));
+    text[start + public_url.len()..]
+        .split_whitespace()
+        .next()
+        .expect("a link")
+        .to_owned()
 }
 
 impl Drop for SmtpServer {

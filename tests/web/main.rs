@@ -10,6 +10,7 @@ mod web_dashboard;
 mod web_discover;
 mod web_groups;
 mod web_import;
+mod web_mail_links;
 mod web_messages;
 mod web_overview;
 mod web_people;

@@ -190,7 +190,12 @@ pub async fn edit_form(
     };
     let parts = super::person::parts(&state, &admin, &u, q.run).await?;
     Ok(layout::ok(super::user_page::edit_page(
-        &admin, &u, &apps, body, parts,
+        &admin,
+        &u,
+        &apps,
+        body,
+        parts,
+        state.service.sends_mail(),
     )))
 }
 
@@ -308,6 +313,6 @@ pub async fn save(
     let parts = super::person::parts(&state, &admin, &u, None).await?;
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
-        super::user_page::edit_page(&admin, &u, &apps, body, parts),
+        super::user_page::edit_page(&admin, &u, &apps, body, parts, state.service.sends_mail()),
     ))
 }

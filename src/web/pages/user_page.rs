@@ -29,6 +29,7 @@ pub(super) fn edit_page(
     apps: &[AppRow],
     inner: Markup,
     parts: Markup,
+    mails: bool,
 ) -> Markup {
     page(
         &u.name,
@@ -52,10 +53,16 @@ pub(super) fn edit_page(
                     (csrf_field(&admin.csrf))
                     button type="submit" { "Sign out everywhere" }
                 }
-                // An invitation, or a way back for someone who forgot their password.
+                // An invitation, or a way back for someone who forgot their password:
+                // emailed when email is set up, else shown to pass on.
                 form.inline method="post" action=(format!("/users/{}/invite", u.id)) {
                     (csrf_field(&admin.csrf))
-                    button type="submit" { "Make a sign-in link" }
+                    @if mails {
+                        button type="submit" { "Email a sign-in link" }
+                        button type="submit" name="show" value="1" { "Show a link instead" }
+                    } @else {
+                        button type="submit" { "Make a sign-in link" }
+                    }
                 }
             }
             @if !u.deleting && admin.can_change() {
