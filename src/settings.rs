@@ -309,6 +309,14 @@ impl Settings {
                 );
             }
         }
+        for (key, v) in [
+            ("invite_ttl_hours", self.auth.invite_ttl_hours),
+            ("reset_ttl_minutes", self.auth.reset_ttl_minutes),
+        ] {
+            if v == 0 {
+                return err(format!("auth.{key}"), "must be at least 1".into());
+            }
+        }
         if self.database.path.as_os_str().is_empty() {
             return err("database.path".into(), "must not be empty".into());
         }

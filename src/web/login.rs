@@ -64,7 +64,15 @@ async fn first_run(state: &AppState) -> Result<FirstRun, WebError> {
     Ok(if admin { FirstRun::No } else { FirstRun::Yes })
 }
 
-fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: FirstRun) -> Markup {
+/// The sign-in page; `mails`: email is set up, so "Forgot your password?" is offered.
+fn form_page(
+    csrf: &str,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    first: FirstRun,
+    mails: bool,
+) -> Markup {
     layout::bare(
         "Sign in",
         html! {
@@ -92,8 +100,12 @@ fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: Fi
                 input #password type="password" name="password" autocomplete="current-password" required autofocus[!email.is_empty()];
                 button.primary type="submit" { "Sign in" }
             }
-            p.muted { "Forgot your password? An operator can set a new one with "
-                code { "accessboard user set-password EMAIL" } "." }
+            @if mails {
+                p { a href="/login/forgot" { "Forgot your password?" } }
+            } @else {
+                p.muted { "Forgot your password? An operator can set a new one with "
+                    code { "accessboard user set-password EMAIL" } "." }
+            }
         },
     )
 }
@@ -115,7 +127,14 @@ pub async fn form(
     }
     let csrf = session::csrf_token(&session)?;
     let first = first_run(&state).await?;
-    Ok(layout::ok(form_page(&csrf, "", &next, None, first)))
+    Ok(layout::ok(form_page(
+        &csrf,
+        "",
+        &next,
+        None,
+        first,
+        state.service.sends_mail(),
+    )))
 }
 
 /// POST /login
@@ -129,6 +148,7 @@ pub async fn submit(
     let server = &state.service.settings().server;
     let secure = server.cookies_secure();
     let next = safe_next(Some(&form.next));
+    let mails = state.service.sends_mail();
     let client_ip = client::address(&req, &server.trusted_proxies);
     let address = client_ip.map_or_else(|| "unknown".into(), |a| a.to_string());
     let csrf = session::csrf_token(&session)?;
@@ -162,7 +182,8 @@ pub async fn submit(
                 .insert_header(("Retry-After", wait.to_string()))
                 .content_type("text/html; charset=utf-8")
                 .body(
-                    form_page(&csrf, &form.email, &next, Some(&msg), FirstRun::No).into_string(),
+                    form_page(&csrf, &form.email, &next, Some(&msg), FirstRun::No, mails)
+                        .into_string(),
                 ));
         }
     };
@@ -216,6 +237,7 @@ pub async fn submit(
                     &next,
                     Some("That email and password do not match anyone who can sign in here."),
                     first,
+                    mails,
                 ),
             ))
         }
@@ -234,6 +256,7 @@ fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
                 next,
                 Some("The dashboard is busy checking other sign-ins. Try again in a moment."),
                 FirstRun::No,
+                false,
             )
             .into_string(),
         )

@@ -12,6 +12,7 @@ mod csrf;
 mod device;
 mod error;
 mod flash;
+mod forgot;
 mod guard;
 mod hashing;
 mod health;
@@ -60,7 +61,14 @@ pub struct AppState {
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/login/code" | "/login/link" | "/setup" | "/healthz" | "/readyz" | "/metrics"
+        "/login"
+            | "/login/code"
+            | "/login/link"
+            | "/login/forgot"
+            | "/setup"
+            | "/healthz"
+            | "/readyz"
+            | "/metrics"
     ) || path.starts_with("/assets/")
 }
 
@@ -240,6 +248,8 @@ fn register(r: &mut impl Registry) {
         Need::Public,
         sign_in_link::submit,
     );
+    r.add(get.clone(), "/login/forgot", Need::Public, forgot::form);
+    r.add(post.clone(), "/login/forgot", Need::Public, forgot::submit);
     r.add(get.clone(), "/setup", Need::Public, setup::form);
     r.add(post.clone(), "/setup", Need::Public, setup::submit);
     // signed in: viewers see, admins change (and confirm changes)

@@ -8,6 +8,9 @@
 //! | client address (see [`super::client`]; an IPv6 address by its /64) | 20 | 30 s, 60 s, 120 s … 15 min |
 //! | a browser's device cookie for that account ([`super::device`]) | 5 | 30 s, 60 s, 120 s … 15 min |
 //!
+//! Asking for a reset link ([`super::forgot`]) counts every request under keys of its
+//! own, per email typed and per client address, with the same allowances and locks.
+//!
 //! An attempt from a browser with a valid, unlocked device cookie counts against that
 //! cookie alone, so a flood of guesses from elsewhere never locks out the rightful
 //! admin; every other attempt counts against the account and the address. Every
@@ -48,6 +51,17 @@ impl Keys {
             account: format!("account:{}", email.trim().to_lowercase()),
             address: Some(address_key(address)),
             device: device.map(Device::throttle_key),
+        }
+    }
+
+    /// Keys for asking a reset link ("Forgot your password?"): the typed email and the
+    /// client's address, each apart from sign-in's, with the same allowances. Every
+    /// request counts, known address or not, so the counts tell nothing.
+    pub fn reset(email: &str, address: Option<IpAddr>) -> Keys {
+        Keys {
+            account: format!("reset:{}", email.trim().to_lowercase()),
+            address: Some(format!("reset-{}", address_key(address))),
+            device: None,
         }
     }
 

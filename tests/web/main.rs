@@ -16,6 +16,7 @@ mod web_overview;
 mod web_people;
 mod web_rails;
 mod web_reauth;
+mod web_reset_links;
 mod web_sessions;
 mod web_sign_in;
 mod web_sign_in_links;
