@@ -17,6 +17,7 @@ mod ops_backup;
 mod ops_backup_kill;
 mod ops_first_run;
 mod ops_health;
+mod ops_link_logs;
 mod ops_metrics_logs;
 mod ops_read_only;
 mod ops_restore;
