@@ -265,3 +265,16 @@ fn the_import_columns_cannot_be_app_slugs() {
         assert!(e.0.contains("is reserved"), "{slug}: {e}");
     }
 }
+
+#[test]
+fn sign_in_links_last_48_hours_and_reset_links_an_hour_never_zero() {
+    let s = Settings::from_toml("").unwrap();
+    assert_eq!(
+        (s.auth.invite_ttl_hours, s.auth.reset_ttl_minutes),
+        (48, 60)
+    );
+    let s = Settings::from_toml("[auth]\nreset_ttl_minutes = 15\n").unwrap();
+    assert_eq!(s.auth.reset_ttl_minutes, 15);
+    let e = Settings::from_toml("[auth]\nreset_ttl_minutes = 0\n").unwrap_err();
+    assert_eq!(e.0, "setting auth.reset_ttl_minutes: must be at least 1");
+}

@@ -228,3 +228,17 @@ impl UserService {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::duration_words;
+
+    #[test]
+    fn durations_read_in_hours_when_whole_else_in_minutes() {
+        assert_eq!(duration_words(48 * 3600), "48 hours");
+        assert_eq!(duration_words(3600), "1 hour");
+        assert_eq!(duration_words(30 * 60), "30 minutes");
+        assert_eq!(duration_words(90 * 60), "90 minutes");
+        assert_eq!(duration_words(60), "1 minute");
+    }
+}
