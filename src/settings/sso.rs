@@ -111,7 +111,11 @@ impl SsoSettings {
             }
             _ => return err("issuer", &super::not_a_url(issuer)),
         }
-        if self.client_id.as_deref().is_none_or(|c| c.trim().is_empty()) {
+        if self
+            .client_id
+            .as_deref()
+            .is_none_or(|c| c.trim().is_empty())
+        {
             return err("client_id", "is required when sso.issuer is set");
         }
         if self
@@ -156,7 +160,10 @@ mod tests {
         assert!(!s.sso.enabled());
         let s = sso(GOOD).unwrap();
         assert!(s.sso.enabled());
-        assert_eq!(s.sso.extra_scopes().collect::<Vec<_>>(), ["email", "profile"]);
+        assert_eq!(
+            s.sso.extra_scopes().collect::<Vec<_>>(),
+            ["email", "profile"]
+        );
         assert!(!s.sso.sso_only);
         assert_eq!(
             super::SsoSettings::redirect_uri("https://dash.example.org/"),
@@ -205,7 +212,10 @@ mod tests {
                 &format!("{GOOD}\nscopes = \"openid profile\""),
                 "sso.scopes: must include email",
             ),
-            (&format!("{GOOD}\nlabel = \" \""), "sso.label: must not be empty"),
+            (
+                &format!("{GOOD}\nlabel = \" \""),
+                "sso.label: must not be empty",
+            ),
             (&format!("{GOOD}\ncolour = \"red\""), "colour"),
         ];
         for (lines, want) in cases {

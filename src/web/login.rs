@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, client, device, second_factor, session, throttle};
+use super::{AppState, WebError, client, device, second_factor, session, sso, throttle};
 use crate::db::sessions;
 use crate::domain::{Actor, Email};
 use crate::users::password as auth;
@@ -34,7 +34,7 @@ pub struct LoginForm {
 /// Only local paths, so the form cannot send people to another site: browsers drop tabs
 /// and line breaks and read `\` as `/`, so `/\t/evil.example` would leave the site, and a
 /// line break would not even make a valid header.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -64,7 +64,27 @@ async fn first_run(state: &AppState) -> Result<FirstRun, WebError> {
     Ok(if admin { FirstRun::No } else { FirstRun::Yes })
 }
 
-fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: FirstRun) -> Markup {
+/// The sign-in page with `error` (the refusals of single sign-on).
+pub(super) async fn page(
+    state: &AppState,
+    session: &Session,
+    next: &str,
+    error: Option<&str>,
+) -> Result<Markup, WebError> {
+    let csrf = session::csrf_token(session)?;
+    let first = first_run(state).await?;
+    Ok(form_page(state, &csrf, "", next, error, first))
+}
+
+fn form_page(
+    state: &AppState,
+    csrf: &str,
+    email: &str,
+    next: &str,
+    error: Option<&str>,
+    first: FirstRun,
+) -> Markup {
+    let passwords = !sso::password_hidden(state);
     layout::bare(
         "Sign in",
         html! {
@@ -82,6 +102,8 @@ fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: Fi
                         code { "accessboard user set-password E" } "." }
                 }
             }
+            (sso::button(state, next))
+            @if passwords {
             form.stack method="post" action="/login" {
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
@@ -94,6 +116,7 @@ fn form_page(csrf: &str, email: &str, next: &str, error: Option<&str>, first: Fi
             }
             p.muted { "Forgot your password? An operator can set a new one with "
                 code { "accessboard user set-password EMAIL" } "." }
+            }
         },
     )
 }
@@ -115,7 +138,7 @@ pub async fn form(
     }
     let csrf = session::csrf_token(&session)?;
     let first = first_run(&state).await?;
-    Ok(layout::ok(form_page(&csrf, "", &next, None, first)))
+    Ok(layout::ok(form_page(&state, &csrf, "", &next, None, first)))
 }
 
 /// POST /login
@@ -132,6 +155,14 @@ pub async fn submit(
     let client_ip = client::address(&req, &server.trusted_proxies);
     let address = client_ip.map_or_else(|| "unknown".into(), |a| a.to_string());
     let csrf = session::csrf_token(&session)?;
+    if sso::password_hidden(&state) {
+        // sso_only: the form is hidden, and a password posted anyway is not checked.
+        let msg = "Passwords are turned off here (sso_only); sign in through single sign-on.";
+        return Ok(layout::respond(
+            StatusCode::FORBIDDEN,
+            form_page(&state, &csrf, "", &next, Some(msg), FirstRun::No),
+        ));
+    }
     // The audit trail names whoever signs in by the email typed; never the password.
     let typed: String = form
         .email
@@ -162,7 +193,8 @@ pub async fn submit(
                 .insert_header(("Retry-After", wait.to_string()))
                 .content_type("text/html; charset=utf-8")
                 .body(
-                    form_page(&csrf, &form.email, &next, Some(&msg), FirstRun::No).into_string(),
+                    form_page(&state, &csrf, &form.email, &next, Some(&msg), FirstRun::No)
+                        .into_string(),
                 ));
         }
     };
@@ -173,7 +205,7 @@ pub async fn submit(
         None => (None, DUMMY_HASH.clone()),
     };
     let Ok(matches) = state.hashing.verify(password, hash, known).await else {
-        return Ok(busy(&csrf, &form.email, &next));
+        return Ok(busy(&state, &csrf, &form.email, &next));
     };
     match user.filter(|_| matches) {
         Some(id) if state.service.has_second_factor(id).await? => {
@@ -211,6 +243,7 @@ pub async fn submit(
             Ok(layout::respond(
                 StatusCode::UNAUTHORIZED,
                 form_page(
+                    &state,
                     &csrf,
                     &form.email,
                     &next,
@@ -223,12 +256,13 @@ pub async fn submit(
 }
 
 /// 429 at once when the password checks are all taken: no hashing, no waiting.
-fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
+fn busy(state: &AppState, csrf: &str, email: &str, next: &str) -> HttpResponse {
     HttpResponse::TooManyRequests()
         .insert_header(("Retry-After", "2"))
         .content_type("text/html; charset=utf-8")
         .body(
             form_page(
+                state,
                 csrf,
                 email,
                 next,
@@ -239,12 +273,28 @@ fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
         )
 }
 
-/// POST /logout
+/// POST /logout; after a sign-in through the provider, on to its end-session endpoint
+/// when it offers one (by `Refresh`: the page's `form-action 'self'` would stop a redirect).
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
+    let id_token = session.get::<String>(sso::ID_TOKEN).ok().flatten();
     session::end(state.service.db(), &session).await?;
+    if let Some(url) = id_token.and_then(|t| sso::logout_url(&state, Some(&t))) {
+        let page = layout::bare(
+            "Signed out",
+            html! {
+                h1 { "Signed out" }
+                p { "You are signed out of accessboard. "
+                    a #sso-logout href=(url) { "Sign out of the sign-in provider too" } "." }
+            },
+        );
+        return Ok(HttpResponse::Ok()
+            .insert_header(("Refresh", format!("0; url={url}")))
+            .content_type("text/html; charset=utf-8")
+            .body(page.into_string()));
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))
         .finish())

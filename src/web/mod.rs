@@ -25,6 +25,8 @@ mod second_factor;
 mod session;
 mod setup;
 mod sign_in_link;
+mod sso;
+mod sso_provider;
 mod sudo;
 mod throttle;
 mod times;
@@ -54,13 +56,23 @@ pub struct AppState {
     pub traces: trace::Traces,
     /// Signs the device cookies of browsers that signed in before.
     pub device_key: device::DeviceKey,
+    /// The OpenID Connect provider of `[sso]`, when configured.
+    pub sso: Option<std::sync::Arc<sso_provider::Provider>>,
 }
 
 /// Paths served without signing in.
 pub fn is_public(path: &str) -> bool {
     matches!(
         path,
-        "/login" | "/login/code" | "/login/link" | "/setup" | "/healthz" | "/readyz" | "/metrics"
+        "/login"
+            | "/login/code"
+            | "/login/link"
+            | "/login/sso"
+            | "/login/sso/callback"
+            | "/setup"
+            | "/healthz"
+            | "/readyz"
+            | "/metrics"
     ) || path.starts_with("/assets/")
 }
 
@@ -92,6 +104,9 @@ impl WebApp {
                 hashing: hashing::HashPool::new(),
                 traces: trace::Traces::default(),
                 device_key,
+                sso: sso_provider::Provider::new(&app.settings)
+                    .map_err(WebError::Internal)?
+                    .map(std::sync::Arc::new),
             }),
             key,
             secure,
@@ -239,6 +254,13 @@ fn register(r: &mut impl Registry) {
         "/login/link",
         Need::Public,
         sign_in_link::submit,
+    );
+    r.add(get.clone(), "/login/sso", Need::Public, sso::start);
+    r.add(
+        get.clone(),
+        "/login/sso/callback",
+        Need::Public,
+        sso::callback,
     );
     r.add(get.clone(), "/setup", Need::Public, setup::form);
     r.add(post.clone(), "/setup", Need::Public, setup::submit);

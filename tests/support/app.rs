@@ -114,6 +114,13 @@ impl TestApp {
         Self::spawn_toml(dir, true, toml).await
     }
 
+    /// A fresh dashboard with `[sso]` lines; `files` is installed.
+    pub async fn spawn_with_sso(sso: &str) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let toml = settings(&dir.path().join("ab.db"), "").lines("sso", sso);
+        Self::spawn_toml(dir, true, toml).await
+    }
+
     async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {
         let text = toml.to_toml();
         let settings = Arc::new(Settings::from_toml(&text).expect("settings"));
