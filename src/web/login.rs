@@ -92,7 +92,9 @@ fn form_page(
             @if let Some(e) = error { p.alert role="alert" { (e) } }
             // A new install has nobody to sign in as: the way in is a link only the
             // operator sees, so say where it is instead of leaving them guessing.
-            @if first == FirstRun::Yes {
+            // With single sign-on an admin needs no password here, so "nobody can sign
+            // in" (counted by passwords) would not be true.
+            @if first == FirstRun::Yes && state.sso.is_none() {
                 div.note role="status" {
                     p { strong { "Nobody can sign in yet." } " The first admin is created through a one-time setup link, written to the server's log when "
                         code { "accessboard serve" } " starts:" }

@@ -65,6 +65,12 @@ async fn a_verified_admin_signs_in_through_canaille_and_others_are_refused() {
     let page = ada.get("/login").await;
     assert!(page.body.contains("Sign in with Canaille"), "{}", page.body);
     assert!(page.body.contains("type=\"password\""), "{}", page.body);
+    // Nobody here has a password, yet Ada can sign in: no "nobody can sign in" note.
+    assert!(
+        !page.body.contains("Nobody can sign in yet"),
+        "{}",
+        page.body
+    );
     let (r, callback) = through_provider(&ada, &canaille, "ada", "ada-password").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
     assert_eq!(r.header("location"), "/users");
