@@ -46,6 +46,10 @@ pub async fn start(
         return Ok(super::error::not_found(req).await);
     };
     let next = login::safe_next(q.next.as_deref());
+    // One sign-in in progress per browser: starting again forgets the one before.
+    if let Ok(Some(old)) = session.get::<String>(FLOW) {
+        provider.drop_flow(&old);
+    }
     match provider.begin(&next).await {
         Ok((url, flow)) => {
             session.insert(FLOW, flow)?;

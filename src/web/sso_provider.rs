@@ -266,6 +266,13 @@ impl Provider {
         Ok((url.to_string(), state.secret().clone()))
     }
 
+    /// Forgets a flow this browser started before starting another.
+    pub fn drop_flow(&self, state: &str) {
+        if let Ok(mut flows) = self.flows.lock() {
+            flows.remove(state);
+        }
+    }
+
     /// Takes the flow of `state` once, if this browser (`expected`) started it and it is fresh.
     fn take(&self, expected: Option<&str>, state: &str) -> Result<Flow, SsoError> {
         let mut flows = self.flows.lock().map_err(|_| SsoError::Busy)?;
