@@ -89,6 +89,31 @@ async fn a_verified_admin_signs_in_through_canaille_and_others_are_refused() {
         "was not started in this browser, was already used",
     );
 
+    // Its code, brought back in a sign-in of its own (right state, this browser):
+    // Canaille refuses a code it already gave up, and so does the page.
+    let replay = dash.browser();
+    let start = replay.get("/login/sso").await;
+    let state = url::Url::parse(start.header("location"))
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .unwrap();
+    let code = callback
+        .split("code=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    refused_with(
+        &replay
+            .get(&format!("/login/sso/callback?code={code}&state={state}"))
+            .await,
+        StatusCode::BAD_REQUEST,
+        "did not accept this sign-in",
+    );
+
     let eve = dash.browser();
     let (r, _) = through_provider(&eve, &canaille, "eve", "eve-password").await;
     refused_with(
@@ -134,7 +159,7 @@ async fn a_verified_admin_signs_in_through_canaille_and_others_are_refused() {
     );
     assert_eq!(
         dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'sign_in.failed' AND after LIKE '%sso: %'"),
-        4
+        5
     );
 
     // Signing out here goes on to Canaille's end-session endpoint, with the ID token as hint.
