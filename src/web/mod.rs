@@ -26,6 +26,7 @@ mod session;
 mod setup;
 mod sign_in_link;
 mod sso;
+mod sso_http;
 mod sso_provider;
 mod sudo;
 mod throttle;

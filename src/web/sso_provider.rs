@@ -5,20 +5,19 @@
 //! nonce the crate verifies.
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken};
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, HttpRequest, HttpResponse, IssuerUrl,
-    LogoutRequest, Nonce, PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl,
-    ProviderMetadataWithLogout, RedirectUrl, RequestTokenError, Scope, TokenResponse as _,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge,
+    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse as _,
 };
 
+use super::sso_http::Http;
 use crate::settings::{Settings, SsoSettings};
 
 /// How long a discovery (endpoints and signing keys) is trusted before it is fetched again.
@@ -27,8 +26,6 @@ const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 const FLOW_TTL: Duration = Duration::from_secs(600);
 /// Sign-ins in progress kept at most: a flood of starts cannot fill memory.
 const MAX_FLOWS: usize = 10_000;
-/// The largest answer read from the provider.
-const MAX_BODY: usize = 1024 * 1024;
 
 type Oidc = CoreClient<
     EndpointSet,
@@ -174,7 +171,7 @@ impl Provider {
             settings: sso.clone(),
             redirect,
             post_logout,
-            http: Http(http),
+            http: Http::new(http),
             discovered: Mutex::new(None),
             flows: Mutex::new(HashMap::new()),
         }))
@@ -376,56 +373,4 @@ impl Provider {
 
 fn constant_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// Our reqwest client as the crate's HTTP client: no second reqwest, no redirects,
-/// answers capped.
-struct Http(reqwest::Client);
-
-/// A request to the provider that failed.
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    /// Not sent, or no answer.
-    #[error("{0}")]
-    Send(#[from] reqwest::Error),
-    /// The answer was larger than we read.
-    #[error("the provider's answer is larger than 1 MiB")]
-    TooLarge,
-    /// The answer could not be handed back.
-    #[error("{0}")]
-    Answer(String),
-}
-
-impl<'c> AsyncHttpClient<'c> for Http {
-    type Error = HttpError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
-
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let res = self
-                .0
-                .request(parts.method, parts.uri.to_string())
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await?;
-            if res.content_length().is_some_and(|n| n > MAX_BODY as u64) {
-                return Err(HttpError::TooLarge);
-            }
-            let status = res.status();
-            let headers = res.headers().clone();
-            let bytes = res.bytes().await?;
-            if bytes.len() > MAX_BODY {
-                return Err(HttpError::TooLarge);
-            }
-            let mut answer = openidconnect::http::Response::builder().status(status);
-            if let Some(h) = answer.headers_mut() {
-                *h = headers;
-            }
-            answer
-                .body(bytes.to_vec())
-                .map_err(|e| HttpError::Answer(e.to_string()))
-        })
-    }
 }
