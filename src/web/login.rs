@@ -283,7 +283,11 @@ pub async fn logout(
 ) -> Result<HttpResponse, WebError> {
     let id_token = session.get::<String>(sso::ID_TOKEN).ok().flatten();
     session::end(state.service.db(), &session).await?;
-    if let Some(url) = id_token.and_then(|t| sso::logout_url(&state, Some(&t))) {
+    let url = match id_token {
+        Some(t) => sso::logout_url(&state, Some(&t)).await,
+        None => None,
+    };
+    if let Some(url) = url {
         let page = layout::bare(
             "Signed out",
             html! {

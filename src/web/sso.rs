@@ -175,8 +175,8 @@ pub fn password_hidden(state: &AppState) -> bool {
 }
 
 /// After sign-out here: the provider's end-session URL, when it offers one.
-pub fn logout_url(state: &AppState, id_token: Option<&str>) -> Option<String> {
-    state.sso.as_ref()?.logout_url(id_token)
+pub async fn logout_url(state: &AppState, id_token: Option<&str>) -> Option<String> {
+    state.sso.as_ref()?.logout_url(id_token).await
 }
 
 fn encode(s: &str) -> String {

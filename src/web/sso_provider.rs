@@ -24,6 +24,8 @@ use crate::settings::{Settings, SsoSettings};
 const DISCOVERY_TTL: Duration = Duration::from_secs(3600);
 /// How long a person has at the provider before their sign-in here expires.
 const FLOW_TTL: Duration = Duration::from_secs(600);
+/// How long signing out waits for a discovery it does not have.
+const LOGOUT_WAIT: Duration = Duration::from_secs(3);
 /// Sign-ins in progress kept at most: a flood of starts cannot fill memory.
 const MAX_FLOWS: usize = 10_000;
 
@@ -355,9 +357,14 @@ impl Provider {
     }
 
     /// Where to send the browser to end the provider's session too, when it offers
-    /// RP-initiated logout; only from a discovery already made (no request here).
-    pub fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
-        let d = self.discovered.lock().ok()?.clone()?;
+    /// RP-initiated logout. Discovery is fetched if this server has none (a restart
+    /// since the sign-in), for a few seconds at most: signing out here never waits on
+    /// a provider that hangs.
+    pub async fn logout_url(&self, id_token: Option<&str>) -> Option<String> {
+        let d = tokio::time::timeout(LOGOUT_WAIT, self.discovered())
+            .await
+            .ok()?
+            .ok()?;
         let end = d.end_session.clone()?;
         let mut request =
             LogoutRequest::from(end).set_client_id(ClientId::new(self.settings.client_id.clone()?));

@@ -116,9 +116,13 @@ impl TestApp {
 
     /// A fresh dashboard with `[sso]` lines; `files` is installed.
     pub async fn spawn_with_sso(sso: &str) -> TestApp {
-        let dir = tempfile::tempdir().unwrap();
+        Self::spawn_with_sso_in(tempfile::tempdir().unwrap(), true, sso).await
+    }
+
+    /// A dashboard with `[sso]` lines on the database inside `dir` (kept across restarts).
+    pub async fn spawn_with_sso_in(dir: tempfile::TempDir, install: bool, sso: &str) -> TestApp {
         let toml = settings(&dir.path().join("ab.db"), "").lines("sso", sso);
-        Self::spawn_toml(dir, true, toml).await
+        Self::spawn_toml(dir, install, toml).await
     }
 
     async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {

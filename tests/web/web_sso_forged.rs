@@ -58,6 +58,7 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
             "authorization_endpoint": format!("{issuer}/authorize"),
             "token_endpoint": format!("{issuer}/token"),
             "jwks_uri": format!("{issuer}/jwks"),
+            "end_session_endpoint": format!("{issuer}/logout"),
             "response_types_supported": ["code"],
             "subject_types_supported": ["public"],
             "id_token_signing_alg_values_supported": ["HS256"],
@@ -76,10 +77,10 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
         .mount(&provider)
         .await;
 
-    let dash = TestApp::spawn_with_sso(&format!(
+    let lines = format!(
         "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\""
-    ))
-    .await;
+    );
+    let dash = TestApp::spawn_with_sso(&lines).await;
     dash.person("ada@example.org", "Ada", true, &[]).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -172,4 +173,18 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
         .unwrap();
     let body = String::from_utf8_lossy(&last.body);
     assert!(body.contains("code_verifier="), "{body}");
+
+    // After a restart (nothing discovered yet), signing out still goes on to the provider.
+    let dir = dash.stop().await;
+    let dash = TestApp::spawn_with_sso_in(dir, false, &lines).await;
+    let again = crate::support::browser::Browser::new(&dash.base);
+    *again.cookie.lock().unwrap() = b.cookie.lock().unwrap().clone();
+    again.get("/users").await;
+    let out = again.post("/logout", &[]).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+    assert!(
+        out.header("refresh").contains(&format!("{issuer}/logout?")),
+        "{}",
+        out.header("refresh")
+    );
 }
