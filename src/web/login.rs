@@ -275,31 +275,15 @@ fn busy(state: &AppState, csrf: &str, email: &str, next: &str) -> HttpResponse {
         )
 }
 
-/// POST /logout; after a sign-in through the provider, on to its end-session endpoint
-/// when it offers one (by `Refresh`: the page's `form-action 'self'` would stop a redirect).
+/// POST /logout; after a sign-in through the provider, on to its end-session endpoint.
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
     let id_token = session.get::<String>(sso::ID_TOKEN).ok().flatten();
     session::end(state.service.db(), &session).await?;
-    let url = match id_token {
-        Some(t) => sso::logout_url(&state, Some(&t)).await,
-        None => None,
-    };
-    if let Some(url) = url {
-        let page = layout::bare(
-            "Signed out",
-            html! {
-                h1 { "Signed out" }
-                p { "You are signed out of accessboard. "
-                    a #sso-logout href=(url) { "Sign out of the sign-in provider too" } "." }
-            },
-        );
-        return Ok(HttpResponse::Ok()
-            .insert_header(("Refresh", format!("0; url={url}")))
-            .content_type("text/html; charset=utf-8")
-            .body(page.into_string()));
+    if let Some(onwards) = sso::end_provider_session(&state, id_token).await {
+        return Ok(onwards);
     }
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))

@@ -174,9 +174,32 @@ pub fn password_hidden(state: &AppState) -> bool {
     state.sso.as_ref().is_some_and(|p| p.sso_only())
 }
 
-/// After sign-out here: the provider's end-session URL, when it offers one.
-pub async fn logout_url(state: &AppState, id_token: Option<&str>) -> Option<String> {
-    state.sso.as_ref()?.logout_url(id_token).await
+/// After sign-out here from a sign-in through the provider: a page that goes on to its
+/// end-session endpoint, when it offers one (by `Refresh`: the signing-out page's
+/// `form-action 'self'` would stop a redirect to another site).
+pub async fn end_provider_session(
+    state: &AppState,
+    id_token: Option<String>,
+) -> Option<HttpResponse> {
+    let url = state
+        .sso
+        .as_ref()?
+        .logout_url(Some(id_token?.as_str()))
+        .await?;
+    let page = layout::bare(
+        "Signed out",
+        html! {
+            h1 { "Signed out" }
+            p { "You are signed out of accessboard. "
+                a #sso-logout href=(url) { "Sign out of the sign-in provider too" } "." }
+        },
+    );
+    Some(
+        HttpResponse::Ok()
+            .insert_header(("Refresh", format!("0; url={url}")))
+            .content_type("text/html; charset=utf-8")
+            .body(page.into_string()),
+    )
 }
 
 fn encode(s: &str) -> String {
