@@ -95,14 +95,16 @@ pub async fn callback(
         Err(_) => None,
     };
     let Some(id) = user else {
-        return refuse(
-            &req,
-            &state,
-            &session,
-            &verified.next,
-            &SsoError::UnknownPerson,
-        )
-        .await;
+        // The provider vouched for this email: the audit trail names it, as the
+        // password form's refusals name the email typed.
+        let who: String = verified
+            .email
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .take(254)
+            .collect();
+        let e = SsoError::UnknownPerson;
+        return refuse_as(&req, &state, &session, &verified.next, &e, who).await;
     };
     session::start(&db, &session, id).await?;
     session.insert(ID_TOKEN, &verified.id_token)?;
@@ -133,13 +135,25 @@ async fn refuse(
     next: &str,
     e: &SsoError,
 ) -> Result<HttpResponse, WebError> {
+    refuse_as(req, state, session, next, e, "(single sign-on)".into()).await
+}
+
+/// [`refuse`], audited under `who`.
+async fn refuse_as(
+    req: &HttpRequest,
+    state: &AppState,
+    session: &Session,
+    next: &str,
+    e: &SsoError,
+    who: String,
+) -> Result<HttpResponse, WebError> {
     let server = &state.service.settings().server;
     let address = client::address(req, &server.trusted_proxies)
         .map_or_else(|| "unknown".into(), |a| a.to_string());
     let after = serde_json::json!({ "reason": format!("sso: {}", e.reason()), "address": address });
     state
         .service
-        .as_actor(Actor::Admin("(single sign-on)".into()))
+        .as_actor(Actor::Admin(who))
         .record("sign_in.failed", None, Some(after))
         .await?;
     tracing::info!(address = %address, reason = e.reason(), "SSO sign-in refused");

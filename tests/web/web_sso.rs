@@ -130,6 +130,13 @@ async fn a_verified_admin_signs_in_through_canaille_and_others_are_refused() {
         StatusCode::UNAUTHORIZED,
         "Nobody with your email may sign in",
     );
+    assert_eq!(
+        dash.sql_i64(
+            "SELECT count(*) FROM audit_log WHERE action = 'sign_in.failed' \
+             AND actor LIKE '%bob@example.org%' AND after LIKE '%unknown person%'"
+        ),
+        1
+    );
     // A viewer may sign in too, with a viewer's session.
     dash.ctx
         .service
