@@ -15,6 +15,7 @@ mod dialect;
 mod errors;
 mod identity;
 mod proxies;
+mod sso;
 pub use alerts::{AlertSettings, Recipients, SmtpServer, SmtpTls, WebhookFormat};
 use apps::validate_scim;
 pub use apps::{AppSettings, AuthKind, ScimSettings, TokenAuthKind};
@@ -23,6 +24,7 @@ use errors::describe_figment_error;
 pub(crate) use errors::not_a_url;
 pub use identity::{IdentityBackend, IdentitySettings, KratosName};
 pub use proxies::Cidr;
+pub use sso::{CALLBACK_PATH as SSO_CALLBACK_PATH, SsoSettings};
 
 /// Everything accessboard reads from settings.toml and the environment.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -46,6 +48,9 @@ pub struct Settings {
     /// Signing in to the dashboard.
     #[serde(default)]
     pub auth: AuthSettings,
+    /// Signing in through an OpenID Connect provider.
+    #[serde(default)]
+    pub sso: SsoSettings,
     /// Where people live: accessboard's database or Ory Kratos.
     #[serde(default)]
     pub identity: IdentitySettings,
@@ -376,6 +381,7 @@ impl Settings {
             }
         }
         self.identity.validate()?;
+        self.sso.validate()?;
         self.alerts.validate()
     }
 }

@@ -28,6 +28,18 @@ pub fn admin_login(conn: &Connection, email_norm: &str) -> Result<Option<(Uuid, 
         .optional()?)
 }
 
+/// The id of a viewer or admin, by lower-cased email, for a sign-in through the
+/// provider of `[sso]`: no password needed here.
+pub fn sso_login(conn: &Connection, email_norm: &str) -> Result<Option<Uuid>, DbError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM users
+             WHERE email_norm = ?1 AND dashboard IN ('viewer', 'admin') AND deleted_at IS NULL",
+        )?
+        .query_row([email_norm], |r| r.typed(0, "users"))
+        .optional()?)
+}
+
 /// The password hash of a viewer or admin who may sign in, by id (re-authentication).
 pub fn admin_password_hash(conn: &Connection, user: Uuid) -> Result<Option<String>, DbError> {
     Ok(conn
@@ -86,7 +98,8 @@ pub fn end_all_of(conn: &Connection, user: Uuid) -> Result<usize, DbError> {
 }
 
 /// The person of a live session: created after `created_after`, used after `seen_after`,
-/// and still a viewer or admin who may sign in.
+/// and still a viewer or admin. No password is asked of them here: a session exists only
+/// after a sign-in, by password or through the provider of `[sso]`.
 pub fn session_admin(
     conn: &Connection,
     sid: &str,
@@ -98,7 +111,7 @@ pub fn session_admin(
                     EXISTS (SELECT 1 FROM totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
              FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
-               AND u.dashboard IN ('viewer', 'admin') AND u.deleted_at IS NULL AND u.password_hash IS NOT NULL")?
+               AND u.dashboard IN ('viewer', 'admin') AND u.deleted_at IS NULL")?
         .query_row(
             params![stored(sid), created_after, seen_after],
             |r| {

@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::{Markup, html};
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, client, device, second_factor, session, throttle};
+use super::{AppState, WebError, client, device, second_factor, session, sso, throttle};
 use crate::db::sessions;
 use crate::domain::{Actor, Email};
 use crate::users::password as auth;
@@ -34,7 +34,7 @@ pub struct LoginForm {
 /// Only local paths, so the form cannot send people to another site: browsers drop tabs
 /// and line breaks and read `\` as `/`, so `/\t/evil.example` would leave the site, and a
 /// line break would not even make a valid header.
-fn safe_next(next: Option<&str>) -> String {
+pub(super) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n)
             if n.starts_with('/')
@@ -64,15 +64,29 @@ async fn first_run(state: &AppState) -> Result<FirstRun, WebError> {
     Ok(if admin { FirstRun::No } else { FirstRun::Yes })
 }
 
-/// The sign-in page; `mails`: email is set up, so "Forgot your password?" is offered.
+/// The sign-in page with `error` (the refusals of single sign-on).
+pub(super) async fn page(
+    state: &AppState,
+    session: &Session,
+    next: &str,
+    error: Option<&str>,
+) -> Result<Markup, WebError> {
+    let csrf = session::csrf_token(session)?;
+    let first = first_run(state).await?;
+    Ok(form_page(state, &csrf, "", next, error, first))
+}
+
+/// The sign-in page; "Forgot your password?" links to the emailed reset when email is set up.
 fn form_page(
+    state: &AppState,
     csrf: &str,
     email: &str,
     next: &str,
     error: Option<&str>,
     first: FirstRun,
-    mails: bool,
 ) -> Markup {
+    let passwords = !sso::password_hidden(state);
+    let mails = state.service.sends_mail();
     layout::bare(
         "Sign in",
         html! {
@@ -80,7 +94,9 @@ fn form_page(
             @if let Some(e) = error { p.alert role="alert" { (e) } }
             // A new install has nobody to sign in as: the way in is a link only the
             // operator sees, so say where it is instead of leaving them guessing.
-            @if first == FirstRun::Yes {
+            // With single sign-on an admin needs no password here, so "nobody can sign
+            // in" (counted by passwords) would not be true.
+            @if first == FirstRun::Yes && state.sso.is_none() {
                 div.note role="status" {
                     p { strong { "Nobody can sign in yet." } " The first admin is created through a one-time setup link, written to the server's log when "
                         code { "accessboard serve" } " starts:" }
@@ -90,6 +106,8 @@ fn form_page(
                         code { "accessboard user set-password E" } "." }
                 }
             }
+            (sso::button(state, next))
+            @if passwords {
             form.stack method="post" action="/login" {
                 (csrf_field(csrf))
                 input type="hidden" name="next" value=(next);
@@ -105,6 +123,7 @@ fn form_page(
             } @else {
                 p.muted { "Forgot your password? An operator can set a new one with "
                     code { "accessboard user set-password EMAIL" } "." }
+            }
             }
         },
     )
@@ -127,14 +146,7 @@ pub async fn form(
     }
     let csrf = session::csrf_token(&session)?;
     let first = first_run(&state).await?;
-    Ok(layout::ok(form_page(
-        &csrf,
-        "",
-        &next,
-        None,
-        first,
-        state.service.sends_mail(),
-    )))
+    Ok(layout::ok(form_page(&state, &csrf, "", &next, None, first)))
 }
 
 /// POST /login
@@ -148,10 +160,17 @@ pub async fn submit(
     let server = &state.service.settings().server;
     let secure = server.cookies_secure();
     let next = safe_next(Some(&form.next));
-    let mails = state.service.sends_mail();
     let client_ip = client::address(&req, &server.trusted_proxies);
     let address = client_ip.map_or_else(|| "unknown".into(), |a| a.to_string());
     let csrf = session::csrf_token(&session)?;
+    if sso::password_hidden(&state) {
+        // sso_only: the form is hidden, and a password posted anyway is not checked.
+        let msg = "Passwords are turned off here (sso_only); sign in through single sign-on.";
+        return Ok(layout::respond(
+            StatusCode::FORBIDDEN,
+            form_page(&state, &csrf, "", &next, Some(msg), FirstRun::No),
+        ));
+    }
     // The audit trail names whoever signs in by the email typed; never the password.
     let typed: String = form
         .email
@@ -182,7 +201,7 @@ pub async fn submit(
                 .insert_header(("Retry-After", wait.to_string()))
                 .content_type("text/html; charset=utf-8")
                 .body(
-                    form_page(&csrf, &form.email, &next, Some(&msg), FirstRun::No, mails)
+                    form_page(&state, &csrf, &form.email, &next, Some(&msg), FirstRun::No)
                         .into_string(),
                 ));
         }
@@ -194,7 +213,7 @@ pub async fn submit(
         None => (None, DUMMY_HASH.clone()),
     };
     let Ok(matches) = state.hashing.verify(password, hash, known).await else {
-        return Ok(busy(&csrf, &form.email, &next));
+        return Ok(busy(&state, &csrf, &form.email, &next));
     };
     match user.filter(|_| matches) {
         Some(id) if state.service.has_second_factor(id).await? => {
@@ -232,12 +251,12 @@ pub async fn submit(
             Ok(layout::respond(
                 StatusCode::UNAUTHORIZED,
                 form_page(
+                    &state,
                     &csrf,
                     &form.email,
                     &next,
                     Some("That email and password do not match anyone who can sign in here."),
                     first,
-                    mails,
                 ),
             ))
         }
@@ -245,12 +264,13 @@ pub async fn submit(
 }
 
 /// 429 at once when the password checks are all taken: no hashing, no waiting.
-fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
+fn busy(state: &AppState, csrf: &str, email: &str, next: &str) -> HttpResponse {
     HttpResponse::TooManyRequests()
         .insert_header(("Retry-After", "2"))
         .content_type("text/html; charset=utf-8")
         .body(
             form_page(
+                state,
                 csrf,
                 email,
                 next,
@@ -262,12 +282,16 @@ fn busy(csrf: &str, email: &str, next: &str) -> HttpResponse {
         )
 }
 
-/// POST /logout
+/// POST /logout; after a sign-in through the provider, on to its end-session endpoint.
 pub async fn logout(
     state: web::Data<AppState>,
     session: Session,
 ) -> Result<HttpResponse, WebError> {
+    let id_token = session.get::<String>(sso::ID_TOKEN).ok().flatten();
     session::end(state.service.db(), &session).await?;
+    if let Some(onwards) = sso::end_provider_session(&state, id_token).await {
+        return Ok(onwards);
+    }
     Ok(HttpResponse::SeeOther()
         .insert_header(("Location", "/login"))
         .finish())

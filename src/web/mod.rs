@@ -26,6 +26,9 @@ mod second_factor;
 mod session;
 mod setup;
 mod sign_in_link;
+mod sso;
+mod sso_http;
+mod sso_provider;
 mod sudo;
 mod throttle;
 mod times;
@@ -55,6 +58,8 @@ pub struct AppState {
     pub traces: trace::Traces,
     /// Signs the device cookies of browsers that signed in before.
     pub device_key: device::DeviceKey,
+    /// The OpenID Connect provider of `[sso]`, when configured.
+    pub sso: Option<std::sync::Arc<sso_provider::Provider>>,
 }
 
 /// Paths served without signing in.
@@ -65,6 +70,8 @@ pub fn is_public(path: &str) -> bool {
             | "/login/code"
             | "/login/link"
             | "/login/forgot"
+            | "/login/sso"
+            | "/login/sso/callback"
             | "/setup"
             | "/healthz"
             | "/readyz"
@@ -100,6 +107,9 @@ impl WebApp {
                 hashing: hashing::HashPool::new(),
                 traces: trace::Traces::default(),
                 device_key,
+                sso: sso_provider::Provider::new(&app.settings)
+                    .map_err(WebError::Internal)?
+                    .map(std::sync::Arc::new),
             }),
             key,
             secure,
@@ -250,6 +260,13 @@ fn register(r: &mut impl Registry) {
     );
     r.add(get.clone(), "/login/forgot", Need::Public, forgot::form);
     r.add(post.clone(), "/login/forgot", Need::Public, forgot::submit);
+    r.add(get.clone(), "/login/sso", Need::Public, sso::start);
+    r.add(
+        get.clone(),
+        "/login/sso/callback",
+        Need::Public,
+        sso::callback,
+    );
     r.add(get.clone(), "/setup", Need::Public, setup::form);
     r.add(post.clone(), "/setup", Need::Public, setup::submit);
     // signed in: viewers see, admins change (and confirm changes)

@@ -8,6 +8,7 @@ mod browser_app_page;
 mod browser_discover;
 mod browser_phone;
 mod browser_reset_link;
+mod browser_sso;
 mod browser_two_factor;
 mod dash;
 mod e2e_browser;

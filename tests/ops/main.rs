@@ -23,3 +23,4 @@ mod ops_read_only;
 mod ops_restore;
 mod ops_secrets;
 mod ops_shutdown;
+mod ops_sso;

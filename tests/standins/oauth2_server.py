@@ -23,6 +23,22 @@ Clients registered (Canaille ``models.Client``):
   (``canaille/oidc/provider.py``, ``IntrospectionEndpoint.check_permission``),
   so the provisioning client's audience lists both clients.
 
+* the sign-in client (``--oidc-client-id``/``--oidc-client-secret``), when given:
+  a confidential OpenID Connect client for the authorization code grant (Canaille
+  requires PKCE, ``CodeChallenge(required=True)``), ``client_secret_basic``, scopes
+  ``openid email profile``, its ``--redirect-uri`` and ``--post-logout-redirect-uri``.
+  Its ``client_uri`` is on ``127.0.0.1``, one of Canaille's default
+  ``TRUSTED_DOMAINS``, so no consent page is shown (``Client.trusted``).
+
+People (``--user NAME:EMAIL:PASSWORD:verified`` or ``...:unverified``, repeatable)
+sign in at ``/login`` (field ``login``) then ``/auth/password`` (field
+``password``); CSRF is off (``WTF_CSRF_ENABLED``), so a test drives the forms over
+HTTP with a cookie jar, or a browser does. Canaille 0.3.6 never sends
+``email_verified`` (its ``USERINFO_MAPPING`` has no key for it), so this script
+adds ``email_verified: true`` to the claims of the people marked ``verified``, and
+``false`` to the others, where ``canaille.oidc.provider`` builds them (ID token and
+userinfo alike).
+
 Canaille issues client-credentials access tokens as opaque random strings
 (``canaille/oidc/provider.py``, ``generate_access_token``: ``gen_salt(48)``),
 not JWTs, so a resource server cannot check them against ``/oauth/jwks.json``:
@@ -93,6 +109,44 @@ def build_config(port: int, token_lifetime: int) -> dict:
     }
 
 
+def mark_verified_emails(verified: dict) -> None:
+    """Adds ``email_verified`` to the claims Canaille builds (it has no mapping for it)."""
+    from canaille.oidc import provider
+
+    original = provider.generate_user_claims
+
+    def with_verified(user, jwt_mapping_config=None):
+        claims = original(user, jwt_mapping_config)
+        if "email" in claims:
+            claims["email_verified"] = verified.get(user.user_name, False)
+        return claims
+
+    provider.generate_user_claims = with_verified
+
+
+def register_sign_in_client(args, now) -> None:
+    """The authorization-code client of a dashboard signing people in (see the docstring)."""
+    from canaille.app import models
+    from canaille.backends import Backend
+
+    client = models.Client(
+        client_id=args.oidc_client_id,
+        client_secret=args.oidc_client_secret,
+        client_name="accessboard sign-in (tests)",
+        client_id_issued_at=now,
+        client_uri="http://127.0.0.1/",
+        grant_types=["authorization_code", "refresh_token"],
+        response_types=["code"],
+        token_endpoint_auth_method="client_secret_basic",
+        scope=["openid", "email", "profile"],
+        redirect_uris=[args.redirect_uri],
+        post_logout_redirect_uris=[args.post_logout_redirect_uri or args.redirect_uri],
+    )
+    Backend.instance.save(client)
+    client.audience = [client]
+    Backend.instance.save(client)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, required=True)
@@ -107,6 +161,13 @@ def main() -> None:
     parser.add_argument("--token-endpoint-auth-method", default="client_secret_basic",
                         choices=["client_secret_basic", "client_secret_post"],
                         help="How the provisioning client authenticates at /oauth/token.")
+    parser.add_argument("--oidc-client-id", default=None,
+                        help="Also register a confidential authorization-code client.")
+    parser.add_argument("--oidc-client-secret", default=None)
+    parser.add_argument("--redirect-uri", default=None)
+    parser.add_argument("--post-logout-redirect-uri", default=None)
+    parser.add_argument("--user", action="append", default=[],
+                        help="NAME:EMAIL:PASSWORD:verified|unverified (repeatable).")
     parser.add_argument("--log-requests", action="store_true")
     args = parser.parse_args()
     rs_secret = args.introspection_client_secret or uuid.uuid4().hex
@@ -117,6 +178,11 @@ def main() -> None:
     from pytest_iam import Server
 
     app = create_app(config=build_config(args.port, args.token_lifetime))
+    verified = {}
+    for spec in args.user:
+        name, _email, _password, flag = spec.split(":")
+        verified[name] = flag == "verified"
+    mark_verified_emails(verified)
     server = Server(app, args.port, Backend.instance, logging=args.log_requests)
     now = datetime.datetime.now(datetime.timezone.utc)
     with app.app_context():
@@ -146,6 +212,14 @@ def main() -> None:
         Backend.instance.save(client)
         client.audience = [client, resource_server]
         Backend.instance.save(client)
+
+        if args.oidc_client_id:
+            register_sign_in_client(args, now)
+        for spec in args.user:
+            name, email, password, _flag = spec.split(":")
+            user = models.User(user_name=name, emails=[email], formatted_name=name.title())
+            Backend.instance.save(user)
+            Backend.instance.set_user_password(user, password)
 
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt))
     print(

@@ -124,6 +124,17 @@ impl TestApp {
         Self::spawn_toml(dir, true, toml).await
     }
 
+        /// A fresh dashboard with `[sso]` lines; `files` is installed.
+    pub async fn spawn_with_sso(sso: &str) -> TestApp {
+        Self::spawn_with_sso_in(tempfile::tempdir().unwrap(), true, sso).await
+    }
+
+    /// A dashboard with `[sso]` lines on the database inside `dir` (kept across restarts).
+    pub async fn spawn_with_sso_in(dir: tempfile::TempDir, install: bool, sso: &str) -> TestApp {
+        let toml = settings(&dir.path().join("ab.db"), "").lines("sso", sso);
+        Self::spawn_toml(dir, install, toml).await
+    }
+
     pub async fn spawn_toml(dir: tempfile::TempDir, install: bool, toml: SettingsToml) -> TestApp {
         let text = toml.to_toml();
         let settings = Arc::new(Settings::from_toml(&text).expect("settings"));

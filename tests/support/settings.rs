@@ -15,6 +15,7 @@ pub struct SettingsToml {
     identity: Vec<(String, String)>,
     alerts: Vec<(String, String)>,
     auth: Vec<(String, String)>,
+    sso: Vec<(String, String)>,
     apps: String,
 }
 
@@ -39,6 +40,7 @@ impl SettingsToml {
             identity: Vec::new(),
             alerts: Vec::new(),
             auth: Vec::new(),
+            sso: Vec::new(),
             apps: String::new(),
         }
         .server("bind", "\"127.0.0.1:0\"")
@@ -93,6 +95,7 @@ impl SettingsToml {
             "identity" => &mut self.identity,
             "alerts" => &mut self.alerts,
             "auth" => &mut self.auth,
+            "sso" => &mut self.sso,
             other => panic!("no settings section [{other}] here"),
         };
         for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
@@ -134,6 +137,7 @@ impl SettingsToml {
         section("identity", &self.identity);
         section("alerts", &self.alerts);
         section("auth", &self.auth);
+        section("sso", &self.sso);
         text.push_str(&self.apps);
         text
     }

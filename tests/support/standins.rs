@@ -153,6 +153,8 @@ pub struct Canaille {
     auth_method: String,
     client: (String, String),
     resource_server: String,
+    /// More arguments: the sign-in client and its people.
+    extra: Vec<String>,
 }
 
 impl Canaille {
@@ -165,6 +167,59 @@ impl Canaille {
         token_lifetime: u64,
         auth_method: &str,
     ) -> Canaille {
+        Self::start_with(
+            client_id,
+            client_secret,
+            resource_server,
+            token_lifetime,
+            auth_method,
+            &[],
+        )
+    }
+
+    /// A Canaille that also signs people in: the confidential authorization-code client
+    /// `client_id`/`client_secret` of a dashboard whose public URL is `public_url`, and
+    /// `people` as `NAME:EMAIL:PASSWORD:verified` (or `:unverified`).
+    pub fn start_sign_in(
+        client_id: &str,
+        client_secret: &str,
+        public_url: &str,
+        people: &[&str],
+    ) -> Canaille {
+        let public = public_url.trim_end_matches('/');
+        let mut extra: Vec<String> = [
+            "--oidc-client-id",
+            client_id,
+            "--oidc-client-secret",
+            client_secret,
+            "--redirect-uri",
+            &format!("{public}/login/sso/callback"),
+            "--post-logout-redirect-uri",
+            &format!("{public}/login"),
+        ]
+        .map(String::from)
+        .to_vec();
+        for p in people {
+            extra.extend(["--user".to_owned(), (*p).to_owned()]);
+        }
+        Self::start_with(
+            "provisioning",
+            "provisioning-secret",
+            "scim-rs:rs-secret",
+            3600,
+            "client_secret_basic",
+            &extra,
+        )
+    }
+
+    fn start_with(
+        client_id: &str,
+        client_secret: &str,
+        resource_server: &str,
+        token_lifetime: u64,
+        auth_method: &str,
+        extra: &[String],
+    ) -> Canaille {
         for _ in 0..3 {
             let mut c = Canaille {
                 process: Process::none(),
@@ -173,6 +228,7 @@ impl Canaille {
                 auth_method: auth_method.to_owned(),
                 client: (client_id.to_owned(), client_secret.to_owned()),
                 resource_server: resource_server.to_owned(),
+                extra: extra.to_vec(),
             };
             if let Some(process) = c.spawn() {
                 c.process = process;
@@ -209,6 +265,7 @@ impl Canaille {
             "--log-requests",
         ]
         .map(String::from);
+        let args: Vec<String> = args.into_iter().chain(self.extra.clone()).collect();
         let mut process = Process::spawn(&venv.join("bin/python"), "oauth2_server.py", &args);
         let deadline = Instant::now() + Duration::from_secs(90);
         while Instant::now() < deadline && !process.exited() {
@@ -241,6 +298,16 @@ impl Canaille {
         }
     }
 
+    /// The issuer its discovery names: `http://localhost:PORT`, no trailing slash.
+    pub fn issuer(&self) -> String {
+        format!("http://localhost:{}", self.port)
+    }
+
+    /// Kills it: its port stays unanswered (the provider down).
+    pub fn stop(&mut self) {
+        self.process.kill();
+    }
+
     /// `http://localhost:PORT/` (Canaille answers 400 to another Host).
     pub fn url(&self) -> String {
         format!("http://localhost:{}/", self.port)
@@ -257,5 +324,70 @@ impl Canaille {
             .lines()
             .filter(|l| l.contains("\"POST /oauth/token "))
             .count()
+    }
+}
+
+impl Canaille {
+    /// Signs `name` in at Canaille's own forms as a browser would, starting from the
+    /// authorization URL the dashboard redirected to; the URL Canaille sends the
+    /// browser back to (the dashboard's callback, with `code` and `state`).
+    pub async fn sign_in(&self, authorize_url: &str, name: &str, password: &str) -> String {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let mut cookie: Option<String> = None;
+        let step = |r: &reqwest::Response, cookie: &mut Option<String>| -> String {
+            if let Some(c) = r.headers().get("set-cookie") {
+                *cookie = c.to_str().unwrap().split(';').next().map(str::to_owned);
+            }
+            let to = r
+                .headers()
+                .get("location")
+                .unwrap_or_else(|| panic!("Canaille did not redirect: {}", r.status()))
+                .to_str()
+                .unwrap();
+            // Canaille's own redirects are relative or to itself.
+            if to.starts_with('/') {
+                format!("{}{}", self.url().trim_end_matches('/'), to)
+            } else {
+                to.to_owned()
+            }
+        };
+        let send = |req: reqwest::RequestBuilder, cookie: &Option<String>| {
+            let req = match cookie {
+                Some(c) => req.header("Cookie", c.clone()),
+                None => req,
+            };
+            req.send()
+        };
+        let r = send(http.get(authorize_url), &cookie).await.unwrap();
+        let login = step(&r, &mut cookie);
+        assert!(login.contains("/login"), "Canaille asks who: {login}");
+        let form = |k: &str, v: &str| {
+            let body: String = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair(k, v)
+                .finish();
+            body
+        };
+        let post = |to: &str, body: String| {
+            http.post(to)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(body)
+        };
+        let r = send(post(&login, form("login", name)), &cookie)
+            .await
+            .unwrap();
+        let pass = step(&r, &mut cookie);
+        assert!(
+            pass.contains("/auth/password"),
+            "Canaille asks the password: {pass}"
+        );
+        let r = send(post(&pass, form("password", password)), &cookie)
+            .await
+            .unwrap();
+        let back = step(&r, &mut cookie);
+        let r = send(http.get(&back), &cookie).await.unwrap();
+        step(&r, &mut cookie)
     }
 }
