@@ -18,10 +18,14 @@ pub trait Stored: Sized {
     fn from_stored(raw: &str) -> Option<Self>;
 }
 
+// Stored forms are exactly `as_str`'s (the tables' CHECKs say so): matched as they are,
+// without the trimming and case folding (an allocation per cell) that typed input gets.
 impl Stored for Role {
     const EXPECTED: &'static str = "role (admin, user or none)";
     fn from_stored(raw: &str) -> Option<Self> {
-        Role::parse(raw).ok()
+        [Role::Admin, Role::User, Role::None]
+            .into_iter()
+            .find(|r| r.as_str() == raw)
     }
 }
 
@@ -42,7 +46,7 @@ impl Stored for Slug {
 impl Stored for DashboardAccess {
     const EXPECTED: &'static str = "dashboard access (none, viewer or admin)";
     fn from_stored(raw: &str) -> Option<Self> {
-        DashboardAccess::parse(raw).ok()
+        DashboardAccess::ALL.into_iter().find(|d| d.as_str() == raw)
     }
 }
 
@@ -84,12 +88,17 @@ impl RowExt for Row<'_> {
     }
 
     fn typed_opt<T: Stored>(&self, idx: usize, table: &'static str) -> rusqlite::Result<Option<T>> {
-        let Some(raw) = self.get::<_, Option<String>>(idx)? else {
+        // Read in place: these are the cells of every page, and a copy each costs.
+        let cell = self.get_ref(idx)?;
+        let text = cell.as_str_or_null().map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(idx, cell.data_type(), Box::new(e))
+        })?;
+        let Some(raw) = text else {
             return Ok(None);
         };
-        match T::from_stored(&raw) {
+        match T::from_stored(raw) {
             Some(v) => Ok(Some(v)),
-            None => Err(bad(self, idx, table, raw, T::EXPECTED)),
+            None => Err(bad(self, idx, table, raw.to_owned(), T::EXPECTED)),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Read models for the CLI and the pages: plain queries, no changes.
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
 use super::DbError;
@@ -227,60 +227,68 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         .map_or([None, None], |[a, b]| [Some(a), Some(b)]);
     let group = q.group.map(|g| g.to_string());
     let unfiltered = q.app.is_none() && s1.is_none() && group.is_none() && q.pair_status.is_none();
-    let total: i64 = if search.is_none() && q.include_deleting && unfiltered {
-        // Without a filter SQLite counts the b-tree's cells instead of reading every row.
-        conn.prepare_cached("SELECT count(*) FROM users")?
-            .query_row([], |r| r.get(0))?
-    } else {
-        // ?3 and ?4 (limit, offset) are unused here but keep the numbering of the page query.
-        conn.prepare_cached(&format!("SELECT count(*) FROM users WHERE {filter}"))?
-            .query_row(
-                params![
-                    pattern,
-                    q.include_deleting,
-                    0,
-                    0,
-                    q.app,
-                    s1,
-                    s2,
-                    group,
-                    q.pair_status
-                ],
-                |r| r.get(0),
-            )?
+    let page_params = |limit: i64, offset: i64| {
+        (
+            pattern,
+            q.include_deleting,
+            limit,
+            offset,
+            &q.app,
+            s1,
+            s2,
+            &group,
+            &q.pair_status,
+        )
     };
-    let order = q.sort.order();
-    let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
-    let mut stmt = conn.prepare_cached(&users_page_sql(&filter, order))?;
-    let mut rows: Vec<UserRow> = stmt
-        .query_map(
-            params![
-                pattern,
-                q.include_deleting,
-                limit,
-                q.offset as i64,
-                q.app,
-                s1,
-                s2,
-                group,
-                q.pair_status
-            ],
-            |r| {
-                let dashboard = r.typed(3, "users")?;
-                Ok(UserRow {
-                    id: r.typed(0, "users")?,
-                    email: r.get(1)?,
-                    name: r.get(2)?,
-                    admin: dashboard == DashboardAccess::Admin,
-                    dashboard,
-                    can_sign_in: r.get(4)?,
-                    deleting: r.get(5)?,
-                    access: Vec::new(),
-                    groups: Vec::new(),
-                })
-            },
-        )?
-        .collect::<Result<_, _>>()?;
+    let read_row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<UserRow> {
+        let dashboard = r.typed(3, "users")?;
+        Ok(UserRow {
+            id: r.typed(0, "users")?,
+            email: r.get(1)?,
+            name: r.get(2)?,
+            admin: dashboard == DashboardAccess::Admin,
+            dashboard,
+            can_sign_in: r.get(4)?,
+            deleting: r.get(5)?,
+            access: Vec::new(),
+            groups: Vec::new(),
+        })
+    };
+    let mut stmt = conn.prepare_cached(&users_page_sql(&filter, q.sort.order()))?;
+    let (mut rows, total): (Vec<UserRow>, usize) = if matches!(search, PeopleSearch::Indexed(_)) {
+        // A search's matches are few and already sorted for the page: read them all once,
+        // counting, instead of a second pass through the index only to count them.
+        let first = q.offset;
+        let end = if q.limit == 0 {
+            usize::MAX
+        } else {
+            first.saturating_add(q.limit)
+        };
+        let mut matches = stmt.query(page_params(-1, 0))?;
+        let (mut page, mut total) = (Vec::new(), 0usize);
+        while let Some(r) = matches.next()? {
+            if (first..end).contains(&total) {
+                page.push(read_row(r)?);
+            }
+            total += 1;
+        }
+        (page, total)
+    } else {
+        let total: i64 = if search.is_none() && q.include_deleting && unfiltered {
+            // Without a filter SQLite counts the b-tree's cells instead of reading every row.
+            conn.prepare_cached("SELECT count(*) FROM users")?
+                .query_row([], |r| r.get(0))?
+        } else {
+            // ?3 and ?4 (limit, offset) are unused here but keep the numbering of the page query.
+            conn.prepare_cached(&format!("SELECT count(*) FROM users WHERE {filter}"))?
+                .query_row(page_params(0, 0), |r| r.get(0))?
+        };
+        let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
+        let page = stmt
+            .query_map(page_params(limit, q.offset as i64), read_row)?
+            .collect::<Result<_, _>>()?;
+        (page, total as usize)
+    };
     // One query per page for the cells and one for the groups, not one per user.
     if !rows.is_empty() {
         let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
@@ -322,7 +330,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             }
         }
     }
-    Ok((rows, total as usize))
+    Ok((rows, total))
 }
 
 /// One user by id, including one being removed.

@@ -2,7 +2,6 @@
 //! `provision status`, …) must work on a full disk and on a file they may not write.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
 use rusqlite::OpenFlags;
@@ -54,17 +53,7 @@ impl Db {
                 c.busy_handler(Some(busy_wait))?;
                 c.execute_batch(READ_PRAGMAS)
             });
-        let pool = r2d2::Pool::builder()
-            .max_size(8)
-            .connection_timeout(Duration::from_secs(30))
-            .build(manager)?;
-        Ok((
-            Db {
-                pool,
-                path: path.to_owned(),
-            },
-            mode,
-        ))
+        Ok((Db::with_pool(manager, path)?, mode))
     }
 }
 

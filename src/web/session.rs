@@ -13,7 +13,7 @@ use rand::Rng;
 use uuid::Uuid;
 
 use super::WebError;
-use crate::db::{Db, DbError, meta, sessions, time};
+use crate::db::{Db, meta, sessions, time};
 
 /// Name of the session cookie.
 pub const COOKIE: &str = "accessboard_session";
@@ -190,18 +190,20 @@ pub async fn lookup(db: &Db, session: &Session) -> Result<Option<CurrentAdmin>, 
     let Ok(Some(csrf)) = session.get::<String>(CSRF) else {
         return Ok(None);
     };
+    let now = time::now();
+    let read_sid = sid.clone();
     let admin = db
-        .run(move |c| {
-            let now = time::now();
-            let found = sessions::session_admin(c, &sid, now - MAX_AGE_SECS, now - IDLE_SECS)?;
-            if let Some(a) = &found
-                && now - a.last_seen_at > TOUCH_SECS
-            {
-                sessions::session_touch(c, &sid, now)?;
-            }
-            Ok::<_, DbError>(found)
+        .read_now(move |c| {
+            sessions::session_admin(c, &read_sid, now - MAX_AGE_SECS, now - IDLE_SECS)
         })
         .await?;
+    // The write, once a minute, goes through the blocking pool: it may wait for the lock.
+    if let Some(a) = &admin
+        && now - a.last_seen_at > TOUCH_SECS
+    {
+        db.run(move |c| sessions::session_touch(c, &sid, now))
+            .await?;
+    }
     Ok(admin.map(|a| CurrentAdmin {
         id: a.id,
         email: a.email,
