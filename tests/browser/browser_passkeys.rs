@@ -46,7 +46,7 @@ fn a_passkey_is_registered_asked_at_sign_in_and_removed() {
         SETTLE,
     );
     assert_eq!(b.authenticator_credentials(&authenticator).len(), 1);
-    let row = b.wait_for("table.passkeys tbody tr", |t| t.contains("YubiKey"), SETTLE);
+    let row = b.wait_for("ul.passkeys li", |t| t.contains("YubiKey"), SETTLE);
     assert!(row.contains("never"), "not used yet: {row}");
     problems.extend(axe::check_page(&b, &axe_js, "passkeys-one"));
 
@@ -66,7 +66,7 @@ fn a_passkey_is_registered_asked_at_sign_in_and_removed() {
 
     // Its use is listed; removing it asks for a confirmation, given with the passkey.
     b.goto(&format!("{base}/account/two-factor"));
-    let row = b.wait_for("table.passkeys tbody tr", |t| t.contains("YubiKey"), SETTLE);
+    let row = b.wait_for("ul.passkeys li", |t| t.contains("YubiKey"), SETTLE);
     assert!(!row.contains("never"), "used once: {row}");
     b.click(&b.find("form[action='/account/passkeys/remove'] button[data-passkey=get]"));
     b.wait_for(
@@ -74,7 +74,7 @@ fn a_passkey_is_registered_asked_at_sign_in_and_removed() {
         |t| t == "Passkey \u{201c}YubiKey\u{201d} removed.",
         SETTLE,
     );
-    assert!(b.find_all("table.passkeys").is_empty(), "no passkey listed");
+    assert!(b.find_all("ul.passkeys").is_empty(), "no passkey listed");
     problems.extend(axe::check_page(&b, &axe_js, "passkeys-removed"));
 
     // The next sign-in is by password alone again.

@@ -72,16 +72,16 @@ pub fn section(
             @if keys.is_empty() {
                 p { "No passkeys yet. A passkey (a security key such as a YubiKey, or your device's own) can be used instead of a code after your password." }
             } @else {
-                table.passkeys {
-                    thead { tr { th scope="col" { "Name" } th scope="col" { "Added" } th scope="col" { "Last used" } th scope="col" { span.visually-hidden { "Actions" } } } }
-                    tbody {
-                        @for k in keys {
-                            tr {
-                                td { (k.name) }
-                                td { (times::ago(Some(k.created_at), zone)) }
-                                td { @if k.last_used_at.is_some() { (times::ago(k.last_used_at, zone)) } @else { "never" } }
-                                td { (remove_form(admin, k)) }
+                ul.passkeys {
+                    @for k in keys {
+                        li {
+                            h3 { (k.name) }
+                            p.muted {
+                                "Added " (times::ago(Some(k.created_at), zone)) "; last used "
+                                @if k.last_used_at.is_some() { (times::ago(k.last_used_at, zone)) } @else { "never" }
+                                "."
                             }
+                            (remove_form(admin, k))
                         }
                     }
                 }
@@ -107,15 +107,17 @@ pub fn section(
 fn remove_form(admin: &CurrentAdmin, k: &Listed) -> Markup {
     let label = format!("Remove {}", k.name);
     html! {
-        form.inline method="post" action="/account/passkeys/remove" data-passkey-options="/account/passkeys/reauth-options" {
+        form.stack method="post" action="/account/passkeys/remove" data-passkey-options="/account/passkeys/reauth-options" {
             (csrf_field(&admin.csrf))
             input type="hidden" name="id" value=(b64(&k.credential_id));
             input type="hidden" name="credential" value="";
             label for=(format!("pw-{}", b64(&k.credential_id))) { "Your password or a code, to confirm" }
             input id=(format!("pw-{}", b64(&k.credential_id))) type="password" name=(sudo::FIELD) autocomplete="current-password";
-            button.danger type="submit" aria-label=(label) { "Remove" }
-            button type="button" data-passkey="get" { "Confirm with a passkey and remove" }
-            span.muted role="status" data-passkey-status {}
+            div.actions {
+                button.danger type="submit" aria-label=(label) { "Remove" }
+                button type="button" data-passkey="get" { "Confirm with a passkey and remove" }
+            }
+            p.muted role="status" data-passkey-status {}
         }
     }
 }
