@@ -193,17 +193,32 @@ impl Purpose {
     }
 }
 
-/// Stores a ceremony's server state under `id` (expired ones are dropped on the way).
-pub fn ceremony_put(
-    conn: &Connection,
-    id: &str,
-    user: Uuid,
-    purpose: Purpose,
-    name: Option<&str>,
-    state: &[u8],
-    expires_at: i64,
-    now: i64,
-) -> Result<(), DbError> {
+/// A ceremony begun: the server state of its challenge, for one person and purpose.
+pub struct Ceremony<'a> {
+    /// Its id (random, kept in the browser's signed session).
+    pub id: &'a str,
+    /// Whose it is.
+    pub user: Uuid,
+    /// What it is for.
+    pub purpose: Purpose,
+    /// The name of the passkey being registered.
+    pub name: Option<&'a str>,
+    /// webauthn_rp's encoded server state.
+    pub state: &'a [u8],
+    /// When it ends (unix seconds).
+    pub expires_at: i64,
+}
+
+/// A ceremony taken: its server state and the name of the passkey being registered.
+pub struct Taken {
+    /// webauthn_rp's encoded server state.
+    pub state: Vec<u8>,
+    /// The name of the passkey being registered.
+    pub name: Option<String>,
+}
+
+/// Stores a ceremony (expired ones are dropped on the way).
+pub fn ceremony_put(conn: &Connection, c: &Ceremony<'_>, now: i64) -> Result<(), DbError> {
     conn.execute(
         "DELETE FROM passkey_ceremonies WHERE expires_at <= ?1",
         [now],
@@ -212,36 +227,39 @@ pub fn ceremony_put(
         "INSERT INTO passkey_ceremonies (id, user_id, purpose, name, state, expires_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![
-            id,
-            user.to_string(),
-            purpose.as_str(),
-            name,
-            state,
-            expires_at
+            c.id,
+            c.user.to_string(),
+            c.purpose.as_str(),
+            c.name,
+            c.state,
+            c.expires_at
         ],
     )?;
     Ok(())
 }
 
-/// Takes a ceremony once: its state and name, when it exists for this person and
-/// purpose and has not expired. Taken or not, it is gone afterwards.
+/// Takes a ceremony once, when it exists for this person and purpose and has not
+/// expired. Taken or not, it is gone afterwards.
 pub fn ceremony_take(
     conn: &Connection,
     id: &str,
     user: Uuid,
     purpose: Purpose,
     now: i64,
-) -> Result<Option<(Vec<u8>, Option<String>)>, DbError> {
-    let row: Option<(String, String, Vec<u8>, Option<String>, i64)> = conn
+) -> Result<Option<Taken>, DbError> {
+    let found = conn
         .prepare_cached(
             "DELETE FROM passkey_ceremonies WHERE id = ?1
-             RETURNING user_id, purpose, state, name, expires_at",
+             RETURNING user_id = ?2 AND purpose = ?3 AND expires_at > ?4, state, name",
         )?
-        .query_row([id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        .query_row(params![id, user.to_string(), purpose.as_str(), now], |r| {
+            let valid: bool = r.get(0)?;
+            let taken = Taken {
+                state: r.get(1)?,
+                name: r.get(2)?,
+            };
+            Ok(valid.then_some(taken))
         })
         .optional()?;
-    Ok(row.and_then(|(u, p, state, name, until)| {
-        (u == user.to_string() && p == purpose.as_str() && until > now).then_some((state, name))
-    }))
+    Ok(found.flatten())
 }

@@ -73,16 +73,15 @@ impl UserService {
                 };
                 let id = Uuid::new_v4().simple().to_string();
                 let now = time::now();
-                pk::ceremony_put(
-                    c,
-                    &id,
+                let ceremony = pk::Ceremony {
+                    id: &id,
                     user,
-                    Purpose::Register,
-                    Some(&name),
-                    &state,
-                    now + CEREMONY_SECS,
-                    now,
-                )?;
+                    purpose: Purpose::Register,
+                    name: Some(&name),
+                    state: &state,
+                    expires_at: now + CEREMONY_SECS,
+                };
+                pk::ceremony_put(c, &ceremony, now)?;
                 Ok::<_, ServiceError>(Some(Begun { id, options }))
             })
             .await
@@ -100,7 +99,7 @@ impl UserService {
             return Ok(Err(Refusal::NoChallenge));
         };
         self.write(move |tx, now, audit| {
-            let Some((state, name)) =
+            let Some(pk::Taken { state, name }) =
                 pk::ceremony_take(tx, &ceremony, user, Purpose::Register, now)?
             else {
                 return Ok((Err(Refusal::NoChallenge), Vec::new()));
@@ -146,16 +145,15 @@ impl UserService {
                 };
                 let id = Uuid::new_v4().simple().to_string();
                 let now = time::now();
-                pk::ceremony_put(
-                    c,
-                    &id,
+                let ceremony = pk::Ceremony {
+                    id: &id,
                     user,
                     purpose,
-                    None,
-                    &state,
-                    now + CEREMONY_SECS,
-                    now,
-                )?;
+                    name: None,
+                    state: &state,
+                    expires_at: now + CEREMONY_SECS,
+                };
+                pk::ceremony_put(c, &ceremony, now)?;
                 Ok::<_, ServiceError>(Some(Begun { id, options }))
             })
             .await
@@ -177,7 +175,9 @@ impl UserService {
         self.db()
             .run(move |c| {
                 let now = time::now();
-                let Some((state, _)) = pk::ceremony_take(c, &ceremony, user, purpose, now)? else {
+                let Some(pk::Taken { state, .. }) =
+                    pk::ceremony_take(c, &ceremony, user, purpose, now)?
+                else {
                     return Ok(Err(Refusal::NoChallenge));
                 };
                 let existing = pk::of_user(c, user)?;
