@@ -21,8 +21,8 @@
       method: "POST", body: body, credentials: "same-origin",
       headers: { "Accept": "application/json" }
     }).then(function (r) {
-      return r.json().then(function (j) {
-        if (!r.ok) { throw new Error(j.error || "The passkey could not be started."); }
+      return r.json().catch(function () { return {}; }).then(function (j) {
+        if (!r.ok || !j) { throw new Error(j.error || "The passkey could not be started; reload the page and try again."); }
         return j;
       });
     }).then(function (opts) {
