@@ -327,6 +327,12 @@ fn register(r: &mut impl Registry) {
         Need::Own,
         passkeys::remove,
     );
+    r.add(
+        post.clone(),
+        "/account/reauth/passkey",
+        Need::Own,
+        passkeys::reauth,
+    );
     r.add(get.clone(), "/", Need::View, overview::show);
     r.add(get.clone(), "/poll", Need::View, poll::poll);
     r.add(get.clone(), "/users", Need::View, users::list);

@@ -196,3 +196,58 @@ async fn removing_a_passkey_asks_for_the_password_and_reset_2fa_removes_them_all
     let r = dash.browser().login(ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_eq!(r.header("location"), "/");
 }
+
+#[actix_web::test]
+async fn a_passkey_confirms_it_is_you_for_sensitive_changes() {
+    let dash = TestApp::spawn().await;
+    let b = dash.signed_in().await;
+    let key = soft_key(1);
+    register(&b, &key, "YubiKey").await;
+    let form = b.get("/users/new").await;
+    assert!(
+        form.body.contains("current-password"),
+        "asked before: {}",
+        form.body
+    );
+
+    // An answer to no challenge of this browser confirms nothing.
+    b.get("/account/two-factor").await;
+    let r = b
+        .post(
+            "/account/reauth/passkey",
+            &[("credential", &key.assertion("AAAAAAAAAAAAAAAAAAAAAA", 1))],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = b.get("/account/two-factor").await;
+    assert!(
+        page.body
+            .contains("Not confirmed: the passkey did not confirm it."),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'reauth.failed'"),
+        1
+    );
+
+    let options = b.post("/account/passkeys/reauth-options", &[]).await;
+    assert_eq!(options.status, StatusCode::OK, "{}", options.body);
+    let answer = key.assertion(&challenge_of(&options.body), 1);
+    let r = b
+        .post("/account/reauth/passkey", &[("credential", &answer)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page = b.get("/account/two-factor").await;
+    assert!(
+        page.body.contains("Confirmed: for five minutes"),
+        "{}",
+        page.body
+    );
+    let form = b.get("/users/new").await;
+    assert!(
+        !form.body.contains("current-password"),
+        "not asked again: {}",
+        form.body
+    );
+}

@@ -86,6 +86,15 @@ pub fn section(
                     }
                 }
             }
+            @if !keys.is_empty() && state.service.passkeys_available() {
+                form.stack method="post" action="/account/reauth/passkey" data-passkey-options="/account/passkeys/reauth-options" {
+                    (csrf_field(&admin.csrf))
+                    input type="hidden" name="credential" value="";
+                    p.hint { "Before a sensitive change (letting someone sign in here, setting someone else's password), confirm it is you: it then holds for five minutes." }
+                    div.actions { button type="button" data-passkey="get" { "Confirm it is you with a passkey" } }
+                    p.muted role="status" data-passkey-status {}
+                }
+            }
             @if state.service.passkeys_available() {
                 form.stack method="post" action="/account/passkeys" data-passkey-options="/account/passkeys/options" {
                     (csrf_field(&admin.csrf))
@@ -248,6 +257,30 @@ pub async fn remove(
             &session,
             "That passkey was already removed; nothing changed.",
         )?,
+    }
+    Ok(back())
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ReauthForm {
+    credential: String,
+}
+
+/// POST /account/reauth/passkey: re-authentication by passkey, holding five minutes
+/// for every sensitive change (the forms then ask no password).
+pub async fn reauth(
+    state: web::Data<AppState>,
+    admin: CurrentAdmin,
+    session: Session,
+    form: web::Form<ReauthForm>,
+) -> Result<HttpResponse, WebError> {
+    match sudo::confirm_passkey(&state, &session, &admin, form.credential.clone()).await? {
+        Ok(()) => flash::set(
+            &session,
+            "Confirmed: for five minutes, sensitive changes ask for no password.",
+        )?,
+        Err(why) => flash::warn(&session, format!("Not confirmed: {why}."), None)?,
     }
     Ok(back())
 }
