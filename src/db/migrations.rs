@@ -21,6 +21,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../db/migrations/0013_search.sql"),
     include_str!("../../db/migrations/0014_unmanaged.sql"),
     include_str!("../../db/migrations/0015_sign_in.sql"),
+    include_str!("../../db/migrations/0016_passkeys.sql"),
 ];
 
 /// The schema version this binary writes and needs.

@@ -13,6 +13,7 @@ pub mod meta;
 mod migrations;
 pub mod overview;
 pub mod pairs;
+pub mod passkeys;
 pub mod pushed_groups;
 pub mod rails;
 pub mod read;

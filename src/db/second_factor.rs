@@ -28,15 +28,21 @@ pub fn totp(conn: &Connection, user: Uuid) -> Result<Option<Totp>, DbError> {
         .optional()?)
 }
 
-/// Whether `user` has a confirmed second factor.
+/// Whether `user` has a confirmed second factor: a confirmed TOTP or a passkey.
 pub fn enrolled(conn: &Connection, user: Uuid) -> Result<bool, DbError> {
+    Ok(totp_on(conn, user)? || super::passkeys::count(conn, user)? > 0)
+}
+
+/// Whether `user` has a confirmed TOTP (then codes are asked, and the app cannot be
+/// set up again until a reset).
+pub fn totp_on(conn: &Connection, user: Uuid) -> Result<bool, DbError> {
     Ok(totp(conn, user)?.is_some_and(|t| t.confirmed))
 }
 
 /// Starts an enrolment with a new secret, replacing one not yet confirmed; `false`
 /// when a confirmed one is on (it is reset first, on the command line).
 pub fn begin(conn: &Connection, user: Uuid, secret: &str, now: i64) -> Result<bool, DbError> {
-    if enrolled(conn, user)? {
+    if totp_on(conn, user)? {
         return Ok(false);
     }
     conn.execute(
@@ -98,9 +104,9 @@ pub fn recovery_left(conn: &Connection, user: Uuid) -> Result<i64, DbError> {
         .query_row([user.to_string()], |r| r.get(0))?)
 }
 
-/// Removes `user`'s second factor and recovery codes; whether there was one on.
+/// Removes `user`'s TOTP and recovery codes; whether a TOTP was on.
 pub fn reset(conn: &Connection, user: Uuid) -> Result<bool, DbError> {
-    let was = enrolled(conn, user)?;
+    let was = totp_on(conn, user)?;
     conn.execute("DELETE FROM totp WHERE user_id = ?1", [user.to_string()])?;
     conn.execute(
         "DELETE FROM recovery_codes WHERE user_id = ?1",

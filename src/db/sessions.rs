@@ -63,7 +63,7 @@ pub struct SessionAdmin {
     pub name: String,
     /// Their dashboard access now: read with the session, so a lower level holds at once.
     pub level: DashboardAccess,
-    /// Whether they have a confirmed second factor.
+    /// Whether they have a confirmed second factor (a TOTP or a passkey).
     pub second_factor: bool,
     /// When the session was last used (unix seconds).
     pub last_seen_at: i64,
@@ -109,6 +109,7 @@ pub fn session_admin(
     Ok(conn
         .prepare_cached("SELECT u.id, u.email, u.name, s.last_seen_at, u.dashboard,
                     EXISTS (SELECT 1 FROM totp t WHERE t.user_id = u.id AND t.confirmed_at IS NOT NULL)
+                    OR EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = u.id)
              FROM web_sessions s JOIN users u ON u.id = s.user_id
              WHERE s.id = ?1 AND s.created_at > ?2 AND s.last_seen_at > ?3
                AND u.dashboard IN ('viewer', 'admin') AND u.deleted_at IS NULL")?

@@ -20,6 +20,7 @@ mod import_lines;
 mod invite;
 mod links;
 mod outcome;
+pub mod passkeys;
 pub mod password;
 mod preview;
 mod roles;
@@ -27,6 +28,7 @@ pub mod second_factor;
 mod signin;
 mod store;
 pub mod totp;
+pub mod webauthn;
 mod write;
 
 use std::sync::Arc;

@@ -41,9 +41,15 @@ fn now_unix() -> u64 {
 }
 
 impl UserService {
-    /// Whether `user` has a confirmed second factor (then it is asked at sign-in).
+    /// Whether `user` has a confirmed second factor, a TOTP or a passkey (then it is
+    /// asked at sign-in).
     pub async fn has_second_factor(&self, user: Uuid) -> Result<bool, ServiceError> {
         Ok(self.db().run(move |c| sf::enrolled(c, user)).await?)
+    }
+
+    /// Whether `user` has a confirmed authenticator app (then codes are asked).
+    pub async fn has_totp(&self, user: Uuid) -> Result<bool, ServiceError> {
+        Ok(self.db().run(move |c| sf::totp_on(c, user)).await?)
     }
 
     /// Starts (or starts again) an enrolment; `None` when one is already on.
@@ -154,14 +160,19 @@ impl UserService {
         Ok(self.db().run(move |c| sf::recovery_left(c, user)).await?)
     }
 
-    /// Removes a person's second factor (a lost device), audited as
-    /// `second_factor.reset`; whether one was on.
+    /// Removes a person's second factor, TOTP and passkeys (a lost device), audited
+    /// as `second_factor.reset`; whether one was on.
     pub async fn reset_second_factor(&self, email: &Email) -> Result<bool, ServiceError> {
         let email = email.clone();
         self.write(move |tx, now, audit| {
             let u = store::user_by_email(tx, &email)?;
-            let was = sf::reset(tx, u.id)?;
-            let after = json!({ "second_factor": if was { "removed" } else { "none was on" } });
+            let totp = sf::reset(tx, u.id)?;
+            let passkeys = crate::db::passkeys::remove_all(tx, u.id)?;
+            let was = totp || passkeys > 0;
+            let after = json!({
+                "second_factor": if was { "removed" } else { "none was on" },
+                "totp": totp, "passkeys_removed": passkeys,
+            });
             let target = u.email.to_string();
             audit.record(
                 tx,

@@ -6,6 +6,7 @@ use actix_web::{HttpResponse, web};
 
 const HTMX: &[u8] = include_bytes!("../../assets/htmx.min.js");
 const CSS: &[u8] = include_bytes!("../../assets/app.css");
+const PASSKEY: &[u8] = include_bytes!("../../assets/passkey.js");
 
 const fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -20,6 +21,7 @@ const fn fnv1a(bytes: &[u8]) -> u64 {
 
 const HTMX_HASH: u64 = fnv1a(HTMX);
 const CSS_HASH: u64 = fnv1a(CSS);
+const PASSKEY_HASH: u64 = fnv1a(PASSKEY);
 
 /// The URL of the stylesheet, with its content hash.
 pub fn css_url() -> String {
@@ -31,11 +33,17 @@ pub fn htmx_url() -> String {
     format!("/assets/htmx.min.js?v={HTMX_HASH:016x}")
 }
 
+/// The URL of the passkey script, with its content hash.
+pub fn passkey_url() -> String {
+    format!("/assets/passkey.js?v={PASSKEY_HASH:016x}")
+}
+
 /// GET /assets/{name}
 pub async fn serve(name: web::Path<String>) -> HttpResponse {
     let (body, kind, hash) = match name.as_str() {
         "htmx.min.js" => (HTMX, "text/javascript; charset=utf-8", HTMX_HASH),
         "app.css" => (CSS, "text/css; charset=utf-8", CSS_HASH),
+        "passkey.js" => (PASSKEY, "text/javascript; charset=utf-8", PASSKEY_HASH),
         _ => {
             return HttpResponse::NotFound()
                 .content_type("text/plain")

@@ -64,6 +64,7 @@ pub async fn require_admin(
     if state.service.settings().auth.require_second_factor
         && !admin.second_factor
         && !req.path().starts_with("/account/two-factor")
+        && !req.path().starts_with("/account/passkeys")
         && req.path() != "/logout"
     {
         let res = if is_htmx_headers(req.headers()) {

@@ -68,6 +68,8 @@ pub fn is_public(path: &str) -> bool {
         path,
         "/login"
             | "/login/code"
+            | "/login/passkey"
+            | "/login/passkey/options"
             | "/login/link"
             | "/login/forgot"
             | "/login/sso"
@@ -228,8 +230,8 @@ impl Registry for Recorder {
 fn register(r: &mut impl Registry) {
     use pages::{
         account, activity, app_confirm, app_detail, app_pause, app_test, apps, audit, bulk,
-        discover, group_confirm, group_edit, group_page, groups, import, overview, person, rails,
-        user_delete, user_form, user_invite, user_sessions, users,
+        discover, group_confirm, group_edit, group_page, groups, import, overview, passkeys,
+        person, rails, user_delete, user_form, user_invite, user_sessions, users,
     };
     let (get, post) = (Method::GET, Method::POST);
     // public
@@ -250,6 +252,18 @@ fn register(r: &mut impl Registry) {
         "/login/code",
         Need::Public,
         second_factor::submit,
+    );
+    r.add(
+        post.clone(),
+        "/login/passkey/options",
+        Need::Public,
+        second_factor::passkey_options,
+    );
+    r.add(
+        post.clone(),
+        "/login/passkey",
+        Need::Public,
+        second_factor::passkey,
     );
     r.add(get.clone(), "/login/link", Need::Public, sign_in_link::form);
     r.add(
@@ -288,6 +302,36 @@ fn register(r: &mut impl Registry) {
         "/account/two-factor/confirm",
         Need::Own,
         account::confirm,
+    );
+    r.add(
+        post.clone(),
+        "/account/passkeys/options",
+        Need::Own,
+        passkeys::options,
+    );
+    r.add(
+        post.clone(),
+        "/account/passkeys",
+        Need::Own,
+        passkeys::register,
+    );
+    r.add(
+        post.clone(),
+        "/account/passkeys/reauth-options",
+        Need::Own,
+        passkeys::reauth_options,
+    );
+    r.add(
+        post.clone(),
+        "/account/passkeys/remove",
+        Need::Own,
+        passkeys::remove,
+    );
+    r.add(
+        post.clone(),
+        "/account/reauth/passkey",
+        Need::Own,
+        passkeys::reauth,
     );
     r.add(get.clone(), "/", Need::View, overview::show);
     r.add(get.clone(), "/poll", Need::View, poll::poll);

@@ -1,8 +1,10 @@
 //! The second step of sign-in: after the right password, a person with a second
 //! factor is half signed in (no session: a user id, the email and a deadline in the
 //! signed cookie of this browser, five minutes) until a code of their app or a
-//! recovery code is taken at /login/code. The code is throttled like the password,
-//! against the same account, address and device keys.
+//! recovery code is taken at /login/code, or an answer of one of their passkeys at
+//! /login/passkey (its challenge from /login/passkey/options, bound to this cookie).
+//! Either is throttled like the password, against the same account, address and
+//! device keys. Passwordless sign-in (a passkey alone) is not offered.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -11,7 +13,9 @@ use maud::{Markup, html};
 use uuid::Uuid;
 
 use super::layout::{self, csrf_field};
-use super::{AppState, WebError, client, device, session, throttle};
+use super::pages::passkeys;
+use super::{AppState, WebError, assets, client, device, session, throttle};
+use crate::db::passkeys::Purpose;
 use crate::db::time;
 use crate::domain::Actor;
 
@@ -68,18 +72,43 @@ fn forget(session: &Session) {
     }
 }
 
-fn code_page(csrf: &str, error: Option<&str>) -> Markup {
+/// What this person can answer with.
+#[derive(Clone, Copy)]
+struct Means {
+    code: bool,
+    passkey: bool,
+}
+
+async fn means(state: &AppState, user: Uuid) -> Result<Means, WebError> {
+    Ok(Means {
+        code: state.service.has_totp(user).await?,
+        passkey: state.service.has_passkey(user).await? && state.service.passkeys_available(),
+    })
+}
+
+fn code_page(csrf: &str, means: Means, error: Option<&str>) -> Markup {
     layout::bare(
         "Your code",
         html! {
-            h1 { "Enter your code" }
+            h1 { @if means.code { "Enter your code" } @else { "Use your passkey" } }
             @if let Some(e) = error { p.alert role="alert" { (e) } }
-            form.stack method="post" action="/login/code" {
-                (csrf_field(csrf))
-                label for="code" { "The 6-digit code of your authenticator app, or a recovery code" }
-                input #code type="text" name="code" autocomplete="one-time-code" inputmode="text"
-                    required autofocus maxlength="40";
-                button.primary type="submit" { "Sign in" }
+            @if means.code {
+                form.stack method="post" action="/login/code" {
+                    (csrf_field(csrf))
+                    label for="code" { "The 6-digit code of your authenticator app, or a recovery code" }
+                    input #code type="text" name="code" autocomplete="one-time-code" inputmode="text"
+                        required autofocus maxlength="40";
+                    button.primary type="submit" { "Sign in" }
+                }
+            }
+            @if means.passkey {
+                form.stack method="post" action="/login/passkey" data-passkey-options="/login/passkey/options" {
+                    (csrf_field(csrf))
+                    input type="hidden" name="credential" value="";
+                    button.primary type="button" data-passkey="get" { "Use a passkey" }
+                    p.muted role="status" data-passkey-status {}
+                }
+                script src=(assets::passkey_url()) defer {}
             }
             p.muted { "Lost your device? Use one of your recovery codes, or ask an operator to run "
                 code { "accessboard user reset-2fa EMAIL" } "." }
@@ -94,12 +123,16 @@ fn back_to_sign_in() -> HttpResponse {
 }
 
 /// GET /login/code
-pub async fn form(session: Session) -> Result<HttpResponse, WebError> {
-    if pending(&session).is_none() {
+pub async fn form(state: web::Data<AppState>, session: Session) -> Result<HttpResponse, WebError> {
+    let Some(p) = pending(&session) else {
         return Ok(back_to_sign_in());
-    }
+    };
     let csrf = session::csrf_token(&session)?;
-    Ok(layout::ok(code_page(&csrf, None)))
+    Ok(layout::ok(code_page(
+        &csrf,
+        means(&state, p.user).await?,
+        None,
+    )))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -115,6 +148,78 @@ pub async fn submit(
     session: Session,
     form: web::Form<CodeForm>,
 ) -> Result<HttpResponse, WebError> {
+    let code = form.code.clone();
+    answer(req, state, session, move |state, p| {
+        Box::pin(async move {
+            let proof = state.service.check_second_factor(p, code).await?;
+            Ok(proof.map(|p| p.as_str()).ok_or("wrong code"))
+        })
+    })
+    .await
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PasskeyForm {
+    credential: String,
+}
+
+/// POST /login/passkey/options: the request options for this person's passkeys.
+pub async fn passkey_options(
+    state: web::Data<AppState>,
+    session: Session,
+) -> Result<HttpResponse, WebError> {
+    let Some(p) = pending(&session) else {
+        return Ok(passkeys::json(
+            StatusCode::UNAUTHORIZED,
+            serde_json::json!({ "error": "The sign-in expired; sign in with your password again." }),
+        ));
+    };
+    let begun = state
+        .service
+        .begin_passkey_check(p.user, Purpose::SignIn)
+        .await?;
+    passkeys::begun(&session, begun)
+}
+
+/// POST /login/passkey: the passkey's answer, checked like a code.
+pub async fn passkey(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<PasskeyForm>,
+) -> Result<HttpResponse, WebError> {
+    let answer_json = form.credential.clone();
+    let ceremony = passkeys::ceremony(&session);
+    answer(req, state, session, move |state, user| {
+        Box::pin(async move {
+            let checked = state
+                .service
+                .check_passkey(user, Purpose::SignIn, ceremony, answer_json)
+                .await?;
+            Ok(checked.map(|_| "passkey").map_err(|r| r.reason()))
+        })
+    })
+    .await
+}
+
+type Check<'a> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<Result<&'static str, &'static str>, WebError>> + 'a,
+    >,
+>;
+
+/// The second step's answer, whatever it is: throttled against the account, address
+/// and device keys; a wrong one audited with its reason; a right one starts the session.
+async fn answer<F>(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    check: F,
+) -> Result<HttpResponse, WebError>
+where
+    F: for<'a> FnOnce(&'a AppState, Uuid) -> Check<'a>,
+{
     let Some(p) = pending(&session) else {
         forget(&session);
         return Ok(back_to_sign_in());
@@ -125,6 +230,7 @@ pub async fn submit(
     let client_ip = client::address(&req, &server.trusted_proxies);
     let address = client_ip.map_or_else(|| "unknown".into(), |a| a.to_string());
     let csrf = session::csrf_token(&session)?;
+    let means = means(&state, p.user).await?;
     let audit = state.service.as_actor(Actor::Admin(p.email.clone()));
     let device = device::read(&req, secure).and_then(|v| state.device_key.verify(&v, p.user));
     let keys = throttle::Keys::new(&p.email, client_ip, device.as_ref());
@@ -137,32 +243,33 @@ pub async fn submit(
             return Ok(HttpResponse::TooManyRequests()
                 .insert_header(("Retry-After", wait.to_string()))
                 .content_type("text/html; charset=utf-8")
-                .body(code_page(&csrf, Some(&msg)).into_string()));
+                .body(code_page(&csrf, means, Some(&msg)).into_string()));
         }
     };
-    let proof = state
-        .service
-        .check_second_factor(p.user, form.code.clone())
-        .await?;
-    let Some(proof) = proof else {
-        let after = serde_json::json!({
-            "reason": "wrong code", "step": "second_factor", "address": address,
-            "known_browser": slot == throttle::Slot::Known,
-        });
-        audit.record("sign_in.failed", None, Some(after)).await?;
-        return Ok(layout::respond(
-            StatusCode::UNAUTHORIZED,
-            code_page(
-                &csrf,
-                Some("That code is wrong, expired or already used. Enter the current one."),
-            ),
-        ));
+    let proof = match check(&state, p.user).await? {
+        Ok(proof) => proof,
+        Err(reason) => {
+            let after = serde_json::json!({
+                "reason": reason, "step": "second_factor", "address": address,
+                "known_browser": slot == throttle::Slot::Known,
+            });
+            audit.record("sign_in.failed", None, Some(after)).await?;
+            let msg = if reason == "wrong code" {
+                "That code is wrong, expired or already used. Enter the current one."
+            } else {
+                "That passkey did not sign you in. Try again, or use a code."
+            };
+            return Ok(layout::respond(
+                StatusCode::UNAUTHORIZED,
+                code_page(&csrf, means, Some(msg)),
+            ));
+        }
     };
     throttle::succeeded(&db, &keys, slot).await?;
     session::start(&db, &session, p.user).await?;
     let after = serde_json::json!({
         "address": address, "known_browser": slot == throttle::Slot::Known,
-        "second_factor": proof.as_str(),
+        "second_factor": proof,
     });
     audit.record("sign_in.ok", None, Some(after)).await?;
     tracing::info!(user = %p.user, "signed in with a second factor");

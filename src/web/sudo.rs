@@ -1,7 +1,7 @@
 //! Re-authentication for sensitive changes, like GitHub's sudo mode: making someone a
 //! dashboard admin or setting another admin's password asks for your own password, so
 //! a session left open (or a stolen cookie) cannot hand out admin rights. A correct
-//! password, or a code of the admin's second factor, holds for [`SUDO_SECS`] in this
+//! password, a code of the admin's second factor, or one of their passkeys, holds for [`SUDO_SECS`] in this
 //! session. (A code has 6 digits; no password is that short, so the field takes both.)
 
 use actix_session::Session;
@@ -9,6 +9,7 @@ use actix_session::Session;
 use super::session::CurrentAdmin;
 use super::throttle::{self, Slot};
 use super::{AppState, WebError};
+use crate::db::passkeys::Purpose;
 use crate::db::{sessions, time};
 
 /// The form field that carries the admin's own password.
@@ -75,6 +76,42 @@ pub async fn confirm(
     if !matches {
         audit.record("reauth.failed", None, None).await?;
         return Ok(Err("that is not your password".into()));
+    }
+    fresh_now(state, session, &keys, admin).await?;
+    Ok(Ok(()))
+}
+
+/// Like [`confirm`], with an answer of one of the admin's passkeys to the challenge
+/// this session began (`/account/passkeys/reauth-options`), throttled the same way.
+pub async fn confirm_passkey(
+    state: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+    answer: String,
+) -> Result<Result<(), String>, WebError> {
+    if fresh(session) {
+        return Ok(Ok(()));
+    }
+    let db = state.service.db().clone();
+    let keys = throttle::Keys::reauth(admin.id);
+    if let Err(wait) = throttle::reserve(&db, &keys).await? {
+        return Ok(Err(format!(
+            "too many failed confirmations; wait {wait} seconds, then try again"
+        )));
+    }
+    let ceremony = super::pages::passkeys::ceremony(session);
+    let checked = state
+        .service
+        .check_passkey(admin.id, Purpose::Reauth, ceremony, answer)
+        .await?;
+    if let Err(refusal) = checked {
+        let after = serde_json::json!({ "reason": refusal.reason() });
+        state
+            .service
+            .as_actor(admin.actor())
+            .record("reauth.failed", None, Some(after))
+            .await?;
+        return Ok(Err("the passkey did not confirm it".into()));
     }
     fresh_now(state, session, &keys, admin).await?;
     Ok(Ok(()))

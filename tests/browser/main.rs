@@ -6,6 +6,7 @@ mod support;
 mod base64;
 mod browser_app_page;
 mod browser_discover;
+mod browser_passkeys;
 mod browser_phone;
 mod browser_reset_link;
 mod browser_sso;

@@ -18,6 +18,7 @@ pub mod env;
 pub mod hostile;
 pub mod kratos;
 pub mod net;
+pub mod passkey;
 pub mod real_apps;
 pub mod relay;
 pub mod scim_server;

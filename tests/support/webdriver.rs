@@ -161,6 +161,25 @@ impl WebDriver {
             .unwrap_or_else(|e| panic!("WebDriver POST {path}: {e}"))
     }
 
+    /// Adds Chromium's virtual authenticator (WebDriver's WebAuthn extension): a CTAP2
+    /// device with resident keys and user verification that always says yes; its id.
+    pub fn add_virtual_authenticator(&self) -> String {
+        let v = self.post(
+            "/webauthn/authenticator",
+            serde_json::json!({
+                "protocol": "ctap2", "transport": "internal", "hasResidentKey": true,
+                "hasUserVerification": true, "isUserVerified": true,
+            }),
+        );
+        v.as_str().unwrap_or_default().to_owned()
+    }
+
+    /// The credentials the virtual authenticator `id` holds.
+    pub fn authenticator_credentials(&self, id: &str) -> Vec<Value> {
+        let v = self.get(&format!("/webauthn/authenticator/{id}/credentials"));
+        v.as_array().cloned().unwrap_or_default()
+    }
+
     /// Opens a URL and waits for the page to load.
     pub fn goto(&self, url: &str) {
         self.post("/url", json!({ "url": url }));

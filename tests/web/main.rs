@@ -13,6 +13,7 @@ mod web_import;
 mod web_mail_links;
 mod web_messages;
 mod web_overview;
+mod web_passkeys;
 mod web_people;
 mod web_rails;
 mod web_reauth;

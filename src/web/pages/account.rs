@@ -1,6 +1,6 @@
 //! The signed-in person's own second factor (/account/two-factor): set up an
 //! authenticator app by QR code or key, confirm it with a code, see the recovery codes
-//! once. Viewers use it too: it changes nobody but themselves.
+//! once; their passkeys (`passkeys.rs`). Viewers use it too: it changes nobody but themselves.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
@@ -45,7 +45,8 @@ fn enrolment(admin: &CurrentAdmin, e: &Enrolment, error: Option<&str>) -> Markup
     }
 }
 
-fn shell(admin: &CurrentAdmin, body: Markup) -> Markup {
+/// The page around a part of it.
+pub fn shell(admin: &CurrentAdmin, body: Markup) -> Markup {
     page(
         "Two-factor sign-in",
         admin,
@@ -60,29 +61,37 @@ pub async fn show(
     admin: CurrentAdmin,
 ) -> Result<HttpResponse, WebError> {
     let id = admin.id;
-    if state.service.has_second_factor(id).await? {
+    let keys = state.service.passkeys(id).await?;
+    let passkeys = super::passkeys::section(&state, &admin, &keys, None);
+    if state.service.has_totp(id).await? {
         let left = state.service.recovery_codes_left(id).await?;
         return Ok(layout::ok(shell(
             &admin,
             html! {
-                p role="status" { "On: every sign-in asks for a code of your authenticator app after your password." }
+                p role="status" { "On: every sign-in asks for a code of your authenticator app (or a passkey) after your password." }
                 p { (left) " unused recovery codes left." }
                 p.muted { "Lost your device and your codes? An operator can turn it off with "
                     code { "accessboard user reset-2fa EMAIL" } "; then set it up again here." }
+                (passkeys)
             },
         )));
     }
     let body = match state.service.pending_totp(id).await? {
-        Some(e) => enrolment(&admin, &e, None),
+        Some(e) => html! { (enrolment(&admin, &e, None)) (passkeys) },
         None => html! {
-            @if state.service.settings().auth.require_second_factor {
+            @if keys.is_empty() && state.service.settings().auth.require_second_factor {
                 p.alert role="alert" { "This dashboard requires two-factor sign-in: set it up to go on." }
             }
-            p { "Off: your password alone signs you in." }
+            @if keys.is_empty() {
+                p { "Off: your password alone signs you in." }
+            } @else {
+                p role="status" { "On: every sign-in asks for one of your passkeys after your password." }
+            }
             form method="post" action=(PATH) {
                 (csrf_field(&admin.csrf))
                 button.primary type="submit" { "Set up an authenticator app" }
             }
+            (passkeys)
         },
     };
     Ok(layout::ok(shell(&admin, body)))

@@ -22,6 +22,7 @@ pub mod groups;
 pub mod import;
 pub mod overview;
 mod overview_attention;
+pub mod passkeys;
 pub mod person;
 pub mod rails;
 pub mod recovery;

@@ -66,7 +66,8 @@ pub(super) fn form(
             }
             @if confirm {
                 label for="current-password" { "Your own password (or a code of your authenticator app)" }
-                p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes." }
+                p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes. With a passkey, confirm on "
+                    a href="/account/two-factor" { "your two-factor page" } " instead." }
                 input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
                     aria-invalid=[e.current_password.as_ref().map(|_| "true")]
                     aria-describedby=(if e.current_password.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
