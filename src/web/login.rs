@@ -276,7 +276,6 @@ fn busy(state: &AppState, csrf: &str, email: &str, next: &str) -> HttpResponse {
                 next,
                 Some("The dashboard is busy checking other sign-ins. Try again in a moment."),
                 FirstRun::No,
-                false,
             )
             .into_string(),
         )

@@ -15,7 +15,9 @@ use crate::db::sessions;
 use crate::domain::{Actor, Email};
 
 /// Session key of the state this browser must bring back.
-const FLOW: &str = "sso_state";
+pub(super) const FLOW: &str = "sso_state";
+/// Session key of the provider's `sub` of whoever signed in through it.
+pub(super) const SUBJECT: &str = "sso_subject";
 /// Session key of the ID token, the hint of the provider's logout.
 pub const ID_TOKEN: &str = "sso_id_token";
 
@@ -50,7 +52,7 @@ pub async fn start(
     if let Ok(Some(old)) = session.get::<String>(FLOW) {
         provider.drop_flow(&old);
     }
-    match provider.begin(&next).await {
+    match provider.begin(&next, false).await {
         Ok((url, flow)) => {
             session.insert(FLOW, flow)?;
             Ok(HttpResponse::SeeOther()
@@ -83,8 +85,12 @@ pub async fn callback(
         )
         .await
     {
+        Ok(v) if v.confirm => return super::sso_confirm::finish(&state, &session, v).await,
         Ok(v) => v,
-        Err((e, next)) => return refuse(&req, &state, &session, &next, &e).await,
+        Err(f) if f.confirm => {
+            return super::sso_confirm::refuse(&state, &session, &f.next, &f.error).await;
+        }
+        Err(f) => return refuse(&req, &state, &session, &f.next, &f.error).await,
     };
     let db = state.service.db().clone();
     let user = match Email::parse(&verified.email) {
@@ -108,6 +114,7 @@ pub async fn callback(
     };
     session::start(&db, &session, id).await?;
     session.insert(ID_TOKEN, &verified.id_token)?;
+    session.insert(SUBJECT, &verified.subject)?;
     let server = &state.service.settings().server;
     let address = client::address(&req, &server.trusted_proxies)
         .map_or_else(|| "unknown".into(), |a| a.to_string());

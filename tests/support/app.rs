@@ -124,7 +124,7 @@ impl TestApp {
         Self::spawn_toml(dir, true, toml).await
     }
 
-        /// A fresh dashboard with `[sso]` lines; `files` is installed.
+    /// A fresh dashboard with `[sso]` lines; `files` is installed.
     pub async fn spawn_with_sso(sso: &str) -> TestApp {
         Self::spawn_with_sso_in(tempfile::tempdir().unwrap(), true, sso).await
     }

@@ -47,8 +47,9 @@ fn param(url: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} in {url}"))
 }
 
-#[actix_web::test]
-async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
+/// A discovery, empty keys and a token endpoint answering whatever ID token the test
+/// put in the returned slot last.
+async fn mock_provider() -> (MockServer, Arc<Mutex<String>>) {
     let provider = MockServer::start().await;
     let issuer = provider.uri();
     Mock::given(method("GET"))
@@ -77,6 +78,13 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
         .mount(&provider)
         .await;
 
+    (provider, next)
+}
+
+#[actix_web::test]
+async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
+    let (provider, next) = mock_provider().await;
+    let issuer = provider.uri();
     let lines = format!(
         "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\""
     );
@@ -187,4 +195,98 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
         "{}",
         out.header("refresh")
     );
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// One round through the mock provider from `start` (a sign-in or a confirmation): the
+/// ID token is `claims` with the flow's nonce, signed with the client secret; the
+/// callback's answer.
+async fn round(
+    b: &crate::support::browser::Browser,
+    next: &Arc<Mutex<String>>,
+    start: &str,
+    mut claims: serde_json::Value,
+) -> crate::support::browser::Resp {
+    let s = b.get(start).await;
+    assert_eq!(s.status, StatusCode::SEE_OTHER, "{}", s.body);
+    let to = s.header("location").to_owned();
+    claims["nonce"] = param(&to, "nonce").into();
+    *next.lock().unwrap() = hs256(&claims, SECRET);
+    b.get(&format!(
+        "/login/sso/callback?code=c0de&state={}",
+        param(&to, "state")
+    ))
+    .await
+}
+
+fn ada_claims(issuer: &str) -> serde_json::Value {
+    let now = unix_now();
+    serde_json::json!({
+        "iss": issuer, "aud": "accessboard", "sub": "ada", "iat": now, "exp": now + 300,
+        "email": "ada@example.org", "email_verified": true,
+    })
+}
+
+#[actix_web::test]
+async fn a_confirmation_needs_a_fresh_sign_in_at_the_provider_by_the_same_person() {
+    let (provider, next) = mock_provider().await;
+    let issuer = provider.uri();
+    let dash = TestApp::spawn_with_sso(&format!(
+        "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\""
+    ))
+    .await;
+    dash.person("ada@example.org", "Ada", true, &[]).await;
+    let b = dash.browser();
+    let r = round(&b, &next, "/login/sso", ada_claims(&issuer)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let confirm = "/account/confirm-sso?next=/users/new";
+    let now = unix_now();
+    let stale = "did not ask for your password again just now, so nothing was confirmed";
+    let cases = [
+        ("no auth_time", None, "ada", stale),
+        ("signed in ten minutes ago", Some(now - 600), "ada", stale),
+        (
+            "another subject with the same email",
+            Some(now),
+            "not-ada",
+            "as someone else, so nothing was confirmed",
+        ),
+    ];
+    for (case, auth_time, sub, sentence) in cases {
+        let mut claims = ada_claims(&issuer);
+        claims["sub"] = sub.into();
+        if let Some(t) = auth_time {
+            claims["auth_time"] = t.into();
+        }
+        let r = round(&b, &next, confirm, claims).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{case}: {}", r.body);
+        assert_eq!(r.header("location"), "/users/new", "{case}");
+        let page = b.get("/users/new").await;
+        assert!(page.body.contains(sentence), "{case}: {}", page.body);
+        assert!(
+            page.body.contains("Confirm with Mock"),
+            "{case}: {}",
+            page.body
+        );
+    }
+    let mut claims = ada_claims(&issuer);
+    claims["auth_time"] = now.into();
+    round(&b, &next, confirm, claims).await;
+    let page = b.get("/users/new").await;
+    assert!(page.body.contains("Confirmed with Mock"), "{}", page.body);
+    assert!(!page.body.contains("Confirm with Mock"), "{}", page.body);
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'reauth.failed'"),
+        3
+    );
+    // The provider was asked to sign her in again.
+    let asked = b.get(confirm).await;
+    let to = asked.header("location");
+    assert_eq!(param(to, "prompt"), "login", "{to}");
 }
