@@ -190,6 +190,16 @@ pub fn button(state: &AppState, next: &str) -> maud::Markup {
     }
 }
 
+/// Whether this session signed in through the provider and the provider had to confirm
+/// a second factor (`acr_values`/`amr`): then it stands for `[auth] require_second_factor`.
+pub fn factor_confirmed(state: &AppState, session: &Session) -> bool {
+    state
+        .sso
+        .as_ref()
+        .is_some_and(|p| p.second_factor_required())
+        && session.get::<String>(SUBJECT).ok().flatten().is_some()
+}
+
 /// Whether the password form is hidden (`sso_only`).
 pub fn password_hidden(state: &AppState) -> bool {
     state.sso.as_ref().is_some_and(|p| p.sso_only())
