@@ -30,14 +30,19 @@ Clients registered (Canaille ``models.Client``):
   Its ``client_uri`` is on ``127.0.0.1``, one of Canaille's default
   ``TRUSTED_DOMAINS``, so no consent page is shown (``Client.trusted``).
 
-People (``--user NAME:EMAIL:PASSWORD:verified`` or ``...:unverified``, repeatable)
-sign in at ``/login`` (field ``login``) then ``/auth/password`` (field
-``password``); CSRF is off (``WTF_CSRF_ENABLED``), so a test drives the forms over
-HTTP with a cookie jar, or a browser does. Canaille 0.3.6 never sends
-``email_verified`` (its ``USERINFO_MAPPING`` has no key for it), so this script
-adds ``email_verified: true`` to the claims of the people marked ``verified``, and
-``false`` to the others, where ``canaille.oidc.provider`` builds them (ID token and
-userinfo alike).
+People (``--user NAME:EMAIL:PASSWORD:FLAG``, repeatable) sign in at ``/login``
+(field ``login``) then ``/auth/password`` (field ``password``); CSRF is off
+(``WTF_CSRF_ENABLED``), so a test drives the forms over HTTP with a cookie jar, or
+a browser does.
+
+What this script adds to Canaille, and why: Canaille 0.3.6 never sends
+``email_verified`` (its ``USERINFO_MAPPING`` has no key for it), so a dashboard
+that requires it would refuse everyone. To test both answers a provider can give,
+this script adds the claim where ``canaille.oidc.provider`` builds the claims (ID
+token and userinfo alike), by FLAG: ``verified`` adds ``email_verified: true``,
+``unverified`` adds ``email_verified: false``, and ``unmarked`` adds nothing:
+that person's claims are exactly what Canaille 0.3.6 itself sends (the case of
+``[sso] trust_unverified_email``).
 
 Canaille issues client-credentials access tokens as opaque random strings
 (``canaille/oidc/provider.py``, ``generate_access_token``: ``gen_salt(48)``),
@@ -110,15 +115,17 @@ def build_config(port: int, token_lifetime: int) -> dict:
 
 
 def mark_verified_emails(verified: dict) -> None:
-    """Adds ``email_verified`` to the claims Canaille builds (it has no mapping for it)."""
+    """Adds ``email_verified`` to the claims Canaille builds (it has no mapping for it),
+    except for the people flagged ``unmarked``."""
     from canaille.oidc import provider
 
     original = provider.generate_user_claims
 
     def with_verified(user, jwt_mapping_config=None):
         claims = original(user, jwt_mapping_config)
-        if "email" in claims:
-            claims["email_verified"] = verified.get(user.user_name, False)
+        flag = verified.get(user.user_name, "unverified")
+        if "email" in claims and flag != "unmarked":
+            claims["email_verified"] = flag == "verified"
         return claims
 
     provider.generate_user_claims = with_verified
@@ -167,7 +174,7 @@ def main() -> None:
     parser.add_argument("--redirect-uri", default=None)
     parser.add_argument("--post-logout-redirect-uri", default=None)
     parser.add_argument("--user", action="append", default=[],
-                        help="NAME:EMAIL:PASSWORD:verified|unverified (repeatable).")
+                        help="NAME:EMAIL:PASSWORD:verified|unverified|unmarked (repeatable).")
     parser.add_argument("--log-requests", action="store_true")
     args = parser.parse_args()
     rs_secret = args.introspection_client_secret or uuid.uuid4().hex
@@ -181,7 +188,9 @@ def main() -> None:
     verified = {}
     for spec in args.user:
         name, _email, _password, flag = spec.split(":")
-        verified[name] = flag == "verified"
+        if flag not in ("verified", "unverified", "unmarked"):
+            parser.error(f"--user {name}: the flag is verified, unverified or unmarked")
+        verified[name] = flag
     mark_verified_emails(verified)
     server = Server(app, args.port, Backend.instance, logging=args.log_requests)
     now = datetime.datetime.now(datetime.timezone.utc)

@@ -9,16 +9,16 @@ use crate::support::app::TestApp;
 use crate::support::browser::Browser;
 use crate::support::standins::Canaille;
 
-const SECRET: &str = "sso-client-s3cr3t";
+pub(super) const SECRET: &str = "sso-client-s3cr3t";
 /// People at Canaille: Ada (verified, an admin here), Eve (unverified, an admin here),
 /// Bob (verified, nobody who may sign in here).
-const PEOPLE: [&str; 3] = [
+pub(super) const PEOPLE: [&str; 3] = [
     "ada:Ada@Example.org:ada-password:verified",
     "eve:eve@example.org:eve-password:unverified",
     "bob:bob@example.org:bob-password:verified",
 ];
 
-fn sso_lines(canaille: &Canaille, secret: &str) -> String {
+pub(super) fn sso_lines(canaille: &Canaille, secret: &str) -> String {
     format!(
         "issuer = \"{}\"\nclient_id = \"accessboard\"\nclient_secret = \"{secret}\"\nlabel = \"Canaille\"",
         canaille.issuer()
@@ -27,7 +27,7 @@ fn sso_lines(canaille: &Canaille, secret: &str) -> String {
 
 /// Starts at the dashboard's button, signs `name` in at Canaille, and brings the
 /// browser back to the callback; the callback's answer and its path.
-async fn through_provider(
+pub(super) async fn through_provider(
     b: &Browser,
     canaille: &Canaille,
     name: &str,
@@ -45,7 +45,7 @@ async fn through_provider(
     (b.get(&path).await, path)
 }
 
-fn refused_with(r: &crate::support::browser::Resp, status: StatusCode, sentence: &str) {
+pub(super) fn refused_with(r: &crate::support::browser::Resp, status: StatusCode, sentence: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert!(r.body.contains(sentence), "{}", r.body);
     assert!(r.body.contains("Sign in with Canaille"), "{}", r.body);
@@ -269,105 +269,41 @@ async fn sso_only_hides_the_password_form_and_refuses_passwords() {
 }
 
 #[actix_web::test]
-async fn an_admin_without_a_password_confirms_a_change_by_signing_in_again_at_canaille() {
-    let canaille =
-        Canaille::start_sign_in("accessboard", SECRET, "http://dash.example.org/", &PEOPLE);
-    let dash = TestApp::spawn_with_sso(&sso_lines(&canaille, SECRET)).await;
-    dash.person("ada@example.org", "Ada", true, &[]).await;
-    dash.person("bob@example.org", "Bob", false, &[]).await;
-    let ada = dash.browser();
-    let (r, _) = through_provider(&ada, &canaille, "ada", "ada-password").await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-
-    // Ada has no password here: the form offers the provider instead.
-    let form = ada.get("/users/new").await;
-    assert!(
-        form.body
-            .contains("href=\"/account/confirm-sso?next=%2Fusers%2Fnew\""),
-        "{}",
-        form.body
-    );
-    assert!(form.body.contains("Confirm with Canaille"), "{}", form.body);
-    let make_cy = [
-        ("name", "Cy"),
-        ("email", "cy@example.org"),
-        ("admin", "admin"),
-        ("current_password", "a guess at nothing"),
+async fn a_provider_that_never_says_verified_signs_in_only_with_trust_unverified_email() {
+    // Cy's claims are Canaille 0.3.6's own: no email_verified at all.
+    let people = [
+        "cy:cy@example.org:cy-password:unmarked",
+        "eve:eve@example.org:eve-password:unverified",
     ];
-    let r = ada.post("/users/new", &make_cy).await;
-    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
-    assert!(
-        r.body
-            .contains("you have no password here; confirm with Canaille instead"),
-        "{}",
-        r.body
+    let canaille =
+        Canaille::start_sign_in("accessboard", SECRET, "http://dash.example.org/", &people);
+    let strict = TestApp::spawn_with_sso(&sso_lines(&canaille, SECRET)).await;
+    strict.person("cy@example.org", "Cy", true, &[]).await;
+    let b = strict.browser();
+    let (r, _) = through_provider(&b, &canaille, "cy", "cy-password").await;
+    refused_with(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "has not verified your email address",
     );
 
-    // Signing in again as someone else confirms nothing.
-    let start = ada.get("/account/confirm-sso?next=/users/new").await;
-    assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
-    let to = start.header("location").to_owned();
-    assert!(
-        to.contains("prompt=login") && to.contains("max_age=120"),
-        "{to}"
-    );
-    let back = canaille.sign_in(&to, "bob", "bob-password").await;
-    let r = ada
-        .get(
-            back.strip_prefix("http://dash.example.org")
-                .unwrap_or_else(|| panic!("{back}")),
-        )
-        .await;
+    let trusting = TestApp::spawn_with_sso(&format!(
+        "{}\ntrust_unverified_email = true",
+        sso_lines(&canaille, SECRET)
+    ))
+    .await;
+    trusting.person("cy@example.org", "Cy", true, &[]).await;
+    trusting.person("eve@example.org", "Eve", true, &[]).await;
+    let cy = trusting.browser();
+    let (r, _) = through_provider(&cy, &canaille, "cy", "cy-password").await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(r.header("location"), "/users/new");
-    let page = ada.get("/users/new").await;
-    assert!(
-        page.body
-            .contains("You signed in at the provider as someone else, so nothing was confirmed."),
-        "{}",
-        page.body
-    );
-    assert_eq!(
-        ada.post("/users/new", &make_cy[..3]).await.status,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-
-    // Ada herself, asked her password again by Canaille: confirmed for five minutes.
-    let start = ada.get("/account/confirm-sso?next=/users/new").await;
-    let back = canaille
-        .sign_in(start.header("location"), "ada", "ada-password")
-        .await;
-    let r = ada
-        .get(back.strip_prefix("http://dash.example.org").unwrap())
-        .await;
-    assert_eq!(r.header("location"), "/users/new", "{}", r.body);
-    let page = ada.get("/users/new").await;
-    assert!(
-        page.body.contains("Confirmed with Canaille"),
-        "{}",
-        page.body
-    );
-    assert!(
-        !page.body.contains("name=\"current_password\""),
-        "{}",
-        page.body
-    );
-    let r = ada.post("/users/new", &make_cy[..3]).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(
-        dash.sql_i64(
-            "SELECT count(*) FROM users WHERE email = 'cy@example.org' AND dashboard = 'admin'"
-        ),
-        1
-    );
-    assert_eq!(
-        dash.sql_i64(
-            "SELECT count(*) FROM audit_log WHERE action = 'reauth.ok' AND after LIKE '%sso%'"
-        ),
-        1
-    );
-    assert_eq!(
-        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'reauth.failed' AND after LIKE '%someone else%'"),
-        1
+    assert_eq!(cy.get("/users").await.status, StatusCode::OK);
+    // An email the provider says is not verified stays refused.
+    let eve = trusting.browser();
+    let (r, _) = through_provider(&eve, &canaille, "eve", "eve-password").await;
+    refused_with(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "has not verified your email address",
     );
 }
