@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use super::sso_provider::SsoError;
-use super::{AppState, WebError, client, device, layout, login, session};
+use super::{AppState, WebError, client, device, layout, login, session, throttle};
 use crate::db::sessions;
 use crate::domain::{Actor, Email};
 
@@ -48,6 +48,22 @@ pub async fn start(
         return Ok(super::error::not_found(req).await);
     };
     let next = login::safe_next(q.next.as_deref());
+    let address = client::address(&req, &state.service.settings().server.trusted_proxies);
+    let db = state.service.db();
+    if let Err(wait) = throttle::reserve(db, &throttle::Keys::sso_start(address)).await? {
+        // Not audited: a flood would write a row per request.
+        tracing::info!(address = ?address, "SSO starts throttled");
+        let msg = format!(
+            "Too many sign-ins were started from your network; wait {wait} seconds, then try again."
+        );
+        let page = login::page(&state, &session, &next, Some(&msg)).await?;
+        let mut res = layout::respond(StatusCode::TOO_MANY_REQUESTS, page);
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(res);
+    }
     // One sign-in in progress per browser: starting again forgets the one before.
     if let Ok(Some(old)) = session.get::<String>(FLOW) {
         provider.drop_flow(&old);

@@ -4,6 +4,7 @@
 use reqwest::StatusCode;
 
 use super::web_sso::{PEOPLE, SECRET, sso_lines, through_provider};
+use super::web_sso_forged::{ada_claims, mock_provider, param, round, unix_now};
 use crate::support::app::TestApp;
 use crate::support::standins::Canaille;
 
@@ -109,4 +110,63 @@ async fn an_admin_without_a_password_confirms_a_change_by_signing_in_again_at_ca
         dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'reauth.failed' AND after LIKE '%someone else%'"),
         1
     );
+}
+
+#[actix_web::test]
+async fn a_confirmation_needs_a_fresh_sign_in_at_the_provider_by_the_same_person() {
+    let (provider, next) = mock_provider().await;
+    let issuer = provider.uri();
+    let dash = TestApp::spawn_with_sso(&format!(
+        "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{}\"\nlabel = \"Mock\"",
+        super::web_sso_forged::SECRET
+    ))
+    .await;
+    dash.person("ada@example.org", "Ada", true, &[]).await;
+    let b = dash.browser();
+    let r = round(&b, &next, "/login/sso", ada_claims(&issuer)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let confirm = "/account/confirm-sso?next=/users/new";
+    let now = unix_now();
+    let stale = "did not ask for your password again just now, so nothing was confirmed";
+    let cases = [
+        ("no auth_time", None, "ada", stale),
+        ("signed in ten minutes ago", Some(now - 600), "ada", stale),
+        (
+            "another subject with the same email",
+            Some(now),
+            "not-ada",
+            "as someone else, so nothing was confirmed",
+        ),
+    ];
+    for (case, auth_time, sub, sentence) in cases {
+        let mut claims = ada_claims(&issuer);
+        claims["sub"] = sub.into();
+        if let Some(t) = auth_time {
+            claims["auth_time"] = t.into();
+        }
+        let r = round(&b, &next, confirm, claims).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{case}: {}", r.body);
+        assert_eq!(r.header("location"), "/users/new", "{case}");
+        let page = b.get("/users/new").await;
+        assert!(page.body.contains(sentence), "{case}: {}", page.body);
+        assert!(
+            page.body.contains("Confirm with Mock"),
+            "{case}: {}",
+            page.body
+        );
+    }
+    let mut claims = ada_claims(&issuer);
+    claims["auth_time"] = now.into();
+    round(&b, &next, confirm, claims).await;
+    let page = b.get("/users/new").await;
+    assert!(page.body.contains("Confirmed with Mock"), "{}", page.body);
+    assert!(!page.body.contains("Confirm with Mock"), "{}", page.body);
+    assert_eq!(
+        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'reauth.failed'"),
+        3
+    );
+    // The provider was asked to sign her in again.
+    let asked = b.get(confirm).await;
+    let to = asked.header("location");
+    assert_eq!(param(to, "prompt"), "login", "{to}");
 }

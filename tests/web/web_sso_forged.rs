@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::app::TestApp;
 
-const SECRET: &str = "forged-client-s3cr3t";
+pub(super) const SECRET: &str = "forged-client-s3cr3t";
 
 /// The token endpoint's answer: whatever ID token the test put there last.
 struct NextToken(Arc<Mutex<String>>);
@@ -38,7 +38,7 @@ fn hs256(claims: &serde_json::Value, key: &str) -> String {
     format!("{head}.{body}.{sig}")
 }
 
-fn param(url: &str, name: &str) -> String {
+pub(super) fn param(url: &str, name: &str) -> String {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -49,7 +49,7 @@ fn param(url: &str, name: &str) -> String {
 
 /// A discovery, empty keys and a token endpoint answering whatever ID token the test
 /// put in the returned slot last.
-async fn mock_provider() -> (MockServer, Arc<Mutex<String>>) {
+pub(super) async fn mock_provider() -> (MockServer, Arc<Mutex<String>>) {
     let provider = MockServer::start().await;
     let issuer = provider.uri();
     Mock::given(method("GET"))
@@ -197,7 +197,7 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
     );
 }
 
-fn unix_now() -> i64 {
+pub(super) fn unix_now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -207,7 +207,7 @@ fn unix_now() -> i64 {
 /// One round through the mock provider from `start` (a sign-in or a confirmation): the
 /// ID token is `claims` with the flow's nonce, signed with the client secret; the
 /// callback's answer.
-async fn round(
+pub(super) async fn round(
     b: &crate::support::browser::Browser,
     next: &Arc<Mutex<String>>,
     start: &str,
@@ -225,134 +225,10 @@ async fn round(
     .await
 }
 
-fn ada_claims(issuer: &str) -> serde_json::Value {
+pub(super) fn ada_claims(issuer: &str) -> serde_json::Value {
     let now = unix_now();
     serde_json::json!({
         "iss": issuer, "aud": "accessboard", "sub": "ada", "iat": now, "exp": now + 300,
         "email": "ada@example.org", "email_verified": true,
     })
-}
-
-#[actix_web::test]
-async fn a_confirmation_needs_a_fresh_sign_in_at_the_provider_by_the_same_person() {
-    let (provider, next) = mock_provider().await;
-    let issuer = provider.uri();
-    let dash = TestApp::spawn_with_sso(&format!(
-        "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\""
-    ))
-    .await;
-    dash.person("ada@example.org", "Ada", true, &[]).await;
-    let b = dash.browser();
-    let r = round(&b, &next, "/login/sso", ada_claims(&issuer)).await;
-    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    let confirm = "/account/confirm-sso?next=/users/new";
-    let now = unix_now();
-    let stale = "did not ask for your password again just now, so nothing was confirmed";
-    let cases = [
-        ("no auth_time", None, "ada", stale),
-        ("signed in ten minutes ago", Some(now - 600), "ada", stale),
-        (
-            "another subject with the same email",
-            Some(now),
-            "not-ada",
-            "as someone else, so nothing was confirmed",
-        ),
-    ];
-    for (case, auth_time, sub, sentence) in cases {
-        let mut claims = ada_claims(&issuer);
-        claims["sub"] = sub.into();
-        if let Some(t) = auth_time {
-            claims["auth_time"] = t.into();
-        }
-        let r = round(&b, &next, confirm, claims).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{case}: {}", r.body);
-        assert_eq!(r.header("location"), "/users/new", "{case}");
-        let page = b.get("/users/new").await;
-        assert!(page.body.contains(sentence), "{case}: {}", page.body);
-        assert!(
-            page.body.contains("Confirm with Mock"),
-            "{case}: {}",
-            page.body
-        );
-    }
-    let mut claims = ada_claims(&issuer);
-    claims["auth_time"] = now.into();
-    round(&b, &next, confirm, claims).await;
-    let page = b.get("/users/new").await;
-    assert!(page.body.contains("Confirmed with Mock"), "{}", page.body);
-    assert!(!page.body.contains("Confirm with Mock"), "{}", page.body);
-    assert_eq!(
-        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'reauth.failed'"),
-        3
-    );
-    // The provider was asked to sign her in again.
-    let asked = b.get(confirm).await;
-    let to = asked.header("location");
-    assert_eq!(param(to, "prompt"), "login", "{to}");
-}
-
-/// With `acr_values`/`amr`, the ID token must show the provider's second factor; such a
-/// sign-in then stands for `[auth] require_second_factor` (no local setup asked).
-#[actix_web::test]
-async fn required_acr_or_amr_refuses_a_sign_in_without_the_providers_second_factor() {
-    let (provider, next) = mock_provider().await;
-    let issuer = provider.uri();
-    let dir = tempfile::tempdir().unwrap();
-    let toml = crate::support::app::settings(&dir.path().join("ab.db"), "")
-        .lines(
-            "sso",
-            &format!(
-                "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\"\nacr_values = \"gold\"\namr = \"otp hwk\""
-            ),
-        )
-        .lines("auth", "require_second_factor = true");
-    let dash = TestApp::spawn_toml(dir, true, toml).await;
-    dash.person("ada@example.org", "Ada", true, &[]).await;
-    let b = dash.browser();
-    let asked = b.get("/login/sso").await;
-    assert_eq!(param(asked.header("location"), "acr_values"), "gold");
-    let refused =
-        "The sign-in provider did not confirm a second factor, so it cannot sign you in here.";
-    let cases = [
-        ("neither acr nor amr", None, None),
-        (
-            "another acr, a password only",
-            Some("bronze"),
-            Some(vec!["pwd"]),
-        ),
-    ];
-    for (case, acr, amr) in cases {
-        let mut claims = ada_claims(&issuer);
-        if let Some(a) = acr {
-            claims["acr"] = a.into();
-        }
-        if let Some(m) = amr {
-            claims["amr"] = m.into();
-        }
-        let r = round(&b, &next, "/login/sso", claims).await;
-        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{case}: {}", r.body);
-        assert!(r.body.contains(refused), "{case}: {}", r.body);
-        assert_eq!(
-            b.get("/users").await.status,
-            StatusCode::SEE_OTHER,
-            "{case}"
-        );
-    }
-    assert_eq!(
-        dash.sql_i64("SELECT count(*) FROM audit_log WHERE action = 'sign_in.failed' AND after LIKE '%no second factor%'"),
-        2
-    );
-    for (case, key, value) in [
-        ("the accepted acr", "acr", serde_json::json!("gold")),
-        ("a listed amr", "amr", serde_json::json!(["pwd", "otp"])),
-    ] {
-        let b = dash.browser();
-        let mut claims = ada_claims(&issuer);
-        claims[key] = value;
-        let r = round(&b, &next, "/login/sso", claims).await;
-        assert_eq!(r.status, StatusCode::SEE_OTHER, "{case}: {}", r.body);
-        // The provider's factor counts: no setup of one here first.
-        let people = b.get("/users").await;
-        assert_eq!(people.status, StatusCode::OK, "{case}: {}", people.body);
-    }
 }
