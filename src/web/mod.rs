@@ -276,7 +276,7 @@ fn register(r: &mut impl Registry) {
     r.add(
         get.clone(),
         sudo::CONFIRM_PATH,
-        Need::Own,
+        Need::Change,
         sso_confirm::start,
     );
     r.add(
