@@ -9,7 +9,9 @@ http), then wraps the Flask app in ``pytest_iam.Server`` (a ``wsgiref`` server
 bound to ``localhost``) and serves it from a thread. This script does exactly
 that, from the command line, without pytest running: it reuses
 ``pytest_iam.Server`` and the same configuration keys, then registers the
-clients the tests need and serves until killed.
+clients the tests need and serves until killed. One change: each connection is
+served in a thread of its own (``threaded``), so an idle connection a browser
+left open does not hold up the next request.
 
 Clients registered (Canaille ``models.Client``):
 
@@ -131,6 +133,23 @@ def mark_verified_emails(verified: dict) -> None:
     provider.generate_user_claims = with_verified
 
 
+def threaded(server) -> None:
+    """Serves each connection in its own thread, on the socket pytest-iam bound.
+
+    pytest-iam's ``wsgiref`` server answers one connection at a time; Chromium opens
+    spare connections to a site it just used and may leave one idle, and the
+    dashboard's token request then waits behind it until it times out. Only the
+    server loop changes: the same app, handler and socket.
+    """
+    import socketserver
+    import wsgiref.simple_server
+
+    class ThreadingWSGIServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
+        daemon_threads = True
+
+    server.httpd.__class__ = ThreadingWSGIServer
+
+
 def register_sign_in_client(args, now) -> None:
     """The authorization-code client of a dashboard signing people in (see the docstring)."""
     from canaille.app import models
@@ -193,6 +212,7 @@ def main() -> None:
         verified[name] = flag
     mark_verified_emails(verified)
     server = Server(app, args.port, Backend.instance, logging=args.log_requests)
+    threaded(server)
     now = datetime.datetime.now(datetime.timezone.utc)
     with app.app_context():
         resource_server = models.Client(
