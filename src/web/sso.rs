@@ -2,7 +2,9 @@
 //! state, nonce and a PKCE challenge; `/login/sso/callback` takes the flow of that state
 //! once (it must be this browser's, named in its signed cookie), and signs in the viewer
 //! or admin whose email the provider verified. The provider's own second factor is
-//! trusted: no code is asked here. Every refusal is one sentence on the sign-in page.
+//! trusted (proven by `acr`/`amr` when `[sso]` asks): no code is asked here. Every
+//! refusal is one sentence on the sign-in page. A confirmation's answer comes back to the
+//! same callback and goes on to [`super::sso_confirm`]. Starts are throttled per address.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
