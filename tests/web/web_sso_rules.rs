@@ -119,3 +119,30 @@ async fn sign_in_starts_are_throttled_per_client_address() {
     let other = start("198.51.100.7").await.unwrap();
     assert_eq!(other.status(), StatusCode::SEE_OTHER);
 }
+
+/// Without `acr_values`/`amr` nothing proves the provider asked for a second factor:
+/// `[auth] require_second_factor` sends someone signed in through it to set one up here.
+#[actix_web::test]
+async fn without_acr_or_amr_a_required_second_factor_is_set_up_here() {
+    let (provider, next) = mock_provider().await;
+    let issuer = provider.uri();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = crate::support::app::settings(&dir.path().join("ab.db"), "")
+        .lines(
+            "sso",
+            &format!(
+                "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\""
+            ),
+        )
+        .lines("auth", "require_second_factor = true");
+    let dash = TestApp::spawn_toml(dir, true, toml).await;
+    dash.person("ada@example.org", "Ada", true, &[]).await;
+    let b = dash.browser();
+    let mut claims = ada_claims(&issuer);
+    claims["amr"] = serde_json::json!(["pwd", "otp"]);
+    let r = round(&b, &next, "/login/sso", claims).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let people = b.get("/users").await;
+    assert_eq!(people.status, StatusCode::SEE_OTHER);
+    assert_eq!(people.header("location"), "/account/two-factor");
+}
