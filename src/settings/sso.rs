@@ -28,6 +28,14 @@ pub struct SsoSettings {
     pub sso_only: bool,
     /// The provider's name on the button: "Sign in with {label}".
     pub label: String,
+    /// `acr` values asked for (space-separated); when set (or `amr`), a sign-in needs the
+    /// ID token's `acr` to be one of them or its `amr` to name one of `amr`.
+    pub acr_values: String,
+    /// `amr` values that prove a second factor (space-separated), e.g. `mfa otp hwk`.
+    pub amr: String,
+    /// Accept an email the provider does not mark verified (no `email_verified` claim,
+    /// as Canaille 0.3 sends); one it marks `false` is still refused.
+    pub trust_unverified_email: bool,
 }
 
 impl Default for SsoSettings {
@@ -40,6 +48,9 @@ impl Default for SsoSettings {
             scopes: "openid email profile".into(),
             sso_only: false,
             label: "single sign-on".into(),
+            acr_values: String::new(),
+            amr: String::new(),
+            trust_unverified_email: false,
         }
     }
 }
@@ -64,6 +75,28 @@ impl SsoSettings {
         self.scopes.split_whitespace().filter(|s| *s != "openid")
     }
 
+    /// The `acr` values asked for and accepted.
+    pub fn acr_list(&self) -> impl Iterator<Item = &str> {
+        self.acr_values.split_whitespace()
+    }
+
+    /// Whether the provider must confirm a second factor (`acr_values` or `amr` set).
+    pub fn second_factor_required(&self) -> bool {
+        self.acr_list().next().is_some() || self.amr.split_whitespace().next().is_some()
+    }
+
+    /// Whether the ID token's `acr` and `amr` confirm a second factor: always when
+    /// none is required, else an accepted `acr` or an `amr` naming one of [`Self::amr`].
+    pub fn confirms_second_factor(&self, acr: Option<&str>, amr: &[&str]) -> bool {
+        if !self.second_factor_required() {
+            return true;
+        }
+        acr.is_some_and(|a| self.acr_list().any(|v| v == a))
+            || amr
+                .iter()
+                .any(|m| self.amr.split_whitespace().any(|v| v == *m))
+    }
+
     /// The redirect URI registered at the provider: `public_url` + [`CALLBACK_PATH`].
     pub fn redirect_uri(public_url: &str) -> String {
         format!("{}{CALLBACK_PATH}", public_url.trim_end_matches('/'))
@@ -86,7 +119,12 @@ impl SsoSettings {
             }
         }
         let Some(issuer) = self.issuer.as_deref() else {
-            if self.client_id.is_some() || self.client_secret.is_some() || self.sso_only {
+            if self.client_id.is_some()
+                || self.client_secret.is_some()
+                || self.sso_only
+                || self.second_factor_required()
+                || self.trust_unverified_email
+            {
                 return err(
                     "issuer",
                     "is required when any other sso setting is given (the provider's issuer URL)",
@@ -165,10 +203,34 @@ mod tests {
             ["email", "profile"]
         );
         assert!(!s.sso.sso_only);
+        assert!(!s.sso.trust_unverified_email);
+        assert!(!s.sso.second_factor_required());
+        assert!(s.sso.confirms_second_factor(None, &[]));
         assert_eq!(
             super::SsoSettings::redirect_uri("https://dash.example.org/"),
             "https://dash.example.org/login/sso/callback"
         );
+    }
+
+    #[test]
+    fn acr_or_amr_confirms_the_second_factor_when_either_is_set() {
+        let s = sso(&format!(
+            "{GOOD}\nacr_values = \"gold  silver\"\namr = \"mfa otp\""
+        ))
+        .unwrap();
+        let sso = &s.sso;
+        assert!(sso.second_factor_required());
+        assert!(sso.confirms_second_factor(Some("silver"), &[]));
+        assert!(sso.confirms_second_factor(Some("bronze"), &["pwd", "otp"]));
+        assert!(!sso.confirms_second_factor(Some("bronze"), &["pwd"]));
+        assert!(!sso.confirms_second_factor(None, &[]));
+        let only_amr = sso_amr_only();
+        assert!(!only_amr.confirms_second_factor(Some("gold"), &["pwd"]));
+        assert!(only_amr.confirms_second_factor(None, &["hwk"]));
+    }
+
+    fn sso_amr_only() -> super::SsoSettings {
+        sso(&format!("{GOOD}\namr = \"hwk\"")).unwrap().sso
     }
 
     #[test]
@@ -188,6 +250,7 @@ mod tests {
         let cases = [
             ("client_id = \"a\"", "sso.issuer: is required"),
             ("sso_only = true", "sso.issuer: is required"),
+            ("amr = \"mfa\"", "sso.issuer: is required"),
             (
                 "issuer = \"http://id.example.org/\"\nclient_id = \"a\"\nclient_secret = \"sso-s3cr3t\"",
                 "sso.issuer: must be https",

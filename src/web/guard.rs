@@ -61,8 +61,10 @@ pub async fn require_admin(
         return Ok(req.into_response(res));
     };
     // `[auth] require_second_factor`: someone without one sets it up before anything else.
+    // A sign-in through the provider counts when `acr_values`/`amr` made it prove one.
     if state.service.settings().auth.require_second_factor
         && !admin.second_factor
+        && !super::sso::factor_confirmed(&state, &session)
         && !req.path().starts_with("/account/two-factor")
         && !req.path().starts_with("/account/passkeys")
         && req.path() != "/logout"

@@ -27,6 +27,8 @@ mod session;
 mod setup;
 mod sign_in_link;
 mod sso;
+mod sso_confirm;
+mod sso_error;
 mod sso_http;
 mod sso_provider;
 mod sudo;
@@ -285,6 +287,12 @@ fn register(r: &mut impl Registry) {
     r.add(post.clone(), "/setup", Need::Public, setup::submit);
     // signed in: viewers see, admins change (and confirm changes)
     r.add(post.clone(), "/logout", Need::Own, login::logout);
+    r.add(
+        get.clone(),
+        sudo::CONFIRM_PATH,
+        Need::Change,
+        sso_confirm::start,
+    );
     r.add(
         get.clone(),
         "/account/two-factor",

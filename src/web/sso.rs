@@ -2,7 +2,9 @@
 //! state, nonce and a PKCE challenge; `/login/sso/callback` takes the flow of that state
 //! once (it must be this browser's, named in its signed cookie), and signs in the viewer
 //! or admin whose email the provider verified. The provider's own second factor is
-//! trusted: no code is asked here. Every refusal is one sentence on the sign-in page.
+//! trusted (proven by `acr`/`amr` when `[sso]` asks): no code is asked here. Every
+//! refusal is one sentence on the sign-in page. A confirmation's answer comes back to the
+//! same callback and goes on to [`super::sso_confirm`]. Starts are throttled per address.
 
 use actix_session::Session;
 use actix_web::http::StatusCode;
@@ -10,12 +12,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use maud::html;
 
 use super::sso_provider::SsoError;
-use super::{AppState, WebError, client, device, layout, login, session};
+use super::{AppState, WebError, client, device, layout, login, session, throttle};
 use crate::db::sessions;
 use crate::domain::{Actor, Email};
 
 /// Session key of the state this browser must bring back.
-const FLOW: &str = "sso_state";
+pub(super) const FLOW: &str = "sso_state";
+/// Session key of the provider's `sub` of whoever signed in through it.
+pub(super) const SUBJECT: &str = "sso_subject";
 /// Session key of the ID token, the hint of the provider's logout.
 pub const ID_TOKEN: &str = "sso_id_token";
 
@@ -46,11 +50,27 @@ pub async fn start(
         return Ok(super::error::not_found(req).await);
     };
     let next = login::safe_next(q.next.as_deref());
+    let address = client::address(&req, &state.service.settings().server.trusted_proxies);
+    let db = state.service.db();
+    if let Err(wait) = throttle::reserve(db, &throttle::Keys::sso_start(address)).await? {
+        // Not audited: a flood would write a row per request.
+        tracing::info!(address = ?address, "SSO starts throttled");
+        let msg = format!(
+            "Too many sign-ins were started from your network; wait {wait} seconds, then try again."
+        );
+        let page = login::page(&state, &session, &next, Some(&msg)).await?;
+        let mut res = layout::respond(StatusCode::TOO_MANY_REQUESTS, page);
+        res.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(wait),
+        );
+        return Ok(res);
+    }
     // One sign-in in progress per browser: starting again forgets the one before.
     if let Ok(Some(old)) = session.get::<String>(FLOW) {
         provider.drop_flow(&old);
     }
-    match provider.begin(&next).await {
+    match provider.begin(&next, false).await {
         Ok((url, flow)) => {
             session.insert(FLOW, flow)?;
             Ok(HttpResponse::SeeOther()
@@ -83,8 +103,12 @@ pub async fn callback(
         )
         .await
     {
+        Ok(v) if v.confirm => return super::sso_confirm::finish(&state, &session, v).await,
         Ok(v) => v,
-        Err((e, next)) => return refuse(&req, &state, &session, &next, &e).await,
+        Err(f) if f.confirm => {
+            return super::sso_confirm::refuse(&state, &session, &f.next, &f.error).await;
+        }
+        Err(f) => return refuse(&req, &state, &session, &f.next, &f.error).await,
     };
     let db = state.service.db().clone();
     let user = match Email::parse(&verified.email) {
@@ -108,6 +132,7 @@ pub async fn callback(
     };
     session::start(&db, &session, id).await?;
     session.insert(ID_TOKEN, &verified.id_token)?;
+    session.insert(SUBJECT, &verified.subject)?;
     let server = &state.service.settings().server;
     let address = client::address(&req, &server.trusted_proxies)
         .map_or_else(|| "unknown".into(), |a| a.to_string());
@@ -181,6 +206,16 @@ pub fn button(state: &AppState, next: &str) -> maud::Markup {
             }
         }
     }
+}
+
+/// Whether this session signed in through the provider and the provider had to confirm
+/// a second factor (`acr_values`/`amr`): then it stands for `[auth] require_second_factor`.
+pub fn factor_confirmed(state: &AppState, session: &Session) -> bool {
+    state
+        .sso
+        .as_ref()
+        .is_some_and(|p| p.second_factor_required())
+        && session.get::<String>(SUBJECT).ok().flatten().is_some()
 }
 
 /// Whether the password form is hidden (`sso_only`).

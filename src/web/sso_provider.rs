@@ -9,14 +9,17 @@ use std::str::FromStr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken};
+use openidconnect::core::{
+    CoreAuthPrompt, CoreAuthenticationFlow, CoreClient, CoreErrorResponseType, CoreIdToken,
+};
 use openidconnect::{
-    AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndSessionUrl, EndpointMaybeSet,
-    EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce, PkceCodeChallenge,
-    PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout, RedirectUrl,
-    RequestTokenError, Scope, TokenResponse as _,
+    AuthenticationContextClass, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndSessionUrl, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, LogoutRequest, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, PostLogoutRedirectUrl, ProviderMetadataWithLogout,
+    RedirectUrl, RequestTokenError, Scope, TokenResponse as _,
 };
 
+pub use super::sso_error::SsoError;
 use super::sso_http::Http;
 use crate::settings::{Settings, SsoSettings};
 
@@ -28,6 +31,10 @@ const FLOW_TTL: Duration = Duration::from_secs(600);
 const LOGOUT_WAIT: Duration = Duration::from_secs(3);
 /// Sign-ins in progress kept at most: a flood of starts cannot fill memory.
 const MAX_FLOWS: usize = 10_000;
+/// How long ago a confirmation's sign-in at the provider may have been (`auth_time`).
+const CONFIRM_FRESH_SECS: i64 = 120;
+/// Clock difference tolerated between the provider and this server.
+const CLOCK_SKEW_SECS: i64 = 60;
 
 type Oidc = CoreClient<
     EndpointSet,
@@ -38,92 +45,30 @@ type Oidc = CoreClient<
     EndpointMaybeSet,
 >;
 
-/// Why a sign-in through the provider did not happen; each reads as one sentence.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SsoError {
-    /// Discovery, keys or the token endpoint could not be reached or read.
-    ProviderDown,
-    /// The provider refused our client id or secret.
-    ClientRefused,
-    /// No sign-in was started from this browser with that state, or it expired or was used.
-    WrongState,
-    /// The provider refused the code (used already, expired, or not ours).
-    CodeRefused,
-    /// The ID token failed verification (signature, issuer, audience, expiry, nonce).
-    TokenRefused,
-    /// The provider answered without an email.
-    NoEmail,
-    /// The provider does not say the email is verified.
-    Unverified,
-    /// Nobody with that email may sign in here.
-    UnknownPerson,
-    /// The person declined, or the provider ended the sign-in with an error.
-    Declined,
-    /// Too many sign-ins in progress.
-    Busy,
-}
-
-impl SsoError {
-    /// The sentence shown on the sign-in page: no secret, no provider text.
-    pub fn sentence(&self) -> &'static str {
-        match self {
-            SsoError::ProviderDown => {
-                "The sign-in provider cannot be reached right now; try again in a moment, or ask an operator."
-            }
-            SsoError::ClientRefused => {
-                "The sign-in provider refused this dashboard's credentials; an operator must check client_id and client_secret in [sso]."
-            }
-            SsoError::WrongState => {
-                "This sign-in was not started in this browser, was already used, or took too long; start again."
-            }
-            SsoError::CodeRefused => {
-                "The sign-in provider did not accept this sign-in (it was already used or took too long); start again."
-            }
-            SsoError::TokenRefused => {
-                "The sign-in provider's answer did not pass verification, so it was refused; start again, or ask an operator."
-            }
-            SsoError::NoEmail => {
-                "The sign-in provider did not say who you are by email; an operator must ask for the email scope in [sso]."
-            }
-            SsoError::Unverified => {
-                "The sign-in provider has not verified your email address, so it cannot sign you in here."
-            }
-            SsoError::UnknownPerson => {
-                "Nobody with your email may sign in to this dashboard; ask an admin for access."
-            }
-            SsoError::Declined => {
-                "The sign-in provider did not sign you in; start again if you meant to."
-            }
-            SsoError::Busy => "Too many sign-ins are in progress; try again in a moment.",
-        }
-    }
-
-    /// A short word for the audit trail and logs.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            SsoError::ProviderDown => "provider unreachable",
-            SsoError::ClientRefused => "client refused",
-            SsoError::WrongState => "wrong state",
-            SsoError::CodeRefused => "code refused",
-            SsoError::TokenRefused => "id token refused",
-            SsoError::NoEmail => "no email",
-            SsoError::Unverified => "email not verified",
-            SsoError::UnknownPerson => "unknown person",
-            SsoError::Declined => "declined",
-            SsoError::Busy => "busy",
-        }
-    }
-}
-
 /// The provider's word on who signed in, verified.
 #[derive(Debug)]
 pub struct Verified {
     /// The email, verified by the provider.
     pub email: String,
+    /// The provider's identifier of the person (`sub`).
+    pub subject: String,
+    /// Whether this was a confirmation (re-authentication), not a sign-in.
+    pub confirm: bool,
     /// The raw ID token, kept for the logout hint.
     pub id_token: String,
     /// Where to go once signed in.
     pub next: String,
+}
+
+/// A sign-in or confirmation that did not happen: why, and where the person meant to go.
+#[derive(Debug)]
+pub struct Failed {
+    /// Why.
+    pub error: SsoError,
+    /// Where the person meant to go.
+    pub next: String,
+    /// Whether it was a confirmation (the person is signed in here already).
+    pub confirm: bool,
 }
 
 struct Flow {
@@ -131,6 +76,8 @@ struct Flow {
     nonce: String,
     next: String,
     started: Instant,
+    /// A confirmation (`prompt=login`, `max_age=0`) started at this Unix time.
+    confirm: Option<i64>,
 }
 
 struct Discovered {
@@ -234,9 +181,15 @@ impl Provider {
         }
     }
 
-    /// Starts a sign-in: the provider's authorization URL, and the state this browser
-    /// must bring back.
-    pub async fn begin(&self, next: &str) -> Result<(String, String), SsoError> {
+    /// Whether a sign-in here needs the provider to confirm a second factor.
+    pub fn second_factor_required(&self) -> bool {
+        self.settings.second_factor_required()
+    }
+
+    /// Starts a sign-in, or with `confirm` a re-authentication (the provider is asked to
+    /// sign the person in again: `prompt=login`, `max_age=0`): the provider's
+    /// authorization URL, and the state this browser must bring back.
+    pub async fn begin(&self, next: &str, confirm: bool) -> Result<(String, String), SsoError> {
         let d = self.discovered().await?;
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut request = d.client.authorize_url(
@@ -246,6 +199,18 @@ impl Provider {
         );
         for scope in self.settings.extra_scopes() {
             request = request.add_scope(Scope::new(scope.to_owned()));
+        }
+        for acr in self.settings.acr_list() {
+            request =
+                request.add_auth_context_value(AuthenticationContextClass::new(acr.to_owned()));
+        }
+        if confirm {
+            // `prompt=login` makes the provider ask again; `max_age` makes `auth_time`
+            // required in the ID token (OIDC Core 3.1.2.1). Not `max_age=0`: Canaille
+            // 0.3.6 compares it with the time of the next request and asks forever.
+            request = request
+                .add_prompt(CoreAuthPrompt::Login)
+                .set_max_age(Duration::from_secs(CONFIRM_FRESH_SECS as u64));
         }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         let mut flows = self.flows.lock().map_err(|_| SsoError::Busy)?;
@@ -260,6 +225,7 @@ impl Provider {
                 nonce: nonce.secret().clone(),
                 next: next.to_owned(),
                 started: Instant::now(),
+                confirm: confirm.then(crate::db::time::now),
             },
         );
         Ok((url.to_string(), state.secret().clone()))
@@ -287,21 +253,29 @@ impl Provider {
 
     /// Ends a sign-in at the callback: checks the state, exchanges the code with the
     /// PKCE verifier, verifies the ID token and reads the verified email.
-    /// `Err` carries where the person meant to go, for the page that says why.
+    /// `Err` carries where the person meant to go and whether it was a confirmation,
+    /// for the page that says why.
     pub async fn finish(
         &self,
         expected: Option<&str>,
         state: &str,
         code: Option<&str>,
         provider_error: bool,
-    ) -> Result<Verified, (SsoError, String)> {
-        let flow = self
-            .take(expected, state)
-            .map_err(|e| (e, "/".to_owned()))?;
+    ) -> Result<Verified, Failed> {
+        let flow = self.take(expected, state).map_err(|error| Failed {
+            error,
+            next: "/".to_owned(),
+            confirm: false,
+        })?;
         let next = flow.next.clone();
+        let confirm = flow.confirm.is_some();
         self.exchange(flow, code, provider_error)
             .await
-            .map_err(|e| (e, next))
+            .map_err(|error| Failed {
+                error,
+                next,
+                confirm,
+            })
     }
 
     async fn exchange(
@@ -346,11 +320,34 @@ impl Provider {
                 SsoError::TokenRefused
             })?;
         let email = claims.email().ok_or(SsoError::NoEmail)?;
-        if claims.email_verified() != Some(true) {
-            return Err(SsoError::Unverified);
+        match claims.email_verified() {
+            Some(true) => {}
+            None if self.settings.trust_unverified_email => {}
+            _ => return Err(SsoError::Unverified),
+        }
+        let amr: Vec<&str> = claims
+            .auth_method_refs()
+            .map(|v| v.iter().map(|m| m.as_str()).collect())
+            .unwrap_or_default();
+        let acr = claims.auth_context_ref().map(|a| a.as_str());
+        if !self.settings.confirms_second_factor(acr, &amr) {
+            return Err(SsoError::NoSecondFactor);
+        }
+        if let Some(started) = flow.confirm {
+            let now = crate::db::time::now();
+            let fresh = claims.auth_time().map(|t| t.timestamp()).is_some_and(|t| {
+                t >= started - CLOCK_SKEW_SECS
+                    && t <= now + CLOCK_SKEW_SECS
+                    && now - t <= CONFIRM_FRESH_SECS
+            });
+            if !fresh {
+                return Err(SsoError::NotFresh);
+            }
         }
         Ok(Verified {
             email: email.as_str().to_owned(),
+            subject: claims.subject().as_str().to_owned(),
+            confirm: flow.confirm.is_some(),
             id_token: id_token.to_string(),
             next: flow.next,
         })

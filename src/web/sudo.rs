@@ -3,8 +3,11 @@
 //! a session left open (or a stolen cookie) cannot hand out admin rights. A correct
 //! password, a code of the admin's second factor, or one of their passkeys, holds for [`SUDO_SECS`] in this
 //! session. (A code has 6 digits; no password is that short, so the field takes both.)
+//! With `[sso]`, signing in again at the provider confirms too ([`super::sso_confirm`]):
+//! someone who signs in there may have neither a password nor a code here.
 
 use actix_session::Session;
+use maud::{Markup, html};
 
 use super::session::CurrentAdmin;
 use super::throttle::{self, Slot};
@@ -27,6 +30,45 @@ pub fn fresh(session: &Session) -> bool {
         .is_some_and(|until| until > time::now())
 }
 
+/// What a form asks to confirm a sensitive change: the password field, and with `[sso]`
+/// a link to confirm through the provider instead.
+#[derive(Debug, Clone)]
+pub struct Ask {
+    /// The provider's label and the link that starts the confirmation.
+    sso: Option<(String, String)>,
+}
+
+/// `None` when this session confirmed a moment ago; else what to ask, the provider's
+/// confirmation coming back to `next`.
+pub fn ask(state: &AppState, session: &Session, next: &str) -> Option<Ask> {
+    if fresh(session) {
+        return None;
+    }
+    let sso = state.sso.as_ref().map(|p| {
+        let next: String = url::form_urlencoded::byte_serialize(next.as_bytes()).collect();
+        (p.label().to_owned(), format!("{CONFIRM_PATH}?next={next}"))
+    });
+    Some(Ask { sso })
+}
+
+/// Where a confirmation through the provider of `[sso]` starts.
+pub const CONFIRM_PATH: &str = "/account/confirm-sso";
+
+impl Ask {
+    /// The "Confirm with {label}" link, when `[sso]` is on; nothing otherwise.
+    pub fn sso_link(&self) -> Markup {
+        html! {
+            @if let Some((label, href)) = &self.sso {
+                p.hint #confirm-sso-hint {
+                    "No password here? "
+                    a #confirm-sso href=(href) { "Confirm with " (label) }
+                    " first: you sign in there again, come back to this page, and make the change within five minutes."
+                }
+            }
+        }
+    }
+}
+
 /// `Ok(())` when the session is fresh or `password` is the admin's own (the session is
 /// then fresh for [`SUDO_SECS`]); otherwise the one-line reason for the form. Checks
 /// are throttled like sign-ins, under a key of their own, and recorded in the audit trail.
@@ -39,8 +81,14 @@ pub async fn confirm(
     if fresh(session) {
         return Ok(Ok(()));
     }
+    let sso = state.sso.as_ref().map(|p| p.label().to_owned());
     if password.is_empty() {
-        return Ok(Err("enter your own password to confirm this change".into()));
+        return Ok(Err(match sso {
+            Some(label) => {
+                format!("enter your own password, or confirm with {label}, to confirm this change")
+            }
+            None => "enter your own password to confirm this change".into(),
+        }));
     }
     let db = state.service.db().clone();
     let keys = throttle::Keys::reauth(admin.id);
@@ -66,7 +114,10 @@ pub async fn confirm(
         .run(move |c| sessions::admin_password_hash(c, id))
         .await?
     else {
-        return Ok(Err("your account can no longer sign in".into()));
+        return Ok(Err(match sso {
+            Some(label) => format!("you have no password here; confirm with {label} instead"),
+            None => "your account can no longer sign in".into(),
+        }));
     };
     let Ok(matches) = state.hashing.verify(password.to_owned(), hash, true).await else {
         return Ok(Err(
@@ -115,6 +166,22 @@ pub async fn confirm_passkey(
     }
     fresh_now(state, session, &keys, admin).await?;
     Ok(Ok(()))
+}
+
+/// Someone just signed in again at the provider of `[sso]` (checked by the caller):
+/// the session is fresh for [`SUDO_SECS`], as after a password, audited.
+pub async fn granted_by_provider(
+    state: &AppState,
+    session: &Session,
+    admin: &CurrentAdmin,
+) -> Result<(), WebError> {
+    session.insert(SESSION_KEY, time::now() + SUDO_SECS)?;
+    state
+        .service
+        .as_actor(admin.actor())
+        .record("reauth.ok", None, Some(serde_json::json!({ "via": "sso" })))
+        .await?;
+    Ok(())
 }
 
 /// The confirmation succeeded: the session is fresh for [`SUDO_SECS`].

@@ -10,6 +10,9 @@
 //!
 //! Asking for a reset link ([`super::forgot`]) counts every request under keys of its
 //! own, per email typed and per client address, with the same allowances and locks.
+//! Starting a sign-in through the provider of `[sso]` ([`super::sso`]) counts every
+//! start per client address, with the address' allowance: each start holds a flow in
+//! memory until its callback or ten minutes, so a flood from one network cannot fill them.
 //!
 //! An attempt from a browser with a valid, unlocked device cookie counts against that
 //! cookie alone, so a flood of guesses from elsewhere never locks out the rightful
@@ -40,6 +43,8 @@ pub const MAX_LOCK_SECS: i64 = 15 * 60;
 #[derive(Debug, Clone)]
 pub struct Keys {
     account: String,
+    /// Failures allowed under `account` per window.
+    account_free: i64,
     address: Option<String>,
     device: Option<String>,
 }
@@ -49,6 +54,7 @@ impl Keys {
     pub fn new(email: &str, address: Option<IpAddr>, device: Option<&Device>) -> Keys {
         Keys {
             account: format!("account:{}", email.trim().to_lowercase()),
+            account_free: ACCOUNT_FREE,
             address: Some(address_key(address)),
             device: device.map(Device::throttle_key),
         }
@@ -60,6 +66,7 @@ impl Keys {
     pub fn reset(email: &str, address: Option<IpAddr>) -> Keys {
         Keys {
             account: format!("reset:{}", email.trim().to_lowercase()),
+            account_free: ACCOUNT_FREE,
             address: Some(format!("reset-{}", address_key(address))),
             device: None,
         }
@@ -69,6 +76,18 @@ impl Keys {
     pub fn reauth(user: uuid::Uuid) -> Keys {
         Keys {
             account: format!("reauth:{user}"),
+            account_free: ACCOUNT_FREE,
+            address: None,
+            device: None,
+        }
+    }
+
+    /// Keys for starting a sign-in through the provider: the client's address alone, under
+    /// a key of its own, with the address' allowance; every start counts.
+    pub fn sso_start(address: Option<IpAddr>) -> Keys {
+        Keys {
+            account: format!("sso-start-{}", address_key(address)),
+            account_free: ADDRESS_FREE,
             address: None,
             device: None,
         }
@@ -114,7 +133,7 @@ pub async fn reserve(db: &Db, keys: &Keys) -> Result<Result<Slot, i64>, DbError>
             tx.commit()?;
             return Ok(Ok(Slot::Known));
         }
-        let mut shared = vec![(&keys.account, ACCOUNT_FREE)];
+        let mut shared = vec![(&keys.account, keys.account_free)];
         shared.extend(keys.address.as_ref().map(|a| (a, ADDRESS_FREE)));
         let taken = take(&tx, &shared, now)?;
         tx.commit()?;

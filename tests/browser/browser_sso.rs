@@ -1,6 +1,7 @@
 //! Single sign-on in Chromium against Canaille: "Sign in with Canaille", Canaille's own
 //! forms, back on the overview as the admin made on the command line (who has no
-//! password here); signing out ends Canaille's session too. Pages pass axe.
+//! password here); a sensitive change confirmed by signing in again at Canaille;
+//! signing out ends Canaille's session too. Pages pass axe.
 
 use crate::support::axe;
 use crate::support::env::TestEnv;
@@ -59,6 +60,30 @@ fn an_admin_signs_in_through_canaille_and_out_of_both() {
     );
     b.wait_for_url(|u| u == format!("{base}/"), SETTLE);
     assert!(b.source().contains("Sign out"), "{}", b.source());
+
+    // No password here: a sensitive change is confirmed at Canaille, which asks again.
+    b.goto(&format!("{base}/users/new"));
+    b.wait_for("#confirm-sso", |t| t == "Confirm with Canaille", SETTLE);
+    problems.extend(axe::check_page(&b, &axe_js, "person-form-confirm-with-sso"));
+    b.click(&b.find("#confirm-sso"));
+    b.wait_for_url(
+        |u| u.starts_with(&format!("{issuer}/auth/password")),
+        SETTLE,
+    );
+    b.fill("input[name=password]", "ada-password");
+    b.execute(
+        "document.querySelector('input[name=password]').form.submit()",
+        serde_json::json!([]),
+    );
+    b.wait_for_url(|u| u == format!("{base}/users/new"), SETTLE);
+    let said = b.wait_for(".flash", |t| t.contains("Confirmed with Canaille"), SETTLE);
+    assert!(said.contains("for five minutes"), "{said}");
+    assert!(
+        !b.source().contains("name=\"current_password\""),
+        "{}",
+        b.source()
+    );
+    problems.extend(axe::check_page(&b, &axe_js, "person-form-confirmed"));
 
     // Out of both: the dashboard, then Canaille's end-session and back to /login.
     b.click(&b.find("form.signout button"));

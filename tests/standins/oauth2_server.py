@@ -9,7 +9,9 @@ http), then wraps the Flask app in ``pytest_iam.Server`` (a ``wsgiref`` server
 bound to ``localhost``) and serves it from a thread. This script does exactly
 that, from the command line, without pytest running: it reuses
 ``pytest_iam.Server`` and the same configuration keys, then registers the
-clients the tests need and serves until killed.
+clients the tests need and serves until killed. One change: each connection is
+served in a thread of its own (``threaded``), so an idle connection a browser
+left open does not hold up the next request.
 
 Clients registered (Canaille ``models.Client``):
 
@@ -30,14 +32,19 @@ Clients registered (Canaille ``models.Client``):
   Its ``client_uri`` is on ``127.0.0.1``, one of Canaille's default
   ``TRUSTED_DOMAINS``, so no consent page is shown (``Client.trusted``).
 
-People (``--user NAME:EMAIL:PASSWORD:verified`` or ``...:unverified``, repeatable)
-sign in at ``/login`` (field ``login``) then ``/auth/password`` (field
-``password``); CSRF is off (``WTF_CSRF_ENABLED``), so a test drives the forms over
-HTTP with a cookie jar, or a browser does. Canaille 0.3.6 never sends
-``email_verified`` (its ``USERINFO_MAPPING`` has no key for it), so this script
-adds ``email_verified: true`` to the claims of the people marked ``verified``, and
-``false`` to the others, where ``canaille.oidc.provider`` builds them (ID token and
-userinfo alike).
+People (``--user NAME:EMAIL:PASSWORD:FLAG``, repeatable) sign in at ``/login``
+(field ``login``) then ``/auth/password`` (field ``password``); CSRF is off
+(``WTF_CSRF_ENABLED``), so a test drives the forms over HTTP with a cookie jar, or
+a browser does.
+
+What this script adds to Canaille, and why: Canaille 0.3.6 never sends
+``email_verified`` (its ``USERINFO_MAPPING`` has no key for it), so a dashboard
+that requires it would refuse everyone. To test both answers a provider can give,
+this script adds the claim where ``canaille.oidc.provider`` builds the claims (ID
+token and userinfo alike), by FLAG: ``verified`` adds ``email_verified: true``,
+``unverified`` adds ``email_verified: false``, and ``unmarked`` adds nothing:
+that person's claims are exactly what Canaille 0.3.6 itself sends (the case of
+``[sso] trust_unverified_email``).
 
 Canaille issues client-credentials access tokens as opaque random strings
 (``canaille/oidc/provider.py``, ``generate_access_token``: ``gen_salt(48)``),
@@ -110,18 +117,37 @@ def build_config(port: int, token_lifetime: int) -> dict:
 
 
 def mark_verified_emails(verified: dict) -> None:
-    """Adds ``email_verified`` to the claims Canaille builds (it has no mapping for it)."""
+    """Adds ``email_verified`` to the claims Canaille builds (it has no mapping for it),
+    except for the people flagged ``unmarked``."""
     from canaille.oidc import provider
 
     original = provider.generate_user_claims
 
     def with_verified(user, jwt_mapping_config=None):
         claims = original(user, jwt_mapping_config)
-        if "email" in claims:
-            claims["email_verified"] = verified.get(user.user_name, False)
+        flag = verified.get(user.user_name, "unverified")
+        if "email" in claims and flag != "unmarked":
+            claims["email_verified"] = flag == "verified"
         return claims
 
     provider.generate_user_claims = with_verified
+
+
+def threaded(server) -> None:
+    """Serves each connection in its own thread, on the socket pytest-iam bound.
+
+    pytest-iam's ``wsgiref`` server answers one connection at a time; Chromium opens
+    spare connections to a site it just used and may leave one idle, and the
+    dashboard's token request then waits behind it until it times out. Only the
+    server loop changes: the same app, handler and socket.
+    """
+    import socketserver
+    import wsgiref.simple_server
+
+    class ThreadingWSGIServer(socketserver.ThreadingMixIn, wsgiref.simple_server.WSGIServer):
+        daemon_threads = True
+
+    server.httpd.__class__ = ThreadingWSGIServer
 
 
 def register_sign_in_client(args, now) -> None:
@@ -167,7 +193,7 @@ def main() -> None:
     parser.add_argument("--redirect-uri", default=None)
     parser.add_argument("--post-logout-redirect-uri", default=None)
     parser.add_argument("--user", action="append", default=[],
-                        help="NAME:EMAIL:PASSWORD:verified|unverified (repeatable).")
+                        help="NAME:EMAIL:PASSWORD:verified|unverified|unmarked (repeatable).")
     parser.add_argument("--log-requests", action="store_true")
     args = parser.parse_args()
     rs_secret = args.introspection_client_secret or uuid.uuid4().hex
@@ -181,9 +207,12 @@ def main() -> None:
     verified = {}
     for spec in args.user:
         name, _email, _password, flag = spec.split(":")
-        verified[name] = flag == "verified"
+        if flag not in ("verified", "unverified", "unmarked"):
+            parser.error(f"--user {name}: the flag is verified, unverified or unmarked")
+        verified[name] = flag
     mark_verified_emails(verified)
     server = Server(app, args.port, Backend.instance, logging=args.log_requests)
+    threaded(server)
     now = datetime.datetime.now(datetime.timezone.utc)
     with app.app_context():
         resource_server = models.Client(

@@ -179,7 +179,8 @@ impl Canaille {
 
     /// A Canaille that also signs people in: the confidential authorization-code client
     /// `client_id`/`client_secret` of a dashboard whose public URL is `public_url`, and
-    /// `people` as `NAME:EMAIL:PASSWORD:verified` (or `:unverified`).
+    /// `people` as `NAME:EMAIL:PASSWORD:verified` (or `:unverified`, or `:unmarked` for no
+    /// `email_verified` claim at all, as Canaille 0.3.6 itself sends).
     pub fn start_sign_in(
         client_id: &str,
         client_secret: &str,

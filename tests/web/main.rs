@@ -22,6 +22,8 @@ mod web_sessions;
 mod web_sign_in;
 mod web_sign_in_links;
 mod web_sso;
+mod web_sso_confirm;
 mod web_sso_forged;
+mod web_sso_rules;
 mod web_two_factor;
 mod web_users;

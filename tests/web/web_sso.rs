@@ -9,16 +9,16 @@ use crate::support::app::TestApp;
 use crate::support::browser::Browser;
 use crate::support::standins::Canaille;
 
-const SECRET: &str = "sso-client-s3cr3t";
+pub(super) const SECRET: &str = "sso-client-s3cr3t";
 /// People at Canaille: Ada (verified, an admin here), Eve (unverified, an admin here),
 /// Bob (verified, nobody who may sign in here).
-const PEOPLE: [&str; 3] = [
+pub(super) const PEOPLE: [&str; 3] = [
     "ada:Ada@Example.org:ada-password:verified",
     "eve:eve@example.org:eve-password:unverified",
     "bob:bob@example.org:bob-password:verified",
 ];
 
-fn sso_lines(canaille: &Canaille, secret: &str) -> String {
+pub(super) fn sso_lines(canaille: &Canaille, secret: &str) -> String {
     format!(
         "issuer = \"{}\"\nclient_id = \"accessboard\"\nclient_secret = \"{secret}\"\nlabel = \"Canaille\"",
         canaille.issuer()
@@ -27,7 +27,7 @@ fn sso_lines(canaille: &Canaille, secret: &str) -> String {
 
 /// Starts at the dashboard's button, signs `name` in at Canaille, and brings the
 /// browser back to the callback; the callback's answer and its path.
-async fn through_provider(
+pub(super) async fn through_provider(
     b: &Browser,
     canaille: &Canaille,
     name: &str,
@@ -45,7 +45,7 @@ async fn through_provider(
     (b.get(&path).await, path)
 }
 
-fn refused_with(r: &crate::support::browser::Resp, status: StatusCode, sentence: &str) {
+pub(super) fn refused_with(r: &crate::support::browser::Resp, status: StatusCode, sentence: &str) {
     assert_eq!(r.status, status, "{}", r.body);
     assert!(r.body.contains(sentence), "{}", r.body);
     assert!(r.body.contains("Sign in with Canaille"), "{}", r.body);
@@ -266,4 +266,44 @@ async fn sso_only_hides_the_password_form_and_refuses_passwords() {
         r.body
     );
     assert_eq!(b.get("/users").await.status, StatusCode::SEE_OTHER);
+}
+
+#[actix_web::test]
+async fn a_provider_that_never_says_verified_signs_in_only_with_trust_unverified_email() {
+    // Cy's claims are Canaille 0.3.6's own: no email_verified at all.
+    let people = [
+        "cy:cy@example.org:cy-password:unmarked",
+        "eve:eve@example.org:eve-password:unverified",
+    ];
+    let canaille =
+        Canaille::start_sign_in("accessboard", SECRET, "http://dash.example.org/", &people);
+    let strict = TestApp::spawn_with_sso(&sso_lines(&canaille, SECRET)).await;
+    strict.person("cy@example.org", "Cy", true, &[]).await;
+    let b = strict.browser();
+    let (r, _) = through_provider(&b, &canaille, "cy", "cy-password").await;
+    refused_with(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "has not verified your email address",
+    );
+
+    let trusting = TestApp::spawn_with_sso(&format!(
+        "{}\ntrust_unverified_email = true",
+        sso_lines(&canaille, SECRET)
+    ))
+    .await;
+    trusting.person("cy@example.org", "Cy", true, &[]).await;
+    trusting.person("eve@example.org", "Eve", true, &[]).await;
+    let cy = trusting.browser();
+    let (r, _) = through_provider(&cy, &canaille, "cy", "cy-password").await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(cy.get("/users").await.status, StatusCode::OK);
+    // An email the provider says is not verified stays refused.
+    let eve = trusting.browser();
+    let (r, _) = through_provider(&eve, &canaille, "eve", "eve-password").await;
+    refused_with(
+        &r,
+        StatusCode::UNAUTHORIZED,
+        "has not verified your email address",
+    );
 }

@@ -14,7 +14,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::support::app::TestApp;
 
-const SECRET: &str = "forged-client-s3cr3t";
+pub(super) const SECRET: &str = "forged-client-s3cr3t";
 
 /// The token endpoint's answer: whatever ID token the test put there last.
 struct NextToken(Arc<Mutex<String>>);
@@ -38,7 +38,7 @@ fn hs256(claims: &serde_json::Value, key: &str) -> String {
     format!("{head}.{body}.{sig}")
 }
 
-fn param(url: &str, name: &str) -> String {
+pub(super) fn param(url: &str, name: &str) -> String {
     url::Url::parse(url)
         .unwrap()
         .query_pairs()
@@ -47,8 +47,9 @@ fn param(url: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} in {url}"))
 }
 
-#[actix_web::test]
-async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
+/// A discovery, empty keys and a token endpoint answering whatever ID token the test
+/// put in the returned slot last.
+pub(super) async fn mock_provider() -> (MockServer, Arc<Mutex<String>>) {
     let provider = MockServer::start().await;
     let issuer = provider.uri();
     Mock::given(method("GET"))
@@ -77,6 +78,13 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
         .mount(&provider)
         .await;
 
+    (provider, next)
+}
+
+#[actix_web::test]
+async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
+    let (provider, next) = mock_provider().await;
+    let issuer = provider.uri();
     let lines = format!(
         "issuer = \"{issuer}\"\nclient_id = \"accessboard\"\nclient_secret = \"{SECRET}\"\nlabel = \"Mock\""
     );
@@ -187,4 +195,40 @@ async fn forged_id_tokens_are_refused_and_a_good_one_signs_in() {
         "{}",
         out.header("refresh")
     );
+}
+
+pub(super) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// One round through the mock provider from `start` (a sign-in or a confirmation): the
+/// ID token is `claims` with the flow's nonce, signed with the client secret; the
+/// callback's answer.
+pub(super) async fn round(
+    b: &crate::support::browser::Browser,
+    next: &Arc<Mutex<String>>,
+    start: &str,
+    mut claims: serde_json::Value,
+) -> crate::support::browser::Resp {
+    let s = b.get(start).await;
+    assert_eq!(s.status, StatusCode::SEE_OTHER, "{}", s.body);
+    let to = s.header("location").to_owned();
+    claims["nonce"] = param(&to, "nonce").into();
+    *next.lock().unwrap() = hs256(&claims, SECRET);
+    b.get(&format!(
+        "/login/sso/callback?code=c0de&state={}",
+        param(&to, "state")
+    ))
+    .await
+}
+
+pub(super) fn ada_claims(issuer: &str) -> serde_json::Value {
+    let now = unix_now();
+    serde_json::json!({
+        "iss": issuer, "aud": "accessboard", "sub": "ada", "iat": now, "exp": now + 300,
+        "email": "ada@example.org", "email_verified": true,
+    })
 }

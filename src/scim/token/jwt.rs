@@ -1,13 +1,17 @@
 //! HS256 JWTs signed here from a shared secret, as Nextcloud's SCIM app checks them.
+//! The signature is the `openidconnect` crate's JOSE HS256 (`CoreHmacKey`), the same
+//! crate that verifies the ID tokens of `[sso]`. Header and payload are written here:
+//! its whole-token signing (`JsonWebToken::new`) is private, and its one public path,
+//! `IdToken::new`, would add `iss`/`aud`/`sub` the app did not ask for and drop `typ`.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
+use openidconnect::PrivateSigningKey as _;
+use openidconnect::core::{CoreHmacKey, CoreJwsSigningAlgorithm};
 use serde_json::{Map, Value};
-use sha2::Sha256;
 use tokio::sync::Mutex;
 
 use super::{Cache, Made, TokenError, sensitive};
@@ -54,15 +58,21 @@ pub fn mint_hs256(
     payload.insert("exp".into(), Value::from(now + ttl.as_secs()));
     let payload = URL_SAFE_NO_PAD.encode(Value::Object(payload).to_string());
     let signing_input = format!("{header}.{payload}");
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).ok()?;
-    mac.update(signing_input.as_bytes());
-    let signature = URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes());
+    let signature = CoreHmacKey::new(secret)
+        .sign(
+            &CoreJwsSigningAlgorithm::HmacSha256,
+            signing_input.as_bytes(),
+        )
+        .ok()?;
+    let signature = URL_SAFE_NO_PAD.encode(signature);
     Some(format!("{signing_input}.{signature}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hmac::{Hmac, Mac};
+    use sha2::Sha256;
 
     /// Checks an HS256 JWT as an app would; returns its header and claims.
     fn verify(jwt: &str, secret: &[u8]) -> Result<(Value, Map<String, Value>), &'static str> {

@@ -231,7 +231,7 @@ pub async fn preview(
         }
         Err(e) => return Err(e.into()),
     };
-    let confirm = makes_admins(&plan) && !sudo::fresh(&session);
+    let confirm = sudo::ask(&state, &session, "/users/import").filter(|_| makes_admins(&plan));
     Ok(layout::ok(preview_page(
         &admin,
         state.service.settings(),
@@ -256,7 +256,7 @@ fn preview_page(
     settings: &Settings,
     plan: &ImportPlan,
     text: &str,
-    confirm: bool,
+    confirm: Option<sudo::Ask>,
     error: Option<&str>,
 ) -> Markup {
     let valid = plan.valid();
@@ -269,13 +269,14 @@ fn preview_page(
             form.stack method="post" action="/users/import" enctype="multipart/form-data" {
                 (csrf_field(&admin.csrf))
                 input type="hidden" name="csv" value=(text);
-                @if confirm && valid > 0 {
+                @if let Some(ask) = confirm.as_ref().filter(|_| valid > 0) {
                     label for="current-password" { "Your own password" }
                     p.hint #current-password-hint { "Some rows let people sign in here; confirm it is you. It then holds for five minutes." }
                     input #current-password type="password" name=(sudo::FIELD) autocomplete="current-password"
                         aria-invalid=[error.map(|_| "true")]
                         aria-describedby=(if error.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
                     @if let Some(e) = error { p.field-error #current-password-error { (e) } }
+                    (ask.sso_link())
                 }
                 div.actions {
                     @if valid > 0 {
@@ -318,7 +319,7 @@ pub async fn confirm(
                 state.service.settings(),
                 &plan,
                 &text,
-                true,
+                sudo::ask(&state, &session, "/users/import"),
                 Some(&why),
             ),
         ));

@@ -57,7 +57,7 @@ pub async fn new_form(
         &Errors::default(),
         &apps,
         None,
-        !sudo::fresh(&session),
+        sudo::ask(&state, &session, "/users/new"),
     );
     Ok(layout::ok(page(
         "Add a person",
@@ -135,7 +135,15 @@ pub async fn create(
             Err(err) => email_error(err, &mut e)?,
         }
     }
-    let body = form(&admin, None, &v, &e, &apps, None, !sudo::fresh(&session));
+    let body = form(
+        &admin,
+        None,
+        &v,
+        &e,
+        &apps,
+        None,
+        sudo::ask(&state, &session, "/users/new"),
+    );
     Ok(layout::respond(
         StatusCode::UNPROCESSABLE_ENTITY,
         page(
@@ -185,7 +193,7 @@ pub async fn edit_form(
                 warning: false,
                 link: None,
             }),
-            !sudo::fresh(&session),
+            sudo::ask(&state, &session, &format!("/users/{}", u.id)),
         )
     };
     let parts = super::person::parts(&state, &admin, &u, q.run).await?;
@@ -287,7 +295,7 @@ pub async fn save(
                         warning: !saved.held.is_empty(),
                         link: saved.held.first().map(|h| (h.link(), "Who is held".into())),
                     }),
-                    !sudo::fresh(&session),
+                    sudo::ask(&state, &session, &format!("/users/{id}")),
                 );
                 // The table of what each app holds shows the new statuses, watched.
                 let held = super::person::held(&state, &admin, &u, true).await?;
@@ -305,7 +313,7 @@ pub async fn save(
         &e,
         &apps,
         None,
-        !sudo::fresh(&session),
+        sudo::ask(&state, &session, &format!("/users/{id}")),
     );
     if is_htmx(&req) {
         return Ok(layout::respond(StatusCode::UNPROCESSABLE_ENTITY, body));

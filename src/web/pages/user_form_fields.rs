@@ -17,7 +17,7 @@ fn error_for(e: &Option<String>, id: &str) -> Markup {
 
 /// The form; `user` is the stored person when editing (for the URL), with the groups
 /// their roles come from; `confirm` asks for the admin's own password (the session is
-/// not fresh).
+/// not fresh), or with `[sso]` offers to confirm through the provider.
 pub(super) fn form(
     admin: &CurrentAdmin,
     person: Option<(&UserRow, &Giving)>,
@@ -25,7 +25,7 @@ pub(super) fn form(
     e: &Errors,
     apps: &[AppRow],
     saved: Option<crate::web::flash::Flash>,
-    confirm: bool,
+    confirm: Option<sudo::Ask>,
 ) -> Markup {
     let user = person.map(|(u, _)| u);
     let action = user.map_or("/users/new".to_owned(), |u| format!("/users/{}", u.id));
@@ -64,7 +64,7 @@ pub(super) fn form(
             } @else {
                 p.hint { "Once they can sign in here (tick the box and save), you can set their password." }
             }
-            @if confirm {
+            @if let Some(ask) = &confirm {
                 label for="current-password" { "Your own password (or a code of your authenticator app)" }
                 p.hint #current-password-hint { "Asked before you let someone sign in here or set the password of someone else who can; it then holds for five minutes. With a passkey, confirm on "
                     a href="/account/two-factor" { "your two-factor page" } " instead." }
@@ -72,6 +72,7 @@ pub(super) fn form(
                     aria-invalid=[e.current_password.as_ref().map(|_| "true")]
                     aria-describedby=(if e.current_password.is_some() { "current-password-hint current-password-error" } else { "current-password-hint" });
                 (error_for(&e.current_password, "current-password-error"))
+                (ask.sso_link())
             }
             fieldset {
                 legend { "Access per app" }
