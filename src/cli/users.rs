@@ -304,9 +304,11 @@ pub async fn run(cmd: UserCommand, ctx: &App) -> Result<ExitCode, CliError> {
             }
         },
         UserCommand::Reset2fa { email } => {
-            if service.reset_second_factor(&email).await? {
+            let removed = service.reset_second_factor(&email).await?;
+            if removed.any() {
                 println!(
-                    "two-factor sign-in of {email} turned off; they can set it up again after signing in"
+                    "two-factor sign-in of {email} turned off ({} removed); they can set it up again after signing in",
+                    removed.describe()
                 );
             } else {
                 println!("{email} had no two-factor sign-in; nothing changed");

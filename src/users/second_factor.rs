@@ -162,15 +162,15 @@ impl UserService {
 
     /// Removes a person's second factor, TOTP and passkeys (a lost device), audited
     /// as `second_factor.reset`; whether one was on.
-    pub async fn reset_second_factor(&self, email: &Email) -> Result<bool, ServiceError> {
+    pub async fn reset_second_factor(&self, email: &Email) -> Result<FactorsRemoved, ServiceError> {
         let email = email.clone();
         self.write(move |tx, now, audit| {
             let u = store::user_by_email(tx, &email)?;
             let totp = sf::reset(tx, u.id)?;
             let passkeys = crate::db::passkeys::remove_all(tx, u.id)?;
-            let was = totp || passkeys > 0;
+            let removed = FactorsRemoved { totp, passkeys };
             let after = json!({
-                "second_factor": if was { "removed" } else { "none was on" },
+                "second_factor": if removed.any() { "removed" } else { "none was on" },
                 "totp": totp, "passkeys_removed": passkeys,
             });
             let target = u.email.to_string();
@@ -182,8 +182,39 @@ impl UserService {
                 None,
                 Some(after),
             )?;
-            Ok((was, Vec::new()))
+            Ok((removed, Vec::new()))
         })
         .await
+    }
+}
+
+/// What `reset_second_factor` took away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FactorsRemoved {
+    /// The authenticator app (TOTP) and its recovery codes.
+    pub totp: bool,
+    /// How many passkeys.
+    pub passkeys: usize,
+}
+
+impl FactorsRemoved {
+    /// Whether anything was on.
+    pub fn any(self) -> bool {
+        self.totp || self.passkeys > 0
+    }
+
+    /// "the authenticator app and 2 passkeys", for the command line.
+    pub fn describe(self) -> String {
+        let keys = match self.passkeys {
+            0 => None,
+            1 => Some("1 passkey".to_owned()),
+            n => Some(format!("{n} passkeys")),
+        };
+        match (self.totp, keys) {
+            (true, Some(k)) => format!("the authenticator app and {k}"),
+            (true, None) => "the authenticator app".into(),
+            (false, Some(k)) => k,
+            (false, None) => "nothing".into(),
+        }
     }
 }

@@ -618,7 +618,9 @@ fn reset_2fa_turns_a_second_factor_off_and_is_audited() {
     let out = env.cli(&["user", "reset-2fa", "ada@example.org"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("two-factor sign-in of ada@example.org turned off"),
+        stdout(&out).contains(
+            "two-factor sign-in of ada@example.org turned off (the authenticator app removed)"
+        ),
         "{}",
         stdout(&out)
     );
