@@ -25,12 +25,26 @@ pub struct AdoptStep {
     pub account_id: String,
     /// Its userName (for messages and the unmanaged list).
     pub user_name: String,
+    /// Whether the listing showed it active.
+    pub active: bool,
     /// Its name, for an imported person.
     pub name: Option<String>,
     /// The person it is (link, disable) or becomes (import); `None`: nobody here.
     pub email: Option<Email>,
     /// What to do.
     pub decision: Decision,
+}
+
+/// An account of nobody here the plan disables, as the listing showed it: the app is
+/// asked again before anything is sent to that id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unowned {
+    /// The app's id for it.
+    pub id: String,
+    /// Its userName when listed.
+    pub user_name: String,
+    /// Whether it was active when listed.
+    pub active: bool,
 }
 
 /// A plan to apply to one app.
@@ -54,7 +68,7 @@ pub struct Adopted {
     /// Accounts of people here marked to be disabled.
     pub disabled: usize,
     /// Accounts of nobody here to be disabled by the caller in the app.
-    pub disable_unowned: Vec<String>,
+    pub disable_unowned: Vec<Unowned>,
     /// Accounts newly remembered as unmanaged.
     pub left: usize,
     /// Accounts already as the plan says (applied before).
@@ -191,6 +205,15 @@ fn person_name(step: &AdoptStep) -> Result<PersonName, ServiceError> {
         .filter(|n| !n.trim().is_empty())
         .unwrap_or(&step.user_name);
     super::parse_name(raw)
+}
+
+/// The account as the caller disables it.
+fn unowned(step: &AdoptStep) -> Unowned {
+    Unowned {
+        id: step.account_id.clone(),
+        user_name: step.user_name.clone(),
+        active: step.active,
+    }
 }
 
 /// The account as messages name it.
@@ -357,7 +380,7 @@ fn apply(
         }
         (Decision::Disable, Some(email)) => {
             let Some((user, stored)) = person(tx, email, app)? else {
-                out.disable_unowned.push(step.account_id.clone());
+                out.disable_unowned.push(unowned(step));
                 return Ok(Vec::new());
             };
             if stored.as_deref() == Some(&step.account_id)
@@ -382,7 +405,7 @@ fn apply(
             Ok(jobs)
         }
         (Decision::Disable, None) => {
-            out.disable_unowned.push(step.account_id.clone());
+            out.disable_unowned.push(unowned(step));
             Ok(Vec::new())
         }
     }

@@ -42,7 +42,7 @@ use crate::identity::IdentityStore;
 use crate::pairs::JobQueue;
 use crate::settings::Settings;
 
-pub use adopt::{AdoptStep, Adopted, Adoption, ROWS_PER_TX};
+pub use adopt::{AdoptStep, Adopted, Adoption, ROWS_PER_TX, Unowned};
 pub use apps::Resumed;
 pub use audit::Audit;
 use audit::{access_audited, delete_audited, person, update_audited};
