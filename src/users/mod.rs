@@ -5,6 +5,7 @@
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
 mod adopt;
+mod adopt_chunk;
 mod apps;
 mod audit;
 mod bulk;
