@@ -81,6 +81,8 @@ struct Writes<'a> {
     recorded: Vec<(Uuid, &'a str, Role)>,
     /// People made with access, and the account their pair starts from.
     created: Vec<(Uuid, &'a str)>,
+    /// Those people, inserted together.
+    people: Vec<(NewUser, Uuid)>,
 }
 
 /// Applies one chunk; answers what it did and the jobs of the pairs it marked.
@@ -95,7 +97,6 @@ pub(super) fn apply(
     let mut out = Adopted::default();
     let mut here = people(tx, app, chunk)?;
     let mut writes = Writes::default();
-    let mut apps = None;
     for step in chunk {
         decide(
             tx,
@@ -105,10 +106,13 @@ pub(super) fn apply(
             step,
             ids,
             &mut here,
-            &mut apps,
             &mut writes,
             &mut out,
         )?;
+    }
+    // Made before their pairs are given their accounts below.
+    if !writes.people.is_empty() {
+        store::insert_users(tx, &store::load_apps(tx)?, &writes.people, now)?;
     }
     if !writes.recorded.is_empty() {
         store::app_exists(tx, app)?;
@@ -179,7 +183,6 @@ fn decide<'a>(
     step: &'a AdoptStep,
     ids: &HashMap<String, Uuid>,
     here: &mut HashMap<String, Here>,
-    apps: &mut Option<HashMap<String, store::AppInfo>>,
     writes: &mut Writes<'a>,
     out: &mut Adopted,
 ) -> Result<(), ServiceError> {
@@ -253,24 +256,20 @@ fn decide<'a>(
                 dashboard: crate::domain::DashboardAccess::None,
                 access: vec![(app.clone(), *role)],
             };
-            let apps = match apps {
-                Some(apps) => apps,
-                None => apps.insert(store::load_apps(tx)?),
-            };
-            let user = store::insert_user(tx, apps, &new, new_id, now)?;
             here.insert(
                 key(email),
                 Here {
-                    user: user.id,
+                    user: new_id,
                     scim_id: Some(id.to_owned()),
                     direct: Some(*role),
                     status: None,
                 },
             );
-            writes.created.push((user.id, id));
-            out.created += 1;
-            let after = json!({ "account": id, "name": user.name.to_string(),
+            let after = json!({ "account": id, "name": new.name.to_string(),
                 "role": role.as_str() });
+            writes.created.push((new_id, id));
+            writes.people.push((new, new_id));
+            out.created += 1;
             audit.record(
                 tx,
                 now,
