@@ -221,3 +221,29 @@ async fn an_id_given_to_someone_else_since_the_plan_is_not_disabled() {
     sent.sort();
     assert_eq!(sent, ["GET /Users/u1", "GET /Users/u2", "PATCH /Users/u1"]);
 }
+
+#[test]
+fn a_paged_listing_takes_one_request_per_page_and_none_per_account() {
+    // Pages of two: five accounts are three pages.
+    let server = ScimServer::start_bare();
+    for name in ["ann", "bob", "cy", "dee", "zed"] {
+        server.create_user(json!({"userName": name, "active": true,
+            "emails": [{"value": format!("{name}@example.org"), "primary": true}]}));
+    }
+    let env = TestEnv::installed("files", &server.base_url(), server.token(), "");
+    env.create_person("ann@example.org", "Ann Lee", &["files=user"]);
+    let seen = server.log_lines().len();
+    let plan = discover(&env);
+    assert_eq!(plan["accounts"].as_array().map(Vec::len), Some(5), "{plan}");
+    assert_eq!(plan["requests"], 3, "one request per page");
+    let requests = server.requests_since(seen);
+    assert_eq!(requests.get("GET /Users"), Some(&3), "{requests:?}");
+    assert_eq!(
+        requests
+            .keys()
+            .filter(|k| k.as_str() != "GET /Users")
+            .count(),
+        0,
+        "no request per account: {requests:?}"
+    );
+}
