@@ -155,10 +155,13 @@ pub async fn adopt(
         n(done.disabled + unowned.disabled, "account", "accounts"),
         app.name,
         done.left,
-        done.unchanged
+        done.unchanged + unowned.already
     );
     for line in done.refused.iter().chain(&unowned.failed) {
         println!("refused: {}", output::clean(line));
+    }
+    for line in &unowned.skipped {
+        println!("skipped: {}", output::clean(line));
     }
     if !done.disable_unowned.is_empty() && unowned.held == 0 && unowned.failed.is_empty() {
         service.adopted(&slug, &plan.stamp).await?;

@@ -45,6 +45,22 @@ pub fn remove(conn: &Connection, app: &str, scim_id: &str) -> Result<bool, DbErr
     )? == 1)
 }
 
+/// Forgets these accounts of `app` as unmanaged, in one statement (they are linked now).
+pub fn remove_many(conn: &Connection, app: &str, scim_ids: &[&str]) -> Result<usize, DbError> {
+    if scim_ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM unmanaged_accounts
+              WHERE app_slug = ?1 AND scim_id IN (SELECT value FROM json_each(?2))",
+        )?
+        .execute(params![
+            app,
+            serde_json::Value::from(scim_ids.to_vec()).to_string()
+        ])?)
+}
+
 /// A digest of what discovery classifies against (everyone here, `app`'s pairs and its
 /// unmanaged accounts): a plan made against another state is refused.
 pub fn stamp(conn: &Connection, app: &str) -> Result<String, DbError> {

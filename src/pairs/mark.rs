@@ -16,6 +16,8 @@ pub enum Pairs<'a> {
     UserKnownToApps(&'a Uuid),
     /// One pair.
     One(&'a Uuid, &'a str),
+    /// These people's pairs in one app, in one statement.
+    Many(&'a [Uuid], &'a str),
     /// Every pair of an app whose role grants access or whose account exists.
     AppRelevant(&'a str),
     /// Disabled pairs whose deletion date (`delete_after_days`) is at or before this time.
@@ -50,6 +52,10 @@ impl Pairs<'_> {
             Pairs::One(id, app) => (
                 "user_id = ?1 AND app_slug = ?2",
                 vec![text(&id.to_string()), text(app)],
+            ),
+            Pairs::Many(ids, app) => (
+                "app_slug = ?2 AND user_id IN (SELECT value FROM json_each(?1))",
+                vec![text(&ids_json(ids)), text(app)],
             ),
             Pairs::AppRelevant(app) => (
                 "app_slug = ?1 AND (role != 'none' OR scim_id IS NOT NULL OR status != 'not_provisioned')",
@@ -145,16 +151,23 @@ pub(super) fn jobs_from(mut rows: Rows<'_>) -> Result<Vec<ReconcileJob>, DbError
     Ok(jobs)
 }
 
-/// The jobs for the `sync_needed` pairs of these users (marked as they were created).
+/// The jobs for the `sync_needed` pairs of these users (marked as they were created),
+/// in one statement.
 pub fn jobs_of_users(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Vec<ReconcileJob>, DbError> {
-    let mut stmt = tx.prepare_cached(
-        "SELECT user_id, app_slug, due_seq FROM app_access WHERE user_id = ?1 AND status = 'sync_needed'",
-    )?;
-    let mut jobs = Vec::new();
-    for id in ids {
-        jobs.extend(jobs_from(stmt.query([id.to_string()])?)?);
+    if ids.is_empty() {
+        return Ok(Vec::new());
     }
-    Ok(jobs)
+    let mut stmt = tx.prepare_cached(
+        "SELECT user_id, app_slug, due_seq FROM app_access
+          WHERE user_id IN (SELECT value FROM json_each(?1)) AND status = 'sync_needed'",
+    )?;
+    jobs_from(stmt.query([ids_json(ids)])?)
+}
+
+/// Ids as the JSON array `json_each` reads.
+fn ids_json(ids: &[Uuid]) -> String {
+    let ids: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    serde_json::Value::from(ids).to_string()
 }
 
 /// The status a new pair starts in: marked when access is granted in a provisioned app.

@@ -191,14 +191,15 @@ pub async fn reconcile_account(
             let id = id_of(&account)?;
             // Disable first: if the app then refuses to let go of a group, the person
             // at least cannot sign in, and the error says what is left to do.
+            let reconciled = take_away(session, &account, desired.on_deprovision, |u| {
+                is_theirs(u, desired)
+            })
+            .await?;
             if desired.on_deprovision == Deprovision::Delete {
                 return Ok(Planned {
-                    reconciled: delete(session, desired, &account, &id).await?,
+                    reconciled,
                     memberships: Vec::new(),
                 });
-            }
-            if account.active != Some(false) {
-                session.deactivate_user(&id).await?;
             }
             // Out of every group accessboard manages, as the app holds them now: a role
             // given by hand in the app must not outlive the revocation.
@@ -207,11 +208,7 @@ pub async fn reconcile_account(
                 .chain(pushed_memberships(desired, &id, false, false))
                 .collect();
             Ok(Planned {
-                reconciled: Reconciled::Deprovisioned {
-                    scim_id: Some(id),
-                    user_name: Some(account.user_name.clone()),
-                    only_deactivated: false,
-                },
+                reconciled,
                 memberships,
             })
         }
@@ -270,19 +267,40 @@ fn find_listed(index: &AccountIndex, desired: &Desired) -> Result<Option<ScimUse
     proved(index.find(&want).cloned(), desired, stale.as_ref())
 }
 
+/// Takes away the access of `account`, already proved to be the one meant, as the app's
+/// settings say (`how`): disabled (PATCH where the app has it, else GET and PUT), or
+/// deleted and read back, `theirs` telling whether what stays at its id is still it.
+/// The one path of every revocation: a pair's, and an account of nobody here.
+pub async fn take_away(
+    session: &ScimSession,
+    account: &ScimUser,
+    how: Deprovision,
+    theirs: impl Fn(&ScimUser) -> bool,
+) -> Result<Reconciled, ScimError> {
+    let id = id_of(account)?;
+    if how == Deprovision::Delete {
+        return delete(session, account, &id, theirs).await;
+    }
+    if account.active != Some(false) {
+        session.deactivate_user(&id).await?;
+    }
+    Ok(Reconciled::Deprovisioned {
+        scim_id: Some(id),
+        user_name: Some(account.user_name.clone()),
+        only_deactivated: false,
+    })
+}
+
 /// DELETEs the account, then reads it once: an app whose DELETE only deactivates keeps
 /// it, and an account still active is disabled as well, never reported deleted.
 async fn delete(
     session: &ScimSession,
-    desired: &Desired,
     account: &ScimUser,
     id: &str,
+    theirs: impl Fn(&ScimUser) -> bool,
 ) -> Result<Reconciled, ScimError> {
     session.delete_user(id).await?;
-    let kept = session
-        .get_user(id)
-        .await?
-        .filter(|u| is_theirs(u, desired));
+    let kept = session.get_user(id).await?.filter(|u| theirs(u));
     let Some(kept) = kept else {
         return Ok(Reconciled::Deprovisioned {
             scim_id: None,

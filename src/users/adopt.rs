@@ -4,16 +4,11 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, Transaction, params};
-use serde_json::json;
 use uuid::Uuid;
 
-use super::audit::Audit;
-use super::store;
 use super::{ServiceError, UserService};
 use crate::db::{meta, unmanaged};
-use crate::domain::{Decision, Email, NewUser, PersonName, Role, Slug};
-use crate::pairs::{Pairs, ReconcileJob, mark_for_sync};
+use crate::domain::{Decision, Email, NewUser, PersonName, Slug};
 
 /// Accounts applied per transaction: a large plan never holds the write lock long.
 pub const ROWS_PER_TX: usize = 1000;
@@ -25,12 +20,26 @@ pub struct AdoptStep {
     pub account_id: String,
     /// Its userName (for messages and the unmanaged list).
     pub user_name: String,
+    /// Whether the listing showed it active.
+    pub active: bool,
     /// Its name, for an imported person.
     pub name: Option<String>,
     /// The person it is (link, disable) or becomes (import); `None`: nobody here.
     pub email: Option<Email>,
     /// What to do.
     pub decision: Decision,
+}
+
+/// An account of nobody here the plan disables, as the listing showed it: the app is
+/// asked again before anything is sent to that id.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Unowned {
+    /// The app's id for it.
+    pub id: String,
+    /// Its userName when listed.
+    pub user_name: String,
+    /// Whether it was active when listed.
+    pub active: bool,
 }
 
 /// A plan to apply to one app.
@@ -54,7 +63,7 @@ pub struct Adopted {
     /// Accounts of people here marked to be disabled.
     pub disabled: usize,
     /// Accounts of nobody here to be disabled by the caller in the app.
-    pub disable_unowned: Vec<String>,
+    pub disable_unowned: Vec<Unowned>,
     /// Accounts newly remembered as unmanaged.
     pub left: usize,
     /// Accounts already as the plan says (applied before).
@@ -107,12 +116,7 @@ impl UserService {
             let (app, chunk, ids) = (app.clone(), chunk.to_vec(), ids.clone());
             let (part, held) = self
                 .write_held(move |tx, now, audit| {
-                    let mut part = Adopted::default();
-                    let mut jobs = Vec::new();
-                    for step in &chunk {
-                        jobs.extend(apply(tx, now, audit, &app, step, &ids, &mut part)?);
-                    }
-                    Ok((part, jobs))
+                    super::adopt_chunk::apply(tx, now, audit, &app, &chunk, &ids)
                 })
                 .await?;
             report.created += part.created;
@@ -184,218 +188,11 @@ impl UserService {
 }
 
 /// The name of a person imported from an account: its name, else its userName.
-fn person_name(step: &AdoptStep) -> Result<PersonName, ServiceError> {
+pub(super) fn person_name(step: &AdoptStep) -> Result<PersonName, ServiceError> {
     let raw = step
         .name
         .as_deref()
         .filter(|n| !n.trim().is_empty())
         .unwrap_or(&step.user_name);
     super::parse_name(raw)
-}
-
-/// The account as messages name it.
-fn account(step: &AdoptStep) -> String {
-    format!("account {} ({})", step.account_id, step.user_name)
-}
-
-/// The person's id and the account id stored on their pair, if they exist and live.
-fn person(
-    tx: &Transaction<'_>,
-    email: &Email,
-    app: &Slug,
-) -> Result<Option<(Uuid, Option<String>)>, ServiceError> {
-    let found = tx
-        .prepare_cached(
-            "SELECT u.id, a.scim_id FROM users u
-             LEFT JOIN app_access a ON a.user_id = u.id AND a.app_slug = ?2
-             WHERE u.email_norm = ?1 AND u.deleted_at IS NULL",
-        )?
-        .query_row(params![email.as_str().to_lowercase(), app.as_str()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
-        })
-        .optional()?;
-    Ok(found.and_then(|(id, scim)| Some((Uuid::parse_str(&id).ok()?, scim))))
-}
-
-/// Records the account on the person's pair, so the worker starts from it and proves it
-/// before anything is called provisioned; answers the pair's job.
-fn record_account(
-    tx: &Transaction<'_>,
-    user: Uuid,
-    app: &Slug,
-    account_id: &str,
-    now: i64,
-) -> Result<Vec<ReconcileJob>, ServiceError> {
-    tx.prepare_cached(
-        "INSERT INTO app_access (user_id, app_slug, status_since) VALUES (?1, ?2, ?3)
-         ON CONFLICT (user_id, app_slug) DO NOTHING",
-    )?
-    .execute(params![user.to_string(), app.as_str(), now])?;
-    tx.prepare_cached("UPDATE app_access SET scim_id = ?3 WHERE user_id = ?1 AND app_slug = ?2")?
-        .execute(params![user.to_string(), app.as_str(), account_id])?;
-    unmanaged::remove(tx, app.as_str(), account_id)?;
-    Ok(mark_for_sync(tx, Pairs::One(&user, app.as_str()), now)?)
-}
-
-fn apply(
-    tx: &Transaction<'_>,
-    now: i64,
-    audit: &Audit,
-    app: &Slug,
-    step: &AdoptStep,
-    ids: &HashMap<String, Uuid>,
-    out: &mut Adopted,
-) -> Result<Vec<ReconcileJob>, ServiceError> {
-    let target = |email: &Email| format!("{email} / {app}");
-    match (&step.decision, &step.email) {
-        (Decision::Keep, _) => Ok(Vec::new()),
-        (Decision::Leave, _) => {
-            if unmanaged::insert(
-                tx,
-                app.as_str(),
-                &step.account_id,
-                &step.user_name,
-                &audit.actor,
-                now,
-            )? {
-                out.left += 1;
-                let after = json!({ "account": step.account_id, "user_name": step.user_name });
-                audit.record(
-                    tx,
-                    now,
-                    "account.leave",
-                    Some(app.as_str()),
-                    None,
-                    Some(after),
-                )?;
-            } else {
-                out.unchanged += 1;
-            }
-            Ok(Vec::new())
-        }
-        (Decision::Link { role }, Some(email)) => {
-            let Some((user, stored)) = person(tx, email, app)? else {
-                out.refused.push(format!(
-                    "{}: nobody here has the email {email}",
-                    account(step)
-                ));
-                return Ok(Vec::new());
-            };
-            if stored.as_deref() == Some(&step.account_id)
-                && store::role_of(tx, user, app)? == Some(*role)
-            {
-                out.unchanged += 1;
-                return Ok(Vec::new());
-            }
-            let mut jobs = store::set_access(tx, user, app, *role, now)?;
-            jobs.extend(record_account(tx, user, app, &step.account_id, now)?);
-            out.linked += 1;
-            let after = json!({ "account": step.account_id, "role": role.as_str() });
-            audit.record(
-                tx,
-                now,
-                "account.link",
-                Some(&target(email)),
-                None,
-                Some(after),
-            )?;
-            Ok(jobs)
-        }
-        (Decision::Import { role }, Some(email)) => {
-            if let Some((_, stored)) = person(tx, email, app)? {
-                if stored.as_deref() == Some(&step.account_id) {
-                    out.unchanged += 1;
-                } else {
-                    out.refused.push(format!(
-                        "{}: a person with the email {email} is here already; link it instead",
-                        account(step)
-                    ));
-                }
-                return Ok(Vec::new());
-            }
-            let Some(id) = ids.get(&email.as_str().to_lowercase()).copied() else {
-                out.refused.push(format!(
-                    "{}: its name cannot be a person's name",
-                    account(step)
-                ));
-                return Ok(Vec::new());
-            };
-            let new = NewUser {
-                email: email.clone(),
-                name: person_name(step)?,
-                dashboard: crate::domain::DashboardAccess::None,
-                access: vec![(app.clone(), *role)],
-            };
-            let apps = store::load_apps(tx)?;
-            let user = store::insert_user(tx, &apps, &new, id, now)?;
-            let mut jobs = crate::pairs::jobs_of_users(tx, &[user.id])?;
-            jobs.extend(record_account(tx, user.id, app, &step.account_id, now)?);
-            out.created += 1;
-            let after = json!({ "account": step.account_id, "name": user.name.to_string(),
-                "role": role.as_str() });
-            audit.record(
-                tx,
-                now,
-                "account.import",
-                Some(&target(email)),
-                None,
-                Some(after),
-            )?;
-            Ok(jobs)
-        }
-        (Decision::Import { .. }, None) => {
-            out.refused.push(format!(
-                "{}: no valid email, so no person is made from it",
-                account(step)
-            ));
-            Ok(Vec::new())
-        }
-        (Decision::Link { .. }, None) => {
-            out.refused
-                .push(format!("{}: no person chosen to link it to", account(step)));
-            Ok(Vec::new())
-        }
-        (Decision::Disable, Some(email)) => {
-            let Some((user, stored)) = person(tx, email, app)? else {
-                out.disable_unowned.push(step.account_id.clone());
-                return Ok(Vec::new());
-            };
-            if stored.as_deref() == Some(&step.account_id)
-                && store::role_of(tx, user, app)?.is_none_or(|r| r == Role::None)
-                && disabled_already(tx, user, app)?
-            {
-                out.unchanged += 1;
-                return Ok(Vec::new());
-            }
-            let mut jobs = store::set_access(tx, user, app, Role::None, now)?;
-            jobs.extend(record_account(tx, user, app, &step.account_id, now)?);
-            out.disabled += 1;
-            let after = json!({ "account": step.account_id });
-            audit.record(
-                tx,
-                now,
-                "account.disable",
-                Some(&target(email)),
-                None,
-                Some(after),
-            )?;
-            Ok(jobs)
-        }
-        (Decision::Disable, None) => {
-            out.disable_unowned.push(step.account_id.clone());
-            Ok(Vec::new())
-        }
-    }
-}
-
-/// Whether the pair was settled as disabled (or is on its way).
-fn disabled_already(tx: &Transaction<'_>, user: Uuid, app: &Slug) -> Result<bool, ServiceError> {
-    let status: Option<String> = tx
-        .prepare_cached("SELECT status FROM app_access WHERE user_id = ?1 AND app_slug = ?2")?
-        .query_row(params![user.to_string(), app.as_str()], |r| r.get(0))
-        .optional()?;
-    Ok(matches!(
-        status.as_deref(),
-        Some("deprovisioned" | "sync_needed" | "syncing" | "held")
-    ))
 }

@@ -5,6 +5,7 @@
 //! dies in between, the sweeper finds the marked pairs, so nothing is lost.
 
 mod adopt;
+mod adopt_chunk;
 mod apps;
 mod audit;
 mod bulk;
@@ -45,7 +46,7 @@ use crate::identity::IdentityStore;
 use crate::pairs::JobQueue;
 use crate::settings::Settings;
 
-pub use adopt::{AdoptStep, Adopted, Adoption, ROWS_PER_TX};
+pub use adopt::{AdoptStep, Adopted, Adoption, ROWS_PER_TX, Unowned};
 pub use apps::Resumed;
 pub use audit::Audit;
 use audit::{access_audited, delete_audited, person, update_audited};

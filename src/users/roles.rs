@@ -118,3 +118,47 @@ pub fn refresh(
     }
     Ok(out)
 }
+
+/// [`refresh`] for many people in one app in one read, without marking: for a caller
+/// that marks every one of these pairs itself, once (adopt records their accounts too).
+pub fn refresh_unmarked(
+    tx: &Transaction<'_>,
+    users: &[Uuid],
+    app: &str,
+) -> Result<Vec<RoleChange>, ServiceError> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = users.iter().map(Uuid::to_string).collect();
+    let mut read = tx.prepare_cached(
+        "SELECT a.user_id, a.role, a.direct_role,
+                (SELECT group_concat(g.role) FROM group_members m
+                   JOIN group_grants g ON g.group_id = m.group_id
+                  WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
+           FROM app_access a JOIN users u ON u.id = a.user_id
+          WHERE a.app_slug = ?1 AND a.user_id IN (SELECT value FROM json_each(?2))
+            AND u.deleted_at IS NULL",
+    )?;
+    let mut moved = Vec::new();
+    let mut rows = read.query(params![app, serde_json::Value::from(ids).to_string()])?;
+    while let Some(r) = rows.next()? {
+        let user: Uuid = r.typed(0, "app_access")?;
+        let stored: Role = r.typed(1, "app_access")?;
+        let direct: Role = r.typed(2, "app_access")?;
+        let role = Role::effective(direct, group_roles(r.get(3)?)?);
+        if role != stored {
+            moved.push(RoleChange {
+                user,
+                app: app.to_owned(),
+                from: stored,
+                to: role,
+            });
+        }
+    }
+    let mut write =
+        tx.prepare_cached("UPDATE app_access SET role = ?3 WHERE user_id = ?1 AND app_slug = ?2")?;
+    for c in &moved {
+        write.execute(params![c.user.to_string(), app, c.to])?;
+    }
+    Ok(moved)
+}

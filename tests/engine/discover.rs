@@ -134,3 +134,116 @@ fn an_account_in_the_admin_group_is_proposed_as_an_admin() {
     assert_eq!(decision, &json!({"action": "import", "role": "admin"}));
     assert_eq!(plan["accounts"][0]["admin"], true);
 }
+
+/// A SCIM account as a mock app answers it.
+fn scim_user(id: &str, user_name: &str, external_id: &str, active: bool) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "id": id,
+        "userName": user_name, "externalId": external_id, "active": active})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_id_given_to_someone_else_since_the_plan_is_not_disabled() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let (dee_ext, eve_ext) = (
+        "5c3d2e1f-0000-4000-8000-000000000001",
+        "5c3d2e1f-0000-4000-8000-000000000002",
+    );
+    let mock = MockServer::start().await;
+    let answer = |body: Value| ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(method("GET"))
+        .and(path("/ServiceProviderConfig"))
+        .respond_with(answer(json!({
+            "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+            "patch": {"supported": true}, "filter": {"supported": true, "maxResults": 100},
+            "etag": {"supported": false}, "authenticationSchemes": []})))
+        .mount(&mock)
+        .await;
+    // Both left behind by people deleted here when the plan is made.
+    Mock::given(method("GET"))
+        .and(path("/Users"))
+        .respond_with(answer(json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+            "totalResults": 2, "startIndex": 1, "itemsPerPage": 2,
+            "Resources": [scim_user("u1", "dee", dee_ext, true),
+                scim_user("u2", "Eve", eve_ext, true)]})))
+        .mount(&mock)
+        .await;
+    let env = TestEnv::installed("files", &mock.uri(), "t", "");
+    let plan = discover(&env);
+    assert_eq!(
+        class_of(&plan, "dee"),
+        ("left_behind", &json!({"action": "disable"}))
+    );
+    assert_eq!(
+        class_of(&plan, "Eve"),
+        ("left_behind", &json!({"action": "disable"}))
+    );
+    let file = env.db_path().with_file_name("plan.json");
+    std::fs::write(&file, plan.to_string()).expect("write the plan");
+
+    // Since then the app gave u2 to Bob; u1 is still Dee's.
+    Mock::given(method("GET"))
+        .and(path("/Users/u1"))
+        .respond_with(answer(scim_user("u1", "DEE", dee_ext, true)))
+        .mount(&mock)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/Users/u2"))
+        .respond_with(answer(scim_user("u2", "bob@example.org", "", true)))
+        .mount(&mock)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/Users/u1"))
+        .respond_with(answer(scim_user("u1", "dee", dee_ext, false)))
+        .mount(&mock)
+        .await;
+    let seen = mock.received_requests().await.unwrap_or_default().len();
+    let out = env.cli(&["app", "adopt", "files", file.to_str().expect("utf-8")]);
+    ok(&out, "app adopt");
+    let text = stdout(&out);
+    assert!(
+        text.contains("1 account disabled in App files"),
+        "only Dee's: {text}"
+    );
+    assert!(
+        text.contains("skipped: account u2 (Eve) now answers bob@example.org; not disabled"),
+        "{text}"
+    );
+
+    // One read and one PATCH for the account disabled, one read for the one skipped.
+    let mut sent: Vec<String> = mock.received_requests().await.unwrap_or_default()[seen..]
+        .iter()
+        .filter(|r| r.url.path().starts_with("/Users/"))
+        .map(|r| format!("{} {}", r.method, r.url.path()))
+        .collect();
+    sent.sort();
+    assert_eq!(sent, ["GET /Users/u1", "GET /Users/u2", "PATCH /Users/u1"]);
+}
+
+#[test]
+fn a_paged_listing_takes_one_request_per_page_and_none_per_account() {
+    // Pages of two: five accounts are three pages.
+    let server = ScimServer::start_bare();
+    for name in ["ann", "bob", "cy", "dee", "zed"] {
+        server.create_user(json!({"userName": name, "active": true,
+            "emails": [{"value": format!("{name}@example.org"), "primary": true}]}));
+    }
+    let env = TestEnv::installed("files", &server.base_url(), server.token(), "");
+    env.create_person("ann@example.org", "Ann Lee", &["files=user"]);
+    let seen = server.log_lines().len();
+    let plan = discover(&env);
+    assert_eq!(plan["accounts"].as_array().map(Vec::len), Some(5), "{plan}");
+    assert_eq!(plan["requests"], 3, "one request per page");
+    let requests = server.requests_since(seen);
+    assert_eq!(requests.get("GET /Users"), Some(&3), "{requests:?}");
+    assert_eq!(
+        requests
+            .keys()
+            .filter(|k| k.as_str() != "GET /Users")
+            .count(),
+        0,
+        "no request per account: {requests:?}"
+    );
+}

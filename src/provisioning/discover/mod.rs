@@ -126,6 +126,7 @@ impl Discovery {
                 .map(|a| crate::users::AdoptStep {
                     account_id: a.id.clone(),
                     user_name: a.user_name.clone(),
+                    active: a.active,
                     name: a.name.clone(),
                     email: match a.decision {
                         Decision::Import { .. } => importable_email(a),

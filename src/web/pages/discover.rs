@@ -263,6 +263,14 @@ pub async fn apply(
     if refused > 0 {
         text.push_str(&format!(" {} refused.", n(refused, "account", "accounts")));
     }
+    match unowned.skipped.as_slice() {
+        [] => {}
+        [one] => text.push_str(&format!(" Skipped: {one}.")),
+        many => text.push_str(&format!(
+            " {} not disabled: the app holds something else at their id now.",
+            n(many.len(), "account", "accounts")
+        )),
+    }
     if done.held + unowned.held > 0 {
         text.push_str(&format!(
             " The revocation guard held {}.",
