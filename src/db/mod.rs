@@ -208,6 +208,9 @@ impl Db {
             && let Some(mut conn) = self.pool.try_get()
         {
             let result = f(&mut conn);
+            // The connection back in the pool before the turn is given up, so that the
+            // next job's turn always finds one.
+            drop(conn);
             drop(turn);
             return result;
         }
