@@ -71,17 +71,7 @@ impl UserService {
                 else {
                     return Ok(None);
                 };
-                let id = Uuid::new_v4().simple().to_string();
-                let now = time::now();
-                let ceremony = pk::Ceremony {
-                    id: &id,
-                    user,
-                    purpose: Purpose::Register,
-                    name: Some(&name),
-                    state: &state,
-                    expires_at: now + CEREMONY_SECS,
-                };
-                pk::ceremony_put(c, &ceremony, now)?;
+                let id = put_ceremony(c, user, Purpose::Register, Some(&name), &state)?;
                 Ok::<_, ServiceError>(Some(Begun { id, options }))
             })
             .await
@@ -143,17 +133,7 @@ impl UserService {
                 let Some((state, options)) = rp.start_check(&existing) else {
                     return Ok(None);
                 };
-                let id = Uuid::new_v4().simple().to_string();
-                let now = time::now();
-                let ceremony = pk::Ceremony {
-                    id: &id,
-                    user,
-                    purpose,
-                    name: None,
-                    state: &state,
-                    expires_at: now + CEREMONY_SECS,
-                };
-                pk::ceremony_put(c, &ceremony, now)?;
+                let id = put_ceremony(c, user, purpose, None, &state)?;
                 Ok::<_, ServiceError>(Some(Begun { id, options }))
             })
             .await
@@ -217,4 +197,26 @@ impl UserService {
         })
         .await
     }
+}
+
+/// Stores a ceremony's server state for [`CEREMONY_SECS`] under a new random id, returned.
+fn put_ceremony(
+    c: &rusqlite::Connection,
+    user: Uuid,
+    purpose: Purpose,
+    name: Option<&str>,
+    state: &[u8],
+) -> Result<String, ServiceError> {
+    let id = Uuid::new_v4().simple().to_string();
+    let now = time::now();
+    let ceremony = pk::Ceremony {
+        id: &id,
+        user,
+        purpose,
+        name,
+        state,
+        expires_at: now + CEREMONY_SECS,
+    };
+    pk::ceremony_put(c, &ceremony, now)?;
+    Ok(id)
 }
