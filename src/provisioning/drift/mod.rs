@@ -2,19 +2,23 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rusqlite::OptionalExtension;
 use serde::{Deserialize, Serialize};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use super::engine::{Engine, render_user_name};
+
+mod held_roles;
+mod periodic;
 use crate::db::columns::RowExt;
 use crate::db::{Db, DbError, alerts, meta, time};
 use crate::domain::{AlertKind, Condition, DesiredAccess, Role, Slug};
 use crate::pairs::Claim;
 use crate::scim::ScimError;
+pub(super) use held_roles::group_members;
+use held_roles::{role_groups, role_mismatch};
+pub use periodic::run_periodic;
 
 /// One account that is out of step.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -285,97 +289,6 @@ impl DriftReport {
     }
 }
 
-/// Raises the drift alert of `app` after a periodic check found drift.
-async fn raise_drift(engine: &Engine, app: &Slug, report: &DriftReport) -> Result<(), DbError> {
-    let condition = Condition::of_app(AlertKind::Drift, app.clone());
-    let detail = report.alert_detail();
-    engine
-        .db
-        .run(move |c| alerts::raise(c, &condition, &detail, time::now()).map(|_| ()))
-        .await
-}
-
-/// The member ids of every mapped group, by group name (a group that does not exist has
-/// none): one read by id where the group's id is known, else one lookup, and one read
-/// more where the lookup's answer omits members.
-pub(super) async fn group_members(
-    session: &crate::scim::ScimSession,
-    roles: &crate::settings::RoleMap,
-) -> Result<HashMap<String, std::collections::HashSet<String>>, ScimError> {
-    let mut out = HashMap::new();
-    for group in roles.targets().filter_map(|t| t.group.clone()) {
-        if out.contains_key(&group) {
-            continue;
-        }
-        // A group whose id is known is read by it: one request, members included (an
-        // answer without them is an empty group).
-        let known = session.client().group_ids().await.get(&group).cloned();
-        if let Some(id) = known
-            && let Some(g) = session.get_group(&id).await?
-        {
-            let members = g.members.unwrap_or_default();
-            out.insert(group, members.into_iter().map(|m| m.value).collect());
-            continue;
-        }
-        let found = session.find_group(&group).await?;
-        let members = match found {
-            Some(g) if g.members.is_none() => match &g.id {
-                Some(id) => session.get_group(id).await?.and_then(|g| g.members),
-                None => None,
-            },
-            Some(g) => g.members,
-            None => None,
-        };
-        let members = members
-            .unwrap_or_default()
-            .into_iter()
-            .map(|m| m.value)
-            .collect();
-        out.insert(group, members);
-    }
-    Ok(out)
-}
-
-/// The groups roles are mapped to.
-fn role_groups(roles: &crate::settings::RoleMap) -> impl Iterator<Item = &String> {
-    roles.targets().filter_map(|t| t.group.as_ref())
-}
-
-/// Why the account's role in the app is not `role`, if it is not.
-fn role_mismatch(
-    roles: &crate::settings::RoleMap,
-    groups: &HashMap<String, std::collections::HashSet<String>>,
-    account: &crate::scim::ScimUser,
-    role: Role,
-) -> Option<String> {
-    let id = account.id.as_deref()?;
-    for (mapped, target) in [(Role::Admin, &roles.admin), (Role::User, &roles.user)] {
-        let Some(t) = target else { continue };
-        if let Some(group) = &t.group {
-            let is = groups.get(group).is_some_and(|m| m.contains(id));
-            if is != (mapped == role) {
-                return Some(if is {
-                    format!("in group {group:?} but not {mapped} here")
-                } else {
-                    format!("not in group {group:?} though {mapped} here")
-                });
-            }
-        }
-        if let (Some(attribute), Some(value), true) = (&t.attribute, &t.value, mapped == role) {
-            let held = super::roles::values(account, attribute);
-            let ours = super::roles::mapped_values(roles, attribute);
-            // A value we do not map (set by hand in the app) is not ours to judge.
-            if !held.iter().any(|v| v == value) && held.iter().all(|v| ours.contains(v)) {
-                return Some(format!(
-                    "{attribute} is {:?}, not {value:?}",
-                    held.join(",")
-                ));
-            }
-        }
-    }
-    None
-}
-
 fn load_pairs(c: &mut rusqlite::Connection, app: &str) -> Result<(bool, Vec<LocalPair>), DbError> {
     let installed: bool = c
         .prepare_cached("SELECT installed FROM apps WHERE slug = ?1")?
@@ -418,44 +331,4 @@ pub async fn latest(db: &Db, app: &str) -> Result<Option<DriftReport>, DbError> 
     json.map(|j| serde_json::from_str(&j))
         .transpose()
         .map_err(|e| DbError::Corrupt(format!("meta.drift:{app}: {e}")))
-}
-
-/// Runs the drift check of every provisioned app every `drift_check_interval_secs`.
-pub async fn run_periodic(engine: Arc<Engine>, mut stop: watch::Receiver<bool>) {
-    let secs = engine.settings.provisioning.drift_check_interval_secs;
-    if secs == 0 {
-        return;
-    }
-    loop {
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(secs)) => {}
-            _ = stop.wait_for(|s| *s) => return,
-        }
-        let resting = match engine.db.run(|c| crate::db::rails::all(c)).await {
-            Ok(states) => states
-                .into_iter()
-                .filter(|r| r.quarantined() || r.paused == Some(crate::db::rails::Pause::All))
-                .map(|r| r.app)
-                .collect(),
-            Err(_) => Vec::new(),
-        };
-        for app in &engine.settings.apps {
-            // Nothing is sent to a paused or quarantined app, not even a listing.
-            if app.scim.is_none() || resting.iter().any(|r| r == app.slug.as_str()) {
-                continue;
-            }
-            match check(&engine, &app.slug, false).await {
-                Ok(r) => {
-                    tracing::info!(app = %app.slug, missing = r.missing.len(), should_be_disabled = r.should_be_disabled.len(),
-                    wrong_role = r.wrong_role.len(), unknown = r.unknown.len(), "drift check");
-                    if r.has_drift()
-                        && let Err(e) = raise_drift(&engine, &app.slug, &r).await
-                    {
-                        tracing::warn!(app = %app.slug, error = %e, "could not record the drift alert");
-                    }
-                }
-                Err(e) => tracing::warn!(app = %app.slug, error = %e, "drift check failed"),
-            }
-        }
-    }
 }
