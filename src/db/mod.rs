@@ -26,6 +26,7 @@ pub mod sort_keys;
 pub mod throttle;
 pub mod time;
 pub mod unmanaged;
+mod user_cells;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

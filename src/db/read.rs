@@ -209,10 +209,14 @@ pub(crate) fn users_filter(search: &PeopleSearch) -> String {
 }
 
 /// The page of the people list: `users_filter`, then ?3 (limit) and ?4 (offset).
-pub(crate) fn users_page_sql(filter: &str, order: &str) -> String {
+pub(crate) fn users_page_sql(search: &PeopleSearch, order: &str) -> String {
+    // Qualified: the search index has `name` and `email` columns too.
     format!(
-        "SELECT id, email, name, dashboard, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users
-         WHERE {filter} ORDER BY {order} LIMIT ?3 OFFSET ?4"
+        "SELECT users.id, users.email, users.name, users.dashboard, users.password_hash IS NOT NULL,
+                users.deleted_at IS NOT NULL
+           FROM {} WHERE {} ORDER BY {order} LIMIT ?3 OFFSET ?4",
+        search.source(),
+        users_filter(search)
     )
 }
 
@@ -254,7 +258,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             groups: Vec::new(),
         })
     };
-    let mut stmt = conn.prepare_cached(&users_page_sql(&filter, q.sort.order()))?;
+    let mut stmt = conn.prepare_cached(&users_page_sql(&search, q.sort.order()))?;
     let (mut rows, total): (Vec<UserRow>, usize) = if matches!(search, PeopleSearch::Indexed(_)) {
         // A search's matches are few and already sorted for the page: read them all once,
         // counting, instead of a second pass through the index only to count them.
@@ -280,8 +284,11 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
                 .query_row([], |r| r.get(0))?
         } else {
             // ?3 and ?4 (limit, offset) are unused here but keep the numbering of the page query.
-            conn.prepare_cached(&format!("SELECT count(*) FROM users WHERE {filter}"))?
-                .query_row(page_params(0, 0), |r| r.get(0))?
+            conn.prepare_cached(&format!(
+                "SELECT count(*) FROM {} WHERE {filter}",
+                search.source()
+            ))?
+            .query_row(page_params(0, 0), |r| r.get(0))?
         };
         let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
         let page = stmt
@@ -289,47 +296,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             .collect::<Result<_, _>>()?;
         (page, total as usize)
     };
-    // One query per page for the cells and one for the groups, not one per user.
-    if !rows.is_empty() {
-        let ids: Vec<String> = rows.iter().map(|u| u.id.to_string()).collect();
-        let placeholders = vec!["?"; ids.len()].join(",");
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT a.user_id, a.app_slug, a.role, a.status, a.direct_role,
-                    (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
-                     WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
-             FROM app_access a JOIN apps p ON p.slug = a.app_slug
-             WHERE p.in_catalogue = 1 AND a.user_id IN ({placeholders}) ORDER BY p.rowid"
-        ))?;
-        let mut cells = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
-        let index: std::collections::HashMap<String, usize> = ids
-            .iter()
-            .enumerate()
-            .map(|(i, id)| (id.clone(), i))
-            .collect();
-        while let Some(r) = cells.next()? {
-            let user: String = r.get(0)?;
-            if let Some(&i) = index.get(&user) {
-                rows[i].access.push(PairCell {
-                    app: r.get(1)?,
-                    role: r.typed(2, "app_access")?,
-                    direct: r.typed(4, "app_access")?,
-                    groups: group_role(r.get(5)?)?,
-                    status: r.typed(3, "app_access")?,
-                });
-            }
-        }
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT m.user_id, g.name FROM group_members m JOIN access_groups g ON g.id = m.group_id
-             WHERE m.user_id IN ({placeholders}) ORDER BY g.name_norm"
-        ))?;
-        let mut groups = stmt.query(rusqlite::params_from_iter(ids.iter()))?;
-        while let Some(r) = groups.next()? {
-            let user: String = r.get(0)?;
-            if let Some(&i) = index.get(&user) {
-                rows[i].groups.push(r.get(1)?);
-            }
-        }
-    }
+    super::user_cells::fill(conn, &mut rows)?;
     Ok((rows, total))
 }
 

@@ -281,6 +281,11 @@ pub async fn list(
         .service
         .db()
         .run(move |c| {
+            // One snapshot for the page: its apps, rows and count agree, and the WAL read
+            // lock is taken once instead of once per statement.
+            let snapshot = c
+                .unchecked_transaction()
+                .map_err(crate::db::DbError::from)?;
             let apps: Vec<AppRow> = read::installed_apps(c)?;
             let f = Filters::of(&query, &apps);
             let users = read::users(
@@ -296,7 +301,9 @@ pub async fn list(
                     ..UserQuery::default()
                 },
             )?;
-            Ok::<_, crate::db::DbError>((apps, groups::names_all(c)?, f, users))
+            let groups = groups::names_all(c)?;
+            snapshot.commit().map_err(crate::db::DbError::from)?;
+            Ok::<_, crate::db::DbError>((apps, groups, f, users))
         })
         .await?;
     let live = any_transient(&rows, &apps);
