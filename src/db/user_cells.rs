@@ -201,4 +201,45 @@ mod tests {
         };
         assert_eq!(apps(&one), apps(ann));
     }
+
+    #[test]
+    fn everyone_is_listed_with_their_cells_past_sqlites_limit_of_bound_values() {
+        // `user list` reads everyone at once: one bound value per person (as an IN list
+        // had) fails past SQLite's 32,766.
+        const PEOPLE: usize = 33_000;
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let mut conn = db.conn().unwrap();
+        let tx = conn.transaction().unwrap();
+        tx.execute(
+            "INSERT INTO apps (slug, name, installed) VALUES ('files', 'Files', 1)",
+            [],
+        )
+        .unwrap();
+        {
+            let mut person = tx
+                .prepare(
+                    "INSERT INTO users (id, email, email_norm, name, created_at, updated_at)
+                     VALUES (?1, ?2, ?2, ?2, 0, 0)",
+                )
+                .unwrap();
+            let mut cell = tx
+                .prepare(
+                    "INSERT INTO app_access (user_id, app_slug, role, direct_role, status)
+                     VALUES (?1, 'files', 'user', 'user', 'provisioned')",
+                )
+                .unwrap();
+            for i in 0..PEOPLE {
+                let id = format!("00000000-0000-4000-8000-{i:012}");
+                person
+                    .execute(rusqlite::params![id, format!("p{i}@example.org")])
+                    .unwrap();
+                cell.execute([&id]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        let (rows, total) = read::users(&conn, &UserQuery::default()).unwrap();
+        assert_eq!((rows.len(), total), (PEOPLE, PEOPLE));
+        assert!(rows.iter().all(|r| r.access.len() == 1));
+    }
 }

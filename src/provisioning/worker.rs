@@ -238,7 +238,11 @@ pub async fn tick(engine: &Arc<Engine>, full: bool) -> Result<(), SweepError> {
         let (pruned, audit_pruned) = engine
             .db
             .run(move |c| {
-                let tx = c.transaction()?;
+                // IMMEDIATE: the write lock is waited for at BEGIN, through the busy
+                // handler. Deferred, the delete from `users` (whose trigger writes the
+                // search index) met a writer with a read already open and failed at once
+                // with "database is locked".
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
                 pairs::purge_removed_users(&tx)?;
                 let pruned = match days {
                     0 => 0,
