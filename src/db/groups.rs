@@ -176,32 +176,6 @@ pub(crate) fn names(concat: Option<String>) -> Vec<String> {
     names
 }
 
-/// The highest role in a `group_concat` of group grants' roles.
-pub(crate) fn group_role(concat: Option<String>) -> rusqlite::Result<Role> {
-    let mut roles = Vec::new();
-    for s in concat
-        .as_deref()
-        .unwrap_or("")
-        .split(',')
-        .filter(|s| !s.is_empty())
-    {
-        roles.push(Role::parse(s).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
-        })?);
-    }
-    Ok(Role::effective(Role::None, roles))
-}
-
-/// The names of a person's groups, by name.
-pub(crate) fn names_of(conn: &Connection, user: Uuid) -> Result<Vec<String>, DbError> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT g.name FROM group_members m JOIN access_groups g ON g.id = m.group_id
-          WHERE m.user_id = ?1 ORDER BY g.name_norm",
-    )?;
-    let rows = stmt.query_map([user.to_string()], |r| r.get(0))?;
-    Ok(rows.collect::<Result<_, _>>()?)
-}
-
 /// Per app, the names of this person's groups that give the highest role their groups
 /// give there (the groups a role "from groups" comes from), by name.
 pub fn giving(conn: &Connection, user: Uuid) -> Result<HashMap<String, Vec<String>>, DbError> {

@@ -5,7 +5,6 @@ use uuid::Uuid;
 
 use super::DbError;
 use super::columns::RowExt;
-use super::groups::group_role;
 use super::search::PeopleSearch;
 use crate::domain::{DashboardAccess, ProvisionStatus, Role};
 
@@ -212,9 +211,7 @@ pub(crate) fn users_filter(search: &PeopleSearch) -> String {
 pub(crate) fn users_page_sql(search: &PeopleSearch, order: &str) -> String {
     // Qualified: the search index has `name` and `email` columns too.
     format!(
-        "SELECT users.id, users.email, users.name, users.dashboard, users.password_hash IS NOT NULL,
-                users.deleted_at IS NOT NULL
-           FROM {} WHERE {} ORDER BY {order} LIMIT ?3 OFFSET ?4",
+        "SELECT {USER_COLUMNS} FROM {} WHERE {} ORDER BY {order} LIMIT ?3 OFFSET ?4",
         search.source(),
         users_filter(search)
     )
@@ -244,20 +241,6 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
             &q.pair_status,
         )
     };
-    let read_row = |r: &rusqlite::Row<'_>| -> rusqlite::Result<UserRow> {
-        let dashboard = r.typed(3, "users")?;
-        Ok(UserRow {
-            id: r.typed(0, "users")?,
-            email: r.get(1)?,
-            name: r.get(2)?,
-            admin: dashboard == DashboardAccess::Admin,
-            dashboard,
-            can_sign_in: r.get(4)?,
-            deleting: r.get(5)?,
-            access: Vec::new(),
-            groups: Vec::new(),
-        })
-    };
     let mut stmt = conn.prepare_cached(&users_page_sql(&search, q.sort.order()))?;
     let (mut rows, total): (Vec<UserRow>, usize) = if matches!(search, PeopleSearch::Indexed(_)) {
         // A search's matches are few and already sorted for the page: read them all once,
@@ -272,7 +255,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         let (mut page, mut total) = (Vec::new(), 0usize);
         while let Some(r) = matches.next()? {
             if (first..end).contains(&total) {
-                page.push(read_row(r)?);
+                page.push(user_row(r)?);
             }
             total += 1;
         }
@@ -292,7 +275,7 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
         };
         let limit = if q.limit == 0 { -1 } else { q.limit as i64 };
         let page = stmt
-            .query_map(page_params(limit, q.offset as i64), read_row)?
+            .query_map(page_params(limit, q.offset as i64), user_row)?
             .collect::<Result<_, _>>()?;
         (page, total as usize)
     };
@@ -303,46 +286,35 @@ pub fn users(conn: &Connection, q: &UserQuery) -> Result<(Vec<UserRow>, usize), 
 /// One user by id, including one being removed.
 pub fn user(conn: &Connection, id: Uuid) -> Result<Option<UserRow>, DbError> {
     let row = conn
-        .prepare_cached("SELECT id, email, name, dashboard, password_hash IS NOT NULL, deleted_at IS NOT NULL FROM users WHERE id = ?1")?
-        .query_row(
-            [id.to_string()],
-            |r| {
-                let dashboard = r.typed(3, "users")?;
-                Ok(UserRow {
-                    id,
-                    email: r.get(1)?,
-                    name: r.get(2)?,
-                    admin: dashboard == DashboardAccess::Admin,
-                    dashboard,
-                    can_sign_in: r.get(4)?,
-                    deleting: r.get(5)?,
-                    access: Vec::new(),
-                    groups: Vec::new(),
-                })
-            },
-        )
+        .prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id.to_string()], user_row)
         .optional()?;
-    let Some(mut row) = row else { return Ok(None) };
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.app_slug, a.role, a.status, a.direct_role,
-                (SELECT group_concat(g.role) FROM group_members m JOIN group_grants g ON g.group_id = m.group_id
-                     WHERE m.user_id = a.user_id AND g.app_slug = a.app_slug)
-         FROM app_access a JOIN apps p ON p.slug = a.app_slug
-         WHERE p.in_catalogue = 1 AND a.user_id = ?1 ORDER BY p.rowid",
-    )?;
-    row.access = stmt
-        .query_map([id.to_string()], |r| {
-            Ok(PairCell {
-                app: r.get(0)?,
-                role: r.typed(1, "app_access")?,
-                direct: r.typed(3, "app_access")?,
-                groups: group_role(r.get(4)?)?,
-                status: r.typed(2, "app_access")?,
-            })
-        })?
-        .collect::<Result<_, _>>()?;
-    row.groups = super::groups::names_of(conn, id)?;
+    let Some(row) = row else { return Ok(None) };
+    // The same cells and groups as the people list shows.
+    let mut rows = [row];
+    super::user_cells::fill(conn, &mut rows)?;
+    let [row] = rows;
     Ok(Some(row))
+}
+
+/// The columns [`user_row`] reads, in its order.
+const USER_COLUMNS: &str = "users.id, users.email, users.name, users.dashboard,
+    users.password_hash IS NOT NULL, users.deleted_at IS NOT NULL";
+
+/// A person as read by [`USER_COLUMNS`], without cells or groups yet.
+fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<UserRow> {
+    let dashboard = r.typed(3, "users")?;
+    Ok(UserRow {
+        id: r.typed(0, "users")?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        admin: dashboard == DashboardAccess::Admin,
+        dashboard,
+        can_sign_in: r.get(4)?,
+        deleting: r.get(5)?,
+        access: Vec::new(),
+        groups: Vec::new(),
+    })
 }
 
 /// The installed apps of the catalogue, in settings order, without counts (the people table's columns).

@@ -116,6 +116,21 @@ pub fn ensure_email_free(
     }
 }
 
+/// The roles a new person asks for, by app; an app not in the catalogue is refused.
+fn requested_roles<'a>(
+    apps: &HashMap<String, AppInfo>,
+    new: &'a NewUser,
+) -> Result<HashMap<&'a str, Role>, ServiceError> {
+    let mut roles = HashMap::new();
+    for (slug, role) in &new.access {
+        if !apps.contains_key(slug.as_str()) {
+            return Err(ServiceError::UnknownApp(slug.to_string()));
+        }
+        roles.insert(slug.as_str(), *role);
+    }
+    Ok(roles)
+}
+
 /// Inserts a user and one access row per catalogued app, already marked where access is granted.
 pub fn insert_user(
     tx: &Transaction<'_>,
@@ -125,13 +140,7 @@ pub fn insert_user(
     now: i64,
 ) -> Result<User, ServiceError> {
     ensure_email_free(tx, &new.email, None)?;
-    let mut roles: HashMap<&str, Role> = HashMap::new();
-    for (slug, role) in &new.access {
-        if !apps.contains_key(slug.as_str()) {
-            return Err(ServiceError::UnknownApp(slug.to_string()));
-        }
-        roles.insert(slug.as_str(), *role);
-    }
+    let roles = requested_roles(apps, new)?;
     let (name_key, email_key) = sort_keys::keys(new.name.as_str(), new.email.as_str())?;
     tx.prepare_cached(
         "INSERT INTO users (id, email, email_norm, name, dashboard, created_at, updated_at, name_key, email_key)
@@ -190,13 +199,7 @@ pub fn insert_users(
     let mut pairs = Vec::with_capacity(people.len() * apps.len());
     for (new, id) in people {
         ensure_email_free(tx, &new.email, None)?;
-        let mut roles: HashMap<&str, Role> = HashMap::new();
-        for (slug, role) in &new.access {
-            if !apps.contains_key(slug.as_str()) {
-                return Err(ServiceError::UnknownApp(slug.to_string()));
-            }
-            roles.insert(slug.as_str(), *role);
-        }
+        let roles = requested_roles(apps, new)?;
         let (name_key, email_key) = sort_keys::keys(new.name.as_str(), new.email.as_str())?;
         users.push(serde_json::json!([
             id.to_string(),
